@@ -1,0 +1,46 @@
+//! Opaque list cursors. A cursor is the position (creation sequence) of the last item of the
+//! previous page; clients must treat it as an opaque string.
+
+const PREFIX: &str = "c1.";
+
+/// Encodes the position after which the next page starts.
+pub fn encode(after_seq: i64) -> String {
+    format!("{PREFIX}{}", hex::encode(after_seq.to_be_bytes()))
+}
+
+/// Decodes a cursor made by [`encode`]; `None` for anything else.
+pub fn decode(cursor: &str) -> Option<i64> {
+    let hex_part = cursor.strip_prefix(PREFIX)?;
+    let bytes: [u8; 8] = hex::decode(hex_part).ok()?.try_into().ok()?;
+    let seq = i64::from_be_bytes(bytes);
+    (seq >= 0).then_some(seq)
+}
+
+/// Page size rules of the API: default 50, at most 200, at least 1.
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trips(seq in 0i64..i64::MAX) {
+            prop_assert_eq!(decode(&encode(seq)), Some(seq));
+        }
+
+        #[test]
+        fn never_panics_on_garbage(text in ".*") {
+            let _ = decode(&text);
+        }
+    }
+
+    #[test]
+    fn rejects_foreign_text() {
+        assert_eq!(decode("abc"), None);
+        assert_eq!(decode("c1.zz"), None);
+        assert_eq!(decode(&format!("c1.{}", hex::encode((-5i64).to_be_bytes()))), None);
+    }
+}

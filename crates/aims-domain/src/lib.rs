@@ -1,0 +1,14 @@
+//! Domain types and rules of aims. Nothing here performs I/O: no HTTP, no SQL, no clock
+//! reads except through [`clock::now`]. Every other crate builds on these types.
+
+pub mod catalogue;
+pub mod chain;
+pub mod clock;
+pub mod cursor;
+pub mod error;
+pub mod identity;
+pub mod kinds;
+pub mod policy;
+pub mod validate;
+
+pub use error::{FieldError, ValidationErrors};

@@ -1,0 +1,142 @@
+//! Who may do what: the one authorisation policy of aims. Every request that reads or changes
+//! an organisation's records asks [`authorize`] and, for approvals, [`separation_of_duties`].
+//! Nothing else in the code base decides permissions.
+
+use std::fmt;
+
+use crate::identity::Role;
+
+/// What a member is trying to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read any record of the organisation, including the activity log.
+    Read,
+    /// Create, change or archive ordinary records (AI systems, risks, evidence, …).
+    Edit,
+    /// Approve a lifecycle gate, the SoA or a policy, or sign off an impact assessment.
+    Approve,
+    /// Accept a residual risk within the organisation's acceptance threshold.
+    AcceptRiskWithinThreshold,
+    /// Accept a residual risk above the acceptance threshold.
+    AcceptRiskAboveThreshold,
+    /// Record that a corrective action was effective.
+    VerifyEffectiveness,
+    /// Plan and run audits, record findings.
+    Audit,
+    /// Manage the organisation itself: members, settings, every member's API tokens.
+    ManageOrganization,
+    /// Create, list and revoke one's own API tokens.
+    ManageOwnTokens,
+}
+
+impl Action {
+    pub const ALL: [Action; 9] = [
+        Action::Read,
+        Action::Edit,
+        Action::Approve,
+        Action::AcceptRiskWithinThreshold,
+        Action::AcceptRiskAboveThreshold,
+        Action::VerifyEffectiveness,
+        Action::Audit,
+        Action::ManageOrganization,
+        Action::ManageOwnTokens,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Edit => "edit",
+            Action::Approve => "approve",
+            Action::AcceptRiskWithinThreshold => "accept_risk_within_threshold",
+            Action::AcceptRiskAboveThreshold => "accept_risk_above_threshold",
+            Action::VerifyEffectiveness => "verify_effectiveness",
+            Action::Audit => "audit",
+            Action::ManageOrganization => "manage_organization",
+            Action::ManageOwnTokens => "manage_own_tokens",
+        }
+    }
+
+    /// The roles allowed to take this action, as the product guide sets them by default.
+    pub fn allowed_roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Action::Read | Action::ManageOwnTokens => &[Owner, Admin, Editor, Auditor, Viewer],
+            Action::Edit | Action::AcceptRiskWithinThreshold | Action::VerifyEffectiveness => &[Owner, Admin, Editor],
+            Action::Approve | Action::ManageOrganization => &[Owner, Admin],
+            Action::AcceptRiskAboveThreshold => &[Owner],
+            Action::Audit => &[Owner, Admin, Auditor],
+        }
+    }
+}
+
+/// A refusal, naming the rule that refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("rule role-permission: the role {role} may not {action}; allowed: {allowed}")]
+    Role { role: Role, action: &'static str, allowed: String },
+    #[error("rule separation-of-duties: {0}")]
+    SeparationOfDuties(String),
+}
+
+/// Role × action: may a member with `role` take `action`?
+pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
+    let allowed = action.allowed_roles();
+    if allowed.contains(&role) {
+        return Ok(());
+    }
+    Err(Denied::Role {
+        role,
+        action: action.as_str(),
+        allowed: allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// How a person is involved in the thing being approved or audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Involvement {
+    Requester,
+    Author,
+    Owner,
+}
+
+impl fmt::Display for Involvement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Involvement::Requester => "requester",
+            Involvement::Author => "author",
+            Involvement::Owner => "owner",
+        })
+    }
+}
+
+/// Separation of duties: the approver (or auditor) must not be the requester, author or owner
+/// of what is approved (or audited). `involved` lists each involved person with how.
+pub fn separation_of_duties<Id: PartialEq + Copy>(actor: Id, involved: &[(Involvement, Option<Id>)]) -> Result<(), Denied> {
+    for (how, who) in involved {
+        if who.is_some_and(|w| w == actor) {
+            return Err(Denied::SeparationOfDuties(format!("the {how} of a record may not approve or audit it")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_alone_accepts_above_threshold() {
+        for role in Role::ALL {
+            assert_eq!(authorize(role, Action::AcceptRiskAboveThreshold).is_ok(), role == Role::Owner);
+        }
+    }
+
+    #[test]
+    fn refusal_names_the_rule() {
+        let denied = authorize(Role::Viewer, Action::Edit).unwrap_err();
+        assert!(denied.to_string().starts_with("rule role-permission"));
+        let sod = separation_of_duties(1, &[(Involvement::Requester, Some(1))]).unwrap_err();
+        assert!(sod.to_string().contains("separation-of-duties"));
+        assert!(separation_of_duties(1, &[(Involvement::Requester, Some(2)), (Involvement::Owner, None)]).is_ok());
+    }
+}

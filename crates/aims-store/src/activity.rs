@@ -1,0 +1,161 @@
+//! The activity log: the only code that writes `activity_log`. Events are appended inside the
+//! caller's write transaction, so a change and its event commit or roll back together.
+
+use aims_domain::chain::{self, EventContent, Head, StoredEvent};
+use serde_json::Value;
+
+use crate::db::{Backend, Db, WriteTx};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{ActivityEvent, Actor, Page};
+
+/// What a change to one record was, to be logged.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub action: &'a str,
+    pub record_type: &'a str,
+    pub record_id: &'a str,
+    pub changes: Value,
+}
+
+/// Appends one event to an organisation's chain within `tx`.
+pub async fn append(tx: &mut WriteTx, org_id: &str, actor: &Actor, event: NewEvent<'_>) -> StoreResult<ActivityEvent> {
+    // PostgreSQL: the row lock on the organisation serialises appends to its chain. SQLite
+    // already holds the database write lock (BEGIN IMMEDIATE).
+    let head_sql = match tx.backend() {
+        Backend::Postgres => "SELECT log_seq, log_head FROM organizations WHERE id = $1 FOR UPDATE",
+        Backend::Sqlite => "SELECT log_seq, log_head FROM organizations WHERE id = $1",
+    };
+    let (last_seq, last_hash): (i64, String) = on_conn!(tx, conn => {
+        sqlx::query_as(head_sql).bind(org_id).fetch_optional(&mut *conn).await?
+    })
+    .ok_or(StoreError::NotFound)?;
+    let content = EventContent {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_id: org_id.to_owned(),
+        seq: last_seq + 1,
+        at: aims_domain::clock::now_text(),
+        actor: actor.label(),
+        action: event.action.to_owned(),
+        record_type: event.record_type.to_owned(),
+        record_id: event.record_id.to_owned(),
+        changes: event.changes,
+    };
+    let sealed = chain::seal(content, &last_hash);
+    let c = &sealed.content;
+    let changes_text = c.changes.to_string();
+    on_conn!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO activity_log (org_id, seq, id, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(org_id).bind(c.seq).bind(&c.id).bind(&c.at).bind(&c.actor).bind(&c.action).bind(&c.record_type)
+        .bind(&c.record_id).bind(&changes_text).bind(&sealed.prev_hash).bind(&sealed.hash).bind(&sealed.canonical)
+        .execute(&mut *conn).await?;
+        sqlx::query("UPDATE organizations SET log_seq = $1, log_head = $2 WHERE id = $3")
+            .bind(c.seq).bind(&sealed.hash).bind(org_id)
+            .execute(&mut *conn).await?;
+    });
+    Ok(ActivityEvent {
+        id: c.id.clone(),
+        seq: c.seq,
+        at: c.at.clone(),
+        actor: c.actor.clone(),
+        action: c.action.clone(),
+        record_type: c.record_type.clone(),
+        record_id: c.record_id.clone(),
+        changes: c.changes.clone(),
+        prev_hash: sealed.prev_hash.clone(),
+        hash: sealed.hash.clone(),
+    })
+}
+
+/// Filters of the activity list; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    pub actor: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+type EventRow = (String, i64, String, String, String, String, String, String, String, String);
+
+fn event_from_row(row: EventRow) -> StoreResult<ActivityEvent> {
+    let (id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash) = row;
+    let changes = serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(format!("event {id}: {e}")))?;
+    Ok(ActivityEvent { id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash })
+}
+
+/// One page of an organisation's events in chain order, after `after_seq`. `limit = None`
+/// returns every matching event (for exports).
+pub async fn list(db: &Db, org_id: &str, filter: &ActivityFilter, after_seq: i64, limit: Option<u32>) -> StoreResult<Page<ActivityEvent>> {
+    let sql = "SELECT id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash FROM activity_log \
+               WHERE org_id = $1 AND seq > $2 \
+               AND ($3 IS NULL OR record_type = $3) AND ($4 IS NULL OR record_id = $4) AND ($5 IS NULL OR actor = $5) \
+               AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at < $7) \
+               ORDER BY seq LIMIT $8";
+    let fetch = limit.map_or(i64::MAX, |l| i64::from(l) + 1);
+    let rows: Vec<EventRow> = on_pool!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(org_id).bind(after_seq).bind(&filter.record_type).bind(&filter.record_id).bind(&filter.actor)
+            .bind(&filter.since).bind(&filter.until).bind(fetch)
+            .fetch_all(pool).await?
+    });
+    let events = rows.into_iter().map(event_from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(match limit {
+        Some(limit) => Page::from_overfetch(events, limit, |e| e.seq),
+        None => Page { items: events, next_after: None },
+    })
+}
+
+type StoredRow = (String, String, i64, String, String, String, String, String, String, String, String, String);
+
+/// Reads an organisation's whole chain in storage order and verifies it against the recorded
+/// head. Reads in batches so a long log does not sit in memory at once.
+pub async fn verify(db: &Db, org_id: &str) -> StoreResult<Result<(), chain::ChainBreak>> {
+    let (seq, hash): (i64, String) = on_pool!(db, pool => {
+        sqlx::query_as("SELECT log_seq, log_head FROM organizations WHERE id = $1").bind(org_id).fetch_optional(pool).await?
+    })
+    .ok_or(StoreError::NotFound)?;
+    let head = Head { seq, hash };
+    let mut verifier = chain::Verifier::new(org_id);
+    let mut after: i64 = i64::MIN;
+    // Ordered by the storage key (org_id, seq): a reordered or renumbered row shows up as a
+    // sequence or link break at its new position.
+    let sql = "SELECT id, org_id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical \
+               FROM activity_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT 1000";
+    loop {
+        let rows: Vec<StoredRow> = on_pool!(db, pool => {
+            sqlx::query_as(sql).bind(org_id).bind(after).fetch_all(pool).await?
+        });
+        let Some(last) = rows.last() else { break };
+        after = last.2;
+        for (id, org, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) in rows {
+            let changes = match serde_json::from_str(&changes) {
+                Ok(value) => value,
+                Err(_) => {
+                    return Ok(Err(chain::ChainBreak { seq, id, reason: "changes are not valid JSON: the event was edited".into() }));
+                }
+            };
+            let event = StoredEvent {
+                content: EventContent { id, org_id: org, seq, at, actor, action, record_type, record_id, changes },
+                prev_hash,
+                hash,
+                canonical,
+            };
+            if let Err(broken) = verifier.check(&event) {
+                return Ok(Err(broken));
+            }
+        }
+    }
+    Ok(verifier.finish(&head))
+}
+
+/// The recorded head of an organisation's chain: `(seq, hash)`.
+pub async fn head(db: &Db, org_id: &str) -> StoreResult<(i64, String)> {
+    on_pool!(db, pool => {
+        sqlx::query_as("SELECT log_seq, log_head FROM organizations WHERE id = $1").bind(org_id).fetch_optional(pool).await?
+    })
+    .ok_or(StoreError::NotFound)
+}

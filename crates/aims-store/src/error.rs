@@ -1,0 +1,44 @@
+//! The storage layer's one error type.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique key or state conflict; the text names what clashed.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The version a client based its change on is no longer the current one.
+    #[error("stale version: current is {current}")]
+    Stale { current: i64 },
+    #[error("the database schema (version {found}) is newer than this binary knows (version {known}); upgrade aims")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("unsupported database URL {0:?}: use sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…")]
+    BadUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the given text.
+    pub fn on_unique(self, what: &str) -> Self {
+        match &self {
+            StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+            _ => self,
+        }
+    }
+}
+
+/// `?`-friendly conversion of a unique violation into a conflict.
+pub trait OnUnique<T> {
+    fn on_unique(self, what: &str) -> StoreResult<T>;
+}
+
+impl<T> OnUnique<T> for Result<T, sqlx::Error> {
+    fn on_unique(self, what: &str) -> StoreResult<T> {
+        self.map_err(|e| StoreError::from(e).on_unique(what))
+    }
+}

@@ -1,0 +1,67 @@
+//! Versioned schema migrations, one SQL file per version and backend, applied in order at start
+//! and by `aims migrate`. Applied versions are recorded in `schema_migrations`; a database that
+//! records a version this binary does not know is refused rather than touched.
+
+use crate::db::Db;
+use crate::error::{StoreError, StoreResult};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// The schema version this binary writes.
+pub fn known_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// What a migration run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub from_version: i64,
+    pub to_version: i64,
+    pub applied: Vec<String>,
+}
+
+/// Brings the database to the current schema. Each migration runs in its own transaction, with
+/// its row in `schema_migrations`, so a failed migration leaves the previous version intact.
+pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
+    const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+    on_pool!(db, pool => { sqlx::query(CREATE).execute(pool).await?; });
+    let current: i64 = on_pool!(db, pool => {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM schema_migrations").fetch_one(pool).await?
+    })
+    .unwrap_or(0);
+    if current > known_version() {
+        return Err(StoreError::SchemaTooNew { found: current, known: known_version() });
+    }
+    let mut applied = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let mut tx = db.begin_write().await?;
+        let script = match db {
+            Db::Sqlite(_) => migration.sqlite,
+            Db::Postgres(_) => migration.postgres,
+        };
+        on_conn!(tx, conn => {
+            sqlx::raw_sql(script).execute(&mut *conn).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(migration.version)
+                .bind(migration.name)
+                .bind(aims_domain::clock::now_text())
+                .execute(&mut *conn)
+                .await?;
+        });
+        tx.commit().await?;
+        applied.push(format!("{:04}_{}", migration.version, migration.name));
+    }
+    Ok(MigrationReport { from_version: current, to_version: known_version(), applied })
+}

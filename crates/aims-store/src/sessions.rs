@@ -1,0 +1,88 @@
+//! Browser sessions in the database (either backend), for tower-sessions. The signed-in user's
+//! id is kept in its own column so that deactivating a user ends their sessions at once.
+
+use async_trait::async_trait;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+
+use crate::db::Db;
+
+/// The session data key holding the signed-in user's id.
+pub const USER_ID_KEY: &str = "user_id";
+
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // Ids are 128 random bits; on the rare clash, draw again.
+        for _ in 0..4 {
+            let exists: Option<i64> = on_pool!(&self.db, pool => {
+                sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = $1").bind(record.id.to_string()).fetch_optional(pool).await.map_err(backend)?
+            });
+            if exists.is_none() {
+                break;
+            }
+            record.id = Id::default();
+        }
+        self.save(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_owned);
+        let expires = aims_domain::clock::format(record.expiry_date);
+        on_pool!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at",
+            )
+            .bind(record.id.to_string()).bind(user_id).bind(data).bind(expires)
+            .execute(pool).await.map_err(backend)?;
+        });
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row: Option<(String, String)> = on_pool!(&self.db, pool => {
+            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(id.to_string()).bind(aims_domain::clock::now_text())
+                .fetch_optional(pool).await.map_err(backend)?
+        });
+        let Some((data, expires_at)) = row else { return Ok(None) };
+        let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::parse(&expires_at, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record { id: *id, data, expiry_date }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.to_string()).execute(pool).await.map_err(backend)?;
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(aims_domain::clock::now_text()).execute(pool).await.map_err(backend)?;
+        });
+        Ok(())
+    }
+}

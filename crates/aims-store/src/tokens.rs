@@ -1,0 +1,97 @@
+//! API tokens. Only the SHA-256 of a token is stored; the token itself is shown once.
+
+use sqlx::AssertSqlSafe;
+use aims_domain::identity::Role;
+
+use crate::db::{Db, WriteTx};
+use crate::error::StoreResult;
+use crate::model::{ApiToken, Member};
+use crate::orgs::parse_role;
+
+const TOKEN_COLUMNS: &str = "id, org_id, user_id, name, created_at, expires_at, last_used_at, revoked_at";
+
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub org_id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub created_at: &'a str,
+    pub expires_at: Option<&'a str>,
+}
+
+pub async fn insert(tx: &mut WriteTx, token: &NewToken<'_>) -> StoreResult<()> {
+    on_conn!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, org_id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token.id).bind(token.org_id).bind(token.user_id).bind(token.name).bind(token.token_hash)
+        .bind(token.created_at).bind(token.expires_at)
+        .execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
+/// A token that authenticated a request: the member it acts for, and when it was last used.
+#[derive(Debug, Clone)]
+pub struct TokenAuth {
+    pub token_id: String,
+    pub member: Member,
+    pub last_used_at: Option<String>,
+}
+
+type AuthRow = (String, Option<String>, String, String, String, String, String, String, String);
+
+/// Resolves a token hash in one indexed query. Revoked or expired tokens and inactive users
+/// resolve to nothing; the query runs on every request, so revocation takes effect on the very
+/// next one.
+pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<Option<TokenAuth>> {
+    const SQL: &str = "SELECT t.id, t.last_used_at, o.id, o.slug, o.name, u.id, u.email, u.display_name, m.role \
+        FROM api_tokens t \
+        JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id \
+        JOIN organizations o ON o.id = t.org_id \
+        JOIN users u ON u.id = t.user_id \
+        WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+        AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE";
+    let row: Option<AuthRow> = on_pool!(db, pool => {
+        sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(pool).await?
+    });
+    let Some((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role)) = row else {
+        return Ok(None);
+    };
+    let role: Role = parse_role(&role)?;
+    Ok(Some(TokenAuth { token_id, member: Member { org_id, org_slug, org_name, user_id, email, display_name, role }, last_used_at }))
+}
+
+/// Records use of a token, at most once a minute (`stale_before` is now minus a minute).
+pub async fn touch(db: &Db, token_id: &str, now: &str, stale_before: &str) -> StoreResult<()> {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
+            .bind(now).bind(token_id).bind(stale_before).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Tokens of one member, or of every member of the organisation when `user_id` is `None`.
+pub async fn list(db: &Db, org_id: &str, user_id: Option<&str>) -> StoreResult<Vec<ApiToken>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 AND ($2 IS NULL OR user_id = $2) ORDER BY created_at, id");
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(user_id).fetch_all(pool).await?))
+}
+
+pub async fn get(tx: &mut WriteTx, token_id: &str) -> StoreResult<Option<ApiToken>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
+    Ok(on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(token_id).fetch_optional(&mut *conn).await?))
+}
+
+pub async fn get_in_org(db: &Db, org_id: &str, token_id: &str) -> StoreResult<Option<ApiToken>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 AND id = $2");
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(token_id).fetch_optional(pool).await?))
+}
+
+/// Revokes a token; `false` when it was already revoked.
+pub async fn revoke(tx: &mut WriteTx, token_id: &str, now: &str) -> StoreResult<bool> {
+    let done = on_conn!(tx, conn => {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(token_id).execute(&mut *conn).await?.rows_affected()
+    });
+    Ok(done == 1)
+}
