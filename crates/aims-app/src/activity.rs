@@ -9,13 +9,22 @@ use crate::access::require;
 use crate::{App, AppResult};
 
 impl App {
-    pub async fn list_activity(&self, member: &Member, filter: &ActivityFilter, after_seq: i64, limit: Option<u32>) -> AppResult<Page<ActivityEvent>> {
+    pub async fn list_activity(
+        &self,
+        member: &Member,
+        filter: &ActivityFilter,
+        after_seq: i64,
+        limit: Option<u32>,
+    ) -> AppResult<Page<ActivityEvent>> {
         require(member, Action::Read)?;
         Ok(activity::list(&self.db, &member.org_id, filter, after_seq, limit).await?)
     }
 
     /// Verifies every organisation's chain (or one's), returning the first break of each.
-    pub async fn verify_log(&self, only: Option<&str>) -> AppResult<Vec<(Organization, Result<(), ChainBreak>)>> {
+    pub async fn verify_log(
+        &self,
+        only: Option<&str>,
+    ) -> AppResult<Vec<(Organization, Result<(), ChainBreak>)>> {
         let orgs = match only {
             Some(slug) => vec![self.org_by_slug(slug).await?],
             None => aims_store::orgs::all(&self.db).await?,

@@ -28,9 +28,19 @@ pub struct CreatedToken {
 impl App {
     /// Creates a token for `member` (the caller's own membership through the API; any member
     /// through the CLI, which acts as the system).
-    pub async fn create_token(&self, member: &Member, name: Option<&str>, expires_days: Option<i64>, actor: &Actor) -> AppResult<CreatedToken> {
+    pub async fn create_token(
+        &self,
+        member: &Member,
+        name: Option<&str>,
+        expires_days: Option<i64>,
+        actor: &Actor,
+    ) -> AppResult<CreatedToken> {
         let mut errors = ValidationErrors::default();
-        let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("API token").to_owned();
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("API token")
+            .to_owned();
         if name.chars().count() > 100 {
             errors.push("name", "too_long", "at most 100 characters");
         }
@@ -47,18 +57,32 @@ impl App {
         let id = uuid::Uuid::now_v7().to_string();
         let hash = token_hash(&secret);
         let mut tx = self.db.begin_write().await?;
-        tokens::insert(&mut tx, &NewToken {
-            id: &id,
-            org_id: &member.org_id,
-            user_id: &member.user_id,
-            name: &name,
-            token_hash: &hash,
-            created_at: &created_at,
-            expires_at: expires_at.as_deref(),
-        })
+        tokens::insert(
+            &mut tx,
+            &NewToken {
+                id: &id,
+                org_id: &member.org_id,
+                user_id: &member.user_id,
+                name: &name,
+                token_hash: &hash,
+                created_at: &created_at,
+                expires_at: expires_at.as_deref(),
+            },
+        )
         .await?;
         let changes = json!({"name": name, "user": member.email, "expires_at": expires_at});
-        activity::append(&mut tx, &member.org_id, actor, NewEvent { action: "create", record_type: "api_token", record_id: &id, changes }).await?;
+        activity::append(
+            &mut tx,
+            &member.org_id,
+            actor,
+            NewEvent {
+                action: "create",
+                record_type: "api_token",
+                record_id: &id,
+                changes,
+            },
+        )
+        .await?;
         tx.commit().await?;
         let token = ApiToken {
             id,
@@ -76,8 +100,12 @@ impl App {
     /// The membership of `email` in `org_slug`, for CLI commands that act on it.
     pub async fn member_by_email(&self, email: &str, org_slug: &str) -> AppResult<Member> {
         let email = Email::parse("email", email)?;
-        let user = users::by_email(&self.db, email.as_str()).await?.ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
-        orgs::member(&self.db, org_slug, &user.id).await?.ok_or_else(|| AppError::NotFound(format!("membership of {email} in {org_slug}")))
+        let user = users::by_email(&self.db, email.as_str())
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
+        orgs::member(&self.db, org_slug, &user.id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("membership of {email} in {org_slug}")))
     }
 
     /// Resolves a bearer token for a request to `org_slug`. Checked against the database on
@@ -88,13 +116,18 @@ impl App {
             return Err(AppError::Unauthorized);
         }
         let now = clock::now();
-        let auth: Option<TokenAuth> = tokens::authenticate(&self.db, &token_hash(secret), &clock::format(now)).await?;
+        let auth: Option<TokenAuth> =
+            tokens::authenticate(&self.db, &token_hash(secret), &clock::format(now)).await?;
         let auth = auth.ok_or(AppError::Unauthorized)?;
         if auth.member.org_slug != org_slug {
             return Err(AppError::NotFound(format!("organisation {org_slug}")));
         }
         let stale_before = clock::format(now - LAST_USED_GRANULARITY);
-        if auth.last_used_at.as_deref().is_none_or(|used| used < stale_before.as_str()) {
+        if auth
+            .last_used_at
+            .as_deref()
+            .is_none_or(|used| used < stale_before.as_str())
+        {
             let db = self.db.clone();
             let (token_id, now) = (auth.token_id.clone(), clock::format(now));
             // Off the request path: a busy writer must not delay reads.
@@ -113,7 +146,12 @@ impl App {
         if all {
             require(member, Action::ManageOrganization)?;
         }
-        Ok(tokens::list(&self.db, &member.org_id, (!all).then_some(member.user_id.as_str())).await?)
+        Ok(tokens::list(
+            &self.db,
+            &member.org_id,
+            (!all).then_some(member.user_id.as_str()),
+        )
+        .await?)
     }
 
     pub async fn list_tokens_of(&self, member: &Member) -> AppResult<Vec<ApiToken>> {
@@ -123,24 +161,45 @@ impl App {
     /// Revokes a token of the member's organisation: one's own, or any (admins and owners).
     pub async fn revoke_token(&self, member: &Member, token_id: &str) -> AppResult<ApiToken> {
         require(member, Action::ManageOwnTokens)?;
-        let token = tokens::get_in_org(&self.db, &member.org_id, token_id).await?.ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
+        let token = tokens::get_in_org(&self.db, &member.org_id, token_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
         if token.user_id != member.user_id {
             require(member, Action::ManageOrganization)?;
         }
-        self.revoke_token_by_id(&token.id, &crate::access::actor(member)).await
+        self.revoke_token_by_id(&token.id, &crate::access::actor(member))
+            .await
     }
 
     /// Revokes a token by id (the CLI's `aims token revoke`).
     pub async fn revoke_token_by_id(&self, token_id: &str, actor: &Actor) -> AppResult<ApiToken> {
         let mut tx = self.db.begin_write().await?;
-        let token = tokens::get(&mut tx, token_id).await?.ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
+        let token = tokens::get(&mut tx, token_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
         let now = clock::now_text();
         if !tokens::revoke(&mut tx, token_id, &now).await? {
-            return Err(AppError::Conflict(format!("token {token_id} is already revoked")));
+            return Err(AppError::Conflict(format!(
+                "token {token_id} is already revoked"
+            )));
         }
         let changes = json!({"revoked_at": {"from": null, "to": now}});
-        activity::append(&mut tx, &token.org_id, actor, NewEvent { action: "revoke", record_type: "api_token", record_id: token_id, changes }).await?;
+        activity::append(
+            &mut tx,
+            &token.org_id,
+            actor,
+            NewEvent {
+                action: "revoke",
+                record_type: "api_token",
+                record_id: token_id,
+                changes,
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok(ApiToken { revoked_at: Some(now), ..token })
+        Ok(ApiToken {
+            revoked_at: Some(now),
+            ..token
+        })
     }
 }

@@ -31,11 +31,25 @@ pub enum MemberOutcome {
 impl App {
     /// Creates a user with a membership, or adds/changes the membership of an existing user
     /// (whose password then stays as it is).
-    pub async fn create_member(&self, email: &str, org_slug: &str, role: &str, password: &str, display_name: Option<&str>, actor: &Actor) -> AppResult<MemberOutcome> {
+    pub async fn create_member(
+        &self,
+        email: &str,
+        org_slug: &str,
+        role: &str,
+        password: &str,
+        display_name: Option<&str>,
+        actor: &Actor,
+    ) -> AppResult<MemberOutcome> {
         let mut errors = ValidationErrors::default();
-        let email = Email::parse("email", email).map_err(|e| errors.0.extend(e.0)).ok();
-        let role = Role::parse("role", role).map_err(|e| errors.0.extend(e.0)).ok();
-        let (Some(email), Some(role)) = (email, role) else { return Err(AppError::Validation(errors)) };
+        let email = Email::parse("email", email)
+            .map_err(|e| errors.0.extend(e.0))
+            .ok();
+        let role = Role::parse("role", role)
+            .map_err(|e| errors.0.extend(e.0))
+            .ok();
+        let (Some(email), Some(role)) = (email, role) else {
+            return Err(AppError::Validation(errors));
+        };
         let org = self.org_by_slug(org_slug).await?;
         let existing = users::by_email(&self.db, email.as_str()).await?;
         let new_user = match existing {
@@ -50,7 +64,9 @@ impl App {
             }
         };
         let mut tx = self.db.begin_write().await?;
-        let outcome = self.create_member_in(&mut tx, &org.id, &email, role, new_user, actor).await?;
+        let outcome = self
+            .create_member_in(&mut tx, &org.id, &email, role, new_user, actor)
+            .await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -68,11 +84,24 @@ impl App {
         let (user_id, created) = match users::by_email_in(tx, email.as_str()).await? {
             Some(user) => (user.id, false),
             None => {
-                let (name, hash) = new_user.ok_or_else(|| AppError::Conflict("the user was created concurrently".into()))?;
+                let (name, hash) = new_user.ok_or_else(|| {
+                    AppError::Conflict("the user was created concurrently".into())
+                })?;
                 let id = uuid::Uuid::now_v7().to_string();
                 users::insert(tx, &id, email.as_str(), &name, &hash, &now).await?;
                 let changes = json!({"email": email.as_str(), "display_name": name});
-                activity::append(tx, org_id, actor, NewEvent { action: "create", record_type: "user", record_id: &id, changes }).await?;
+                activity::append(
+                    tx,
+                    org_id,
+                    actor,
+                    NewEvent {
+                        action: "create",
+                        record_type: "user",
+                        record_id: &id,
+                        changes,
+                    },
+                )
+                .await?;
                 (id, true)
             }
         };
@@ -84,10 +113,23 @@ impl App {
             Some(from) => ("update", MemberOutcome::ChangedRole { from }),
         };
         let changes = match previous {
-            Some(from) => json!({"email": email.as_str(), "role": {"from": from.as_str(), "to": role.as_str()}}),
+            Some(from) => {
+                json!({"email": email.as_str(), "role": {"from": from.as_str(), "to": role.as_str()}})
+            }
             None => json!({"email": email.as_str(), "role": role.as_str()}),
         };
-        activity::append(tx, org_id, actor, NewEvent { action, record_type: "membership", record_id: &user_id, changes }).await?;
+        activity::append(
+            tx,
+            org_id,
+            actor,
+            NewEvent {
+                action,
+                record_type: "membership",
+                record_id: &user_id,
+                changes,
+            },
+        )
+        .await?;
         Ok(outcome)
     }
 
@@ -96,11 +138,16 @@ impl App {
     pub async fn login(&self, email: &str, password: &str) -> AppResult<User> {
         let email = Email::parse("email", email).map_err(|_| AppError::Unauthorized)?;
         let now = clock::now();
-        if let Some(until) = throttle::locked_until(&self.db, email.as_str(), &clock::format(now)).await? {
+        if let Some(until) =
+            throttle::locked_until(&self.db, email.as_str(), &clock::format(now)).await?
+        {
             return Err(AppError::RateLimited(until));
         }
         let found = users::password_hash(&self.db, email.as_str()).await?;
-        let stored = found.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| secrets::DUMMY_HASH.to_owned());
+        let stored = found
+            .as_ref()
+            .and_then(|(_, hash)| hash.clone())
+            .unwrap_or_else(|| secrets::DUMMY_HASH.to_owned());
         let valid = verify_password(password.to_owned(), stored).await;
         match found {
             Some((user, Some(_))) if valid => {
@@ -110,7 +157,15 @@ impl App {
             _ => {
                 let window_start = clock::format(now - FAILED_LOGIN_WINDOW);
                 let lock_until = clock::format(now + LOCKOUT);
-                throttle::record_failure(&self.db, email.as_str(), &clock::format(now), &window_start, MAX_FAILED_LOGINS, &lock_until).await?;
+                throttle::record_failure(
+                    &self.db,
+                    email.as_str(),
+                    &clock::format(now),
+                    &window_start,
+                    MAX_FAILED_LOGINS,
+                    &lock_until,
+                )
+                .await?;
                 Err(AppError::Unauthorized)
             }
         }
@@ -119,13 +174,26 @@ impl App {
     /// Deactivates a user: their sessions and API tokens stop working at once.
     pub async fn deactivate_user(&self, email: &str, actor: &Actor) -> AppResult<u64> {
         let email = Email::parse("email", email)?;
-        let user = users::by_email(&self.db, email.as_str()).await?.ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
+        let user = users::by_email(&self.db, email.as_str())
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
         let mut tx = self.db.begin_write().await?;
         let now = clock::now_text();
         let revoked = users::deactivate(&mut tx, &user.id, &now).await?;
         for org_id in users::org_ids(&mut tx, &user.id).await? {
             let changes = json!({"active": {"from": user.active, "to": false}, "tokens_revoked": revoked, "sessions_ended": true});
-            activity::append(&mut tx, &org_id, actor, NewEvent { action: "deactivate", record_type: "user", record_id: &user.id, changes }).await?;
+            activity::append(
+                &mut tx,
+                &org_id,
+                actor,
+                NewEvent {
+                    action: "deactivate",
+                    record_type: "user",
+                    record_id: &user.id,
+                    changes,
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(revoked)
@@ -134,14 +202,35 @@ impl App {
     /// Issues a single-use password reset link for a user; returns the secret part of the path.
     pub async fn issue_password_reset(&self, email: &str, actor: &Actor) -> AppResult<String> {
         let email = Email::parse("email", email)?;
-        let user = users::by_email(&self.db, email.as_str()).await?.ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
+        let user = users::by_email(&self.db, email.as_str())
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
         let secret = secrets::random_token("reset_")?;
         let now = clock::now();
-        onetime::insert(&self.db, &secrets::token_hash(&secret), Purpose::PasswordReset, Some(&user.id), &clock::format(now), &clock::format(now + RESET_LINK_LIFETIME)).await?;
+        onetime::insert(
+            &self.db,
+            &secrets::token_hash(&secret),
+            Purpose::PasswordReset,
+            Some(&user.id),
+            &clock::format(now),
+            &clock::format(now + RESET_LINK_LIFETIME),
+        )
+        .await?;
         let mut tx = self.db.begin_write().await?;
         for org_id in users::org_ids(&mut tx, &user.id).await? {
             let changes = json!({"password_reset_link": "issued", "expires_in_hours": RESET_LINK_LIFETIME.whole_hours()});
-            activity::append(&mut tx, &org_id, actor, NewEvent { action: "request_password_reset", record_type: "user", record_id: &user.id, changes }).await?;
+            activity::append(
+                &mut tx,
+                &org_id,
+                actor,
+                NewEvent {
+                    action: "request_password_reset",
+                    record_type: "user",
+                    record_id: &user.id,
+                    changes,
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(secret)
@@ -149,7 +238,14 @@ impl App {
 
     /// Is a reset link still usable?
     pub async fn password_reset_valid(&self, secret: &str) -> AppResult<bool> {
-        Ok(onetime::peek(&self.db, &secrets::token_hash(secret), Purpose::PasswordReset, &clock::now_text()).await?.is_some())
+        Ok(onetime::peek(
+            &self.db,
+            &secrets::token_hash(secret),
+            Purpose::PasswordReset,
+            &clock::now_text(),
+        )
+        .await?
+        .is_some())
     }
 
     /// Uses a reset link to set a new password; ends the user's existing sessions.
@@ -158,17 +254,40 @@ impl App {
         let hash = hash_password(password.expose().to_owned()).await?;
         let mut tx = self.db.begin_write().await?;
         let now = clock::now_text();
-        let user_id = onetime::consume(&mut tx, &secrets::token_hash(secret), Purpose::PasswordReset, &now)
-            .await?
-            .flatten()
-            .ok_or_else(|| AppError::NotFound("reset link (it may have been used or expired)".into()))?;
+        let user_id = onetime::consume(
+            &mut tx,
+            &secrets::token_hash(secret),
+            Purpose::PasswordReset,
+            &now,
+        )
+        .await?
+        .flatten()
+        .ok_or_else(|| {
+            AppError::NotFound("reset link (it may have been used or expired)".into())
+        })?;
         users::set_password(&mut tx, &user_id, &hash, &now).await?;
         users::end_sessions(&mut tx, &user_id).await?;
-        let user = users::by_id(&self.db, &user_id).await?.ok_or_else(|| AppError::NotFound("user".into()))?;
-        let actor = Actor::User { id: user.id.clone(), email: user.email.clone() };
+        let user = users::by_id(&self.db, &user_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("user".into()))?;
+        let actor = Actor::User {
+            id: user.id.clone(),
+            email: user.email.clone(),
+        };
         for org_id in users::org_ids(&mut tx, &user_id).await? {
             let changes = json!({"password": "changed", "sessions_ended": true});
-            activity::append(&mut tx, &org_id, &actor, NewEvent { action: "reset_password", record_type: "user", record_id: &user_id, changes }).await?;
+            activity::append(
+                &mut tx,
+                &org_id,
+                &actor,
+                NewEvent {
+                    action: "reset_password",
+                    record_type: "user",
+                    record_id: &user_id,
+                    changes,
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(user)
@@ -176,7 +295,9 @@ impl App {
 
     /// The membership a signed-in user holds in an organisation.
     pub async fn member(&self, org_slug: &str, user_id: &str) -> AppResult<Member> {
-        orgs::member(&self.db, org_slug, user_id).await?.ok_or_else(|| AppError::NotFound(format!("organisation {org_slug}")))
+        orgs::member(&self.db, org_slug, user_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("organisation {org_slug}")))
     }
 
     pub async fn memberships(&self, user_id: &str) -> AppResult<Vec<Member>> {
@@ -197,7 +318,10 @@ fn default_display_name(email: &Email) -> String {
         .filter(|p| !p.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")

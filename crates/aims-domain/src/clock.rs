@@ -9,12 +9,15 @@ const STORED: &[FormatItem<'static>] =
 /// The current time, truncated to microseconds.
 pub fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
 }
 
 /// The stored text form of a timestamp.
 pub fn format(at: OffsetDateTime) -> String {
-    at.to_offset(UtcOffset::UTC).format(STORED).unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.to_offset(UtcOffset::UTC)
+        .format(STORED)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 /// `now()` in its stored text form.
@@ -24,7 +27,9 @@ pub fn now_text() -> String {
 
 /// Parses an RFC 3339 timestamp given by a user (any offset) into the stored form.
 pub fn parse_rfc3339(text: &str) -> Option<String> {
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().map(format)
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(format)
 }
 
 /// Parses a calendar date `YYYY-MM-DD`.
@@ -34,7 +39,8 @@ pub fn parse_date(text: &str) -> Option<time::Date> {
 
 /// A date as `YYYY-MM-DD`.
 pub fn format_date(date: time::Date) -> String {
-    date.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+    date.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
 }
 
 /// Today's date in UTC.

@@ -11,7 +11,9 @@ use crate::{ValidationErrors, clock};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
     /// Free text, trimmed, at most `max` characters.
-    Text { max: usize },
+    Text {
+        max: usize,
+    },
     /// One of the listed values.
     Choice(&'static [&'static str]),
     Bool,
@@ -20,9 +22,13 @@ pub enum FieldType {
     /// The UUID of a member of the organisation (checked against the store by the service).
     UserId,
     /// UUIDs of records of `kind` in the same organisation: a link, stored as a foreign key.
-    Ids { kind: &'static str },
+    Ids {
+        kind: &'static str,
+    },
     /// References of catalogue rows (`control_refs`, `requirement_refs`).
-    Refs { kind: &'static str },
+    Refs {
+        kind: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +56,13 @@ impl FieldSpec {
             FieldType::Ids { .. } | FieldType::Refs { .. } => Default::EmptyList,
             _ => Default::Null,
         };
-        Self { name, label, ty, required: false, default }
+        Self {
+            name,
+            label,
+            ty,
+            required: false,
+            default,
+        }
     }
     pub const fn required(mut self) -> Self {
         self.required = true;
@@ -95,8 +107,17 @@ pub struct KindSpec {
 }
 
 /// The fields every record carries outside its document.
-pub const ENVELOPE_FIELDS: &[&str] =
-    &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "archived", "state", "lifecycle_stage"];
+pub const ENVELOPE_FIELDS: &[&str] = &[
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "archived",
+    "state",
+    "lifecycle_stage",
+];
 
 impl KindSpec {
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
@@ -105,13 +126,20 @@ impl KindSpec {
 
     /// Checks a create body and returns the full document with defaults filled in.
     /// `extra_allowed` names further keys the caller handles itself (such as `ref`).
-    pub fn validate_create(&self, input: &Value, extra_allowed: &[&str]) -> Result<Map<String, Value>, ValidationErrors> {
+    pub fn validate_create(
+        &self,
+        input: &Value,
+        extra_allowed: &[&str],
+    ) -> Result<Map<String, Value>, ValidationErrors> {
         let object = as_object(input)?;
         let mut errors = ValidationErrors::default();
         self.refuse_unknown_keys(object, extra_allowed, &mut errors);
         let mut document = Map::new();
         for spec in self.fields {
-            let value = object.get(spec.name).cloned().unwrap_or_else(|| spec.default_value());
+            let value = object
+                .get(spec.name)
+                .cloned()
+                .unwrap_or_else(|| spec.default_value());
             if let Some(normalised) = check_field(spec, &value, &mut errors) {
                 document.insert(spec.name.to_owned(), normalised);
             }
@@ -123,16 +151,26 @@ impl KindSpec {
 
     /// Applies a JSON merge patch (RFC 7396) to `current` and checks the result. Read-only and
     /// unknown keys are refused.
-    pub fn validate_patch(&self, current: &Map<String, Value>, patch: &Value) -> Result<Map<String, Value>, ValidationErrors> {
+    pub fn validate_patch(
+        &self,
+        current: &Map<String, Value>,
+        patch: &Value,
+    ) -> Result<Map<String, Value>, ValidationErrors> {
         let object = as_object(patch)?;
         let mut errors = ValidationErrors::default();
         self.refuse_unknown_keys(object, &[], &mut errors);
         let mut document = current.clone();
         for (key, value) in object {
-            let Some(spec) = self.field(key) else { continue };
+            let Some(spec) = self.field(key) else {
+                continue;
+            };
             let merged = match (document.get(key), value) {
-                (Some(Value::Object(old)), Value::Object(_)) => merge_patch(Value::Object(old.clone()), value),
-                _ if value.is_null() => spec.default_value(),
+                (Some(Value::Object(old)), Value::Object(_)) => {
+                    merge_patch(Value::Object(old.clone()), value)
+                }
+                // Clearing a required field is refused (check_field reports it); clearing an
+                // optional one resets it to its empty value.
+                _ if value.is_null() && !spec.required => spec.default_value(),
                 _ => value.clone(),
             };
             if let Some(normalised) = check_field(spec, &merged, &mut errors) {
@@ -144,15 +182,27 @@ impl KindSpec {
         Ok(document)
     }
 
-    fn refuse_unknown_keys(&self, object: &Map<String, Value>, extra_allowed: &[&str], errors: &mut ValidationErrors) {
+    fn refuse_unknown_keys(
+        &self,
+        object: &Map<String, Value>,
+        extra_allowed: &[&str],
+        errors: &mut ValidationErrors,
+    ) {
         for key in object.keys() {
             if self.field(key).is_some() || extra_allowed.contains(&key.as_str()) {
                 continue;
             }
-            if ENVELOPE_FIELDS.contains(&key.as_str()) || self.system_fields.contains(&key.as_str()) || key == "ref" {
+            if ENVELOPE_FIELDS.contains(&key.as_str())
+                || self.system_fields.contains(&key.as_str())
+                || key == "ref"
+            {
                 errors.push(key.clone(), "read_only", "this field is read-only");
             } else {
-                errors.push(key.clone(), "unknown_field", format!("{} has no field {key}", self.label));
+                errors.push(
+                    key.clone(),
+                    "unknown_field",
+                    format!("{} has no field {key}", self.label),
+                );
             }
         }
     }
@@ -175,12 +225,16 @@ impl KindSpec {
 }
 
 fn as_object(value: &Value) -> Result<&Map<String, Value>, ValidationErrors> {
-    value.as_object().ok_or_else(|| ValidationErrors::single("", "invalid_type", "the body must be a JSON object"))
+    value.as_object().ok_or_else(|| {
+        ValidationErrors::single("", "invalid_type", "the body must be a JSON object")
+    })
 }
 
 /// RFC 7396 JSON merge patch.
 pub fn merge_patch(target: Value, patch: &Value) -> Value {
-    let Value::Object(patch_map) = patch else { return patch.clone() };
+    let Value::Object(patch_map) = patch else {
+        return patch.clone();
+    };
     let mut target_map = match target {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -212,8 +266,16 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
                 errors.push(field, "too_long", format!("at most {max} characters"));
                 None
             }
-            Some(text) if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') => {
-                errors.push(field, "invalid_format", "control characters are not allowed");
+            Some(text)
+                if text
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
+            {
+                errors.push(
+                    field,
+                    "invalid_format",
+                    "control characters are not allowed",
+                );
                 None
             }
             Some(text) => Some(Value::String(text.trim().to_owned())),
@@ -222,7 +284,11 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
         FieldType::Choice(choices) => match value.as_str() {
             Some(text) if choices.contains(&text) => Some(value.clone()),
             Some(_) => {
-                errors.push(field, "invalid_choice", format!("one of: {}", choices.join(", ")));
+                errors.push(
+                    field,
+                    "invalid_choice",
+                    format!("one of: {}", choices.join(", ")),
+                );
                 None
             }
             None => type_error(errors, field, "a string"),
@@ -248,10 +314,16 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
             None => type_error(errors, field, "a UUID string"),
         },
         FieldType::Ids { .. } => check_list(field, value, errors, |i, item| {
-            item.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()).map(|u| Value::String(u.to_string())).ok_or(format!("{field}[{i}]"))
+            item.as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .map(|u| Value::String(u.to_string()))
+                .ok_or(format!("{field}[{i}]"))
         }),
         FieldType::Refs { .. } => check_list(field, value, errors, |i, item| {
-            item.as_str().filter(|s| !s.trim().is_empty() && s.len() <= 64).map(|s| Value::String(s.trim().to_owned())).ok_or(format!("{field}[{i}]"))
+            item.as_str()
+                .filter(|s| !s.trim().is_empty() && s.len() <= 64)
+                .map(|s| Value::String(s.trim().to_owned()))
+                .ok_or(format!("{field}[{i}]"))
         }),
     }
 }
@@ -262,7 +334,9 @@ fn check_list(
     errors: &mut ValidationErrors,
     item_check: impl Fn(usize, &Value) -> Result<Value, String>,
 ) -> Option<Value> {
-    let Some(items) = value.as_array() else { return type_error(errors, field, "a list") };
+    let Some(items) = value.as_array() else {
+        return type_error(errors, field, "a list");
+    };
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
@@ -296,7 +370,11 @@ mod tests {
             (json!({"a":"b"}), json!({"b":"c"}), json!({"a":"b","b":"c"})),
             (json!({"a":"b"}), json!({"a":null}), json!({})),
             (json!({"a":[{"b":"c"}]}), json!({"a":[1]}), json!({"a":[1]})),
-            (json!({"a":{"b":"c"}}), json!({"a":{"b":"d","c":null}}), json!({"a":{"b":"d"}})),
+            (
+                json!({"a":{"b":"c"}}),
+                json!({"a":{"b":"d","c":null}}),
+                json!({"a":{"b":"d"}}),
+            ),
             (json!(["a"]), json!({"a":"c"}), json!({"a":"c"})),
         ];
         for (target, patch, expected) in cases {

@@ -42,7 +42,10 @@ pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
     })
     .unwrap_or(0);
     if current > known_version() {
-        return Err(StoreError::SchemaTooNew { found: current, known: known_version() });
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known: known_version(),
+        });
     }
     let mut applied = Vec::new();
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
@@ -63,5 +66,9 @@ pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
         tx.commit().await?;
         applied.push(format!("{:04}_{}", migration.version, migration.name));
     }
-    Ok(MigrationReport { from_version: current, to_version: known_version(), applied })
+    Ok(MigrationReport {
+        from_version: current,
+        to_version: known_version(),
+        applied,
+    })
 }

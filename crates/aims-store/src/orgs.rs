@@ -1,7 +1,7 @@
 //! Organisations and memberships.
 
-use sqlx::AssertSqlSafe;
 use aims_domain::identity::Role;
+use sqlx::AssertSqlSafe;
 
 use crate::db::{Db, WriteTx};
 use crate::error::{OnUnique, StoreError, StoreResult};
@@ -9,7 +9,13 @@ use crate::model::{Member, Organization};
 
 const ORG_COLUMNS: &str = "id, slug, name, version, created_at, updated_at";
 
-pub async fn insert(tx: &mut WriteTx, id: &str, slug: &str, name: &str, now: &str) -> StoreResult<()> {
+pub async fn insert(
+    tx: &mut WriteTx,
+    id: &str,
+    slug: &str,
+    name: &str,
+    now: &str,
+) -> StoreResult<()> {
     on_conn!(tx, conn => {
         sqlx::query("INSERT INTO organizations (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
             .bind(id).bind(slug).bind(name).bind(now)
@@ -20,7 +26,9 @@ pub async fn insert(tx: &mut WriteTx, id: &str, slug: &str, name: &str, now: &st
 
 pub async fn by_slug(db: &Db, slug: &str) -> StoreResult<Option<Organization>> {
     let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE slug = $1");
-    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).fetch_optional(pool).await?))
+    Ok(
+        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).fetch_optional(pool).await?),
+    )
 }
 
 pub async fn all(db: &Db) -> StoreResult<Vec<Organization>> {
@@ -29,11 +37,19 @@ pub async fn all(db: &Db) -> StoreResult<Vec<Organization>> {
 }
 
 pub async fn count(db: &Db) -> StoreResult<i64> {
-    Ok(on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(pool).await?))
+    Ok(
+        on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(pool).await?),
+    )
 }
 
 /// Adds a membership or changes its role. Returns the previous role, if there was one.
-pub async fn upsert_membership(tx: &mut WriteTx, org_id: &str, user_id: &str, role: Role, now: &str) -> StoreResult<Option<Role>> {
+pub async fn upsert_membership(
+    tx: &mut WriteTx,
+    org_id: &str,
+    user_id: &str,
+    role: Role,
+    now: &str,
+) -> StoreResult<Option<Role>> {
     let previous: Option<String> = on_conn!(tx, conn => {
         sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
             .bind(org_id).bind(user_id).fetch_optional(&mut *conn).await?
@@ -61,7 +77,15 @@ pub(crate) const MEMBER_SELECT: &str = "SELECT o.id, o.slug, o.name, u.id, u.ema
 
 pub(crate) fn member_from_row(row: MemberRow) -> StoreResult<Member> {
     let (org_id, org_slug, org_name, user_id, email, display_name, role) = row;
-    Ok(Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(&role)? })
+    Ok(Member {
+        org_id,
+        org_slug,
+        org_name,
+        user_id,
+        email,
+        display_name,
+        role: parse_role(&role)?,
+    })
 }
 
 /// The membership of an active user in the organisation with `slug`.
@@ -87,13 +111,21 @@ pub async fn members(db: &Db, org_id: &str) -> StoreResult<Vec<Member>> {
 
 /// Is `user_id` a member of the organisation? (For owner fields and links to people.)
 pub async fn is_member(tx: &mut WriteTx, org_id: &str, user_id: &str) -> StoreResult<bool> {
-    let found: Option<i64> = on_conn!(tx, conn => {
-        sqlx::query_scalar("SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2").bind(org_id).bind(user_id).fetch_optional(&mut *conn).await?
+    let found: i64 = on_conn!(tx, conn => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id = $2").bind(org_id).bind(user_id).fetch_one(&mut *conn).await?
     });
-    Ok(found.is_some())
+    Ok(found > 0)
 }
 
-pub async fn insert_framework(tx: &mut WriteTx, org_id: &str, urn: &str, ref_id: Option<&str>, name: &str, version: i64, now: &str) -> StoreResult<()> {
+pub async fn insert_framework(
+    tx: &mut WriteTx,
+    org_id: &str,
+    urn: &str,
+    ref_id: Option<&str>,
+    name: &str,
+    version: i64,
+    now: &str,
+) -> StoreResult<()> {
     on_conn!(tx, conn => {
         sqlx::query("INSERT INTO frameworks (org_id, urn, ref_id, name, library_version, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(org_id).bind(urn).bind(ref_id).bind(name).bind(version).bind(now)

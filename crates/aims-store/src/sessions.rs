@@ -30,10 +30,10 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // Ids are 128 random bits; on the rare clash, draw again.
         for _ in 0..4 {
-            let exists: Option<i64> = on_pool!(&self.db, pool => {
-                sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = $1").bind(record.id.to_string()).fetch_optional(pool).await.map_err(backend)?
+            let exists: i64 = on_pool!(&self.db, pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id = $1").bind(record.id.to_string()).fetch_one(pool).await.map_err(backend)?
             });
-            if exists.is_none() {
+            if exists == 0 {
                 break;
             }
             record.id = Id::default();
@@ -42,8 +42,13 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_owned);
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let user_id = record
+            .data
+            .get(USER_ID_KEY)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
         let expires = aims_domain::clock::format(record.expiry_date);
         on_pool!(&self.db, pool => {
             sqlx::query(
@@ -62,11 +67,21 @@ impl SessionStore for DbSessionStore {
                 .bind(id.to_string()).bind(aims_domain::clock::now_text())
                 .fetch_optional(pool).await.map_err(backend)?
         });
-        let Some((data, expires_at)) = row else { return Ok(None) };
-        let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::parse(&expires_at, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+        let Some((data, expires_at)) = row else {
+            return Ok(None);
+        };
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::parse(
+            &expires_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

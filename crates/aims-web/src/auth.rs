@@ -1,0 +1,52 @@
+//! Who is calling: an API token (`Authorization: Bearer …`) or a browser session cookie. The
+//! extractor resolves the membership for the `{org}` of the path; a caller who is not a member
+//! of that organisation gets 404, as if it did not exist.
+
+use aims_app::{App, AppError};
+use aims_store::model::Member;
+use aims_store::sessions::USER_ID_KEY;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::header;
+use axum::http::request::Parts;
+use tower_sessions::Session;
+
+use crate::error::ApiError;
+
+/// The member a request acts for.
+pub struct Authed(pub Member);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed
+where
+    App: axum::extract::FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = <App as axum::extract::FromRef<S>>::from_ref(state);
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("organisation".into()))?;
+        let org = params
+            .iter()
+            .find(|(name, _)| *name == "org")
+            .map(|(_, value)| value.to_owned())
+            .unwrap_or_default();
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or(AppError::Unauthorized)?;
+            return Ok(Authed(app.authenticate_token(token.trim(), &org).await?));
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Unauthorized)?;
+        let user_id: Option<String> = session
+            .get(USER_ID_KEY)
+            .await
+            .map_err(|_| AppError::Unauthorized)?;
+        let user_id = user_id.ok_or(AppError::Unauthorized)?;
+        Ok(Authed(app.member(&org, &user_id).await?))
+    }
+}

@@ -1,0 +1,97 @@
+//! JSON shapes of the API: how records, tokens and events look on the wire.
+
+use aims_store::model::{ActivityEvent, ApiToken, Page, Record};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// A record as the API shows it: the envelope (id, ref, version, timestamps, archived, state)
+/// followed by the fields of its document.
+pub fn record_json(record: &Record) -> Value {
+    let mut map = Map::new();
+    map.insert("id".into(), json!(record.id));
+    if let Some(reference) = &record.reference {
+        map.insert("ref".into(), json!(reference));
+    }
+    map.insert("version".into(), json!(record.version));
+    map.insert("archived".into(), json!(record.archived));
+    map.insert("created_at".into(), json!(record.created_at));
+    map.insert("created_by".into(), json!(record.created_by));
+    map.insert("updated_at".into(), json!(record.updated_at));
+    map.insert("updated_by".into(), json!(record.updated_by));
+    if let Some(state) = &record.state {
+        map.insert("state".into(), json!(state));
+    }
+    for (key, value) in &record.data {
+        map.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    Value::Object(map)
+}
+
+/// The list envelope: `{"items": [...], "next_cursor": "…" | null}`.
+pub fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": page.items.iter().map(item).collect::<Vec<_>>(),
+        "next_cursor": page.next_after.map(aims_domain::cursor::encode),
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenOut {
+    pub id: String,
+    pub name: String,
+    pub user_id: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// Only in the response that creates the token; never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl TokenOut {
+    pub fn new(token: &ApiToken, secret: Option<String>) -> Self {
+        Self {
+            id: token.id.clone(),
+            name: token.name.clone(),
+            user_id: token.user_id.clone(),
+            created_at: token.created_at.clone(),
+            expires_at: token.expires_at.clone(),
+            last_used_at: token.last_used_at.clone(),
+            revoked_at: token.revoked_at.clone(),
+            token: secret,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventOut {
+    pub id: String,
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub record_type: String,
+    pub record_id: String,
+    #[schema(value_type = Object)]
+    pub changes: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<&ActivityEvent> for EventOut {
+    fn from(e: &ActivityEvent) -> Self {
+        Self {
+            id: e.id.clone(),
+            seq: e.seq,
+            at: e.at.clone(),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            record_type: e.record_type.clone(),
+            record_id: e.record_id.clone(),
+            changes: e.changes.clone(),
+            prev_hash: e.prev_hash.clone(),
+            hash: e.hash.clone(),
+        }
+    }
+}

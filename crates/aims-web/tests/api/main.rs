@@ -1,0 +1,12 @@
+//! API integration tests: the real API router served over HTTP on 127.0.0.1:0, a fresh
+//! database per test, every test on SQLite and on PostgreSQL.
+
+#[macro_use]
+mod helpers;
+mod access;
+mod activity;
+mod catalogue;
+mod conventions;
+mod records;
+mod tenancy;
+mod tokens;

@@ -1,0 +1,101 @@
+//! Tenant isolation: nothing of one organisation can be read, changed or linked from another.
+
+use serde_json::json;
+
+use crate::helpers::{Backend, Route, TestApp};
+
+/// Every organisation route, called with a token of another organisation, answers 404.
+async fn every_route_is_404_with_another_organisations_token(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    for route in Route::ALL.into_iter().filter(|r| !r.public()) {
+        let events = t.event_count().await;
+        let prepared = t.prepare(route, "acme", "owner").await;
+        let events_after_setup = t.event_count().await;
+        let reply = t.send(&t.other_token, &prepared).await;
+        reply.problem(404);
+        assert_eq!(
+            t.event_count().await,
+            events_after_setup,
+            "{route:?} wrote despite refusal"
+        );
+        let _ = events;
+    }
+}
+
+/// A body that points at another organisation's member or record is refused with 422.
+async fn links_to_another_organisation_are_refused(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let outsider = t
+        .app
+        .member_by_email("owner@other.example", "other")
+        .await
+        .expect("outsider");
+    let reply = t
+        .patch(
+            "editor",
+            "/api/v1/orgs/acme/controls/A.2.2",
+            1,
+            &json!({"owner_id": outsider.user_id}),
+        )
+        .await;
+    assert_eq!(reply.problem(422), vec!["owner_id"]);
+    let insider = t.member("auditor").await;
+    let reply = t
+        .patch(
+            "editor",
+            "/api/v1/orgs/acme/controls/A.2.2",
+            1,
+            &json!({"owner_id": insider.user_id}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+/// The schema itself refuses a cross-organisation link, whatever the code above it does.
+async fn the_schema_refuses_cross_organisation_links(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let acme = t.app.org_by_slug("acme").await.expect("acme");
+    let other = t.app.org_by_slug("other").await.expect("other");
+    let ours = t
+        .get("viewer", "/api/v1/orgs/acme/controls/A.2.2")
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let theirs = t
+        .call(
+            &t.other_token,
+            reqwest::Method::GET,
+            "/api/v1/orgs/other/controls/A.2.2",
+            None,
+            &[],
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mut tx = t.app.db.begin_write().await.expect("tx");
+    let refused =
+        aims_store::records::set_links(&mut tx, &acme.id, &ours, "control_ids", &[theirs.clone()])
+            .await;
+    assert!(
+        refused.is_err(),
+        "a link from acme to other's record must violate the foreign key"
+    );
+    drop(tx);
+    let mut tx = t.app.db.begin_write().await.expect("tx");
+    let refused =
+        aims_store::records::set_links(&mut tx, &other.id, &ours, "control_ids", &[theirs]).await;
+    assert!(
+        refused.is_err(),
+        "a link row in other's name from acme's record must violate the foreign key"
+    );
+}
+
+on_both_backends!(
+    every_route_is_404_with_another_organisations_token,
+    links_to_another_organisation_are_refused,
+    the_schema_refuses_cross_organisation_links
+);

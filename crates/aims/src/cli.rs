@@ -1,0 +1,376 @@
+//! The command line, exactly as the product guide's contract gives it. Each command opens the
+//! database (migrating it first), calls one application service and prints the result:
+//! results on stdout, notes on stderr; exit 0 done, 1 refused or failed, 2 usage.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use aims_app::{App, AppError};
+use aims_store::model::Actor;
+use clap::{Args, Parser, Subcommand};
+
+use crate::server::{self, ServerSettings};
+
+/// The CLI acts as the system itself; its changes are logged as `system:cli`.
+const CLI_ACTOR: Actor = Actor::System("cli");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aims",
+    version,
+    about = "aims — the AI management system (ISO/IEC 42001:2023)"
+)]
+pub struct Cli {
+    /// Database URL: sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…
+    #[arg(
+        long,
+        global = true,
+        env = "AIMS_DATABASE_URL",
+        default_value = "aims.db"
+    )]
+    database: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web UI and the API.
+    Serve(ServeArgs),
+    /// Bring the database to the current schema.
+    Migrate,
+    /// Create the demo organisation `demo` with one user per role (prints EMAIL PASSWORD on stderr).
+    Demo,
+    /// Organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Users and memberships.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The hash-chained activity log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        global = true,
+        env = "AIMS_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
+    bind: String,
+    /// The URL people reach the server at (https makes cookies Secure); default http://BIND.
+    #[arg(long, env = "AIMS_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Create the demo organisation first (if it does not exist).
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation (with the ISO/IEC 42001 catalogue loaded).
+    Create {
+        /// Lower-case letters, digits and single hyphens, at most 63 characters.
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user with a membership (password read from stdin up to the first newline), or
+    /// add or change an existing user's membership.
+    Create {
+        email: String,
+        #[arg(long)]
+        org: String,
+        /// owner, admin, editor, auditor or viewer
+        #[arg(long)]
+        role: String,
+        /// Display name (default: from the e-mail address).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Deactivate a user: their sessions and tokens stop working at once.
+    Deactivate { email: String },
+    /// Print a one-time password reset link.
+    ResetPassword {
+        email: String,
+        /// Base URL of the server for the link (default: AIMS_PUBLIC_URL or http://127.0.0.1:8080).
+        #[arg(long, env = "AIMS_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a membership; stdout is exactly one line, the token.
+    Create {
+        email: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        expires_days: Option<i64>,
+    },
+    /// List a member's tokens.
+    List {
+        email: String,
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a token (effective on the next request).
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Verify every chain (or one organisation's); exit 1 naming the first bad event.
+    Verify {
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Print an organisation's current head hash.
+    Head {
+        #[arg(long)]
+        org: String,
+    },
+}
+
+/// Parses the arguments, runs the command and turns its outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            report(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(serving: bool) {
+    let default = if serving {
+        "info,tower_http=info,sqlx=warn"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIMS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints an error on stderr, one line per offending field.
+fn report(error: &anyhow::Error) {
+    match error.downcast_ref::<AppError>() {
+        Some(AppError::Validation(errors)) => {
+            for e in &errors.0 {
+                eprintln!("error: {}: {}", e.field, e.message);
+            }
+        }
+        _ => eprintln!("error: {error}"),
+    }
+}
+
+async fn open(database: &str) -> anyhow::Result<App> {
+    let (app, report) = App::open(database).await?;
+    for applied in report.applied {
+        eprintln!("migrated: {applied}");
+    }
+    Ok(app)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let app = open(&cli.database).await?;
+    match cli.command {
+        Command::Serve(args) => serve(app, args).await?,
+        Command::Migrate => eprintln!("schema at version {}", aims_store::migrate::known_version()),
+        Command::Demo => demo(&app).await?,
+        Command::Org(OrgCommand::Create { slug, name }) => {
+            let org = app.create_org(&slug, &name, &CLI_ACTOR).await?;
+            println!("{}", org.slug);
+            eprintln!(
+                "created organisation {} ({}) with the ISO/IEC 42001:2023 catalogue",
+                org.slug, org.name
+            );
+        }
+        Command::User(command) => user(&app, command).await?,
+        Command::Token(command) => token(&app, command).await?,
+        Command::Log(LogCommand::Verify { org }) => return verify(&app, org.as_deref()).await,
+        Command::Log(LogCommand::Head { org }) => {
+            let (seq, hash) = app.log_head(&org).await?;
+            println!("{hash}");
+            eprintln!("org={org} seq={seq}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
+    if args.demo {
+        demo(&app).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("bind: cannot listen on {}: {e}", args.bind))?;
+    let address = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{address}"))
+        .trim_end_matches('/')
+        .to_owned();
+    if let Some(secret) = app.issue_setup_link().await? {
+        eprintln!("setup: {public_url}/setup/{secret}");
+    }
+    let store = aims_store::sessions::DbSessionStore::new(app.db.clone());
+    tokio::spawn(
+        tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            store,
+            tokio::time::Duration::from_secs(3600),
+        ),
+    );
+    let router = server::router(
+        app,
+        &ServerSettings {
+            public_url: public_url.clone(),
+        },
+    );
+    eprintln!("listening on {public_url}");
+    server::serve(listener, router).await?;
+    Ok(())
+}
+
+async fn demo(app: &App) -> anyhow::Result<()> {
+    match app.create_demo().await? {
+        Some(users) => {
+            for user in users {
+                eprintln!("{} {}", user.email, user.password);
+            }
+        }
+        None => eprintln!("demo organisation exists; nothing changed"),
+    }
+    Ok(())
+}
+
+async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create {
+            email,
+            org,
+            role,
+            name,
+        } => {
+            let password = read_password()?;
+            let outcome = app
+                .create_member(&email, &org, &role, &password, name.as_deref(), &CLI_ACTOR)
+                .await?;
+            eprintln!("{email}: {outcome:?} in {org} as {role}");
+        }
+        UserCommand::Deactivate { email } => {
+            let revoked = app.deactivate_user(&email, &CLI_ACTOR).await?;
+            eprintln!("{email} deactivated; sessions ended, {revoked} token(s) revoked");
+        }
+        UserCommand::ResetPassword { email, public_url } => {
+            let secret = app.issue_password_reset(&email, &CLI_ACTOR).await?;
+            println!("{}/reset/{secret}", public_url.trim_end_matches('/'));
+            eprintln!("the link works once, within 24 hours");
+        }
+    }
+    Ok(())
+}
+
+/// Reads the password from stdin up to the first newline.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            email,
+            org,
+            name,
+            expires_days,
+        } => {
+            let member = app.member_by_email(&email, &org).await?;
+            let created = app
+                .create_token(&member, name.as_deref(), expires_days, &CLI_ACTOR)
+                .await?;
+            println!("{}", created.secret);
+            eprintln!(
+                "token {} for {email} in {org}; shown once",
+                created.token.id
+            );
+        }
+        TokenCommand::List { email, org } => {
+            let member = app.member_by_email(&email, &org).await?;
+            for t in app.list_tokens_of(&member).await? {
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\tcreated={}\tlast_used={}\texpires={}",
+                    t.id,
+                    status,
+                    t.name,
+                    t.created_at,
+                    t.last_used_at.as_deref().unwrap_or("-"),
+                    t.expires_at.as_deref().unwrap_or("never")
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let token = app.revoke_token_by_id(&id, &CLI_ACTOR).await?;
+            eprintln!("token {} revoked", token.id);
+        }
+    }
+    Ok(())
+}
+
+async fn verify(app: &App, org: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut intact = true;
+    for (org, outcome) in app.verify_log(org).await? {
+        match outcome {
+            Ok(()) => eprintln!("org={} intact", org.slug),
+            Err(broken) => {
+                intact = false;
+                println!(
+                    "org={} seq={} id={}: {}",
+                    org.slug, broken.seq, broken.id, broken.reason
+                );
+            }
+        }
+    }
+    Ok(if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

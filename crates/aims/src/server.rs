@@ -1,0 +1,94 @@
+//! The one app factory: the API and the UI behind the cross-cutting layers (sessions, CSRF
+//! protection, security headers, metrics, request tracing), and serving it.
+
+use std::net::SocketAddr;
+
+use aims_app::App;
+use aims_store::sessions::DbSessionStore;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use tower_http::csrf::CsrfLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The URL people reach the server at; `https://…` makes cookies `Secure`.
+    pub public_url: String,
+}
+
+impl ServerSettings {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Builds the whole HTTP application.
+pub fn router(app: App, settings: &ServerSettings) -> Router {
+    let secure = settings.secure_cookies();
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(app.db.clone()))
+        // The __Host- prefix pins the cookie to this host and path; browsers only accept it
+        // on Secure cookies.
+        .with_name(if secure {
+            "__Host-aims_session"
+        } else {
+            "aims_session"
+        })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+    Router::new()
+        .merge(aims_web::router(app.clone()))
+        .merge(aims_ui::router(app))
+        .layer(sessions)
+        .layer(CsrfLayer::new())
+        .layer(axum::middleware::from_fn(aims_web::track_metrics))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "same-origin"))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
