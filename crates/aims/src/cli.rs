@@ -246,12 +246,16 @@ async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
         eprintln!("setup: {public_url}/setup/{secret}");
     }
     let store = aims_store::sessions::DbSessionStore::new(app.db.clone());
-    tokio::spawn(
-        tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            store,
-            tokio::time::Duration::from_secs(3600),
-        ),
-    );
+    tokio::spawn(async move {
+        use tower_sessions::session_store::ExpiredDeletion;
+        let mut every_hour = tokio::time::interval(tokio::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
     let router = server::router(
         app,
         &ServerSettings {

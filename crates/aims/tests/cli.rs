@@ -1,0 +1,623 @@
+//! The `aims` binary as people and scripts use it: bootstrap, exit codes, the demo, the
+//! activity log's verification after tampering, and CLI and server sharing one database.
+//! Every test runs on SQLite and on PostgreSQL.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The database itself refuses UPDATE and DELETE on the log.
+macro_rules! assert_log_guarded {
+    ($pool:expr) => {
+        assert!(
+            sqlx::query("UPDATE activity_log SET actor = 'x' WHERE seq = 1")
+                .execute($pool)
+                .await
+                .is_err(),
+            "UPDATE is refused"
+        );
+        assert!(
+            sqlx::query("DELETE FROM activity_log WHERE seq = 1")
+                .execute($pool)
+                .await
+                .is_err(),
+            "DELETE is refused"
+        );
+        assert!(
+            sqlx::query("DELETE FROM activity_log")
+                .execute($pool)
+                .await
+                .is_err(),
+            "DELETE of all rows is refused"
+        );
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+                if super::postgres_url().is_none() { return; }
+                super::$name(super::Backend::Postgres).await
+            } )*
+        }
+    };
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("AIMS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but AIMS_TEST_POSTGRES_URL is not set")
+        }
+        _ => {
+            eprintln!("skipped: PostgreSQL variant (set AIMS_TEST_POSTGRES_URL to run it)");
+            None
+        }
+    }
+}
+
+async fn fresh_database(backend: Backend) -> String {
+    let name = format!("aims_cli_{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("aims-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite:{}", dir.join(format!("{name}.db")).display())
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_url().expect("url");
+            let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("create database");
+            admin.close().await;
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b)
+                .to_owned();
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// Runs `aims ARGS` against `database` with `stdin`.
+fn aims(database: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aims"))
+        .args(args)
+        .env("AIMS_DATABASE_URL", database)
+        .env_remove("AIMS_BIND")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn aims");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("aims output")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+const PASSWORD: &str = "correct horse battery staple\n";
+
+/// An organisation `acme` with an owner and the owner's token.
+fn bootstrap(database: &str) -> String {
+    ok(aims(
+        database,
+        &["org", "create", "acme", "--name", "Acme AI"],
+        "",
+    ));
+    ok(aims(
+        database,
+        &[
+            "user",
+            "create",
+            "owner@acme.example",
+            "--org",
+            "acme",
+            "--role",
+            "owner",
+        ],
+        PASSWORD,
+    ));
+    let token = ok(aims(
+        database,
+        &[
+            "token",
+            "create",
+            "owner@acme.example",
+            "--org",
+            "acme",
+            "--name",
+            "ci",
+        ],
+        "",
+    ));
+    let out = stdout(&token);
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "stdout is exactly one line, the token"
+    );
+    out.trim().to_owned()
+}
+
+/// A server on a free port, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    stderr_lines: Vec<String>,
+}
+
+impl Server {
+    fn start(database: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aims"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .env("AIMS_DATABASE_URL", database)
+            .env("AIMS_LOG", "warn")
+            .env_remove("AIMS_PUBLIC_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn server");
+        let mut reader = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut stderr_lines = Vec::new();
+        let url = loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).expect("read") == 0 {
+                panic!("server exited: {stderr_lines:?}");
+            }
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                break url.to_owned();
+            }
+            stderr_lines.push(line.trim().to_owned());
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Self {
+            child,
+            url,
+            stderr_lines,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn bootstrap_by_cli_then_use_the_api(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let token = bootstrap(&db);
+    let server = Server::start(&db, &[]);
+    let client = reqwest::Client::new();
+    let body: Value = client
+        .get(format!("{}/api/v1/orgs/acme/requirements", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 32);
+    assert_eq!(items[0]["ref"], "4.1");
+    assert_eq!(items[31]["ref"], "10.2");
+    let controls: Value = client
+        .get(format!("{}/api/v1/orgs/acme/controls", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(controls["items"].as_array().map(Vec::len), Some(38));
+    // Revocation by CLI takes effect on the next request.
+    let listed = stdout(&ok(aims(
+        &db,
+        &["token", "list", "owner@acme.example", "--org", "acme"],
+        "",
+    )));
+    let id = listed.split('\t').next().expect("id").to_owned();
+    ok(aims(&db, &["token", "revoke", &id], ""));
+    let after = client
+        .get(format!("{}/api/v1/orgs/acme/controls", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(after.status(), 401);
+}
+
+async fn errors_name_the_field_and_use_the_contract_exit_codes(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let bad_slug = aims(&db, &["org", "create", "Bad_Slug", "--name", "X"], "");
+    assert_eq!(bad_slug.status.code(), Some(1));
+    assert!(stderr(&bad_slug).contains("slug"), "{}", stderr(&bad_slug));
+    ok(aims(&db, &["org", "create", "acme", "--name", "Acme"], ""));
+    let duplicate = aims(&db, &["org", "create", "acme", "--name", "Acme"], "");
+    assert_eq!(duplicate.status.code(), Some(1));
+    assert!(stderr(&duplicate).contains("acme"));
+    let short = aims(
+        &db,
+        &[
+            "user",
+            "create",
+            "a@acme.example",
+            "--org",
+            "acme",
+            "--role",
+            "owner",
+        ],
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(1));
+    assert!(stderr(&short).contains("password"), "{}", stderr(&short));
+    let role = aims(
+        &db,
+        &[
+            "user",
+            "create",
+            "a@acme.example",
+            "--org",
+            "acme",
+            "--role",
+            "boss",
+        ],
+        PASSWORD,
+    );
+    assert_eq!(role.status.code(), Some(1));
+    assert!(stderr(&role).contains("role"));
+    let email = aims(
+        &db,
+        &[
+            "user",
+            "create",
+            "not-an-email",
+            "--org",
+            "acme",
+            "--role",
+            "owner",
+        ],
+        PASSWORD,
+    );
+    assert!(stderr(&email).contains("email"));
+    let unknown_org = aims(
+        &db,
+        &["token", "create", "a@acme.example", "--org", "nowhere"],
+        "",
+    );
+    assert_eq!(unknown_org.status.code(), Some(1));
+    let usage = aims(&db, &["frobnicate"], "");
+    assert_eq!(usage.status.code(), Some(2));
+    let missing = aims(&db, &["org", "create"], "");
+    assert_eq!(missing.status.code(), Some(2));
+    for command in [
+        &["--help"][..],
+        &["user", "create", "--help"],
+        &["log", "verify", "--help"],
+        &["token", "create", "--help"],
+    ] {
+        let help = ok(aims(&db, command, ""));
+        assert!(stdout(&help).contains("Usage"));
+    }
+}
+
+async fn the_demo_is_created_once(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let first = ok(aims(&db, &["demo"], ""));
+    let credentials: Vec<String> = stderr(&first)
+        .lines()
+        .filter(|l| l.contains("@demo.example "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(credentials.len(), 5, "{}", stderr(&first));
+    for role in ["owner", "admin", "editor", "auditor", "viewer"] {
+        assert!(
+            credentials
+                .iter()
+                .any(|l| l.starts_with(&format!("{role}@demo.example ")))
+        );
+    }
+    let head_before = stdout(&ok(aims(&db, &["log", "head", "--org", "demo"], "")));
+    let second = ok(aims(&db, &["demo"], ""));
+    assert!(
+        !stderr(&second).contains("@demo.example "),
+        "no new credentials"
+    );
+    let head_after = stdout(&ok(aims(&db, &["log", "head", "--org", "demo"], "")));
+    assert_eq!(head_before, head_after, "nothing changed");
+    assert_eq!(head_after.trim().len(), 64);
+    ok(aims(&db, &["log", "verify"], ""));
+}
+
+async fn setup_link_is_printed_while_no_user_exists(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let server = Server::start(&db, &[]);
+    let setup = server
+        .stderr_lines
+        .iter()
+        .find_map(|l| l.strip_prefix("setup: "))
+        .expect("setup line");
+    assert!(
+        setup.starts_with(&format!("{}/setup/", server.url)),
+        "{setup}"
+    );
+    drop(server);
+    ok(aims(&db, &["org", "create", "acme", "--name", "Acme"], ""));
+    ok(aims(
+        &db,
+        &[
+            "user",
+            "create",
+            "o@acme.example",
+            "--org",
+            "acme",
+            "--role",
+            "owner",
+        ],
+        PASSWORD,
+    ));
+    let server = Server::start(&db, &[]);
+    assert!(!server.stderr_lines.iter().any(|l| l.starts_with("setup: ")));
+}
+
+async fn deactivation_and_password_reset(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let token = bootstrap(&db);
+    let server = Server::start(&db, &[]);
+    let link = stdout(&ok(aims(
+        &db,
+        &["user", "reset-password", "owner@acme.example"],
+        "",
+    )));
+    assert!(link.trim().contains("/reset/reset_"), "{link}");
+    ok(aims(&db, &["user", "deactivate", "owner@acme.example"], ""));
+    let client = reqwest::Client::new();
+    let after = client
+        .get(format!("{}/api/v1/orgs/acme/controls", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(after.status(), 401);
+    let missing = aims(&db, &["user", "deactivate", "nobody@acme.example"], "");
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+/// How an attacker with database access tampers with one event.
+#[derive(Debug, Clone, Copy)]
+enum Tamper {
+    EditActor,
+    EditChanges,
+    DeleteMiddle,
+    DeleteLast,
+    InsertForged,
+    Reorder,
+}
+
+async fn tamper(database: &str, backend: Backend, how: Tamper) -> i64 {
+    let seq_of_target: i64 = 3;
+    let statements: Vec<String> = match how {
+        Tamper::EditActor => vec![format!("UPDATE activity_log SET actor = 'intruder@evil.example' WHERE seq = {seq_of_target}")],
+        Tamper::EditChanges => vec![format!("UPDATE activity_log SET changes = '{{\"forged\":true}}' WHERE seq = {seq_of_target}")],
+        Tamper::DeleteMiddle => vec![format!("DELETE FROM activity_log WHERE seq = {seq_of_target}")],
+        Tamper::DeleteLast => vec!["DELETE FROM activity_log WHERE seq = (SELECT MAX(seq) FROM activity_log)".into()],
+        Tamper::InsertForged => vec![
+            "INSERT INTO activity_log (org_id, seq, id, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) \
+             SELECT org_id, seq + 1000, 'forged', at, actor, action, record_type, record_id, changes, hash, hash, canonical FROM activity_log WHERE seq = 1"
+                .into(),
+        ],
+        Tamper::Reorder => vec![
+            "UPDATE activity_log SET seq = -1 WHERE seq = 2".into(),
+            "UPDATE activity_log SET seq = 2 WHERE seq = 3".into(),
+            "UPDATE activity_log SET seq = 3 WHERE seq = -1".into(),
+        ],
+    };
+    match backend {
+        Backend::Sqlite => {
+            let path = database.trim_start_matches("sqlite:");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{path}"))
+                .await
+                .expect("open");
+            // The triggers refuse this; an attacker with file access drops them first.
+            assert_log_guarded!(&pool);
+            sqlx::query("DROP TRIGGER activity_log_no_update")
+                .execute(&pool)
+                .await
+                .expect("drop");
+            sqlx::query("DROP TRIGGER activity_log_no_delete")
+                .execute(&pool)
+                .await
+                .expect("drop");
+            for statement in statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&pool)
+                    .await
+                    .expect("tamper");
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(database).await.expect("open");
+            assert_log_guarded!(&pool);
+            let truncate = sqlx::query("TRUNCATE activity_log").execute(&pool).await;
+            assert!(truncate.is_err(), "TRUNCATE is refused");
+            let mut conn = pool.acquire().await.expect("conn");
+            sqlx::query("ALTER TABLE activity_log DISABLE TRIGGER USER")
+                .execute(&mut *conn)
+                .await
+                .expect("disable");
+            for statement in statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut *conn)
+                    .await
+                    .expect("tamper");
+            }
+            sqlx::query("ALTER TABLE activity_log ENABLE TRIGGER USER")
+                .execute(&mut *conn)
+                .await
+                .expect("enable");
+            drop(conn);
+            pool.close().await;
+        }
+    }
+    seq_of_target
+}
+
+async fn tampering_makes_log_verify_fail_and_name_the_event(backend: Backend) {
+    for how in [
+        Tamper::EditActor,
+        Tamper::EditChanges,
+        Tamper::DeleteMiddle,
+        Tamper::DeleteLast,
+        Tamper::InsertForged,
+        Tamper::Reorder,
+    ] {
+        let db = fresh_database(backend).await;
+        bootstrap(&db);
+        ok(aims(&db, &["log", "verify", "--org", "acme"], ""));
+        let seq = tamper(&db, backend, how).await;
+        let verify = aims(&db, &["log", "verify"], "");
+        assert_eq!(
+            verify.status.code(),
+            Some(1),
+            "{how:?} was not caught: {}",
+            stderr(&verify)
+        );
+        let line = stdout(&verify);
+        assert!(line.starts_with("org=acme seq="), "{how:?}: {line}");
+        assert!(line.contains(" id="), "{how:?}: {line}");
+        if matches!(how, Tamper::EditActor | Tamper::EditChanges) {
+            assert!(
+                line.starts_with(&format!("org=acme seq={seq} ")),
+                "{how:?} names the edited event: {line}"
+            );
+        }
+    }
+}
+
+async fn a_newer_database_is_refused(backend: Backend) {
+    let db = fresh_database(backend).await;
+    ok(aims(&db, &["migrate"], ""));
+    let insert = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '2099-01-01T00:00:00.000000Z')";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db).await.expect("open");
+            sqlx::query(insert).execute(&pool).await.expect("insert");
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db).await.expect("open");
+            sqlx::query(insert).execute(&pool).await.expect("insert");
+            pool.close().await;
+        }
+    }
+    let refused = aims(&db, &["migrate"], "");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("newer"), "{}", stderr(&refused));
+}
+
+/// The CLI and a running server write to one SQLite file at once without "database is locked".
+async fn cli_and_server_share_the_database(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let token = bootstrap(&db);
+    let server = Server::start(&db, &[]);
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/orgs/acme/requirements/4.1", server.url);
+    let api_writes = async {
+        for i in 0..20 {
+            let current: Value = client
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            let version = current["version"].as_i64().expect("version");
+            let reply = client
+                .patch(&url)
+                .bearer_auth(&token)
+                .header("if-match", format!("\"{version}\""))
+                .header("content-type", "application/json")
+                .body(format!("{{\"notes\": \"api write {i}\"}}"))
+                .send()
+                .await
+                .expect("patch");
+            assert_eq!(reply.status(), 200);
+        }
+    };
+    let db2 = db.clone();
+    let cli_writes = tokio::task::spawn_blocking(move || {
+        for i in 0..10 {
+            ok(aims(
+                &db2,
+                &[
+                    "token",
+                    "create",
+                    "owner@acme.example",
+                    "--org",
+                    "acme",
+                    "--name",
+                    &format!("t{i}"),
+                ],
+                "",
+            ));
+        }
+    });
+    let (_, cli) = tokio::join!(api_writes, cli_writes);
+    cli.expect("cli writes");
+    ok(aims(&db, &["log", "verify"], ""));
+}
+
+on_both_backends!(
+    bootstrap_by_cli_then_use_the_api,
+    errors_name_the_field_and_use_the_contract_exit_codes,
+    the_demo_is_created_once,
+    setup_link_is_printed_while_no_user_exists,
+    deactivation_and_password_reset,
+    tampering_makes_log_verify_fail_and_name_the_event,
+    a_newer_database_is_refused,
+    cli_and_server_share_the_database,
+);
