@@ -1,11 +1,76 @@
 //! The web UI of aims: server-rendered pages over the application services.
+//!
+//! Every page is an askama template (in `templates/`) filled from a small view model built in
+//! the page's module; forms are plain HTML posts that call the same `aims_app::App` services as
+//! the JSON API, so the rules (validation, roles, optimistic locking) are enforced in one place
+//! and the UI only presents their outcome. Assets are embedded files served under `/static/`.
+
+mod activity;
+mod assets;
+mod auth;
+mod catalogue;
+mod charts;
+mod dashboard;
+mod error;
+mod forms;
+mod gap;
+mod layout;
+mod soa;
+mod text;
+mod tokens;
+
+use std::sync::Arc;
 
 use aims_app::App;
 use axum::Router;
+use axum::middleware::map_response;
+use axum::routing::{get, post};
+
+pub use error::not_found;
+
+/// What every UI handler gets: the services and the per-instance sign-in rate limiter.
+#[derive(Clone)]
+pub(crate) struct UiState {
+    pub app: App,
+    pub limiter: Arc<auth::AttemptLimiter>,
+}
 
 /// Everything the UI serves. Expects tower-sessions' `SessionManagerLayer` to be applied
 /// around it (the server does that for the API and UI together).
+///
+/// No fallback is set here, because axum refuses to merge two routers that both have one; the
+/// server may use [`not_found`] as its fallback for non-API paths.
 pub fn router(app: App) -> Router {
-    let _ = app;
+    let state = UiState {
+        app,
+        limiter: Arc::new(auth::AttemptLimiter::new()),
+    };
     Router::new()
+        .route("/", get(dashboard::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/setup/{secret}", get(auth::setup_page).post(auth::setup))
+        .route("/reset/{secret}", get(auth::reset_page).post(auth::reset))
+        .route("/orgs/{org}", get(dashboard::add_slash))
+        .route("/orgs/{org}/", get(dashboard::page))
+        .route("/orgs/{org}/requirements", get(gap::list))
+        .route(
+            "/orgs/{org}/requirements/{reference}",
+            get(gap::detail).post(gap::save),
+        )
+        .route("/orgs/{org}/controls", get(soa::list))
+        .route(
+            "/orgs/{org}/controls/new",
+            get(soa::new_form).post(soa::create),
+        )
+        .route(
+            "/orgs/{org}/controls/{reference}",
+            get(soa::detail).post(soa::save),
+        )
+        .route("/orgs/{org}/activity", get(activity::page))
+        .route("/orgs/{org}/tokens", get(tokens::page).post(tokens::create))
+        .route("/orgs/{org}/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/static/{*path}", get(assets::serve))
+        .layer(map_response(layout::security_headers))
+        .with_state(state)
 }

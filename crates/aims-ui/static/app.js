@@ -1,0 +1,38 @@
+// aims — the little script the pages use. Everything works without it; it only adds comfort.
+(function () {
+  "use strict";
+
+  // Copy buttons: <button data-copy="element-id"> copies that element's text.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      var label = button.lastChild;
+      var before = label.textContent;
+      label.textContent = "Copied";
+      setTimeout(function () { label.textContent = before; }, 1600);
+    });
+  });
+
+  // Forms with data-confirm ask before they submit (irreversible actions such as revoking).
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+
+  // Menus made of <details>: close on Escape (returning focus) and on a click elsewhere.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+})();
