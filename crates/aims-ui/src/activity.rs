@@ -101,6 +101,7 @@ struct ActivityPage {
     events: Vec<EventRow>,
     next_href: Option<String>,
     first_href: Option<String>,
+    latest_href: Option<String>,
     head_seq: i64,
     head_hash: String,
     csv_href: String,
@@ -135,6 +136,8 @@ pub(crate) async fn page(
         )
     });
     let first_href = (after > 0).then(|| format!("{base}?{filters}"));
+    let latest_href = latest_page(&filters, head_seq, after, page.next_after.is_some())
+        .map(|seq| format!("{base}?cursor={}", encode_query_value(&cursor::encode(seq))));
     let csv_href = format!(
         "/api/v1/orgs/{}/activity?format=csv{}",
         ctx.slug(),
@@ -161,11 +164,20 @@ pub(crate) async fn page(
         events,
         next_href,
         first_href,
+        latest_href,
         head_seq,
         head_hash,
         csv_href,
     }
     .into_response())
+}
+
+/// Where the page of the newest events starts, when it is not this page. Only without filters:
+/// an organisation's chain is numbered 1, 2, 3 … without gaps, so the newest page starts
+/// `PAGE_SIZE` before the head; with filters the matching events are not contiguous.
+fn latest_page(filters: &str, head_seq: i64, after: i64, more: bool) -> Option<i64> {
+    let start = (head_seq - i64::from(PAGE_SIZE)).max(0);
+    (filters.is_empty() && more && start > after).then_some(start)
 }
 
 /// The store filter of the form; a day's "until" includes that whole day.
@@ -332,6 +344,14 @@ mod tests {
             &names,
         );
         assert!(created.iter().any(|c| c.to == "no" && c.from.is_none()));
+    }
+
+    #[test]
+    fn latest_page_is_offered_only_when_it_helps() {
+        assert_eq!(latest_page("", 120, 0, true), Some(70));
+        assert_eq!(latest_page("", 120, 70, false), None);
+        assert_eq!(latest_page("record_type=control&", 120, 0, true), None);
+        assert_eq!(latest_page("", 40, 0, false), None);
     }
 
     #[test]

@@ -498,6 +498,10 @@ async fn activity_log_shows_events_head_hash_and_filters() {
         page.body.contains("rel=\"next\""),
         "the demo has more than one page of events"
     );
+    assert!(
+        page.body.contains("Latest events"),
+        "a jump to the newest page"
+    );
 
     let next = page
         .body
