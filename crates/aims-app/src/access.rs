@@ -12,18 +12,12 @@ pub fn require(member: &Member, action: Action) -> AppResult<()> {
 }
 
 /// Refuses when the member is the requester, author or owner of what they approve or audit.
-pub fn require_separation(
-    member: &Member,
-    involved: &[(Involvement, Option<&str>)],
-) -> AppResult<()> {
+pub fn require_separation(member: &Member, involved: &[(Involvement, Option<&str>)]) -> AppResult<()> {
     policy::separation_of_duties(member.user_id.as_str(), involved)?;
     Ok(())
 }
 
 /// The actor a member's changes are attributed to.
 pub fn actor(member: &Member) -> Actor {
-    Actor::User {
-        id: member.user_id.clone(),
-        email: member.email.clone(),
-    }
+    Actor::User { id: member.user_id.clone(), email: member.email.clone() }
 }

@@ -21,10 +21,7 @@ impl App {
     }
 
     /// Verifies every organisation's chain (or one's), returning the first break of each.
-    pub async fn verify_log(
-        &self,
-        only: Option<&str>,
-    ) -> AppResult<Vec<(Organization, Result<(), ChainBreak>)>> {
+    pub async fn verify_log(&self, only: Option<&str>) -> AppResult<Vec<(Organization, Result<(), ChainBreak>)>> {
         let orgs = match only {
             Some(slug) => vec![self.org_by_slug(slug).await?],
             None => aims_store::orgs::all(&self.db).await?,

@@ -30,18 +30,10 @@ pub struct App {
 
 impl App {
     /// Opens the database, brings it to the current schema and loads the shipped catalogue.
-    pub async fn open(
-        database_url: &str,
-    ) -> AppResult<(Self, aims_store::migrate::MigrationReport)> {
+    pub async fn open(database_url: &str) -> AppResult<(Self, aims_store::migrate::MigrationReport)> {
         let db = Db::connect(database_url).await?;
         let report = aims_store::migrate::run(&db).await?;
         let catalogue = Iso42001::shipped().map_err(AppError::Validation)?;
-        Ok((
-            Self {
-                db,
-                catalogue: Arc::new(catalogue),
-            },
-            report,
-        ))
+        Ok((Self { db, catalogue: Arc::new(catalogue) }, report))
     }
 }

@@ -12,32 +12,17 @@ use crate::{App, AppError, AppResult};
 
 impl App {
     /// Creates an organisation with its catalogue, in one transaction.
-    pub async fn create_org(
-        &self,
-        slug: &str,
-        name: &str,
-        actor: &Actor,
-    ) -> AppResult<Organization> {
+    pub async fn create_org(&self, slug: &str, name: &str, actor: &Actor) -> AppResult<Organization> {
         let mut tx = self.db.begin_write().await?;
         let org = self.create_org_in(&mut tx, slug, name, actor).await?;
         tx.commit().await?;
         Ok(org)
     }
 
-    pub(crate) async fn create_org_in(
-        &self,
-        tx: &mut WriteTx,
-        slug: &str,
-        name: &str,
-        actor: &Actor,
-    ) -> AppResult<Organization> {
+    pub(crate) async fn create_org_in(&self, tx: &mut WriteTx, slug: &str, name: &str, actor: &Actor) -> AppResult<Organization> {
         let mut errors = ValidationErrors::default();
-        let slug = OrgSlug::parse("slug", slug)
-            .map_err(|e| errors.0.extend(e.0))
-            .ok();
-        let name = parse_name("name", name)
-            .map_err(|e| errors.0.extend(e.0))
-            .ok();
+        let slug = OrgSlug::parse("slug", slug).map_err(|e| errors.0.extend(e.0)).ok();
+        let name = parse_name("name", name).map_err(|e| errors.0.extend(e.0)).ok();
         let (Some(slug), Some(name)) = (slug, name) else {
             return Err(AppError::Validation(errors));
         };
@@ -57,42 +42,16 @@ impl App {
         )
         .await?;
         self.load_catalogue(tx, &id, actor, &now).await?;
-        Ok(Organization {
-            id,
-            slug: slug.as_str().to_owned(),
-            name,
-            version: 1,
-            created_at: now.clone(),
-            updated_at: now,
-        })
+        Ok(Organization { id, slug: slug.as_str().to_owned(), name, version: 1, created_at: now.clone(), updated_at: now })
     }
 
     /// Instantiates the shipped catalogue in an organisation: one gap-assessment entry per
     /// requirement and one SoA entry per Annex A control, in document order. Logged as one
     /// `load` event of the framework (the rows are its instantiation, not separate edits).
-    async fn load_catalogue(
-        &self,
-        tx: &mut WriteTx,
-        org_id: &str,
-        actor: &Actor,
-        now: &str,
-    ) -> AppResult<()> {
+    async fn load_catalogue(&self, tx: &mut WriteTx, org_id: &str, actor: &Actor, now: &str) -> AppResult<()> {
         let library = &self.catalogue.library;
-        let framework = library
-            .objects
-            .framework
-            .as_ref()
-            .ok_or_else(|| AppError::Internal("catalogue has no framework".into()))?;
-        orgs::insert_framework(
-            tx,
-            org_id,
-            &framework.urn,
-            framework.ref_id.as_deref(),
-            &framework.name,
-            library.version,
-            now,
-        )
-        .await?;
+        let framework = library.objects.framework.as_ref().ok_or_else(|| AppError::Internal("catalogue has no framework".into()))?;
+        orgs::insert_framework(tx, org_id, &framework.urn, framework.ref_id.as_deref(), &framework.name, library.version, now).await?;
         for entry in &self.catalogue.requirements {
             let mut data = catalogue_fields(entry);
             data.insert("clause".into(), json!(entry.group_ref));
@@ -156,16 +115,7 @@ async fn insert_catalogue_row(
     let id = uuid::Uuid::now_v7().to_string();
     records::insert(
         tx,
-        &NewRecord {
-            org_id,
-            id: &id,
-            kind,
-            reference: Some(&entry.reference),
-            state: None,
-            data,
-            actor_id: actor.user_id(),
-            now,
-        },
+        &NewRecord { org_id, id: &id, kind, reference: Some(&entry.reference), state: None, data, actor_id: actor.user_id(), now },
     )
     .await?;
     Ok(())
@@ -173,8 +123,6 @@ async fn insert_catalogue_row(
 
 impl App {
     pub async fn org_by_slug(&self, slug: &str) -> AppResult<Organization> {
-        orgs::by_slug(&self.db, slug)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("organisation {slug}")))
+        orgs::by_slug(&self.db, slug).await?.ok_or_else(|| AppError::NotFound(format!("organisation {slug}")))
     }
 }

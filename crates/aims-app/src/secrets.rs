@@ -13,10 +13,7 @@ use crate::{AppError, AppResult};
 pub fn random_token(prefix: &str) -> AppResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-    Ok(format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
+    Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// The stored form of a token: hex SHA-256. Tokens carry 256 random bits, so a fast hash is
@@ -40,13 +37,7 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 /// Checks a password against a stored PHC string, off the async runtime.
 pub async fn verify_password(password: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        PasswordHash::new(&stored).map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok()).unwrap_or(false)
     })
     .await
     .unwrap_or(false)

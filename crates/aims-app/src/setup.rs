@@ -43,23 +43,12 @@ impl App {
     }
 
     pub async fn setup_link_valid(&self, secret: &str) -> AppResult<bool> {
-        let valid = onetime::peek(
-            &self.db,
-            &secrets::token_hash(secret),
-            Purpose::Setup,
-            &clock::now_text(),
-        )
-        .await?
-        .is_some();
+        let valid = onetime::peek(&self.db, &secrets::token_hash(secret), Purpose::Setup, &clock::now_text()).await?.is_some();
         Ok(valid && users::count(&self.db).await? == 0)
     }
 
     /// Creates the first organisation and its owner, using the setup link up.
-    pub async fn complete_setup(
-        &self,
-        secret: &str,
-        form: &SetupForm<'_>,
-    ) -> AppResult<(Organization, User)> {
+    pub async fn complete_setup(&self, secret: &str, form: &SetupForm<'_>) -> AppResult<(Organization, User)> {
         let mut errors = ValidationErrors::default();
         let mut take = |r: Result<(), ValidationErrors>| {
             if let Err(e) = r {
@@ -78,31 +67,14 @@ impl App {
         let hash = hash_password(form.password.to_owned()).await?;
         let mut tx = self.db.begin_write().await?;
         let now = clock::now_text();
-        if onetime::consume(&mut tx, &secrets::token_hash(secret), Purpose::Setup, &now)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::NotFound(
-                "setup link (it may have been used or expired)".into(),
-            ));
+        if onetime::consume(&mut tx, &secrets::token_hash(secret), Purpose::Setup, &now).await?.is_none() {
+            return Err(AppError::NotFound("setup link (it may have been used or expired)".into()));
         }
         let actor = Actor::System("setup");
-        let org = self
-            .create_org_in(&mut tx, form.org_slug, form.org_name, &actor)
-            .await?;
-        self.create_member_in(
-            &mut tx,
-            &org.id,
-            &email,
-            Role::Owner,
-            Some((display_name, hash)),
-            &actor,
-        )
-        .await?;
+        let org = self.create_org_in(&mut tx, form.org_slug, form.org_name, &actor).await?;
+        self.create_member_in(&mut tx, &org.id, &email, Role::Owner, Some((display_name, hash)), &actor).await?;
         tx.commit().await?;
-        let user = users::by_email(&self.db, email.as_str())
-            .await?
-            .ok_or_else(|| AppError::Internal("owner vanished".into()))?;
+        let user = users::by_email(&self.db, email.as_str()).await?.ok_or_else(|| AppError::Internal("owner vanished".into()))?;
         Ok((org, user))
     }
 }

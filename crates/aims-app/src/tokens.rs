@@ -19,6 +19,11 @@ pub const TOKEN_PREFIX: &str = "aims_";
 /// A token's last use is written at most this often, so reads do not turn into writes.
 const LAST_USED_GRANULARITY: Duration = Duration::minutes(1);
 
+/// Cheap shape check before any hashing or query.
+pub(crate) fn plausible_token(secret: &str) -> bool {
+    secret.starts_with(TOKEN_PREFIX) && secret.len() <= 100
+}
+
 /// A token just created: its record and the secret, which is never shown again.
 pub struct CreatedToken {
     pub token: ApiToken,
@@ -36,11 +41,7 @@ impl App {
         actor: &Actor,
     ) -> AppResult<CreatedToken> {
         let mut errors = ValidationErrors::default();
-        let name = name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or("API token")
-            .to_owned();
+        let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("API token").to_owned();
         if name.chars().count() > 100 {
             errors.push("name", "too_long", "at most 100 characters");
         }
@@ -71,18 +72,8 @@ impl App {
         )
         .await?;
         let changes = json!({"name": name, "user": member.email, "expires_at": expires_at});
-        activity::append(
-            &mut tx,
-            &member.org_id,
-            actor,
-            NewEvent {
-                action: "create",
-                record_type: "api_token",
-                record_id: &id,
-                changes,
-            },
-        )
-        .await?;
+        activity::append(&mut tx, &member.org_id, actor, NewEvent { action: "create", record_type: "api_token", record_id: &id, changes })
+            .await?;
         tx.commit().await?;
         let token = ApiToken {
             id,
@@ -100,44 +91,41 @@ impl App {
     /// The membership of `email` in `org_slug`, for CLI commands that act on it.
     pub async fn member_by_email(&self, email: &str, org_slug: &str) -> AppResult<Member> {
         let email = Email::parse("email", email)?;
-        let user = users::by_email(&self.db, email.as_str())
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
-        orgs::member(&self.db, org_slug, &user.id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("membership of {email} in {org_slug}")))
+        let user = users::by_email(&self.db, email.as_str()).await?.ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
+        orgs::member(&self.db, org_slug, &user.id).await?.ok_or_else(|| AppError::NotFound(format!("membership of {email} in {org_slug}")))
     }
 
     /// Resolves a bearer token for a request to `org_slug`. Checked against the database on
     /// every request, so a revocation takes effect on the very next one. A valid token of
     /// another organisation gets "not found", as if the organisation did not exist.
     pub async fn authenticate_token(&self, secret: &str, org_slug: &str) -> AppResult<Member> {
-        if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 100 {
+        if !plausible_token(secret) {
             return Err(AppError::Unauthorized);
         }
         let now = clock::now();
-        let auth: Option<TokenAuth> =
-            tokens::authenticate(&self.db, &token_hash(secret), &clock::format(now)).await?;
+        let auth: Option<TokenAuth> = tokens::authenticate(&self.db, &token_hash(secret), &clock::format(now)).await?;
         let auth = auth.ok_or(AppError::Unauthorized)?;
         if auth.member.org_slug != org_slug {
             return Err(AppError::NotFound(format!("organisation {org_slug}")));
         }
-        let stale_before = clock::format(now - LAST_USED_GRANULARITY);
-        if auth
-            .last_used_at
-            .as_deref()
-            .is_none_or(|used| used < stale_before.as_str())
-        {
-            let db = self.db.clone();
-            let (token_id, now) = (auth.token_id.clone(), clock::format(now));
-            // Off the request path: a busy writer must not delay reads.
-            tokio::spawn(async move {
-                if let Err(e) = tokens::touch(&db, &token_id, &now, &stale_before).await {
-                    tracing::warn!(error = %e, "could not record token use");
-                }
-            });
-        }
+        self.note_token_use(&auth, now);
         Ok(auth.member)
+    }
+
+    /// Records that a token was used, at most once a minute, off the request path (a busy
+    /// writer must not delay reads).
+    pub(crate) fn note_token_use(&self, auth: &TokenAuth, now: time::OffsetDateTime) {
+        let stale_before = clock::format(now - LAST_USED_GRANULARITY);
+        if auth.last_used_at.as_deref().is_some_and(|used| used >= stale_before.as_str()) {
+            return;
+        }
+        let db = self.db.clone();
+        let (token_id, now) = (auth.token_id.clone(), clock::format(now));
+        tokio::spawn(async move {
+            if let Err(e) = tokens::touch(&db, &token_id, &now, &stale_before).await {
+                tracing::warn!(error = %e, "could not record token use");
+            }
+        });
     }
 
     /// Tokens the member may see: their own, or (admins and owners) everyone's.
@@ -146,12 +134,7 @@ impl App {
         if all {
             require(member, Action::ManageOrganization)?;
         }
-        Ok(tokens::list(
-            &self.db,
-            &member.org_id,
-            (!all).then_some(member.user_id.as_str()),
-        )
-        .await?)
+        Ok(tokens::list(&self.db, &member.org_id, (!all).then_some(member.user_id.as_str())).await?)
     }
 
     pub async fn list_tokens_of(&self, member: &Member) -> AppResult<Vec<ApiToken>> {
@@ -161,45 +144,31 @@ impl App {
     /// Revokes a token of the member's organisation: one's own, or any (admins and owners).
     pub async fn revoke_token(&self, member: &Member, token_id: &str) -> AppResult<ApiToken> {
         require(member, Action::ManageOwnTokens)?;
-        let token = tokens::get_in_org(&self.db, &member.org_id, token_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
+        let token =
+            tokens::get_in_org(&self.db, &member.org_id, token_id).await?.ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
         if token.user_id != member.user_id {
             require(member, Action::ManageOrganization)?;
         }
-        self.revoke_token_by_id(&token.id, &crate::access::actor(member))
-            .await
+        self.revoke_token_by_id(&token.id, &crate::access::actor(member)).await
     }
 
     /// Revokes a token by id (the CLI's `aims token revoke`).
     pub async fn revoke_token_by_id(&self, token_id: &str, actor: &Actor) -> AppResult<ApiToken> {
         let mut tx = self.db.begin_write().await?;
-        let token = tokens::get(&mut tx, token_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
+        let token = tokens::get(&mut tx, token_id).await?.ok_or_else(|| AppError::NotFound(format!("token {token_id}")))?;
         let now = clock::now_text();
         if !tokens::revoke(&mut tx, token_id, &now).await? {
-            return Err(AppError::Conflict(format!(
-                "token {token_id} is already revoked"
-            )));
+            return Err(AppError::Conflict(format!("token {token_id} is already revoked")));
         }
         let changes = json!({"revoked_at": {"from": null, "to": now}});
         activity::append(
             &mut tx,
             &token.org_id,
             actor,
-            NewEvent {
-                action: "revoke",
-                record_type: "api_token",
-                record_id: token_id,
-                changes,
-            },
+            NewEvent { action: "revoke", record_type: "api_token", record_id: token_id, changes },
         )
         .await?;
         tx.commit().await?;
-        Ok(ApiToken {
-            revoked_at: Some(now),
-            ..token
-        })
+        Ok(ApiToken { revoked_at: Some(now), ..token })
     }
 }

@@ -41,12 +41,8 @@ impl App {
         actor: &Actor,
     ) -> AppResult<MemberOutcome> {
         let mut errors = ValidationErrors::default();
-        let email = Email::parse("email", email)
-            .map_err(|e| errors.0.extend(e.0))
-            .ok();
-        let role = Role::parse("role", role)
-            .map_err(|e| errors.0.extend(e.0))
-            .ok();
+        let email = Email::parse("email", email).map_err(|e| errors.0.extend(e.0)).ok();
+        let role = Role::parse("role", role).map_err(|e| errors.0.extend(e.0)).ok();
         let (Some(email), Some(role)) = (email, role) else {
             return Err(AppError::Validation(errors));
         };
@@ -64,9 +60,7 @@ impl App {
             }
         };
         let mut tx = self.db.begin_write().await?;
-        let outcome = self
-            .create_member_in(&mut tx, &org.id, &email, role, new_user, actor)
-            .await?;
+        let outcome = self.create_member_in(&mut tx, &org.id, &email, role, new_user, actor).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -84,24 +78,11 @@ impl App {
         let (user_id, created) = match users::by_email_in(tx, email.as_str()).await? {
             Some(user) => (user.id, false),
             None => {
-                let (name, hash) = new_user.ok_or_else(|| {
-                    AppError::Conflict("the user was created concurrently".into())
-                })?;
+                let (name, hash) = new_user.ok_or_else(|| AppError::Conflict("the user was created concurrently".into()))?;
                 let id = uuid::Uuid::now_v7().to_string();
                 users::insert(tx, &id, email.as_str(), &name, &hash, &now).await?;
                 let changes = json!({"email": email.as_str(), "display_name": name});
-                activity::append(
-                    tx,
-                    org_id,
-                    actor,
-                    NewEvent {
-                        action: "create",
-                        record_type: "user",
-                        record_id: &id,
-                        changes,
-                    },
-                )
-                .await?;
+                activity::append(tx, org_id, actor, NewEvent { action: "create", record_type: "user", record_id: &id, changes }).await?;
                 (id, true)
             }
         };
@@ -118,18 +99,7 @@ impl App {
             }
             None => json!({"email": email.as_str(), "role": role.as_str()}),
         };
-        activity::append(
-            tx,
-            org_id,
-            actor,
-            NewEvent {
-                action,
-                record_type: "membership",
-                record_id: &user_id,
-                changes,
-            },
-        )
-        .await?;
+        activity::append(tx, org_id, actor, NewEvent { action, record_type: "membership", record_id: &user_id, changes }).await?;
         Ok(outcome)
     }
 
@@ -138,16 +108,11 @@ impl App {
     pub async fn login(&self, email: &str, password: &str) -> AppResult<User> {
         let email = Email::parse("email", email).map_err(|_| AppError::Unauthorized)?;
         let now = clock::now();
-        if let Some(until) =
-            throttle::locked_until(&self.db, email.as_str(), &clock::format(now)).await?
-        {
+        if let Some(until) = throttle::locked_until(&self.db, email.as_str(), &clock::format(now)).await? {
             return Err(AppError::RateLimited(until));
         }
         let found = users::password_hash(&self.db, email.as_str()).await?;
-        let stored = found
-            .as_ref()
-            .and_then(|(_, hash)| hash.clone())
-            .unwrap_or_else(|| secrets::DUMMY_HASH.to_owned());
+        let stored = found.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| secrets::DUMMY_HASH.to_owned());
         let valid = verify_password(password.to_owned(), stored).await;
         match found {
             Some((user, Some(_))) if valid => {
@@ -157,15 +122,8 @@ impl App {
             _ => {
                 let window_start = clock::format(now - FAILED_LOGIN_WINDOW);
                 let lock_until = clock::format(now + LOCKOUT);
-                throttle::record_failure(
-                    &self.db,
-                    email.as_str(),
-                    &clock::format(now),
-                    &window_start,
-                    MAX_FAILED_LOGINS,
-                    &lock_until,
-                )
-                .await?;
+                throttle::record_failure(&self.db, email.as_str(), &clock::format(now), &window_start, MAX_FAILED_LOGINS, &lock_until)
+                    .await?;
                 Err(AppError::Unauthorized)
             }
         }
@@ -174,26 +132,14 @@ impl App {
     /// Deactivates a user: their sessions and API tokens stop working at once.
     pub async fn deactivate_user(&self, email: &str, actor: &Actor) -> AppResult<u64> {
         let email = Email::parse("email", email)?;
-        let user = users::by_email(&self.db, email.as_str())
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
+        let user = users::by_email(&self.db, email.as_str()).await?.ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
         let mut tx = self.db.begin_write().await?;
         let now = clock::now_text();
         let revoked = users::deactivate(&mut tx, &user.id, &now).await?;
         for org_id in users::org_ids(&mut tx, &user.id).await? {
             let changes = json!({"active": {"from": user.active, "to": false}, "tokens_revoked": revoked, "sessions_ended": true});
-            activity::append(
-                &mut tx,
-                &org_id,
-                actor,
-                NewEvent {
-                    action: "deactivate",
-                    record_type: "user",
-                    record_id: &user.id,
-                    changes,
-                },
-            )
-            .await?;
+            activity::append(&mut tx, &org_id, actor, NewEvent { action: "deactivate", record_type: "user", record_id: &user.id, changes })
+                .await?;
         }
         tx.commit().await?;
         Ok(revoked)
@@ -202,9 +148,7 @@ impl App {
     /// Issues a single-use password reset link for a user; returns the secret part of the path.
     pub async fn issue_password_reset(&self, email: &str, actor: &Actor) -> AppResult<String> {
         let email = Email::parse("email", email)?;
-        let user = users::by_email(&self.db, email.as_str())
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
+        let user = users::by_email(&self.db, email.as_str()).await?.ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
         let secret = secrets::random_token("reset_")?;
         let now = clock::now();
         onetime::insert(
@@ -223,12 +167,7 @@ impl App {
                 &mut tx,
                 &org_id,
                 actor,
-                NewEvent {
-                    action: "request_password_reset",
-                    record_type: "user",
-                    record_id: &user.id,
-                    changes,
-                },
+                NewEvent { action: "request_password_reset", record_type: "user", record_id: &user.id, changes },
             )
             .await?;
         }
@@ -238,14 +177,7 @@ impl App {
 
     /// Is a reset link still usable?
     pub async fn password_reset_valid(&self, secret: &str) -> AppResult<bool> {
-        Ok(onetime::peek(
-            &self.db,
-            &secrets::token_hash(secret),
-            Purpose::PasswordReset,
-            &clock::now_text(),
-        )
-        .await?
-        .is_some())
+        Ok(onetime::peek(&self.db, &secrets::token_hash(secret), Purpose::PasswordReset, &clock::now_text()).await?.is_some())
     }
 
     /// Uses a reset link to set a new password; ends the user's existing sessions.
@@ -254,38 +186,21 @@ impl App {
         let hash = hash_password(password.expose().to_owned()).await?;
         let mut tx = self.db.begin_write().await?;
         let now = clock::now_text();
-        let user_id = onetime::consume(
-            &mut tx,
-            &secrets::token_hash(secret),
-            Purpose::PasswordReset,
-            &now,
-        )
-        .await?
-        .flatten()
-        .ok_or_else(|| {
-            AppError::NotFound("reset link (it may have been used or expired)".into())
-        })?;
+        let user_id = onetime::consume(&mut tx, &secrets::token_hash(secret), Purpose::PasswordReset, &now)
+            .await?
+            .flatten()
+            .ok_or_else(|| AppError::NotFound("reset link (it may have been used or expired)".into()))?;
         users::set_password(&mut tx, &user_id, &hash, &now).await?;
         users::end_sessions(&mut tx, &user_id).await?;
-        let user = users::by_id(&self.db, &user_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("user".into()))?;
-        let actor = Actor::User {
-            id: user.id.clone(),
-            email: user.email.clone(),
-        };
+        let user = users::by_id(&self.db, &user_id).await?.ok_or_else(|| AppError::NotFound("user".into()))?;
+        let actor = Actor::User { id: user.id.clone(), email: user.email.clone() };
         for org_id in users::org_ids(&mut tx, &user_id).await? {
             let changes = json!({"password": "changed", "sessions_ended": true});
             activity::append(
                 &mut tx,
                 &org_id,
                 &actor,
-                NewEvent {
-                    action: "reset_password",
-                    record_type: "user",
-                    record_id: &user_id,
-                    changes,
-                },
+                NewEvent { action: "reset_password", record_type: "user", record_id: &user_id, changes },
             )
             .await?;
         }
@@ -295,9 +210,7 @@ impl App {
 
     /// The membership a signed-in user holds in an organisation.
     pub async fn member(&self, org_slug: &str, user_id: &str) -> AppResult<Member> {
-        orgs::member(&self.db, org_slug, user_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("organisation {org_slug}")))
+        orgs::member(&self.db, org_slug, user_id).await?.ok_or_else(|| AppError::NotFound(format!("organisation {org_slug}")))
     }
 
     pub async fn memberships(&self, user_id: &str) -> AppResult<Vec<Member>> {
@@ -318,10 +231,7 @@ fn default_display_name(email: &Email) -> String {
         .filter(|p| !p.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-                .unwrap_or_default()
+            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")

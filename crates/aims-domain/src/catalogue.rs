@@ -86,26 +86,19 @@ fn opt_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>
         Int(i64),
         Float(f64),
     }
-    Ok(
-        Option::<TextOrNumber>::deserialize(deserializer)?.map(|v| match v {
-            TextOrNumber::Text(s) => s,
-            TextOrNumber::Int(i) => i.to_string(),
-            TextOrNumber::Float(f) => f.to_string(),
-        }),
-    )
+    Ok(Option::<TextOrNumber>::deserialize(deserializer)?.map(|v| match v {
+        TextOrNumber::Text(s) => s,
+        TextOrNumber::Int(i) => i.to_string(),
+        TextOrNumber::Float(f) => f.to_string(),
+    }))
 }
 
 impl Library {
     /// Parses and checks a library: YAML well-formed, a framework present, node URNs unique and
     /// every `parent_urn` naming an earlier node.
     pub fn parse(yaml: &str) -> Result<Self, ValidationErrors> {
-        let library: Library = serde_saphyr::from_str(yaml).map_err(|e| {
-            ValidationErrors::single(
-                "library",
-                "invalid_yaml",
-                format!("not a valid library file: {e}"),
-            )
-        })?;
+        let library: Library = serde_saphyr::from_str(yaml)
+            .map_err(|e| ValidationErrors::single("library", "invalid_yaml", format!("not a valid library file: {e}")))?;
         library.check()?;
         Ok(library)
     }
@@ -113,29 +106,17 @@ impl Library {
     fn check(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let Some(framework) = &self.objects.framework else {
-            return Err(ValidationErrors::single(
-                "objects.framework",
-                "required",
-                "the library holds no framework",
-            ));
+            return Err(ValidationErrors::single("objects.framework", "required", "the library holds no framework"));
         };
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, node) in framework.requirement_nodes.iter().enumerate() {
             let field = format!("objects.framework.requirement_nodes[{i}]");
             if seen.insert(node.urn.as_str(), i).is_some() {
-                errors.push(
-                    format!("{field}.urn"),
-                    "duplicate",
-                    format!("urn {} appears twice", node.urn),
-                );
+                errors.push(format!("{field}.urn"), "duplicate", format!("urn {} appears twice", node.urn));
             }
             if let Some(parent) = &node.parent_urn {
                 if !seen.contains_key(parent.as_str()) {
-                    errors.push(
-                        format!("{field}.parent_urn"),
-                        "unknown_reference",
-                        format!("no earlier node has urn {parent}"),
-                    );
+                    errors.push(format!("{field}.parent_urn"), "unknown_reference", format!("no earlier node has urn {parent}"));
                 }
             }
         }
@@ -173,24 +154,17 @@ impl Iso42001 {
     }
 
     pub fn from_library(library: Library) -> Result<Self, ValidationErrors> {
-        let framework = library.objects.framework.as_ref().ok_or_else(|| {
-            ValidationErrors::single(
-                "objects.framework",
-                "required",
-                "the library holds no framework",
-            )
-        })?;
-        let by_urn: HashMap<&str, &RequirementNode> = framework
-            .requirement_nodes
-            .iter()
-            .map(|n| (n.urn.as_str(), n))
-            .collect();
+        let framework = library
+            .objects
+            .framework
+            .as_ref()
+            .ok_or_else(|| ValidationErrors::single("objects.framework", "required", "the library holds no framework"))?;
+        let by_urn: HashMap<&str, &RequirementNode> = framework.requirement_nodes.iter().map(|n| (n.urn.as_str(), n)).collect();
         let mut requirements = Vec::new();
         let mut controls = Vec::new();
         for node in framework.requirement_nodes.iter().filter(|n| n.assessable) {
             let ancestors = ancestry(node, &by_urn);
-            let (Some(root), Some(group)) = (ancestors.last(), ancestors.iter().rev().nth(1))
-            else {
+            let (Some(root), Some(group)) = (ancestors.last(), ancestors.iter().rev().nth(1)) else {
                 continue;
             };
             let entry = CatalogueEntry {
@@ -209,19 +183,12 @@ impl Iso42001 {
             }
         }
         let library = library.clone();
-        Ok(Self {
-            library,
-            requirements,
-            controls,
-        })
+        Ok(Self { library, requirements, controls })
     }
 }
 
 /// The chain of parents of a node, nearest first, ending at the root.
-fn ancestry<'a>(
-    node: &'a RequirementNode,
-    by_urn: &HashMap<&str, &'a RequirementNode>,
-) -> Vec<&'a RequirementNode> {
+fn ancestry<'a>(node: &'a RequirementNode, by_urn: &HashMap<&str, &'a RequirementNode>) -> Vec<&'a RequirementNode> {
     let mut chain = Vec::new();
     let mut current = node.parent_urn.as_deref();
     while let Some(urn) = current {
@@ -242,38 +209,19 @@ mod tests {
     /// The shipped catalogue matches the ids and titles of `shared/catalogue.md` exactly.
     #[test]
     fn shipped_catalogue_matches_the_reference_facts() {
-        let reference = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/catalogue.md"
-        ))
-        .expect("../shared/catalogue.md beside the checkout");
+        let reference = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/catalogue.md"))
+            .expect("../shared/catalogue.md beside the checkout");
         let (leaves, controls) = reference_rows(&reference);
         assert_eq!(leaves.len(), 32);
         assert_eq!(controls.len(), 38);
         let shipped = Iso42001::shipped().expect("shipped library parses");
-        let got_leaves: Vec<(String, String)> = shipped
-            .requirements
-            .iter()
-            .map(|e| (e.reference.clone(), e.title.clone()))
-            .collect();
-        let got_controls: Vec<(String, String)> = shipped
-            .controls
-            .iter()
-            .map(|e| (e.reference.clone(), e.title.clone()))
-            .collect();
+        let got_leaves: Vec<(String, String)> = shipped.requirements.iter().map(|e| (e.reference.clone(), e.title.clone())).collect();
+        let got_controls: Vec<(String, String)> = shipped.controls.iter().map(|e| (e.reference.clone(), e.title.clone())).collect();
         assert_eq!(got_leaves, leaves);
         assert_eq!(got_controls, controls);
         for entry in shipped.requirements.iter().chain(&shipped.controls) {
-            assert!(
-                entry.guidance.len() > 80,
-                "{} needs guidance",
-                entry.reference
-            );
-            assert!(
-                !entry.typical_evidence.is_empty(),
-                "{} needs typical evidence",
-                entry.reference
-            );
+            assert!(entry.guidance.len() > 80, "{} needs guidance", entry.reference);
+            assert!(!entry.typical_evidence.is_empty(), "{} needs typical evidence", entry.reference);
         }
         assert_eq!(shipped.requirements[8].group_ref, "6");
         assert_eq!(shipped.controls[0].group_ref, "A.2");
@@ -287,18 +235,9 @@ mod tests {
         let mut section = 0;
         for line in markdown.lines() {
             if line.starts_with("## ") {
-                section = line[3..]
-                    .chars()
-                    .next()
-                    .and_then(|c| c.to_digit(10))
-                    .unwrap_or(0);
+                section = line[3..].chars().next().and_then(|c| c.to_digit(10)).unwrap_or(0);
             }
-            let cells: Vec<&str> = line
-                .trim()
-                .trim_matches('|')
-                .split('|')
-                .map(str::trim)
-                .collect();
+            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
             if cells.len() != 3 || cells[0] == "Id" || cells[0].starts_with("---") {
                 continue;
             }
@@ -314,20 +253,10 @@ mod tests {
     #[test]
     fn imports_ciso_assistant_libraries() {
         for file in ["nist-ai-rmf-1.0.yaml", "owasp-llm-checklist.yaml"] {
-            let path = format!(
-                "{}/../../../shared/testdata/ciso-assistant/{file}",
-                env!("CARGO_MANIFEST_DIR")
-            );
+            let path = format!("{}/../../../shared/testdata/ciso-assistant/{file}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).expect("test library");
             let library = Library::parse(&text).expect(file);
-            assert!(
-                !library
-                    .objects
-                    .framework
-                    .expect("framework")
-                    .requirement_nodes
-                    .is_empty()
-            );
+            assert!(!library.objects.framework.expect("framework").requirement_nodes.is_empty());
         }
     }
 
@@ -335,10 +264,7 @@ mod tests {
     fn rejects_dangling_parents_and_bad_yaml() {
         let bad = "urn: u\nname: n\nversion: 1\nobjects:\n  framework:\n    urn: f\n    name: F\n    requirement_nodes:\n    - urn: a\n      parent_urn: missing\n";
         let errors = Library::parse(bad).unwrap_err();
-        assert_eq!(
-            errors.0[0].field,
-            "objects.framework.requirement_nodes[0].parent_urn"
-        );
+        assert_eq!(errors.0[0].field, "objects.framework.requirement_nodes[0].parent_urn");
         assert_eq!(Library::parse("{{{").unwrap_err().0[0].code, "invalid_yaml");
     }
 }

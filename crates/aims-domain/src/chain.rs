@@ -52,12 +52,7 @@ pub fn link_hash(prev_hash: &str, canonical: &str) -> String {
 pub fn seal(content: EventContent, prev_hash: &str) -> StoredEvent {
     let canonical = canonical(&content);
     let hash = link_hash(prev_hash, &canonical);
-    StoredEvent {
-        content,
-        prev_hash: prev_hash.to_owned(),
-        hash,
-        canonical,
-    }
+    StoredEvent { content, prev_hash: prev_hash.to_owned(), hash, canonical }
 }
 
 /// The first event that breaks a chain, and why.
@@ -87,40 +82,24 @@ pub struct Verifier<'a> {
 
 impl<'a> Verifier<'a> {
     pub fn new(org_id: &'a str) -> Self {
-        Self {
-            org_id,
-            expected_seq: 1,
-            prev_hash: GENESIS.to_owned(),
-            last_id: String::new(),
-        }
+        Self { org_id, expected_seq: 1, prev_hash: GENESIS.to_owned(), last_id: String::new() }
     }
 
     /// Checks the next event in storage order.
     pub fn check(&mut self, event: &StoredEvent) -> Result<(), ChainBreak> {
         let c = &event.content;
-        let fail = |reason: String| {
-            Err(ChainBreak {
-                seq: c.seq,
-                id: c.id.clone(),
-                reason,
-            })
-        };
+        let fail = |reason: String| Err(ChainBreak { seq: c.seq, id: c.id.clone(), reason });
         if c.org_id != self.org_id {
             return fail("event belongs to another organisation".into());
         }
         if c.seq != self.expected_seq {
-            return fail(format!(
-                "expected seq {} here: an event was deleted, inserted or reordered",
-                self.expected_seq
-            ));
+            return fail(format!("expected seq {} here: an event was deleted, inserted or reordered", self.expected_seq));
         }
         if event.prev_hash != self.prev_hash {
             return fail("prev_hash does not match the previous event's hash".into());
         }
         if canonical(c) != event.canonical {
-            return fail(
-                "stored columns differ from the hashed content: the event was edited".into(),
-            );
+            return fail("stored columns differ from the hashed content: the event was edited".into());
         }
         if link_hash(&event.prev_hash, &event.canonical) != event.hash {
             return fail("hash does not match the event's content".into());
@@ -137,11 +116,7 @@ impl<'a> Verifier<'a> {
         if head.seq != last_seq || head.hash != self.prev_hash {
             return Err(ChainBreak {
                 seq: last_seq.max(head.seq),
-                id: if self.last_id.is_empty() {
-                    "-".into()
-                } else {
-                    self.last_id
-                },
+                id: if self.last_id.is_empty() { "-".into() } else { self.last_id },
                 reason: format!(
                     "chain ends at seq {last_seq} but the recorded head is seq {}: events were removed or added at the end",
                     head.seq
@@ -153,11 +128,7 @@ impl<'a> Verifier<'a> {
 }
 
 /// Verifies a whole chain in storage order against its head.
-pub fn verify<'a>(
-    org_id: &str,
-    events: impl IntoIterator<Item = &'a StoredEvent>,
-    head: &Head,
-) -> Result<(), ChainBreak> {
+pub fn verify<'a>(org_id: &str, events: impl IntoIterator<Item = &'a StoredEvent>, head: &Head) -> Result<(), ChainBreak> {
     let mut verifier = Verifier::new(org_id);
     for event in events {
         verifier.check(event)?;
@@ -190,10 +161,7 @@ mod tests {
             prev = event.hash.clone();
             events.push(event);
         }
-        let head = Head {
-            seq: len as i64,
-            hash: prev,
-        };
+        let head = Head { seq: len as i64, hash: prev };
         (events, head)
     }
 
@@ -208,11 +176,7 @@ mod tests {
     #[test]
     fn canonical_form_is_rfc8785() {
         let (events, _) = chain(1);
-        assert!(
-            events[0]
-                .canonical
-                .starts_with(r#"{"action":"update","actor":"owner@demo.example","at":"#)
-        );
+        assert!(events[0].canonical.starts_with(r#"{"action":"update","actor":"owner@demo.example","at":"#));
     }
 
     #[derive(Debug, Clone)]

@@ -41,9 +41,6 @@ mod tests {
     fn rejects_foreign_text() {
         assert_eq!(decode("abc"), None);
         assert_eq!(decode("c1.zz"), None);
-        assert_eq!(
-            decode(&format!("c1.{}", hex::encode((-5i64).to_be_bytes()))),
-            None
-        );
+        assert_eq!(decode(&format!("c1.{}", hex::encode((-5i64).to_be_bytes()))), None);
     }
 }

@@ -14,11 +14,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-            code: code.to_owned(),
-        }
+        Self { field: field.into(), message: message.into(), code: code.to_owned() }
     }
 }
 
@@ -28,11 +24,7 @@ impl FieldError {
 pub struct ValidationErrors(pub Vec<FieldError>);
 
 fn summary(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl ValidationErrors {

@@ -15,18 +15,10 @@ impl OrgSlug {
 
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationErrors> {
         if text.is_empty() {
-            return Err(ValidationErrors::single(
-                field,
-                "required",
-                "a slug is required",
-            ));
+            return Err(ValidationErrors::single(field, "required", "a slug is required"));
         }
         if text.len() > Self::MAX_LEN {
-            return Err(ValidationErrors::single(
-                field,
-                "too_long",
-                "a slug has at most 63 characters",
-            ));
+            return Err(ValidationErrors::single(field, "too_long", "a slug has at most 63 characters"));
         }
         if !is_slug(text) {
             return Err(ValidationErrors::single(
@@ -49,8 +41,7 @@ fn is_slug(text: &str) -> bool {
     if !bytes.first().is_some_and(|b| alnum(*b)) || !bytes.last().is_some_and(|b| alnum(*b)) {
         return false;
     }
-    bytes.windows(2).all(|w| !(w[0] == b'-' && w[1] == b'-'))
-        && bytes.iter().all(|b| alnum(*b) || *b == b'-')
+    bytes.windows(2).all(|w| !(w[0] == b'-' && w[1] == b'-')) && bytes.iter().all(|b| alnum(*b) || *b == b'-')
 }
 
 impl fmt::Display for OrgSlug {
@@ -70,25 +61,13 @@ impl Email {
         let valid = normalised.len() <= 254
             && !normalised.contains(char::is_whitespace)
             && normalised.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
             });
         if normalised.is_empty() {
-            return Err(ValidationErrors::single(
-                field,
-                "required",
-                "an e-mail address is required",
-            ));
+            return Err(ValidationErrors::single(field, "required", "an e-mail address is required"));
         }
         if !valid {
-            return Err(ValidationErrors::single(
-                field,
-                "invalid_format",
-                "not a valid e-mail address",
-            ));
+            return Err(ValidationErrors::single(field, "invalid_format", "not a valid e-mail address"));
         }
         Ok(Self(normalised))
     }
@@ -113,18 +92,10 @@ impl NewPassword {
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationErrors> {
         let chars = text.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(ValidationErrors::single(
-                field,
-                "too_short",
-                "a password has at least 12 characters",
-            ));
+            return Err(ValidationErrors::single(field, "too_short", "a password has at least 12 characters"));
         }
         if text.len() > 1024 {
-            return Err(ValidationErrors::single(
-                field,
-                "too_long",
-                "a password has at most 1024 bytes",
-            ));
+            return Err(ValidationErrors::single(field, "too_long", "a password has at most 1024 bytes"));
         }
         Ok(Self(text.to_owned()))
     }
@@ -152,13 +123,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Owner,
-        Role::Admin,
-        Role::Editor,
-        Role::Auditor,
-        Role::Viewer,
-    ];
+    pub const ALL: [Role; 5] = [Role::Owner, Role::Admin, Role::Editor, Role::Auditor, Role::Viewer];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -174,13 +139,7 @@ impl Role {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == text)
-            .ok_or_else(|| {
-                ValidationErrors::single(
-                    field,
-                    "invalid_choice",
-                    "one of owner, admin, editor, auditor, viewer",
-                )
-            })
+            .ok_or_else(|| ValidationErrors::single(field, "invalid_choice", "one of owner, admin, editor, auditor, viewer"))
     }
 }
 
@@ -194,25 +153,13 @@ impl fmt::Display for Role {
 pub fn parse_name(field: &str, text: &str) -> Result<String, ValidationErrors> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(ValidationErrors::single(
-            field,
-            "required",
-            "a name is required",
-        ));
+        return Err(ValidationErrors::single(field, "required", "a name is required"));
     }
     if trimmed.chars().count() > 200 {
-        return Err(ValidationErrors::single(
-            field,
-            "too_long",
-            "at most 200 characters",
-        ));
+        return Err(ValidationErrors::single(field, "too_long", "at most 200 characters"));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(ValidationErrors::single(
-            field,
-            "invalid_format",
-            "control characters are not allowed",
-        ));
+        return Err(ValidationErrors::single(field, "invalid_format", "control characters are not allowed"));
     }
     Ok(trimmed.to_owned())
 }
@@ -227,28 +174,14 @@ mod tests {
         for ok in ["demo", "a", "acme-ai", "a1-b2-c3", &"a".repeat(63)] {
             assert!(OrgSlug::parse("slug", ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "-a",
-            "a-",
-            "a--b",
-            "Acme",
-            "a_b",
-            "a b",
-            &"a".repeat(64),
-        ] {
+        for bad in ["", "-a", "a-", "a--b", "Acme", "a_b", "a b", &"a".repeat(64)] {
             assert!(OrgSlug::parse("slug", bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn emails() {
-        assert_eq!(
-            Email::parse("email", " Owner@Demo.Example ")
-                .unwrap()
-                .as_str(),
-            "owner@demo.example"
-        );
+        assert_eq!(Email::parse("email", " Owner@Demo.Example ").unwrap().as_str(), "owner@demo.example");
         for bad in ["", "a", "a@b", "@b.c", "a b@c.d", "a@b.c.", "a@@b.c"] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }

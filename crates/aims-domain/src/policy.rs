@@ -61,9 +61,7 @@ impl Action {
         use Role::*;
         match self {
             Action::Read | Action::ManageOwnTokens => &[Owner, Admin, Editor, Auditor, Viewer],
-            Action::Edit | Action::AcceptRiskWithinThreshold | Action::VerifyEffectiveness => {
-                &[Owner, Admin, Editor]
-            }
+            Action::Edit | Action::AcceptRiskWithinThreshold | Action::VerifyEffectiveness => &[Owner, Admin, Editor],
             Action::Approve | Action::ManageOrganization => &[Owner, Admin],
             Action::AcceptRiskAboveThreshold => &[Owner],
             Action::Audit => &[Owner, Admin, Auditor],
@@ -75,11 +73,7 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
     #[error("rule role-permission: the role {role} may not {action}; allowed: {allowed}")]
-    Role {
-        role: Role,
-        action: &'static str,
-        allowed: String,
-    },
+    Role { role: Role, action: &'static str, allowed: String },
     #[error("rule separation-of-duties: {0}")]
     SeparationOfDuties(String),
 }
@@ -90,15 +84,7 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
     if allowed.contains(&role) {
         return Ok(());
     }
-    Err(Denied::Role {
-        role,
-        action: action.as_str(),
-        allowed: allowed
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
+    Err(Denied::Role { role, action: action.as_str(), allowed: allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ") })
 }
 
 /// How a person is involved in the thing being approved or audited.
@@ -121,15 +107,10 @@ impl fmt::Display for Involvement {
 
 /// Separation of duties: the approver (or auditor) must not be the requester, author or owner
 /// of what is approved (or audited). `involved` lists each involved person with how.
-pub fn separation_of_duties<Id: PartialEq + Copy>(
-    actor: Id,
-    involved: &[(Involvement, Option<Id>)],
-) -> Result<(), Denied> {
+pub fn separation_of_duties<Id: PartialEq + Copy>(actor: Id, involved: &[(Involvement, Option<Id>)]) -> Result<(), Denied> {
     for (how, who) in involved {
         if who.is_some_and(|w| w == actor) {
-            return Err(Denied::SeparationOfDuties(format!(
-                "the {how} of a record may not approve or audit it"
-            )));
+            return Err(Denied::SeparationOfDuties(format!("the {how} of a record may not approve or audit it")));
         }
     }
     Ok(())
@@ -142,10 +123,7 @@ mod tests {
     #[test]
     fn owner_alone_accepts_above_threshold() {
         for role in Role::ALL {
-            assert_eq!(
-                authorize(role, Action::AcceptRiskAboveThreshold).is_ok(),
-                role == Role::Owner
-            );
+            assert_eq!(authorize(role, Action::AcceptRiskAboveThreshold).is_ok(), role == Role::Owner);
         }
     }
 
@@ -155,15 +133,6 @@ mod tests {
         assert!(denied.to_string().starts_with("rule role-permission"));
         let sod = separation_of_duties(1, &[(Involvement::Requester, Some(1))]).unwrap_err();
         assert!(sod.to_string().contains("separation-of-duties"));
-        assert!(
-            separation_of_duties(
-                1,
-                &[
-                    (Involvement::Requester, Some(2)),
-                    (Involvement::Owner, None)
-                ]
-            )
-            .is_ok()
-        );
+        assert!(separation_of_duties(1, &[(Involvement::Requester, Some(2)), (Involvement::Owner, None)]).is_ok());
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::{ValidationErrors, clock};
 
 /// The type of a record field and its rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum FieldType {
     /// Free text, trimmed, at most `max` characters.
     Text {
@@ -28,6 +28,23 @@ pub enum FieldType {
     /// References of catalogue rows (`control_refs`, `requirement_refs`).
     Refs {
         kind: &'static str,
+    },
+    /// A whole number within bounds.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// A list of short texts (geographies, business units, …).
+    TextList {
+        max_items: usize,
+        max: usize,
+    },
+    /// A list of distinct values, each one of the listed choices.
+    ChoiceList(&'static [&'static str]),
+    /// A list of objects, each checked against the nested fields; errors name `field[i].name`.
+    Items {
+        fields: &'static [FieldSpec],
+        max_items: usize,
     },
 }
 
@@ -53,16 +70,14 @@ pub enum Default {
 impl FieldSpec {
     pub const fn new(name: &'static str, label: &'static str, ty: FieldType) -> Self {
         let default = match ty {
-            FieldType::Ids { .. } | FieldType::Refs { .. } => Default::EmptyList,
+            FieldType::Ids { .. }
+            | FieldType::Refs { .. }
+            | FieldType::TextList { .. }
+            | FieldType::ChoiceList(_)
+            | FieldType::Items { .. } => Default::EmptyList,
             _ => Default::Null,
         };
-        Self {
-            name,
-            label,
-            ty,
-            required: false,
-            default,
-        }
+        Self { name, label, ty, required: false, default }
     }
     pub const fn required(mut self) -> Self {
         self.required = true;
@@ -107,17 +122,8 @@ pub struct KindSpec {
 }
 
 /// The fields every record carries outside its document.
-pub const ENVELOPE_FIELDS: &[&str] = &[
-    "id",
-    "version",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "archived",
-    "state",
-    "lifecycle_stage",
-];
+pub const ENVELOPE_FIELDS: &[&str] =
+    &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "archived", "state", "lifecycle_stage"];
 
 impl KindSpec {
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
@@ -126,20 +132,13 @@ impl KindSpec {
 
     /// Checks a create body and returns the full document with defaults filled in.
     /// `extra_allowed` names further keys the caller handles itself (such as `ref`).
-    pub fn validate_create(
-        &self,
-        input: &Value,
-        extra_allowed: &[&str],
-    ) -> Result<Map<String, Value>, ValidationErrors> {
+    pub fn validate_create(&self, input: &Value, extra_allowed: &[&str]) -> Result<Map<String, Value>, ValidationErrors> {
         let object = as_object(input)?;
         let mut errors = ValidationErrors::default();
         self.refuse_unknown_keys(object, extra_allowed, &mut errors);
         let mut document = Map::new();
         for spec in self.fields {
-            let value = object
-                .get(spec.name)
-                .cloned()
-                .unwrap_or_else(|| spec.default_value());
+            let value = object.get(spec.name).cloned().unwrap_or_else(|| spec.default_value());
             if let Some(normalised) = check_field(spec, &value, &mut errors) {
                 document.insert(spec.name.to_owned(), normalised);
             }
@@ -151,11 +150,7 @@ impl KindSpec {
 
     /// Applies a JSON merge patch (RFC 7396) to `current` and checks the result. Read-only and
     /// unknown keys are refused.
-    pub fn validate_patch(
-        &self,
-        current: &Map<String, Value>,
-        patch: &Value,
-    ) -> Result<Map<String, Value>, ValidationErrors> {
+    pub fn validate_patch(&self, current: &Map<String, Value>, patch: &Value) -> Result<Map<String, Value>, ValidationErrors> {
         let object = as_object(patch)?;
         let mut errors = ValidationErrors::default();
         self.refuse_unknown_keys(object, &[], &mut errors);
@@ -165,9 +160,7 @@ impl KindSpec {
                 continue;
             };
             let merged = match (document.get(key), value) {
-                (Some(Value::Object(old)), Value::Object(_)) => {
-                    merge_patch(Value::Object(old.clone()), value)
-                }
+                (Some(Value::Object(old)), Value::Object(_)) => merge_patch(Value::Object(old.clone()), value),
                 // Clearing a required field is refused (check_field reports it); clearing an
                 // optional one resets it to its empty value.
                 _ if value.is_null() && !spec.required => spec.default_value(),
@@ -182,27 +175,15 @@ impl KindSpec {
         Ok(document)
     }
 
-    fn refuse_unknown_keys(
-        &self,
-        object: &Map<String, Value>,
-        extra_allowed: &[&str],
-        errors: &mut ValidationErrors,
-    ) {
+    fn refuse_unknown_keys(&self, object: &Map<String, Value>, extra_allowed: &[&str], errors: &mut ValidationErrors) {
         for key in object.keys() {
             if self.field(key).is_some() || extra_allowed.contains(&key.as_str()) {
                 continue;
             }
-            if ENVELOPE_FIELDS.contains(&key.as_str())
-                || self.system_fields.contains(&key.as_str())
-                || key == "ref"
-            {
+            if ENVELOPE_FIELDS.contains(&key.as_str()) || self.system_fields.contains(&key.as_str()) || key == "ref" {
                 errors.push(key.clone(), "read_only", "this field is read-only");
             } else {
-                errors.push(
-                    key.clone(),
-                    "unknown_field",
-                    format!("{} has no field {key}", self.label),
-                );
+                errors.push(key.clone(), "unknown_field", format!("{} has no field {key}", self.label));
             }
         }
     }
@@ -225,9 +206,7 @@ impl KindSpec {
 }
 
 fn as_object(value: &Value) -> Result<&Map<String, Value>, ValidationErrors> {
-    value.as_object().ok_or_else(|| {
-        ValidationErrors::single("", "invalid_type", "the body must be a JSON object")
-    })
+    value.as_object().ok_or_else(|| ValidationErrors::single("", "invalid_type", "the body must be a JSON object"))
 }
 
 /// RFC 7396 JSON merge patch.
@@ -252,8 +231,13 @@ pub fn merge_patch(target: Value, patch: &Value) -> Value {
 
 /// Checks one value against its spec; returns the normalised value, or records errors.
 fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -> Option<Value> {
-    let field = spec.name;
-    if value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) {
+    check_field_at(spec.name, spec, value, errors)
+}
+
+/// [`check_field`] for a field at `field` (a path such as `impacts[2].severity`).
+fn check_field_at(field: &str, spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -> Option<Value> {
+    let empty_list = value.as_array().is_some_and(Vec::is_empty);
+    if value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) || (empty_list && spec.required) {
         if spec.required {
             errors.push(field, "required", format!("{} is required", spec.label));
             return None;
@@ -266,16 +250,8 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
                 errors.push(field, "too_long", format!("at most {max} characters"));
                 None
             }
-            Some(text)
-                if text
-                    .chars()
-                    .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
-            {
-                errors.push(
-                    field,
-                    "invalid_format",
-                    "control characters are not allowed",
-                );
+            Some(text) if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') => {
+                errors.push(field, "invalid_format", "control characters are not allowed");
                 None
             }
             Some(text) => Some(Value::String(text.trim().to_owned())),
@@ -284,11 +260,7 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
         FieldType::Choice(choices) => match value.as_str() {
             Some(text) if choices.contains(&text) => Some(value.clone()),
             Some(_) => {
-                errors.push(
-                    field,
-                    "invalid_choice",
-                    format!("one of: {}", choices.join(", ")),
-                );
+                errors.push(field, "invalid_choice", format!("one of: {}", choices.join(", ")));
                 None
             }
             None => type_error(errors, field, "a string"),
@@ -314,10 +286,7 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
             None => type_error(errors, field, "a UUID string"),
         },
         FieldType::Ids { .. } => check_list(field, value, errors, |i, item| {
-            item.as_str()
-                .and_then(|s| uuid::Uuid::parse_str(s).ok())
-                .map(|u| Value::String(u.to_string()))
-                .ok_or(format!("{field}[{i}]"))
+            item.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()).map(|u| Value::String(u.to_string())).ok_or(format!("{field}[{i}]"))
         }),
         FieldType::Refs { .. } => check_list(field, value, errors, |i, item| {
             item.as_str()
@@ -325,7 +294,71 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
                 .map(|s| Value::String(s.trim().to_owned()))
                 .ok_or(format!("{field}[{i}]"))
         }),
+        FieldType::Integer { min, max } => match value.as_i64() {
+            Some(n) if (min..=max).contains(&n) => Some(Value::from(n)),
+            Some(_) => {
+                errors.push(field, "out_of_range", format!("a whole number from {min} to {max}"));
+                None
+            }
+            None => type_error(errors, field, "a whole number"),
+        },
+        FieldType::TextList { max_items, max } => {
+            if value.as_array().is_some_and(|a| a.len() > max_items) {
+                errors.push(field, "too_many", format!("at most {max_items} items"));
+                return None;
+            }
+            check_list(field, value, errors, |i, item| {
+                item.as_str()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty() && s.chars().count() <= max)
+                    .map(|s| Value::String(s.to_owned()))
+                    .ok_or(format!("{field}[{i}]"))
+            })
+        }
+        FieldType::ChoiceList(choices) => {
+            let before = errors.0.len();
+            let result = check_list(field, value, errors, |i, item| {
+                item.as_str().filter(|s| choices.contains(s)).map(|s| Value::String(s.to_owned())).ok_or(format!("{field}[{i}]"))
+            });
+            for error in &mut errors.0[before..] {
+                error.code = "invalid_choice".into();
+                error.message = format!("one of: {}", choices.join(", "));
+            }
+            result
+        }
+        FieldType::Items { fields, max_items } => check_items(field, fields, max_items, value, errors),
     }
+}
+
+/// A list of objects: each item's fields are checked like a record's, with paths
+/// `field[i].name`; unknown keys inside an item are refused.
+fn check_items(field: &str, fields: &'static [FieldSpec], max_items: usize, value: &Value, errors: &mut ValidationErrors) -> Option<Value> {
+    let Some(items) = value.as_array() else { return type_error(errors, field, "a list of objects") };
+    if items.len() > max_items {
+        errors.push(field, "too_many", format!("at most {max_items} items"));
+        return None;
+    }
+    let before = errors.0.len();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Some(object) = item.as_object() else {
+            errors.push(format!("{field}[{i}]"), "invalid_type", "expected an object");
+            continue;
+        };
+        for key in object.keys().filter(|k| !fields.iter().any(|f| f.name == k.as_str())) {
+            errors.push(format!("{field}[{i}].{key}"), "unknown_field", format!("unknown field {key}"));
+        }
+        let mut normalised = Map::new();
+        for spec in fields {
+            let path = format!("{field}[{i}].{}", spec.name);
+            let value = object.get(spec.name).cloned().unwrap_or_else(|| spec.default_value());
+            if let Some(v) = check_field_at(&path, spec, &value, errors) {
+                normalised.insert(spec.name.to_owned(), v);
+            }
+        }
+        out.push(Value::Object(normalised));
+    }
+    (errors.0.len() == before).then_some(Value::Array(out))
 }
 
 fn check_list(
@@ -370,11 +403,7 @@ mod tests {
             (json!({"a":"b"}), json!({"b":"c"}), json!({"a":"b","b":"c"})),
             (json!({"a":"b"}), json!({"a":null}), json!({})),
             (json!({"a":[{"b":"c"}]}), json!({"a":[1]}), json!({"a":[1]})),
-            (
-                json!({"a":{"b":"c"}}),
-                json!({"a":{"b":"d","c":null}}),
-                json!({"a":{"b":"d"}}),
-            ),
+            (json!({"a":{"b":"c"}}), json!({"a":{"b":"d","c":null}}), json!({"a":{"b":"d"}})),
             (json!(["a"]), json!({"a":"c"}), json!({"a":"c"})),
         ];
         for (target, patch, expected) in cases {

@@ -18,12 +18,7 @@ pub struct NewEvent<'a> {
 }
 
 /// Appends one event to an organisation's chain within `tx`.
-pub async fn append(
-    tx: &mut WriteTx,
-    org_id: &str,
-    actor: &Actor,
-    event: NewEvent<'_>,
-) -> StoreResult<ActivityEvent> {
+pub async fn append(tx: &mut WriteTx, org_id: &str, actor: &Actor, event: NewEvent<'_>) -> StoreResult<ActivityEvent> {
     // PostgreSQL: the row lock on the organisation serialises appends to its chain. SQLite
     // already holds the database write lock (BEGIN IMMEDIATE).
     let head_sql = match tx.backend() {
@@ -84,46 +79,17 @@ pub struct ActivityFilter {
     pub until: Option<String>,
 }
 
-type EventRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+type EventRow = (String, i64, String, String, String, String, String, String, String, String);
 
 fn event_from_row(row: EventRow) -> StoreResult<ActivityEvent> {
     let (id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash) = row;
-    let changes = serde_json::from_str(&changes)
-        .map_err(|e| StoreError::Corrupt(format!("event {id}: {e}")))?;
-    Ok(ActivityEvent {
-        id,
-        seq,
-        at,
-        actor,
-        action,
-        record_type,
-        record_id,
-        changes,
-        prev_hash,
-        hash,
-    })
+    let changes = serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(format!("event {id}: {e}")))?;
+    Ok(ActivityEvent { id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash })
 }
 
 /// One page of an organisation's events in chain order, after `after_seq`. `limit = None`
 /// returns every matching event (for exports).
-pub async fn list(
-    db: &Db,
-    org_id: &str,
-    filter: &ActivityFilter,
-    after_seq: i64,
-    limit: Option<u32>,
-) -> StoreResult<Page<ActivityEvent>> {
+pub async fn list(db: &Db, org_id: &str, filter: &ActivityFilter, after_seq: i64, limit: Option<u32>) -> StoreResult<Page<ActivityEvent>> {
     let sql = "SELECT id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash FROM activity_log \
                WHERE org_id = $1 AND seq > $2 \
                AND ($3 IS NULL OR record_type = $3) AND ($4 IS NULL OR record_id = $4) AND ($5 IS NULL OR actor = $5) \
@@ -136,33 +102,14 @@ pub async fn list(
             .bind(&filter.since).bind(&filter.until).bind(fetch)
             .fetch_all(pool).await?
     });
-    let events = rows
-        .into_iter()
-        .map(event_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let events = rows.into_iter().map(event_from_row).collect::<StoreResult<Vec<_>>>()?;
     Ok(match limit {
         Some(limit) => Page::from_overfetch(events, limit, |e| e.seq),
-        None => Page {
-            items: events,
-            next_after: None,
-        },
+        None => Page { items: events, next_after: None },
     })
 }
 
-type StoredRow = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+type StoredRow = (String, String, i64, String, String, String, String, String, String, String, String, String);
 
 /// Reads an organisation's whole chain in storage order and verifies it against the recorded
 /// head. Reads in batches so a long log does not sit in memory at once.
@@ -184,43 +131,15 @@ pub async fn verify(db: &Db, org_id: &str) -> StoreResult<Result<(), chain::Chai
         });
         let Some(last) = rows.last() else { break };
         after = last.2;
-        for (
-            id,
-            org,
-            seq,
-            at,
-            actor,
-            action,
-            record_type,
-            record_id,
-            changes,
-            prev_hash,
-            hash,
-            canonical,
-        ) in rows
-        {
+        for (id, org, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) in rows {
             let changes = match serde_json::from_str(&changes) {
                 Ok(value) => value,
                 Err(_) => {
-                    return Ok(Err(chain::ChainBreak {
-                        seq,
-                        id,
-                        reason: "changes are not valid JSON: the event was edited".into(),
-                    }));
+                    return Ok(Err(chain::ChainBreak { seq, id, reason: "changes are not valid JSON: the event was edited".into() }));
                 }
             };
             let event = StoredEvent {
-                content: EventContent {
-                    id,
-                    org_id: org,
-                    seq,
-                    at,
-                    actor,
-                    action,
-                    record_type,
-                    record_id,
-                    changes,
-                },
+                content: EventContent { id, org_id: org, seq, at, actor, action, record_type, record_id, changes },
                 prev_hash,
                 hash,
                 canonical,

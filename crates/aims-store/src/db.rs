@@ -54,13 +54,8 @@ impl Db {
     /// `postgresql://…`. A bare path is taken as a SQLite file.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options =
-                PgConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(url.to_owned()))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
+            let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(url.to_owned()))?;
+            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
             return Ok(Db::Postgres(pool));
         }
         let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;

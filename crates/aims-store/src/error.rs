@@ -10,13 +10,9 @@ pub enum StoreError {
     /// The version a client based its change on is no longer the current one.
     #[error("stale version: current is {current}")]
     Stale { current: i64 },
-    #[error(
-        "the database schema (version {found}) is newer than this binary knows (version {known}); upgrade aims"
-    )]
+    #[error("the database schema (version {found}) is newer than this binary knows (version {known}); upgrade aims")]
     SchemaTooNew { found: i64, known: i64 },
-    #[error(
-        "unsupported database URL {0:?}: use sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…"
-    )]
+    #[error("unsupported database URL {0:?}: use sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…")]
     BadUrl(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -30,9 +26,7 @@ impl StoreError {
     /// Turns a unique-constraint violation into [`StoreError::Conflict`] with the given text.
     pub fn on_unique(self, what: &str) -> Self {
         match &self {
-            StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                StoreError::Conflict(what.to_owned())
-            }
+            StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => StoreError::Conflict(what.to_owned()),
             _ => self,
         }
     }

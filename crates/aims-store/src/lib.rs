@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod model;
 pub mod onetime;
 pub mod orgs;
+pub mod page_json;
 pub mod records;
 pub mod sessions;
 pub mod throttle;

@@ -35,17 +35,15 @@ pub struct MigrationReport {
 /// Brings the database to the current schema. Each migration runs in its own transaction, with
 /// its row in `schema_migrations`, so a failed migration leaves the previous version intact.
 pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
-    const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+    const CREATE: &str =
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
     on_pool!(db, pool => { sqlx::query(CREATE).execute(pool).await?; });
     let current: i64 = on_pool!(db, pool => {
         sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM schema_migrations").fetch_one(pool).await?
     })
     .unwrap_or(0);
     if current > known_version() {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            known: known_version(),
-        });
+        return Err(StoreError::SchemaTooNew { found: current, known: known_version() });
     }
     let mut applied = Vec::new();
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
@@ -66,9 +64,5 @@ pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
         tx.commit().await?;
         applied.push(format!("{:04}_{}", migration.version, migration.name));
     }
-    Ok(MigrationReport {
-        from_version: current,
-        to_version: known_version(),
-        applied,
-    })
+    Ok(MigrationReport { from_version: current, to_version: known_version(), applied })
 }

@@ -79,10 +79,7 @@ impl<T> Page<T> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_after = if more { rows.last().map(seq_of) } else { None };
-        Page {
-            items: rows,
-            next_after,
-        }
+        Page { items: rows, next_after }
     }
 }
 

@@ -19,14 +19,7 @@ impl Purpose {
     }
 }
 
-pub async fn insert(
-    db: &Db,
-    token_hash: &str,
-    purpose: Purpose,
-    user_id: Option<&str>,
-    now: &str,
-    expires_at: &str,
-) -> StoreResult<()> {
+pub async fn insert(db: &Db, token_hash: &str, purpose: Purpose, user_id: Option<&str>, now: &str, expires_at: &str) -> StoreResult<()> {
     on_pool!(db, pool => {
         sqlx::query("INSERT INTO one_time_links (token_hash, purpose, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash).bind(purpose.as_str()).bind(user_id).bind(now).bind(expires_at)
@@ -36,12 +29,7 @@ pub async fn insert(
 }
 
 /// Is the link valid now (unused, unexpired, of this purpose)? Returns its user, if any.
-pub async fn peek(
-    db: &Db,
-    token_hash: &str,
-    purpose: Purpose,
-    now: &str,
-) -> StoreResult<Option<Option<String>>> {
+pub async fn peek(db: &Db, token_hash: &str, purpose: Purpose, now: &str) -> StoreResult<Option<Option<String>>> {
     Ok(on_pool!(db, pool => {
         sqlx::query_scalar("SELECT user_id FROM one_time_links WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3")
             .bind(token_hash).bind(purpose.as_str()).bind(now).fetch_optional(pool).await?
@@ -50,12 +38,7 @@ pub async fn peek(
 
 /// Uses the link up inside `tx`; `None` when it is not (or no longer) valid, so two concurrent
 /// uses cannot both succeed.
-pub async fn consume(
-    tx: &mut WriteTx,
-    token_hash: &str,
-    purpose: Purpose,
-    now: &str,
-) -> StoreResult<Option<Option<String>>> {
+pub async fn consume(tx: &mut WriteTx, token_hash: &str, purpose: Purpose, now: &str) -> StoreResult<Option<Option<String>>> {
     let user: Option<Option<String>> = on_conn!(tx, conn => {
         sqlx::query_scalar("SELECT user_id FROM one_time_links WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3")
             .bind(token_hash).bind(purpose.as_str()).bind(now).fetch_optional(&mut *conn).await?

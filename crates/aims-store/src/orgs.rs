@@ -9,13 +9,7 @@ use crate::model::{Member, Organization};
 
 const ORG_COLUMNS: &str = "id, slug, name, version, created_at, updated_at";
 
-pub async fn insert(
-    tx: &mut WriteTx,
-    id: &str,
-    slug: &str,
-    name: &str,
-    now: &str,
-) -> StoreResult<()> {
+pub async fn insert(tx: &mut WriteTx, id: &str, slug: &str, name: &str, now: &str) -> StoreResult<()> {
     on_conn!(tx, conn => {
         sqlx::query("INSERT INTO organizations (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
             .bind(id).bind(slug).bind(name).bind(now)
@@ -26,9 +20,7 @@ pub async fn insert(
 
 pub async fn by_slug(db: &Db, slug: &str) -> StoreResult<Option<Organization>> {
     let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE slug = $1");
-    Ok(
-        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).fetch_optional(pool).await?),
-    )
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).fetch_optional(pool).await?))
 }
 
 pub async fn all(db: &Db) -> StoreResult<Vec<Organization>> {
@@ -37,19 +29,11 @@ pub async fn all(db: &Db) -> StoreResult<Vec<Organization>> {
 }
 
 pub async fn count(db: &Db) -> StoreResult<i64> {
-    Ok(
-        on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(pool).await?),
-    )
+    Ok(on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(pool).await?))
 }
 
 /// Adds a membership or changes its role. Returns the previous role, if there was one.
-pub async fn upsert_membership(
-    tx: &mut WriteTx,
-    org_id: &str,
-    user_id: &str,
-    role: Role,
-    now: &str,
-) -> StoreResult<Option<Role>> {
+pub async fn upsert_membership(tx: &mut WriteTx, org_id: &str, user_id: &str, role: Role, now: &str) -> StoreResult<Option<Role>> {
     let previous: Option<String> = on_conn!(tx, conn => {
         sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
             .bind(org_id).bind(user_id).fetch_optional(&mut *conn).await?
@@ -77,21 +61,14 @@ pub(crate) const MEMBER_SELECT: &str = "SELECT o.id, o.slug, o.name, u.id, u.ema
 
 pub(crate) fn member_from_row(row: MemberRow) -> StoreResult<Member> {
     let (org_id, org_slug, org_name, user_id, email, display_name, role) = row;
-    Ok(Member {
-        org_id,
-        org_slug,
-        org_name,
-        user_id,
-        email,
-        display_name,
-        role: parse_role(&role)?,
-    })
+    Ok(Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(&role)? })
 }
 
 /// The membership of an active user in the organisation with `slug`.
 pub async fn member(db: &Db, slug: &str, user_id: &str) -> StoreResult<Option<Member>> {
     let sql = format!("{MEMBER_SELECT} WHERE o.slug = $1 AND u.id = $2 AND u.active = TRUE");
-    let row: Option<MemberRow> = on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).bind(user_id).fetch_optional(pool).await?);
+    let row: Option<MemberRow> =
+        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).bind(user_id).fetch_optional(pool).await?);
     row.map(member_from_row).transpose()
 }
 

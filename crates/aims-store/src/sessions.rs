@@ -42,13 +42,8 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let user_id = record
-            .data
-            .get(USER_ID_KEY)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned);
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_owned);
         let expires = aims_domain::clock::format(record.expiry_date);
         on_pool!(&self.db, pool => {
             sqlx::query(
@@ -70,18 +65,10 @@ impl SessionStore for DbSessionStore {
         let Some((data, expires_at)) = row else {
             return Ok(None);
         };
-        let data =
-            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::parse(
-            &expires_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
-            id: *id,
-            data,
-            expiry_date,
-        }))
+        let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::parse(&expires_at, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record { id: *id, data, expiry_date }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

@@ -13,14 +13,7 @@ pub async fn locked_until(db: &Db, email: &str, now: &str) -> StoreResult<Option
 
 /// Counts a failed login. Failures older than the window start a new count; reaching
 /// `max_failures` locks the address until `lock_until`. Returns the count.
-pub async fn record_failure(
-    db: &Db,
-    email: &str,
-    now: &str,
-    window_start: &str,
-    max_failures: i64,
-    lock_until: &str,
-) -> StoreResult<i64> {
+pub async fn record_failure(db: &Db, email: &str, now: &str, window_start: &str, max_failures: i64, lock_until: &str) -> StoreResult<i64> {
     on_pool!(db, pool => {
         sqlx::query(
             "INSERT INTO login_failures (email, failures, window_started_at) VALUES ($1, 1, $2) \

@@ -8,8 +8,7 @@ use crate::error::StoreResult;
 use crate::model::{ApiToken, Member};
 use crate::orgs::parse_role;
 
-const TOKEN_COLUMNS: &str =
-    "id, org_id, user_id, name, created_at, expires_at, last_used_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, org_id, user_id, name, created_at, expires_at, last_used_at, revoked_at";
 
 pub struct NewToken<'a> {
     pub id: &'a str,
@@ -41,17 +40,7 @@ pub struct TokenAuth {
     pub last_used_at: Option<String>,
 }
 
-type AuthRow = (
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+type AuthRow = (String, Option<String>, String, String, String, String, String, String, String);
 
 /// Resolves a token hash in one indexed query. Revoked or expired tokens and inactive users
 /// resolve to nothing; the query runs on every request, so revocation takes effect on the very
@@ -67,34 +56,11 @@ pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<O
     let row: Option<AuthRow> = on_pool!(db, pool => {
         sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(pool).await?
     });
-    let Some((
-        token_id,
-        last_used_at,
-        org_id,
-        org_slug,
-        org_name,
-        user_id,
-        email,
-        display_name,
-        role,
-    )) = row
-    else {
+    let Some((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role)) = row else {
         return Ok(None);
     };
     let role: Role = parse_role(&role)?;
-    Ok(Some(TokenAuth {
-        token_id,
-        member: Member {
-            org_id,
-            org_slug,
-            org_name,
-            user_id,
-            email,
-            display_name,
-            role,
-        },
-        last_used_at,
-    }))
+    Ok(Some(TokenAuth { token_id, member: Member { org_id, org_slug, org_name, user_id, email, display_name, role }, last_used_at }))
 }
 
 /// Records use of a token, at most once a minute (`stale_before` is now minus a minute).
@@ -108,26 +74,18 @@ pub async fn touch(db: &Db, token_id: &str, now: &str, stale_before: &str) -> St
 
 /// Tokens of one member, or of every member of the organisation when `user_id` is `None`.
 pub async fn list(db: &Db, org_id: &str, user_id: Option<&str>) -> StoreResult<Vec<ApiToken>> {
-    let sql = format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 AND ($2 IS NULL OR user_id = $2) ORDER BY created_at, id"
-    );
-    Ok(
-        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(user_id).fetch_all(pool).await?),
-    )
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 AND ($2 IS NULL OR user_id = $2) ORDER BY created_at, id");
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(user_id).fetch_all(pool).await?))
 }
 
 pub async fn get(tx: &mut WriteTx, token_id: &str) -> StoreResult<Option<ApiToken>> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
-    Ok(
-        on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(token_id).fetch_optional(&mut *conn).await?),
-    )
+    Ok(on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(token_id).fetch_optional(&mut *conn).await?))
 }
 
 pub async fn get_in_org(db: &Db, org_id: &str, token_id: &str) -> StoreResult<Option<ApiToken>> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 AND id = $2");
-    Ok(
-        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(token_id).fetch_optional(pool).await?),
-    )
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(token_id).fetch_optional(pool).await?))
 }
 
 /// Revokes a token; `false` when it was already revoked.

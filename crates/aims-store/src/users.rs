@@ -7,14 +7,7 @@ use sqlx::AssertSqlSafe;
 
 const USER_COLUMNS: &str = "id, email, display_name, active, version, created_at, updated_at";
 
-pub async fn insert(
-    tx: &mut WriteTx,
-    id: &str,
-    email: &str,
-    display_name: &str,
-    password_hash: &str,
-    now: &str,
-) -> StoreResult<()> {
+pub async fn insert(tx: &mut WriteTx, id: &str, email: &str, display_name: &str, password_hash: &str, now: &str) -> StoreResult<()> {
     on_conn!(tx, conn => {
         sqlx::query("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
             .bind(id).bind(email).bind(display_name).bind(password_hash).bind(now)
@@ -25,70 +18,34 @@ pub async fn insert(
 
 pub async fn by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-    Ok(
-        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(pool).await?),
-    )
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(pool).await?))
 }
 
 pub async fn by_id(db: &Db, id: &str) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-    Ok(
-        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?),
-    )
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
 }
 
 pub async fn by_email_in(tx: &mut WriteTx, email: &str) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-    Ok(
-        on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(&mut *conn).await?),
-    )
+    Ok(on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(&mut *conn).await?))
 }
 
 /// The stored password hash of an active user, for login.
 pub async fn password_hash(db: &Db, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1 AND active = TRUE"
-    );
-    let row: Option<(
-        String,
-        String,
-        String,
-        bool,
-        i64,
-        String,
-        String,
-        Option<String>,
-    )> = on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(pool).await?);
-    Ok(row.map(
-        |(id, email, display_name, active, version, created_at, updated_at, hash)| {
-            (
-                User {
-                    id,
-                    email,
-                    display_name,
-                    active,
-                    version,
-                    created_at,
-                    updated_at,
-                },
-                hash,
-            )
-        },
-    ))
+    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1 AND active = TRUE");
+    let row: Option<(String, String, String, bool, i64, String, String, Option<String>)> =
+        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(pool).await?);
+    Ok(row.map(|(id, email, display_name, active, version, created_at, updated_at, hash)| {
+        (User { id, email, display_name, active, version, created_at, updated_at }, hash)
+    }))
 }
 
 pub async fn count(db: &Db) -> StoreResult<i64> {
-    Ok(
-        on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?),
-    )
+    Ok(on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?))
 }
 
-pub async fn set_password(
-    tx: &mut WriteTx,
-    user_id: &str,
-    password_hash: &str,
-    now: &str,
-) -> StoreResult<()> {
+pub async fn set_password(tx: &mut WriteTx, user_id: &str, password_hash: &str, now: &str) -> StoreResult<()> {
     on_conn!(tx, conn => {
         sqlx::query("UPDATE users SET password_hash = $1, version = version + 1, updated_at = $2 WHERE id = $3")
             .bind(password_hash).bind(now).bind(user_id).execute(&mut *conn).await?;

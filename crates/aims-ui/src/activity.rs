@@ -25,15 +25,7 @@ const PAGE_SIZE: u32 = 50;
 
 /// Record types the services write to the log; offered in the filter. (The store has no
 /// "distinct types" query, so this list names what the product writes today.)
-const RECORD_TYPES: &[&str] = &[
-    "organization",
-    "framework",
-    "user",
-    "membership",
-    "requirement",
-    "control",
-    "api_token",
-];
+const RECORD_TYPES: &[&str] = &["organization", "framework", "user", "membership", "requirement", "control", "api_token"];
 
 #[derive(Deserialize, Default)]
 pub(crate) struct ActivityQuery {
@@ -78,13 +70,7 @@ async fn record_links(state: &UiState, ctx: &OrgCtx) -> Result<RecordLinks, UiEr
         for record in catalogue::all(&state.app, &ctx.member, spec).await? {
             let reference = catalogue::reference(&record);
             let label = format!("{reference} {}", catalogue::field(&record, "title"));
-            links.insert(
-                record.id.clone(),
-                (
-                    label,
-                    format!("/orgs/{}/{collection}/{reference}", ctx.slug()),
-                ),
-            );
+            links.insert(record.id.clone(), (label, format!("/orgs/{}/{collection}/{reference}", ctx.slug())));
         }
     }
     Ok(links)
@@ -107,11 +93,7 @@ struct ActivityPage {
     csv_href: String,
 }
 
-pub(crate) async fn page(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Query(query): Query<ActivityQuery>,
-) -> Result<Response, UiError> {
+pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<ActivityQuery>) -> Result<Response, UiError> {
     let mut problems = Vec::new();
     let filter = filter_of(&query, &mut problems);
     let after = match query.cursor.trim() {
@@ -121,40 +103,21 @@ pub(crate) async fn page(
             0
         }),
     };
-    let page = state
-        .app
-        .list_activity(&ctx.member, &filter, after, Some(PAGE_SIZE))
-        .await?;
+    let page = state.app.list_activity(&ctx.member, &filter, after, Some(PAGE_SIZE)).await?;
     let (members, names) = ctx.member_names(&state).await?;
     let (head_seq, head_hash) = state.app.log_head(ctx.slug()).await?;
     let base = format!("/orgs/{}/activity", ctx.slug());
     let filters = filter_query(&query);
-    let next_href = page.next_after.map(|seq| {
-        format!(
-            "{base}?{filters}cursor={}",
-            encode_query_value(&cursor::encode(seq))
-        )
-    });
+    let next_href = page.next_after.map(|seq| format!("{base}?{filters}cursor={}", encode_query_value(&cursor::encode(seq))));
     let first_href = (after > 0).then(|| format!("{base}?{filters}"));
     let latest_href = latest_page(&filters, head_seq, after, page.next_after.is_some())
         .map(|seq| format!("{base}?cursor={}", encode_query_value(&cursor::encode(seq))));
-    let csv_href = format!(
-        "/api/v1/orgs/{}/activity?format=csv{}",
-        ctx.slug(),
-        api_filter_query(&filter)
-    );
-    let record_types = RECORD_TYPES
-        .iter()
-        .map(|t| ((*t).to_owned(), humanize(t), query.record_type == *t))
-        .collect();
+    let csv_href = format!("/api/v1/orgs/{}/activity?format=csv{}", ctx.slug(), api_filter_query(&filter));
+    let record_types = RECORD_TYPES.iter().map(|t| ((*t).to_owned(), humanize(t), query.record_type == *t)).collect();
     let mut actors: Vec<String> = members.into_iter().map(|m| m.email).collect();
     actors.extend(["system:setup".to_owned(), "system:demo".to_owned()]);
     let links = record_links(&state, &ctx).await?;
-    let events = page
-        .items
-        .iter()
-        .map(|e| event_row(e, &names, &links))
-        .collect();
+    let events = page.items.iter().map(|e| event_row(e, &names, &links)).collect();
     Ok(ActivityPage {
         shell: ctx.shell(Section::Activity),
         query,
@@ -186,11 +149,7 @@ fn filter_of(query: &ActivityQuery, problems: &mut Vec<String>) -> ActivityFilte
     let mut day = |label: &str, text: &str, days_after: i64| {
         let text = non_empty(text)?;
         match clock::parse_date(&text) {
-            Some(date) => Some(clock::format(
-                (date + time::Duration::days(days_after))
-                    .midnight()
-                    .assume_utc(),
-            )),
+            Some(date) => Some(clock::format((date + time::Duration::days(days_after)).midnight().assume_utc())),
             None => {
                 problems.push(format!("{label}: use a date as YYYY-MM-DD."));
                 None
@@ -199,50 +158,27 @@ fn filter_of(query: &ActivityQuery, problems: &mut Vec<String>) -> ActivityFilte
     };
     let since = day("Since", &query.since, 0);
     let until = day("Until", &query.until, 1);
-    ActivityFilter {
-        record_type: non_empty(&query.record_type),
-        record_id: None,
-        actor: non_empty(&query.actor),
-        since,
-        until,
-    }
+    ActivityFilter { record_type: non_empty(&query.record_type), record_id: None, actor: non_empty(&query.actor), since, until }
 }
 
 /// The form's filters as a query prefix (`a=b&…&`) for page links.
 fn filter_query(query: &ActivityQuery) -> String {
-    [
-        ("record_type", &query.record_type),
-        ("actor", &query.actor),
-        ("since", &query.since),
-        ("until", &query.until),
-    ]
-    .iter()
-    .filter(|(_, v)| !v.trim().is_empty())
-    .map(|(k, v)| format!("{k}={}&", encode_query_value(v.trim())))
-    .collect()
+    [("record_type", &query.record_type), ("actor", &query.actor), ("since", &query.since), ("until", &query.until)]
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}&", encode_query_value(v.trim())))
+        .collect()
 }
 
 /// The same filters in the API's terms (timestamps), for the CSV link.
 fn api_filter_query(filter: &ActivityFilter) -> String {
-    [
-        ("record_type", &filter.record_type),
-        ("actor", &filter.actor),
-        ("since", &filter.since),
-        ("until", &filter.until),
-    ]
-    .iter()
-    .filter_map(|(k, v)| {
-        v.as_ref()
-            .map(|v| format!("&{k}={}", encode_query_value(v)))
-    })
-    .collect()
+    [("record_type", &filter.record_type), ("actor", &filter.actor), ("since", &filter.since), ("until", &filter.until)]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("&{k}={}", encode_query_value(v))))
+        .collect()
 }
 
-fn event_row(
-    event: &ActivityEvent,
-    names: &HashMap<String, String>,
-    links: &RecordLinks,
-) -> EventRow {
+fn event_row(event: &ActivityEvent, names: &HashMap<String, String>, links: &RecordLinks) -> EventRow {
     EventRow {
         seq: event.seq,
         date: crate::text::date(&event.at),
@@ -261,11 +197,7 @@ fn event_row(
 /// labelled and valued as the record kind's field specs say (so "Owner", not "owner_id").
 fn changes(record_type: &str, value: &Value, names: &HashMap<String, String>) -> Vec<Change> {
     let Value::Object(map) = value else {
-        return vec![Change {
-            field: String::new(),
-            from: None,
-            to: show(value, names, false),
-        }];
+        return vec![Change { field: String::new(), from: None, to: show(value, names, false) }];
     };
     let spec = kinds::by_kind(record_type);
     map.iter()
@@ -274,23 +206,12 @@ fn changes(record_type: &str, value: &Value, names: &HashMap<String, String>) ->
             let label = field.map_or_else(|| humanize(key), |f| f.label.to_owned());
             let choice = field.is_some_and(|f| matches!(f.ty, FieldType::Choice(_)));
             match v {
-                Value::Object(pair)
-                    if pair.len() == 2 && pair.contains_key("from") && pair.contains_key("to") =>
-                {
-                    Change {
-                        field: label,
-                        from: pair.get("from").map(|f| show(f, names, choice)),
-                        to: pair
-                            .get("to")
-                            .map(|t| show(t, names, choice))
-                            .unwrap_or_default(),
-                    }
-                }
-                other => Change {
+                Value::Object(pair) if pair.len() == 2 && pair.contains_key("from") && pair.contains_key("to") => Change {
                     field: label,
-                    from: None,
-                    to: show(other, names, choice),
+                    from: pair.get("from").map(|f| show(f, names, choice)),
+                    to: pair.get("to").map(|t| show(t, names, choice)).unwrap_or_default(),
                 },
+                other => Change { field: label, from: None, to: show(other, names, choice) },
             }
         })
         .collect()
@@ -306,14 +227,7 @@ fn show(value: &Value, names: &HashMap<String, String>, choice: bool) -> String 
         Value::String(s) if choice => humanize(s),
         Value::String(s) => names.get(s).cloned().unwrap_or_else(|| truncate(s, 90)),
         Value::Array(items) if items.is_empty() => "none".into(),
-        Value::Array(items) => truncate(
-            &items
-                .iter()
-                .map(|i| show(i, names, false))
-                .collect::<Vec<_>>()
-                .join(", "),
-            90,
-        ),
+        Value::Array(items) => truncate(&items.iter().map(|i| show(i, names, false)).collect::<Vec<_>>().join(", "), 90),
         other => truncate(&other.to_string(), 90),
     }
 }
@@ -328,21 +242,11 @@ mod tests {
         let names = HashMap::from([("u1".to_owned(), "Elena Rossi".to_owned())]);
         let update = json!({"status": {"from": "missing", "to": "in_place"}, "owner_id": {"from": null, "to": "u1"}});
         let rows = changes("requirement", &update, &names);
-        let owner = rows
-            .iter()
-            .find(|c| c.field == "Owner")
-            .map(|c| (c.from.clone(), c.to.clone()));
+        let owner = rows.iter().find(|c| c.field == "Owner").map(|c| (c.from.clone(), c.to.clone()));
         assert_eq!(owner, Some((Some("—".into()), "Elena Rossi".into())));
-        let status = rows
-            .iter()
-            .find(|c| c.field == "Status")
-            .map(|c| c.to.clone());
+        let status = rows.iter().find(|c| c.field == "Status").map(|c| c.to.clone());
         assert_eq!(status.as_deref(), Some("In place"));
-        let created = changes(
-            "organization",
-            &json!({"slug": "demo", "applicable": false}),
-            &names,
-        );
+        let created = changes("organization", &json!({"slug": "demo", "applicable": false}), &names);
         assert!(created.iter().any(|c| c.to == "no" && c.from.is_none()));
     }
 
@@ -357,11 +261,7 @@ mod tests {
     #[test]
     fn until_includes_the_whole_day() {
         let mut problems = Vec::new();
-        let q = ActivityQuery {
-            until: "2025-03-01".into(),
-            since: "bad".into(),
-            ..ActivityQuery::default()
-        };
+        let q = ActivityQuery { until: "2025-03-01".into(), since: "bad".into(), ..ActivityQuery::default() };
         let filter = filter_of(&q, &mut problems);
         assert_eq!(filter.until.as_deref(), Some("2025-03-02T00:00:00.000000Z"));
         assert_eq!(filter.since, None);

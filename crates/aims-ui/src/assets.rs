@@ -19,13 +19,7 @@ static VERSIONS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
     Static::iter()
         .filter_map(|name| {
             let file = Static::get(&name)?;
-            let hash: String = file
-                .metadata
-                .sha256_hash()
-                .iter()
-                .take(6)
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let hash: String = file.metadata.sha256_hash().iter().take(6).map(|b| format!("{b:02x}")).collect();
             Some((name.into_owned(), hash))
         })
         .collect()
@@ -57,14 +51,8 @@ pub(crate) async fn serve(Path(path): Path<String>) -> Response {
     };
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(&path)),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path))),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
         ],
         file.data.into_owned(),
     )

@@ -55,11 +55,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         Ok(ClientIp(ip))
     }
 }
@@ -90,17 +86,9 @@ pub(crate) struct LoginQuery {
     signed_out: Option<String>,
 }
 
-pub(crate) async fn login_page(
-    session: Session,
-    Query(query): Query<LoginQuery>,
-) -> Result<Response, UiError> {
+pub(crate) async fn login_page(session: Session, Query(query): Query<LoginQuery>) -> Result<Response, UiError> {
     let next = safe_next(query.next.as_deref());
-    if session
-        .get::<String>(USER_ID_KEY)
-        .await
-        .map_err(internal)?
-        .is_some()
-    {
+    if session.get::<String>(USER_ID_KEY).await.map_err(internal)?.is_some() {
         return Ok(Redirect::to(next.as_deref().unwrap_or("/")).into_response());
     }
     let info = if query.reset.is_some() {
@@ -110,13 +98,7 @@ pub(crate) async fn login_page(
     } else {
         None
     };
-    Ok(LoginPage {
-        email: String::new(),
-        next: next.unwrap_or_default(),
-        error: None,
-        info,
-    }
-    .into_response())
+    Ok(LoginPage { email: String::new(), next: next.unwrap_or_default(), error: None, info }.into_response())
 }
 
 #[derive(Deserialize)]
@@ -137,15 +119,7 @@ pub(crate) async fn login(
 ) -> Result<Response, UiError> {
     let next = safe_next(Some(&form.next));
     let page = |status: StatusCode, error: String| {
-        (
-            status,
-            LoginPage {
-                email: form.email.clone(),
-                next: next.clone().unwrap_or_default(),
-                error: Some(error),
-                info: None,
-            },
-        )
+        (status, LoginPage { email: form.email.clone(), next: next.clone().unwrap_or_default(), error: Some(error), info: None })
             .into_response()
     };
     if !state.limiter.allow(ip) {
@@ -157,16 +131,10 @@ pub(crate) async fn login(
             Ok(Redirect::to(next.as_deref().unwrap_or("/")).into_response())
         }
         // One message for unknown address and wrong password alike: no hint which it was.
-        Err(AppError::Unauthorized) => Ok(page(
-            StatusCode::UNAUTHORIZED,
-            "The e-mail address or password is not correct.".into(),
-        )),
+        Err(AppError::Unauthorized) => Ok(page(StatusCode::UNAUTHORIZED, "The e-mail address or password is not correct.".into())),
         Err(AppError::RateLimited(until)) => Ok(page(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-ins for this address. Please wait and try again after {}.",
-                crate::text::datetime(&until)
-            ),
+            format!("Too many failed sign-ins for this address. Please wait and try again after {}.", crate::text::datetime(&until)),
         )),
         Err(other) => Err(other.into()),
     }
@@ -211,19 +179,11 @@ struct LinkGonePage {
     what: &'static str,
 }
 
-pub(crate) async fn setup_page(
-    State(state): State<UiState>,
-    Path(secret): Path<String>,
-) -> Result<Response, UiError> {
+pub(crate) async fn setup_page(State(state): State<UiState>, Path(secret): Path<String>) -> Result<Response, UiError> {
     if !state.app.setup_link_valid(&secret).await? {
         return Ok(link_gone("setup link"));
     }
-    Ok(SetupPage {
-        form: SetupValues::default(),
-        errors: FormErrors::default(),
-        error: None,
-    }
-    .into_response())
+    Ok(SetupPage { form: SetupValues::default(), errors: FormErrors::default(), error: None }.into_response())
 }
 
 pub(crate) async fn setup(
@@ -234,11 +194,7 @@ pub(crate) async fn setup(
     Form(form): Form<SetupValues>,
 ) -> Result<Response, UiError> {
     if !state.limiter.allow(ip) {
-        let page = SetupPage {
-            form,
-            errors: FormErrors::default(),
-            error: Some(TOO_MANY.into()),
-        };
+        let page = SetupPage { form, errors: FormErrors::default(), error: Some(TOO_MANY.into()) };
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let submitted = SetupForm {
@@ -255,10 +211,7 @@ pub(crate) async fn setup(
         }
         Err(AppError::Validation(errors)) => {
             let page = SetupPage {
-                form: SetupValues {
-                    password: String::new(),
-                    ..form
-                },
+                form: SetupValues { password: String::new(), ..form },
                 errors: FormErrors::from_validation(errors),
                 error: None,
             };
@@ -266,14 +219,7 @@ pub(crate) async fn setup(
         }
         Err(AppError::NotFound(_)) => Ok(link_gone("setup link")),
         Err(AppError::Conflict(why)) => {
-            let page = SetupPage {
-                form: SetupValues {
-                    password: String::new(),
-                    ..form
-                },
-                errors: FormErrors::default(),
-                error: Some(why),
-            };
+            let page = SetupPage { form: SetupValues { password: String::new(), ..form }, errors: FormErrors::default(), error: Some(why) };
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(other) => Err(other.into()),
@@ -295,18 +241,11 @@ pub(crate) struct ResetForm {
     password: String,
 }
 
-pub(crate) async fn reset_page(
-    State(state): State<UiState>,
-    Path(secret): Path<String>,
-) -> Result<Response, UiError> {
+pub(crate) async fn reset_page(State(state): State<UiState>, Path(secret): Path<String>) -> Result<Response, UiError> {
     if !state.app.password_reset_valid(&secret).await? {
         return Ok(link_gone("password reset link"));
     }
-    Ok(ResetPage {
-        errors: FormErrors::default(),
-        error: None,
-    }
-    .into_response())
+    Ok(ResetPage { errors: FormErrors::default(), error: None }.into_response())
 }
 
 pub(crate) async fn reset(
@@ -316,29 +255,15 @@ pub(crate) async fn reset(
     Form(form): Form<ResetForm>,
 ) -> Result<Response, UiError> {
     if !state.limiter.allow(ip) {
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            ResetPage {
-                errors: FormErrors::default(),
-                error: Some(TOO_MANY.into()),
-            },
-        )
-            .into_response());
+        return Ok(
+            (StatusCode::TOO_MANY_REQUESTS, ResetPage { errors: FormErrors::default(), error: Some(TOO_MANY.into()) }).into_response()
+        );
     }
-    match state
-        .app
-        .complete_password_reset(&secret, &form.password)
-        .await
-    {
+    match state.app.complete_password_reset(&secret, &form.password).await {
         Ok(_) => Ok(Redirect::to("/login?reset=1").into_response()),
-        Err(AppError::Validation(errors)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ResetPage {
-                errors: FormErrors::from_validation(errors),
-                error: None,
-            },
-        )
-            .into_response()),
+        Err(AppError::Validation(errors)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, ResetPage { errors: FormErrors::from_validation(errors), error: None }).into_response())
+        }
         Err(AppError::NotFound(_)) => Ok(link_gone("password reset link")),
         Err(other) => Err(other.into()),
     }

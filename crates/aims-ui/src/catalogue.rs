@@ -15,17 +15,11 @@ use crate::error::UiError;
 use crate::text::humanize;
 
 /// Every (non-archived) record of a kind, following pages until the end.
-pub(crate) async fn all(
-    app: &App,
-    member: &Member,
-    spec: &KindSpec,
-) -> Result<Vec<Record>, UiError> {
+pub(crate) async fn all(app: &App, member: &Member, spec: &KindSpec) -> Result<Vec<Record>, UiError> {
     let mut records = Vec::new();
     let mut after = 0;
     loop {
-        let page = app
-            .list_records(member, spec, false, after, MAX_LIMIT)
-            .await?;
+        let page = app.list_records(member, spec, false, after, MAX_LIMIT).await?;
         records.extend(page.items);
         match page.next_after {
             Some(next) => after = next,
@@ -44,31 +38,17 @@ pub(crate) fn field(record: &Record, name: &str) -> String {
 }
 
 pub(crate) fn reference(record: &Record) -> String {
-    record
-        .reference
-        .clone()
-        .unwrap_or_else(|| record.id.clone())
+    record.reference.clone().unwrap_or_else(|| record.id.clone())
 }
 
 fn owner_name(record: &Record, names: &HashMap<String, String>) -> String {
     let id = field(record, "owner_id");
-    if id.is_empty() {
-        String::new()
-    } else {
-        names
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| "former member".into())
-    }
+    if id.is_empty() { String::new() } else { names.get(&id).cloned().unwrap_or_else(|| "former member".into()) }
 }
 
 // ---- gap assessment ----
 
-pub(crate) const GAP_ORDER: [(&str, &str); 3] = [
-    ("in_place", "In place"),
-    ("partial", "Partial"),
-    ("missing", "Missing"),
-];
+pub(crate) const GAP_ORDER: [(&str, &str); 3] = [("in_place", "In place"), ("partial", "Partial"), ("missing", "Missing")];
 
 pub(crate) struct RequirementRow {
     pub reference: String,
@@ -89,11 +69,7 @@ impl Clause {
     pub fn segments(&self) -> Vec<Segment> {
         GAP_ORDER
             .iter()
-            .map(|(status, label)| Segment {
-                status,
-                label,
-                count: self.rows.iter().filter(|r| r.status == *status).count(),
-            })
+            .map(|(status, label)| Segment { status, label, count: self.rows.iter().filter(|r| r.status == *status).count() })
             .collect()
     }
 
@@ -107,11 +83,7 @@ impl Clause {
 }
 
 /// Requirements grouped under their clauses, in document order.
-pub(crate) fn clauses(
-    slug: &str,
-    records: &[Record],
-    names: &HashMap<String, String>,
-) -> Vec<Clause> {
+pub(crate) fn clauses(slug: &str, records: &[Record], names: &HashMap<String, String>) -> Vec<Clause> {
     let mut clauses: Vec<Clause> = Vec::new();
     for record in records {
         let clause_ref = field(record, "clause");
@@ -127,11 +99,7 @@ pub(crate) fn clauses(
         };
         match clauses.last_mut() {
             Some(last) if last.reference == clause_ref => last.rows.push(row),
-            _ => clauses.push(Clause {
-                reference: clause_ref,
-                title: field(record, "clause_title"),
-                rows: vec![row],
-            }),
+            _ => clauses.push(Clause { reference: clause_ref, title: field(record, "clause_title"), rows: vec![row] }),
         }
     }
     clauses
@@ -161,11 +129,7 @@ pub(crate) struct ControlRow {
 impl ControlRow {
     /// The status that counts in charts: excluded controls are not implemented or not.
     pub fn chart_status(&self) -> &str {
-        if self.applicable {
-            &self.status
-        } else {
-            "excluded"
-        }
+        if self.applicable { &self.status } else { "excluded" }
     }
 }
 
@@ -181,10 +145,7 @@ impl ControlGroup {
     }
 
     pub fn implemented(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| r.applicable && r.status == "implemented")
-            .count()
+        self.rows.iter().filter(|r| r.applicable && r.status == "implemented").count()
     }
 
     pub fn applicable(&self) -> usize {
@@ -192,29 +153,18 @@ impl ControlGroup {
     }
 
     pub fn progress_svg(&self) -> String {
-        crate::charts::progress(
-            &format!("{} {}", self.reference, self.title),
-            &self.segments(),
-        )
+        crate::charts::progress(&format!("{} {}", self.reference, self.title), &self.segments())
     }
 }
 
 pub(crate) fn soa_segments<'a>(rows: impl Iterator<Item = &'a ControlRow> + Clone) -> Vec<Segment> {
     SOA_ORDER
         .iter()
-        .map(|(status, label)| Segment {
-            status,
-            label,
-            count: rows.clone().filter(|r| r.chart_status() == *status).count(),
-        })
+        .map(|(status, label)| Segment { status, label, count: rows.clone().filter(|r| r.chart_status() == *status).count() })
         .collect()
 }
 
-pub(crate) fn control_row(
-    slug: &str,
-    record: &Record,
-    names: &HashMap<String, String>,
-) -> ControlRow {
+pub(crate) fn control_row(slug: &str, record: &Record, names: &HashMap<String, String>) -> ControlRow {
     let reference = reference(record);
     let status = field(record, "implementation_status");
     ControlRow {
@@ -235,11 +185,7 @@ pub(crate) fn is_annex_a(record: &Record) -> bool {
 
 /// Annex A controls grouped A.2 … A.10 (in natural order, as listed), and the organisation's
 /// own controls after them.
-pub(crate) fn control_groups(
-    slug: &str,
-    records: &[Record],
-    names: &HashMap<String, String>,
-) -> (Vec<ControlGroup>, Vec<ControlRow>) {
+pub(crate) fn control_groups(slug: &str, records: &[Record], names: &HashMap<String, String>) -> (Vec<ControlGroup>, Vec<ControlRow>) {
     let mut groups: Vec<ControlGroup> = Vec::new();
     let mut own = Vec::new();
     for record in records {
@@ -251,11 +197,7 @@ pub(crate) fn control_groups(
         let group_ref = field(record, "group");
         match groups.last_mut() {
             Some(last) if last.reference == group_ref => last.rows.push(row),
-            _ => groups.push(ControlGroup {
-                reference: group_ref,
-                title: field(record, "group_title"),
-                rows: vec![row],
-            }),
+            _ => groups.push(ControlGroup { reference: group_ref, title: field(record, "group_title"), rows: vec![row] }),
         }
     }
     (groups, own)

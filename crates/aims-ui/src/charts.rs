@@ -65,31 +65,16 @@ pub(crate) fn stacked_bars(id: &str, title: &str, rows: &[BarRow]) -> String {
         let text_y = bar_y + BAR_H / 2.0 + 4.5;
         let sum = total(&row.segments);
         let _ = write!(svg, r#"<a href="{}" class="chart-row">"#, esc(&row.href));
-        let _ = write!(
-            svg,
-            r#"<rect class="chart-hit" x="0" y="{y}" width="{WIDTH}" height="{}" rx="6"/>"#,
-            ROW_H - 4.0
-        );
-        let _ = write!(
-            svg,
-            r#"<text class="chart-label" x="8" y="{text_y}">{}</text>"#,
-            esc(&crate::text::truncate(&row.label, 31))
-        );
-        let _ = write!(
-            svg,
-            r#"<rect class="chart-track" x="{BAR_X}" y="{bar_y}" width="{BAR_W}" height="{BAR_H}" rx="4"/>"#
-        );
+        let _ = write!(svg, r#"<rect class="chart-hit" x="0" y="{y}" width="{WIDTH}" height="{}" rx="6"/>"#, ROW_H - 4.0);
+        let _ = write!(svg, r#"<text class="chart-label" x="8" y="{text_y}">{}</text>"#, esc(&crate::text::truncate(&row.label, 31)));
+        let _ = write!(svg, r#"<rect class="chart-track" x="{BAR_X}" y="{bar_y}" width="{BAR_W}" height="{BAR_H}" rx="4"/>"#);
         let _ = write!(
             svg,
             r#"<clipPath id="{id}-c{i}"><rect x="{BAR_X}" y="{bar_y}" width="{BAR_W}" height="{BAR_H}" rx="4"/></clipPath><g clip-path="url(#{id}-c{i})">"#
         );
         let mut x = BAR_X;
         for segment in row.segments.iter().filter(|s| s.count > 0) {
-            let w = if sum == 0 {
-                0.0
-            } else {
-                BAR_W * segment.count as f64 / sum as f64
-            };
+            let w = if sum == 0 { 0.0 } else { BAR_W * segment.count as f64 / sum as f64 };
             let _ = write!(
                 svg,
                 r#"<rect class="seg-{}" x="{x:.2}" y="{bar_y}" width="{w:.2}" height="{BAR_H}"><title>{}: {} {}</title></rect>"#,
@@ -101,13 +86,7 @@ pub(crate) fn stacked_bars(id: &str, title: &str, rows: &[BarRow]) -> String {
             x += w;
         }
         svg.push_str("</g>");
-        let _ = write!(
-            svg,
-            r#"<text class="chart-count" x="{}" y="{text_y}" text-anchor="end">{}/{}</text>"#,
-            WIDTH - 8.0,
-            row.done,
-            sum
-        );
+        let _ = write!(svg, r#"<text class="chart-count" x="{}" y="{text_y}" text-anchor="end">{}/{}</text>"#, WIDTH - 8.0, row.done, sum);
         svg.push_str("</a>");
     }
     svg.push_str("</svg>");
@@ -117,11 +96,7 @@ pub(crate) fn stacked_bars(id: &str, title: &str, rows: &[BarRow]) -> String {
 fn describe_rows(rows: &[BarRow]) -> String {
     rows.iter()
         .map(|row| {
-            let parts: Vec<String> = row
-                .segments
-                .iter()
-                .map(|s| format!("{} {}", s.count, s.label.to_lowercase()))
-                .collect();
+            let parts: Vec<String> = row.segments.iter().map(|s| format!("{} {}", s.count, s.label.to_lowercase())).collect();
             format!("{}: {}", row.label, parts.join(", "))
         })
         .collect::<Vec<_>>()
@@ -130,20 +105,11 @@ fn describe_rows(rows: &[BarRow]) -> String {
 
 /// A donut of the segments, clockwise from twelve o'clock, with `center` (a big number) and
 /// `caption` in the hole.
-pub(crate) fn donut(
-    id: &str,
-    title: &str,
-    segments: &[Segment],
-    center: &str,
-    caption: &str,
-) -> String {
+pub(crate) fn donut(id: &str, title: &str, segments: &[Segment], center: &str, caption: &str) -> String {
     // r = 100 / 2π makes the circumference 100, so dash lengths are percentages.
     const R: f64 = 15.915_494;
     let sum = total(segments);
-    let description: Vec<String> = segments
-        .iter()
-        .map(|s| format!("{} {}", s.count, s.label.to_lowercase()))
-        .collect();
+    let description: Vec<String> = segments.iter().map(|s| format!("{} {}", s.count, s.label.to_lowercase())).collect();
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -151,17 +117,10 @@ pub(crate) fn donut(
         esc(title),
         esc(&description.join(", ")),
     );
-    let _ = write!(
-        svg,
-        r#"<circle class="chart-track-ring" cx="21" cy="21" r="{R}" fill="none" stroke-width="5"/>"#
-    );
+    let _ = write!(svg, r#"<circle class="chart-track-ring" cx="21" cy="21" r="{R}" fill="none" stroke-width="5"/>"#);
     let mut offset = 0.0;
     for segment in segments.iter().filter(|s| s.count > 0) {
-        let pct = if sum == 0 {
-            0.0
-        } else {
-            100.0 * segment.count as f64 / sum as f64
-        };
+        let pct = if sum == 0 { 0.0 } else { 100.0 * segment.count as f64 / sum as f64 };
         // Dash offsets count backwards; 25 moves the start from three to twelve o'clock.
         let _ = write!(
             svg,
@@ -174,16 +133,8 @@ pub(crate) fn donut(
         );
         offset += pct;
     }
-    let _ = write!(
-        svg,
-        r#"<text class="donut-center" x="21" y="21.5" text-anchor="middle">{}</text>"#,
-        esc(center)
-    );
-    let _ = write!(
-        svg,
-        r#"<text class="donut-caption" x="21" y="26.5" text-anchor="middle">{}</text>"#,
-        esc(caption)
-    );
+    let _ = write!(svg, r#"<text class="donut-center" x="21" y="21.5" text-anchor="middle">{}</text>"#, esc(center));
+    let _ = write!(svg, r#"<text class="donut-caption" x="21" y="26.5" text-anchor="middle">{}</text>"#, esc(caption));
     svg.push_str("</svg>");
     svg
 }
@@ -191,10 +142,7 @@ pub(crate) fn donut(
 /// A thin progress bar made of the segments (for list headings); stretches to its container.
 pub(crate) fn progress(title: &str, segments: &[Segment]) -> String {
     let sum = total(segments);
-    let description: Vec<String> = segments
-        .iter()
-        .map(|s| format!("{} {}", s.count, s.label.to_lowercase()))
-        .collect();
+    let description: Vec<String> = segments.iter().map(|s| format!("{} {}", s.count, s.label.to_lowercase())).collect();
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -204,16 +152,8 @@ pub(crate) fn progress(title: &str, segments: &[Segment]) -> String {
     );
     let mut x = 0.0;
     for segment in segments.iter().filter(|s| s.count > 0) {
-        let w = if sum == 0 {
-            0.0
-        } else {
-            100.0 * segment.count as f64 / sum as f64
-        };
-        let _ = write!(
-            svg,
-            r#"<rect class="seg-{}" x="{x:.3}" y="0" width="{w:.3}" height="6"/>"#,
-            segment.status
-        );
+        let w = if sum == 0 { 0.0 } else { 100.0 * segment.count as f64 / sum as f64 };
+        let _ = write!(svg, r#"<rect class="seg-{}" x="{x:.3}" y="0" width="{w:.3}" height="6"/>"#, segment.status);
         x += w;
     }
     svg.push_str("</svg>");
@@ -226,32 +166,15 @@ mod tests {
 
     fn segs() -> Vec<Segment> {
         vec![
-            Segment {
-                status: "in_place",
-                label: "In place",
-                count: 2,
-            },
-            Segment {
-                status: "partial",
-                label: "Partial",
-                count: 1,
-            },
-            Segment {
-                status: "missing",
-                label: "Missing",
-                count: 1,
-            },
+            Segment { status: "in_place", label: "In place", count: 2 },
+            Segment { status: "partial", label: "Partial", count: 1 },
+            Segment { status: "missing", label: "Missing", count: 1 },
         ]
     }
 
     #[test]
     fn bars_escape_labels_and_show_counts() {
-        let rows = vec![BarRow {
-            label: "4 <Context>".into(),
-            href: "/x".into(),
-            segments: segs(),
-            done: 2,
-        }];
+        let rows = vec![BarRow { label: "4 <Context>".into(), href: "/x".into(), segments: segs(), done: 2 }];
         let svg = stacked_bars("g", "Gap", &rows);
         assert!(svg.contains("4 &lt;Context&gt;"));
         assert!(svg.contains(">2/4</text>"));

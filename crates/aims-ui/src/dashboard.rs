@@ -20,18 +20,12 @@ struct ChooseOrgPage {
 }
 
 /// `/`: straight to the dashboard when the user belongs to one organisation, else a choice.
-pub(crate) async fn home(
-    State(state): State<UiState>,
-    signed_in: SignedIn,
-) -> Result<Response, UiError> {
+pub(crate) async fn home(State(state): State<UiState>, signed_in: SignedIn) -> Result<Response, UiError> {
     let memberships = state.app.memberships(&signed_in.user_id).await?;
     if let [only] = memberships.as_slice() {
         return Ok(Redirect::to(&format!("/orgs/{}/", only.org_slug)).into_response());
     }
-    let orgs = memberships
-        .into_iter()
-        .map(|m| (m.org_slug, m.org_name, m.role.as_str()))
-        .collect();
+    let orgs = memberships.into_iter().map(|m| (m.org_slug, m.org_name, m.role.as_str())).collect();
     Ok(ChooseOrgPage { orgs }.into_response())
 }
 
@@ -83,35 +77,17 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         .map(|(status, label)| Segment {
             status,
             label,
-            count: clauses
-                .iter()
-                .flat_map(|c| &c.rows)
-                .filter(|r| r.status == *status)
-                .count(),
+            count: clauses.iter().flat_map(|c| &c.rows).filter(|r| r.status == *status).count(),
         })
         .collect();
     let annex_a: Vec<&ControlRow> = groups.iter().flat_map(|g| &g.rows).collect();
     let soa_legend = catalogue::soa_segments(annex_a.iter().copied());
     let applicable = annex_a.iter().filter(|r| r.applicable).count();
-    let implemented = annex_a
-        .iter()
-        .filter(|r| r.applicable && r.status == "implemented")
-        .count();
+    let implemented = annex_a.iter().filter(|r| r.applicable && r.status == "implemented").count();
     let excluded = annex_a.len() - applicable;
-    let percent = if applicable == 0 {
-        0
-    } else {
-        implemented * 100 / applicable
-    };
-    let soa_chart = charts::donut(
-        "soa",
-        "Annex A implementation status",
-        &soa_legend,
-        &format!("{percent}%"),
-        "implemented",
-    );
-    let clause_chart =
-        charts::stacked_bars("gap", "Gap assessment progress per clause", &clause_rows);
+    let percent = if applicable == 0 { 0 } else { implemented * 100 / applicable };
+    let soa_chart = charts::donut("soa", "Annex A implementation status", &soa_legend, &format!("{percent}%"), "implemented");
+    let clause_chart = charts::stacked_bars("gap", "Gap assessment progress per clause", &clause_rows);
 
     let requirement_count: usize = clauses.iter().map(|c| c.rows.len()).sum();
     let in_place = gap_legend.first().map_or(0, |s| s.count);
@@ -120,10 +96,7 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         Kpi {
             label: "Requirements in place",
             value: format!("{in_place}/{requirement_count}"),
-            detail: format!(
-                "{partial} partial, {} missing",
-                requirement_count - in_place - partial
-            ),
+            detail: format!("{partial} partial, {} missing", requirement_count - in_place - partial),
             href: format!("/orgs/{slug}/requirements"),
         },
         Kpi {
@@ -135,23 +108,10 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         Kpi {
             label: "Own controls",
             value: own.len().to_string(),
-            detail: format!(
-                "{} implemented",
-                own.iter().filter(|r| r.status == "implemented").count()
-            ),
+            detail: format!("{} implemented", own.iter().filter(|r| r.status == "implemented").count()),
             href: format!("/orgs/{slug}/controls#own"),
         },
     ];
-    Ok(DashboardPage {
-        shell: ctx.shell(Section::Dashboard),
-        kpis,
-        clause_chart,
-        gap_legend,
-        soa_chart,
-        soa_legend,
-        clauses,
-        groups,
-        own,
-    }
-    .into_response())
+    Ok(DashboardPage { shell: ctx.shell(Section::Dashboard), kpis, clause_chart, gap_legend, soa_chart, soa_legend, clauses, groups, own }
+        .into_response())
 }

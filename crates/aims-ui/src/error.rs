@@ -47,19 +47,21 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let (status, title, message) = match self {
             UiError::SignIn { next } => {
-                return Redirect::to(&format!("/login?next={}", encode_query_value(&next)))
-                    .into_response();
+                return Redirect::to(&format!("/login?next={}", encode_query_value(&next))).into_response();
             }
             UiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",
-                "There is nothing here, or it belongs to an organisation you are not a member of."
-                    .to_owned(),
+                "There is nothing here, or it belongs to an organisation you are not a member of.".to_owned(),
             ),
             UiError::Forbidden(rule) => (StatusCode::FORBIDDEN, "Not allowed", rule),
             UiError::Internal(cause) => {
                 tracing::error!(%cause, "UI request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The request could not be completed. Please try again; if it keeps failing, tell your administrator.".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The request could not be completed. Please try again; if it keeps failing, tell your administrator.".to_owned(),
+                )
             }
         };
         (status, ErrorPage { title, message }).into_response()

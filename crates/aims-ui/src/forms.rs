@@ -23,10 +23,7 @@ impl FormErrors {
     /// The message for one field (the first, if the service found several), as a sentence.
     pub fn get(&self, field: &str) -> Option<String> {
         let prefix = format!("{field}[");
-        let error = self
-            .0
-            .iter()
-            .find(|e| e.field == field || e.field.starts_with(&prefix))?;
+        let error = self.0.iter().find(|e| e.field == field || e.field.starts_with(&prefix))?;
         Some(sentence(&error.message))
     }
 
@@ -38,18 +35,8 @@ impl FormErrors {
     pub fn others(&self, shown: &[&str]) -> Vec<String> {
         self.0
             .iter()
-            .filter(|e| {
-                !shown
-                    .iter()
-                    .any(|s| e.field == *s || e.field.starts_with(&format!("{s}[")))
-            })
-            .map(|e| {
-                if e.field.is_empty() {
-                    e.message.clone()
-                } else {
-                    format!("{}: {}", e.field, e.message)
-                }
-            })
+            .filter(|e| !shown.iter().any(|s| e.field == *s || e.field.starts_with(&format!("{s}["))))
+            .map(|e| if e.field.is_empty() { e.message.clone() } else { format!("{}: {}", e.field, e.message) })
             .collect()
     }
 }
@@ -58,10 +45,7 @@ impl FormErrors {
 /// under a field they read better as a sentence.
 fn sentence(message: &str) -> String {
     let mut chars = message.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// A banner above a form: what happened to the last submission.
@@ -115,9 +99,7 @@ pub(crate) fn rejected(e: AppError) -> Result<(Notice, FormErrors), UiError> {
     match e {
         AppError::Validation(errors) => Ok((Notice::Invalid, FormErrors::from_validation(errors))),
         AppError::Stale { .. } => Ok((Notice::Stale, FormErrors::default())),
-        AppError::Forbidden(denied) => {
-            Ok((Notice::Forbidden(denied.to_string()), FormErrors::default()))
-        }
+        AppError::Forbidden(denied) => Ok((Notice::Forbidden(denied.to_string()), FormErrors::default())),
         AppError::Conflict(why) => Ok((Notice::Conflict(why), FormErrors::default())),
         other => Err(other.into()),
     }
@@ -132,23 +114,12 @@ pub(crate) struct Choice {
 
 /// Options for a choice field, labelled for people, with `current` selected.
 pub(crate) fn choices(values: &[&str], current: &str) -> Vec<Choice> {
-    values
-        .iter()
-        .map(|v| Choice {
-            value: (*v).to_owned(),
-            label: crate::text::humanize(v),
-            selected: *v == current,
-        })
-        .collect()
+    values.iter().map(|v| Choice { value: (*v).to_owned(), label: crate::text::humanize(v), selected: *v == current }).collect()
 }
 
 /// Options for an owner select: "Unassigned", then every member by name.
 pub(crate) fn owner_choices(members: &[Member], current: &str) -> Vec<Choice> {
-    let mut options = vec![Choice {
-        value: String::new(),
-        label: "— Unassigned —".into(),
-        selected: current.is_empty(),
-    }];
+    let mut options = vec![Choice { value: String::new(), label: "— Unassigned —".into(), selected: current.is_empty() }];
     options.extend(members.iter().map(|m| Choice {
         value: m.user_id.clone(),
         label: format!("{} ({})", m.display_name, m.role),
@@ -160,9 +131,5 @@ pub(crate) fn owner_choices(members: &[Member], current: &str) -> Vec<Choice> {
 /// A form text value as the JSON a patch carries: blank is `null` (clears the field).
 pub(crate) fn text_or_null(value: &str) -> serde_json::Value {
     let trimmed = value.trim();
-    if trimmed.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::Value::String(trimmed.to_owned())
-    }
+    if trimmed.is_empty() { serde_json::Value::Null } else { serde_json::Value::String(trimmed.to_owned()) }
 }

@@ -37,19 +37,10 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         .map(|(status, label)| Segment {
             status,
             label,
-            count: clauses
-                .iter()
-                .flat_map(|c| &c.rows)
-                .filter(|r| r.status == *status)
-                .count(),
+            count: clauses.iter().flat_map(|c| &c.rows).filter(|r| r.status == *status).count(),
         })
         .collect();
-    Ok(RequirementsPage {
-        shell: ctx.shell(Section::Gap),
-        clauses,
-        totals,
-    }
-    .into_response())
+    Ok(RequirementsPage { shell: ctx.shell(Section::Gap), clauses, totals }.into_response())
 }
 
 /// The values the edit form shows: the record's, or what was just submitted.
@@ -94,21 +85,14 @@ pub(crate) async fn detail(
     Path((_, reference)): Path<(String, String)>,
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, UiError> {
-    let record = state
-        .app
-        .get_record(&ctx.member, &REQUIREMENT, &reference)
-        .await?;
+    let record = state.app.get_record(&ctx.member, &REQUIREMENT, &reference).await?;
     let form = RequirementForm {
         version: record.version.to_string(),
         status: field(&record, "status"),
         owner_id: field(&record, "owner_id"),
         notes: field(&record, "notes"),
     };
-    let notice = if query.saved.is_some() {
-        Notice::Saved
-    } else {
-        Notice::None
-    };
+    let notice = if query.saved.is_some() { Notice::Saved } else { Notice::None };
     render(&state, &ctx, &record, form, notice, FormErrors::default()).await
 }
 
@@ -137,38 +121,18 @@ pub(crate) async fn save(
     });
     // A form without a readable version cannot prove it saw the current record: treat as stale.
     let outcome = match input.version.trim().parse::<i64>() {
-        Ok(version) => {
-            state
-                .app
-                .patch_record(&ctx.member, &REQUIREMENT, &reference, version, &patch)
-                .await
-        }
-        Err(_) => Err(aims_app::AppError::Stale {
-            expected: 0,
-            current: 0,
-        }),
+        Ok(version) => state.app.patch_record(&ctx.member, &REQUIREMENT, &reference, version, &patch).await,
+        Err(_) => Err(aims_app::AppError::Stale { expected: 0, current: 0 }),
     };
     let error = match outcome {
         Ok(_) => {
-            return Ok(Redirect::to(&format!(
-                "/orgs/{}/requirements/{reference}?saved=1",
-                ctx.slug()
-            ))
-            .into_response());
+            return Ok(Redirect::to(&format!("/orgs/{}/requirements/{reference}?saved=1", ctx.slug())).into_response());
         }
         Err(e) => e,
     };
     let (notice, errors) = forms::rejected(error)?;
-    let record = state
-        .app
-        .get_record(&ctx.member, &REQUIREMENT, &reference)
-        .await?;
-    let form = RequirementForm {
-        version: input.version,
-        status: input.status,
-        owner_id: input.owner_id,
-        notes: input.notes,
-    };
+    let record = state.app.get_record(&ctx.member, &REQUIREMENT, &reference).await?;
+    let form = RequirementForm { version: input.version, status: input.status, owner_id: input.owner_id, notes: input.notes };
     render(&state, &ctx, &record, form, notice, errors).await
 }
 
@@ -182,12 +146,7 @@ async fn render(
 ) -> Result<Response, UiError> {
     let (members, names) = ctx.member_names(state).await?;
     let owner_id = field(record, "owner_id");
-    let updated_by = record
-        .updated_by
-        .as_ref()
-        .and_then(|id| names.get(id))
-        .cloned()
-        .unwrap_or_else(|| "the system".into());
+    let updated_by = record.updated_by.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| "the system".into());
     let status = status_for(&notice);
     let page = RequirementPage {
         shell: ctx.shell(Section::Gap),
@@ -199,20 +158,10 @@ async fn render(
         guidance: field(record, "guidance"),
         evidence: bullets(&field(record, "typical_evidence")),
         status: field(record, "status"),
-        owner: if owner_id.is_empty() {
-            String::new()
-        } else {
-            names
-                .get(&owner_id)
-                .cloned()
-                .unwrap_or_else(|| "former member".into())
-        },
+        owner: if owner_id.is_empty() { String::new() } else { names.get(&owner_id).cloned().unwrap_or_else(|| "former member".into()) },
         notes: field(record, "notes"),
         version: record.version,
-        updated: format!(
-            "{} by {updated_by}",
-            crate::text::datetime(&record.updated_at)
-        ),
+        updated: format!("{} by {updated_by}", crate::text::datetime(&record.updated_at)),
         status_choices: forms::choices(GAP_STATUSES, &form.status),
         owner_choices: forms::owner_choices(&members, &form.owner_id),
         form,
@@ -234,9 +183,5 @@ pub(crate) fn status_for(notice: &Notice) -> StatusCode {
 
 /// "- a\n- b" (the catalogue's typical evidence) as a list of items.
 pub(crate) fn bullets(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.trim().trim_start_matches(['-', '*']).trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
+    text.lines().map(|l| l.trim().trim_start_matches(['-', '*']).trim()).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }

@@ -26,18 +26,12 @@ impl FromRequestParts<UiState> for SignedIn {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, UiError> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, why)| internal(why))?;
+        let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| internal(why))?;
         let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(internal)?;
         match user_id {
             Some(user_id) => Ok(SignedIn { user_id }),
             None => {
-                let next = parts
-                    .uri
-                    .path_and_query()
-                    .map(|pq| pq.as_str().to_owned())
-                    .unwrap_or_else(|| "/".into());
+                let next = parts.uri.path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| "/".into());
                 Err(UiError::SignIn { next })
             }
         }
@@ -56,20 +50,11 @@ impl FromRequestParts<UiState> for OrgCtx {
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, UiError> {
         let signed_in = SignedIn::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| UiError::NotFound)?;
-        let slug = params
-            .iter()
-            .find(|(name, _)| *name == "org")
-            .map(|(_, value)| value.to_owned())
-            .ok_or(UiError::NotFound)?;
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| UiError::NotFound)?;
+        let slug = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned()).ok_or(UiError::NotFound)?;
         let member = state.app.member(&slug, &signed_in.user_id).await?;
         let memberships = state.app.memberships(&signed_in.user_id).await?;
-        Ok(OrgCtx {
-            member,
-            memberships,
-        })
+        Ok(OrgCtx { member, memberships })
     }
 }
 
@@ -107,15 +92,9 @@ impl OrgCtx {
     }
 
     /// Display names of the organisation's members by user id (owners, actors).
-    pub async fn member_names(
-        &self,
-        state: &UiState,
-    ) -> Result<(Vec<Member>, HashMap<String, String>), UiError> {
+    pub async fn member_names(&self, state: &UiState) -> Result<(Vec<Member>, HashMap<String, String>), UiError> {
         let members = state.app.members(&self.member).await?;
-        let names = members
-            .iter()
-            .map(|m| (m.user_id.clone(), m.display_name.clone()))
-            .collect();
+        let names = members.iter().map(|m| (m.user_id.clone(), m.display_name.clone())).collect();
         Ok((members, names))
     }
 }
@@ -173,26 +152,12 @@ pub(crate) const COMING_SOON: &[(&str, &str)] = &[
 impl Shell {
     pub fn nav(&self) -> Vec<NavItem> {
         let base = format!("/orgs/{}", self.org_slug);
-        let item = |path: &str, label, icon, section| NavItem {
-            href: format!("{base}{path}"),
-            label,
-            icon,
-            active: self.section == section,
-        };
+        let item =
+            |path: &str, label, icon, section| NavItem { href: format!("{base}{path}"), label, icon, active: self.section == section };
         vec![
             item("/", "Dashboard", "home", Section::Dashboard),
-            item(
-                "/requirements",
-                "Gap assessment",
-                "check-square",
-                Section::Gap,
-            ),
-            item(
-                "/controls",
-                "Statement of Applicability",
-                "shield",
-                Section::Soa,
-            ),
+            item("/requirements", "Gap assessment", "check-square", Section::Gap),
+            item("/controls", "Statement of Applicability", "shield", Section::Soa),
             item("/activity", "Activity log", "list", Section::Activity),
         ]
     }
@@ -211,20 +176,11 @@ impl Shell {
     }
 
     pub fn org_initial(&self) -> String {
-        self.org_name
-            .chars()
-            .find(|c| c.is_alphanumeric())
-            .map(|c| c.to_uppercase().collect())
-            .unwrap_or_default()
+        self.org_name.chars().find(|c| c.is_alphanumeric()).map(|c| c.to_uppercase().collect()).unwrap_or_default()
     }
 
     pub fn initials(&self) -> String {
-        self.user_name
-            .split_whitespace()
-            .filter_map(|w| w.chars().next())
-            .take(2)
-            .flat_map(char::to_uppercase)
-            .collect()
+        self.user_name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
     }
 }
 
@@ -240,14 +196,8 @@ pub(crate) async fn security_headers(mut response: Response) -> Response {
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -41,10 +41,7 @@ pub(crate) struct UiState {
 /// No fallback is set here, because axum refuses to merge two routers that both have one; the
 /// server may use [`not_found`] as its fallback for non-API paths.
 pub fn router(app: App) -> Router {
-    let state = UiState {
-        app,
-        limiter: Arc::new(auth::AttemptLimiter::new()),
-    };
+    let state = UiState { app, limiter: Arc::new(auth::AttemptLimiter::new()) };
     Router::new()
         .route("/", get(dashboard::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -54,19 +51,10 @@ pub fn router(app: App) -> Router {
         .route("/orgs/{org}", get(dashboard::add_slash))
         .route("/orgs/{org}/", get(dashboard::page))
         .route("/orgs/{org}/requirements", get(gap::list))
-        .route(
-            "/orgs/{org}/requirements/{reference}",
-            get(gap::detail).post(gap::save),
-        )
+        .route("/orgs/{org}/requirements/{reference}", get(gap::detail).post(gap::save))
         .route("/orgs/{org}/controls", get(soa::list))
-        .route(
-            "/orgs/{org}/controls/new",
-            get(soa::new_form).post(soa::create),
-        )
-        .route(
-            "/orgs/{org}/controls/{reference}",
-            get(soa::detail).post(soa::save),
-        )
+        .route("/orgs/{org}/controls/new", get(soa::new_form).post(soa::create))
+        .route("/orgs/{org}/controls/{reference}", get(soa::detail).post(soa::save))
         .route("/orgs/{org}/activity", get(activity::page))
         .route("/orgs/{org}/tokens", get(tokens::page).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}/revoke", post(tokens::revoke))

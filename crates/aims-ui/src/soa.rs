@@ -38,14 +38,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
     let records = catalogue::all(&state.app, &ctx.member, &CONTROL).await?;
     let (groups, own) = catalogue::control_groups(ctx.slug(), &records, &names);
     let totals = catalogue::soa_segments(groups.iter().flat_map(|g| &g.rows));
-    Ok(ControlsPage {
-        shell: ctx.shell(Section::Soa),
-        can_edit: ctx.can(Action::Edit),
-        groups,
-        own,
-        totals,
-    }
-    .into_response())
+    Ok(ControlsPage { shell: ctx.shell(Section::Soa), can_edit: ctx.can(Action::Edit), groups, own, totals }.into_response())
 }
 
 /// The values the edit form shows: the record's, or what was just submitted.
@@ -93,19 +86,10 @@ impl ControlInput {
             patch.insert("description".into(), forms::text_or_null(&self.description));
         }
         patch.insert("applicable".into(), json!(self.applicable != "no"));
-        patch.insert(
-            "justification".into(),
-            forms::text_or_null(&self.justification),
-        );
-        patch.insert(
-            "implementation_status".into(),
-            json!(self.implementation_status),
-        );
+        patch.insert("justification".into(), forms::text_or_null(&self.justification));
+        patch.insert("implementation_status".into(), json!(self.implementation_status));
         patch.insert("owner_id".into(), forms::text_or_null(&self.owner_id));
-        patch.insert(
-            "last_reviewed_on".into(),
-            forms::text_or_null(&self.last_reviewed_on),
-        );
+        patch.insert("last_reviewed_on".into(), forms::text_or_null(&self.last_reviewed_on));
         Value::Object(patch)
     }
 }
@@ -140,15 +124,8 @@ pub(crate) async fn detail(
     Path((_, reference)): Path<(String, String)>,
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, UiError> {
-    let record = state
-        .app
-        .get_record(&ctx.member, &CONTROL, &reference)
-        .await?;
-    let notice = if query.saved.is_some() {
-        Notice::Saved
-    } else {
-        Notice::None
-    };
+    let record = state.app.get_record(&ctx.member, &CONTROL, &reference).await?;
+    let notice = if query.saved.is_some() { Notice::Saved } else { Notice::None };
     let form = ControlInput::from_record(&record);
     render(&state, &ctx, &record, form, notice, FormErrors::default()).await
 }
@@ -159,39 +136,21 @@ pub(crate) async fn save(
     Path((_, reference)): Path<(String, String)>,
     Form(input): Form<ControlInput>,
 ) -> Result<Response, UiError> {
-    let current = state
-        .app
-        .get_record(&ctx.member, &CONTROL, &reference)
-        .await?;
+    let current = state.app.get_record(&ctx.member, &CONTROL, &reference).await?;
     let patch = input.patch(!is_annex_a(&current));
     // A form without a readable version cannot prove it saw the current record: treat as stale.
     let outcome = match input.version.trim().parse::<i64>() {
-        Ok(version) => {
-            state
-                .app
-                .patch_record(&ctx.member, &CONTROL, &reference, version, &patch)
-                .await
-        }
-        Err(_) => Err(AppError::Stale {
-            expected: 0,
-            current: current.version,
-        }),
+        Ok(version) => state.app.patch_record(&ctx.member, &CONTROL, &reference, version, &patch).await,
+        Err(_) => Err(AppError::Stale { expected: 0, current: current.version }),
     };
     let error = match outcome {
         Ok(_) => {
-            return Ok(Redirect::to(&format!(
-                "/orgs/{}/controls/{reference}?saved=1",
-                ctx.slug()
-            ))
-            .into_response());
+            return Ok(Redirect::to(&format!("/orgs/{}/controls/{reference}?saved=1", ctx.slug())).into_response());
         }
         Err(e) => e,
     };
     let (notice, errors) = forms::rejected(error)?;
-    let record = state
-        .app
-        .get_record(&ctx.member, &CONTROL, &reference)
-        .await?;
+    let record = state.app.get_record(&ctx.member, &CONTROL, &reference).await?;
     render(&state, &ctx, &record, input, notice, errors).await
 }
 
@@ -204,12 +163,7 @@ async fn render(
     errors: FormErrors,
 ) -> Result<Response, UiError> {
     let (members, names) = ctx.member_names(state).await?;
-    let updated_by = record
-        .updated_by
-        .as_ref()
-        .and_then(|id| names.get(id))
-        .cloned()
-        .unwrap_or_else(|| "the system".into());
+    let updated_by = record.updated_by.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| "the system".into());
     let status = status_for(&notice);
     let page = ControlPage {
         shell: ctx.shell(Section::Soa),
@@ -225,10 +179,7 @@ async fn render(
         row: catalogue::control_row(ctx.slug(), record, &names),
         justification: field(record, "justification"),
         version: record.version,
-        updated: format!(
-            "{} by {updated_by}",
-            crate::text::datetime(&record.updated_at)
-        ),
+        updated: format!("{} by {updated_by}", crate::text::datetime(&record.updated_at)),
         status_choices: forms::choices(IMPLEMENTATION_STATUSES, &form.implementation_status),
         owner_choices: forms::owner_choices(&members, &form.owner_id),
         form,
@@ -275,18 +226,10 @@ pub(crate) async fn new_form(ctx: OrgCtx) -> Response {
 /// reference, or its page would be unreachable.
 const RESERVED_REF: &str = "new";
 
-pub(crate) async fn create(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Form(input): Form<NewControlInput>,
-) -> Result<Response, UiError> {
+pub(crate) async fn create(State(state): State<UiState>, ctx: OrgCtx, Form(input): Form<NewControlInput>) -> Result<Response, UiError> {
     let reference = input.reference.trim().to_owned();
     let outcome = if reference.eq_ignore_ascii_case(RESERVED_REF) {
-        Err(AppError::Validation(aims_domain::ValidationErrors::single(
-            "ref",
-            "reserved",
-            "“new” cannot be used as a reference",
-        )))
+        Err(AppError::Validation(aims_domain::ValidationErrors::single("ref", "reserved", "“new” cannot be used as a reference")))
     } else {
         let body = json!({"ref": reference, "title": input.title, "description": forms::text_or_null(&input.description)});
         state.app.create_record(&ctx.member, &CONTROL, &body).await
@@ -294,32 +237,15 @@ pub(crate) async fn create(
     let error = match outcome {
         Ok(record) => {
             let reference = catalogue::reference(&record);
-            return Ok(Redirect::to(&format!(
-                "/orgs/{}/controls/{reference}?saved=1",
-                ctx.slug()
-            ))
-            .into_response());
+            return Ok(Redirect::to(&format!("/orgs/{}/controls/{reference}?saved=1", ctx.slug())).into_response());
         }
         Err(e) => e,
     };
     let (notice, errors) = match error {
-        AppError::Conflict(_) => (
-            Notice::Invalid,
-            FormErrors::single("ref", "another control already has this reference"),
-        ),
+        AppError::Conflict(_) => (Notice::Invalid, FormErrors::single("ref", "another control already has this reference")),
         other => forms::rejected(other)?,
     };
-    let status = if errors.is_empty() {
-        status_for(&notice)
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let page = NewControlPage {
-        shell: ctx.shell(Section::Soa),
-        can_edit: ctx.can(Action::Edit),
-        notice,
-        errors,
-        form: input,
-    };
+    let status = if errors.is_empty() { status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = NewControlPage { shell: ctx.shell(Section::Soa), can_edit: ctx.can(Action::Edit), notice, errors, form: input };
     Ok((status, page).into_response())
 }

@@ -55,10 +55,7 @@ pub(crate) fn encode_query_value(value: &str) -> String {
 /// this site: `/orgs/…`, never `//evil.example` or `https://…` (no open redirect).
 pub(crate) fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?.trim();
-    let local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains(['\r', '\n']);
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n']);
     local.then(|| next.to_owned())
 }
 
@@ -70,10 +67,7 @@ mod tests {
     fn labels_and_dates() {
         assert_eq!(humanize("in_place"), "In place");
         assert_eq!(humanize(""), "");
-        assert_eq!(
-            datetime("2025-11-25T17:05:12.123456Z"),
-            "2025-11-25 17:05 UTC"
-        );
+        assert_eq!(datetime("2025-11-25T17:05:12.123456Z"), "2025-11-25 17:05 UTC");
         assert_eq!(datetime("odd"), "odd");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("äöü", 3), "äöü");
@@ -82,13 +76,7 @@ mod tests {
     #[test]
     fn next_must_stay_on_site() {
         assert_eq!(safe_next(Some("/orgs/demo/")), Some("/orgs/demo/".into()));
-        for bad in [
-            "//evil.example",
-            "https://evil.example",
-            "/\\evil",
-            "",
-            "orgs",
-        ] {
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "", "orgs"] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
         assert_eq!(encode_query_value("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");

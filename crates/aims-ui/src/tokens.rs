@@ -39,16 +39,8 @@ fn token_row(token: &ApiToken, now: &str) -> TokenRow {
         id: token.id.clone(),
         name: token.name.clone(),
         created: date(&token.created_at),
-        last_used: token
-            .last_used_at
-            .as_deref()
-            .map(datetime)
-            .unwrap_or_else(|| "never".into()),
-        expires: token
-            .expires_at
-            .as_deref()
-            .map(date)
-            .unwrap_or_else(|| "never".into()),
+        last_used: token.last_used_at.as_deref().map(datetime).unwrap_or_else(|| "never".into()),
+        expires: token.expires_at.as_deref().map(date).unwrap_or_else(|| "never".into()),
         state,
         active,
     }
@@ -68,14 +60,7 @@ struct TokensPage {
 
 async fn render(state: &UiState, ctx: &OrgCtx, page: PageState) -> Result<Response, UiError> {
     let now = aims_domain::clock::now_text();
-    let tokens = state
-        .app
-        .list_tokens_of(&ctx.member)
-        .await?
-        .iter()
-        .rev()
-        .map(|t| token_row(t, &now))
-        .collect();
+    let tokens = state.app.list_tokens_of(&ctx.member).await?.iter().rev().map(|t| token_row(t, &now)).collect();
     let status = page.status;
     let body = TokensPage {
         shell: ctx.shell(Section::Tokens),
@@ -101,14 +86,7 @@ struct PageState {
 impl PageState {
     /// The page after a refused create: the form keeps what was typed.
     fn refused(notice: Notice, errors: FormErrors, input: CreateInput) -> Self {
-        Self {
-            status: status_for(&notice),
-            notice,
-            errors,
-            name: input.name,
-            expires_days: input.expires_days,
-            created_secret: None,
-        }
+        Self { status: status_for(&notice), notice, errors, name: input.name, expires_days: input.expires_days, created_secret: None }
     }
 }
 
@@ -130,25 +108,10 @@ pub(crate) struct TokensQuery {
     revoked: Option<String>,
 }
 
-pub(crate) async fn page(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Query(query): Query<TokensQuery>,
-) -> Result<Response, UiError> {
-    let notice = if query.revoked.is_some() {
-        Notice::Done("Token revoked. It stops working with the next request.".into())
-    } else {
-        Notice::None
-    };
-    render(
-        &state,
-        &ctx,
-        PageState {
-            notice,
-            ..PageState::default()
-        },
-    )
-    .await
+pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<TokensQuery>) -> Result<Response, UiError> {
+    let notice =
+        if query.revoked.is_some() { Notice::Done("Token revoked. It stops working with the next request.".into()) } else { Notice::None };
+    render(&state, &ctx, PageState { notice, ..PageState::default() }).await
 }
 
 #[derive(Deserialize)]
@@ -159,45 +122,19 @@ pub(crate) struct CreateInput {
     expires_days: String,
 }
 
-pub(crate) async fn create(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Form(input): Form<CreateInput>,
-) -> Result<Response, UiError> {
+pub(crate) async fn create(State(state): State<UiState>, ctx: OrgCtx, Form(input): Form<CreateInput>) -> Result<Response, UiError> {
     let days = match input.expires_days.trim() {
         "" => None,
         text => match text.parse::<i64>() {
             Ok(days) => Some(days),
             Err(_) => {
-                let errors = FormErrors::single(
-                    "expires_days",
-                    "a whole number of days, or empty for no expiry",
-                );
-                return render(
-                    &state,
-                    &ctx,
-                    PageState::refused(Notice::Invalid, errors, input),
-                )
-                .await;
+                let errors = FormErrors::single("expires_days", "a whole number of days, or empty for no expiry");
+                return render(&state, &ctx, PageState::refused(Notice::Invalid, errors, input)).await;
             }
         },
     };
-    match state
-        .app
-        .create_token(&ctx.member, Some(&input.name), days, &actor(&ctx.member))
-        .await
-    {
-        Ok(created) => {
-            render(
-                &state,
-                &ctx,
-                PageState {
-                    created_secret: Some(created.secret),
-                    ..PageState::default()
-                },
-            )
-            .await
-        }
+    match state.app.create_token(&ctx.member, Some(&input.name), days, &actor(&ctx.member)).await {
+        Ok(created) => render(&state, &ctx, PageState { created_secret: Some(created.secret), ..PageState::default() }).await,
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
             render(&state, &ctx, PageState::refused(notice, errors, input)).await
@@ -205,28 +142,12 @@ pub(crate) async fn create(
     }
 }
 
-pub(crate) async fn revoke(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<Response, UiError> {
+pub(crate) async fn revoke(State(state): State<UiState>, ctx: OrgCtx, Path((_, id)): Path<(String, String)>) -> Result<Response, UiError> {
     match state.app.revoke_token(&ctx.member, &id).await {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/orgs/{}/tokens?revoked=1", ctx.slug())).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/tokens?revoked=1", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            render(
-                &state,
-                &ctx,
-                PageState {
-                    status: status_for(&notice),
-                    notice,
-                    errors,
-                    ..PageState::default()
-                },
-            )
-            .await
+            render(&state, &ctx, PageState { status: status_for(&notice), notice, errors, ..PageState::default() }).await
         }
     }
 }

@@ -33,52 +33,21 @@ async fn start() -> TestUi {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("ui.db").display());
     let (app, _) = App::open(&url).await.expect("open database");
-    let users = app
-        .create_demo()
-        .await
-        .expect("demo")
-        .expect("fresh database");
+    let users = app.create_demo().await.expect("demo").expect("fresh database");
     let users = users.into_iter().map(|u| (u.role, u)).collect();
-    let router = aims_ui::router(app.clone()).layer(SessionManagerLayer::new(DbSessionStore::new(
-        app.db.clone(),
-    )));
-    TestUi {
-        router,
-        app,
-        users,
-        _dir: dir,
-    }
+    let router = aims_ui::router(app.clone()).layer(SessionManagerLayer::new(DbSessionStore::new(app.db.clone())));
+    TestUi { router, app, users, _dir: dir }
 }
 
 impl TestUi {
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let location = headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let cookie = headers
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned);
-        let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)
-            .await
-            .expect("body");
-        Reply {
-            status,
-            location,
-            cookie,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let cookie = headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).map(str::to_owned);
+        let bytes = axum::body::to_bytes(response.into_body(), 4 << 20).await.expect("body");
+        Reply { status, location, cookie, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -86,39 +55,22 @@ impl TestUi {
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
-        self.send(request.body(Body::empty()).expect("request"))
-            .await
+        self.send(request.body(Body::empty()).expect("request")).await
     }
 
     async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
-        let body: String = form
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let mut request =
-            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let body: String = form.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
-        self.send(request.body(Body::from(body)).expect("request"))
-            .await
+        self.send(request.body(Body::from(body)).expect("request")).await
     }
 
     /// Signs in as the demo user with `role`; returns the session cookie.
     async fn sign_in(&self, role: Role) -> String {
         let user = &self.users[&role];
-        let reply = self
-            .post(
-                "/login",
-                None,
-                &[
-                    ("email", &user.email),
-                    ("password", &user.password),
-                    ("next", ""),
-                ],
-            )
-            .await;
+        let reply = self.post("/login", None, &[("email", &user.email), ("password", &user.password), ("next", "")]).await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
         assert_eq!(reply.location.as_deref(), Some("/"));
         reply.cookie.expect("session cookie")
@@ -127,26 +79,14 @@ impl TestUi {
 
 fn encode(text: &str) -> String {
     text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
 
 /// The hidden `version` of the edit form.
 fn form_version(html: &str) -> String {
-    let start = html
-        .find(r#"name="version" value=""#)
-        .expect("version field")
-        + r#"name="version" value=""#.len();
-    html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect()
+    let start = html.find(r#"name="version" value=""#).expect("version field") + r#"name="version" value=""#.len();
+    html[start..].chars().take_while(char::is_ascii_digit).collect()
 }
 
 #[tokio::test]
@@ -154,56 +94,21 @@ async fn sign_in_leads_to_the_dashboard_with_charts() {
     let ui = start().await;
     let anonymous = ui.get("/orgs/demo/", None).await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        anonymous.location.as_deref(),
-        Some("/login?next=/orgs/demo/")
-    );
+    assert_eq!(anonymous.location.as_deref(), Some("/login?next=/orgs/demo/"));
 
     let login = ui.get("/login?next=/orgs/demo/", None).await;
     assert_eq!(login.status, StatusCode::OK);
-    for needle in [
-        r#"<label for="email">Email</label>"#,
-        r#"<label for="password">Password</label>"#,
-        ">Sign in</button>",
-        "Skip to content",
-    ] {
+    for needle in
+        [r#"<label for="email">Email</label>"#, r#"<label for="password">Password</label>"#, ">Sign in</button>", "Skip to content"]
+    {
         assert!(login.body.contains(needle), "{needle}");
     }
 
-    let wrong = ui
-        .post(
-            "/login",
-            None,
-            &[
-                ("email", "owner@demo.example"),
-                ("password", "not the password"),
-                ("next", ""),
-            ],
-        )
-        .await;
+    let wrong = ui.post("/login", None, &[("email", "owner@demo.example"), ("password", "not the password"), ("next", "")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        wrong
-            .body
-            .contains("The e-mail address or password is not correct.")
-    );
-    let unknown = ui
-        .post(
-            "/login",
-            None,
-            &[
-                ("email", "nobody@demo.example"),
-                ("password", "whatever it is"),
-                ("next", ""),
-            ],
-        )
-        .await;
-    assert!(
-        unknown
-            .body
-            .contains("The e-mail address or password is not correct."),
-        "same message for unknown addresses"
-    );
+    assert!(wrong.body.contains("The e-mail address or password is not correct."));
+    let unknown = ui.post("/login", None, &[("email", "nobody@demo.example"), ("password", "whatever it is"), ("next", "")]).await;
+    assert!(unknown.body.contains("The e-mail address or password is not correct."), "same message for unknown addresses");
 
     let cookie = ui.sign_in(Role::Owner).await;
     let home = ui.get("/", Some(&cookie)).await;
@@ -212,41 +117,21 @@ async fn sign_in_leads_to_the_dashboard_with_charts() {
     assert_eq!(dashboard.status, StatusCode::OK);
     let html = &dashboard.body;
     assert!(html.contains("<h1>Northwind Lending (demo)</h1>"));
-    assert!(
-        html.contains(r#"<svg class="chart chart-bars""#),
-        "clause bar chart"
-    );
-    assert!(
-        html.contains(r#"<svg class="chart chart-donut""#),
-        "SoA donut"
-    );
+    assert!(html.contains(r#"<svg class="chart chart-bars""#), "clause bar chart");
+    assert!(html.contains(r#"<svg class="chart chart-donut""#), "SoA donut");
     assert!(html.contains("Gap assessment progress per clause"));
-    assert!(
-        html.contains("/orgs/demo/requirements/6.1.2"),
-        "catalogue links to requirements"
-    );
-    assert!(
-        html.contains("/orgs/demo/controls/A.6.2.4"),
-        "catalogue links to controls"
-    );
+    assert!(html.contains("/orgs/demo/requirements/6.1.2"), "catalogue links to requirements");
+    assert!(html.contains("/orgs/demo/controls/A.6.2.4"), "catalogue links to controls");
     assert!(html.contains("NWL-MRC-1"), "own controls listed");
     assert!(html.contains(r#"aria-disabled="true""#) && html.contains("Coming soon"));
     assert!(html.contains(">Sign out</button>"));
-    let csp = dashboard
-        .headers
-        .get(header::CONTENT_SECURITY_POLICY)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let csp = dashboard.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert!(csp.contains("script-src 'self'"));
 
     let out = ui.post("/logout", Some(&cookie), &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let after = ui.get("/orgs/demo/", Some(&cookie)).await;
-    assert_eq!(
-        after.status,
-        StatusCode::SEE_OTHER,
-        "the old session no longer works"
-    );
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the old session no longer works");
 }
 
 #[tokio::test]
@@ -258,19 +143,10 @@ async fn gap_edit_saves_and_a_stale_version_is_refused() {
     assert!(page.body.contains("Typical evidence"));
     let version = form_version(&page.body);
 
-    let form = [
-        ("version", version.as_str()),
-        ("status", "partial"),
-        ("owner_id", ""),
-        ("notes", "Treatment plan drafted."),
-    ];
-    let saved = ui
-        .post("/orgs/demo/requirements/6.1.3", Some(&cookie), &form)
-        .await;
+    let form = [("version", version.as_str()), ("status", "partial"), ("owner_id", ""), ("notes", "Treatment plan drafted.")];
+    let saved = ui.post("/orgs/demo/requirements/6.1.3", Some(&cookie), &form).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let after = ui
-        .get(saved.location.as_deref().expect("redirect"), Some(&cookie))
-        .await;
+    let after = ui.get(saved.location.as_deref().expect("redirect"), Some(&cookie)).await;
     assert!(after.body.contains("Saved."));
     assert!(after.body.contains("Treatment plan drafted."));
 
@@ -279,12 +155,7 @@ async fn gap_edit_saves_and_a_stale_version_is_refused() {
         .post(
             "/orgs/demo/requirements/6.1.3",
             Some(&cookie),
-            &[
-                ("version", &version),
-                ("status", "in_place"),
-                ("owner_id", ""),
-                ("notes", ""),
-            ],
+            &[("version", &version), ("status", "in_place"), ("owner_id", ""), ("notes", "")],
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
@@ -292,10 +163,7 @@ async fn gap_edit_saves_and_a_stale_version_is_refused() {
     let record = ui
         .app
         .get_record(
-            &ui.app
-                .member_by_email("editor@demo.example", "demo")
-                .await
-                .expect("member"),
+            &ui.app.member_by_email("editor@demo.example", "demo").await.expect("member"),
             &aims_domain::kinds::REQUIREMENT,
             "6.1.3",
         )
@@ -322,21 +190,18 @@ async fn excluding_a_control_needs_a_justification() {
         ("owner_id", ""),
         ("last_reviewed_on", ""),
     ];
-    let refused = ui
-        .post("/orgs/demo/controls/A.2.2", Some(&cookie), &form)
-        .await;
+    let refused = ui.post("/orgs/demo/controls/A.2.2", Some(&cookie), &form).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains(r#"<p class="field-error" id="justification-error">An excluded control needs a justification</p>"#), "{}", refused.body);
+    assert!(
+        refused.body.contains(r#"<p class="field-error" id="justification-error">An excluded control needs a justification</p>"#),
+        "{}",
+        refused.body
+    );
     assert!(refused.body.contains(r#"aria-invalid="true""#));
 
     let mut justified = form;
-    justified[2] = (
-        "justification",
-        "We do not develop AI policy separately from the group policy.",
-    );
-    let ok = ui
-        .post("/orgs/demo/controls/A.2.2", Some(&cookie), &justified)
-        .await;
+    justified[2] = ("justification", "We do not develop AI policy separately from the group policy.");
+    let ok = ui.post("/orgs/demo/controls/A.2.2", Some(&cookie), &justified).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
     let list = ui.get("/orgs/demo/controls", Some(&cookie)).await;
     assert!(list.body.contains("row-excluded"));
@@ -348,47 +213,15 @@ async fn own_controls_can_be_created() {
     let cookie = ui.sign_in(Role::Editor).await;
     let form = ui.get("/orgs/demo/controls/new", Some(&cookie)).await;
     assert!(form.body.contains(r#"<label for="ref">Reference</label>"#));
-    let created = ui
-        .post(
-            "/orgs/demo/controls/new",
-            Some(&cookie),
-            &[
-                ("ref", "SEC-01"),
-                ("title", "Secrets rotation"),
-                ("description", ""),
-            ],
-        )
-        .await;
+    let created =
+        ui.post("/orgs/demo/controls/new", Some(&cookie), &[("ref", "SEC-01"), ("title", "Secrets rotation"), ("description", "")]).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
-    assert_eq!(
-        created.location.as_deref(),
-        Some("/orgs/demo/controls/SEC-01?saved=1")
-    );
-    let again = ui
-        .post(
-            "/orgs/demo/controls/new",
-            Some(&cookie),
-            &[("ref", "SEC-01"), ("title", "Twice"), ("description", "")],
-        )
-        .await;
+    assert_eq!(created.location.as_deref(), Some("/orgs/demo/controls/SEC-01?saved=1"));
+    let again = ui.post("/orgs/demo/controls/new", Some(&cookie), &[("ref", "SEC-01"), ("title", "Twice"), ("description", "")]).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        again
-            .body
-            .contains("Another control already has this reference")
-    );
-    let reserved = ui
-        .post(
-            "/orgs/demo/controls/new",
-            Some(&cookie),
-            &[("ref", "A.5.9"), ("title", "Mine"), ("description", "")],
-        )
-        .await;
-    assert!(
-        reserved.body.contains("reserved for Annex A"),
-        "{}",
-        reserved.body
-    );
+    assert!(again.body.contains("Another control already has this reference"));
+    let reserved = ui.post("/orgs/demo/controls/new", Some(&cookie), &[("ref", "A.5.9"), ("title", "Mine"), ("description", "")]).await;
+    assert!(reserved.body.contains("reserved for Annex A"), "{}", reserved.body);
 }
 
 #[tokio::test]
@@ -397,10 +230,7 @@ async fn viewers_see_no_edit_forms_and_the_service_refuses_them() {
     let cookie = ui.sign_in(Role::Viewer).await;
     let page = ui.get("/orgs/demo/requirements/4.1", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        !page.body.contains(r#"name="version""#),
-        "no edit form for a viewer"
-    );
+    assert!(!page.body.contains(r#"name="version""#), "no edit form for a viewer");
     assert!(page.body.contains("Read only"));
     let control = ui.get("/orgs/demo/controls/A.2.2", Some(&cookie)).await;
     assert!(!control.body.contains(r#"name="version""#));
@@ -409,46 +239,22 @@ async fn viewers_see_no_edit_forms_and_the_service_refuses_them() {
 
     // A hand-made post still reaches the service, which names the rule that refuses it.
     let refused = ui
-        .post(
-            "/orgs/demo/requirements/4.1",
-            Some(&cookie),
-            &[
-                ("version", "1"),
-                ("status", "missing"),
-                ("owner_id", ""),
-                ("notes", ""),
-            ],
-        )
+        .post("/orgs/demo/requirements/4.1", Some(&cookie), &[("version", "1"), ("status", "missing"), ("owner_id", ""), ("notes", "")])
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert!(
-        refused.body.contains("rule role-permission"),
-        "{}",
-        refused.body
-    );
+    assert!(refused.body.contains("rule role-permission"), "{}", refused.body);
 
     let auditor = ui.sign_in(Role::Auditor).await;
     let page = ui.get("/orgs/demo/controls/A.6.2.4", Some(&auditor)).await;
-    assert!(
-        !page.body.contains(r#"name="version""#),
-        "no edit form for an auditor"
-    );
+    assert!(!page.body.contains(r#"name="version""#), "no edit form for an auditor");
 }
 
 #[tokio::test]
 async fn other_organisations_are_not_found() {
     let ui = start().await;
-    ui.app
-        .create_org("other", "Other Org", &Actor::System("test"))
-        .await
-        .expect("org");
+    ui.app.create_org("other", "Other Org", &Actor::System("test")).await.expect("org");
     let cookie = ui.sign_in(Role::Admin).await;
-    for path in [
-        "/orgs/other/",
-        "/orgs/other/requirements",
-        "/orgs/other/controls/A.2.2",
-        "/orgs/nowhere/activity",
-    ] {
+    for path in ["/orgs/other/", "/orgs/other/requirements", "/orgs/other/controls/A.2.2", "/orgs/nowhere/activity"] {
         let reply = ui.get(path, Some(&cookie)).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert!(reply.body.contains("Page not found"));
@@ -461,26 +267,11 @@ async fn other_organisations_are_not_found() {
 async fn activity_log_shows_events_head_hash_and_filters() {
     let ui = start().await;
     // Enough further changes that the log needs a second page.
-    let editor = ui
-        .app
-        .member_by_email("editor@demo.example", "demo")
-        .await
-        .expect("member");
-    for (i, status) in [
-        "partial", "in_place", "partial", "in_place", "partial", "in_place", "partial", "in_place",
-    ]
-    .iter()
-    .enumerate()
-    {
+    let editor = ui.app.member_by_email("editor@demo.example", "demo").await.expect("member");
+    for (i, status) in ["partial", "in_place", "partial", "in_place", "partial", "in_place", "partial", "in_place"].iter().enumerate() {
         let version = i64::try_from(i).expect("small") + 1;
         ui.app
-            .patch_record(
-                &editor,
-                &aims_domain::kinds::REQUIREMENT,
-                "10.1",
-                version,
-                &serde_json::json!({"status": status}),
-            )
+            .patch_record(&editor, &aims_domain::kinds::REQUIREMENT, "10.1", version, &serde_json::json!({"status": status}))
             .await
             .expect("patch");
     }
@@ -494,14 +285,8 @@ async fn activity_log_shows_events_head_hash_and_filters() {
     }
     assert!(page.body.contains(">Filter</button>"));
     assert!(page.body.contains("/api/v1/orgs/demo/activity?format=csv"));
-    assert!(
-        page.body.contains("rel=\"next\""),
-        "the demo has more than one page of events"
-    );
-    assert!(
-        page.body.contains("Latest events"),
-        "a jump to the newest page"
-    );
+    assert!(page.body.contains("rel=\"next\""), "the demo has more than one page of events");
+    assert!(page.body.contains("Latest events"), "a jump to the newest page");
 
     let next = page
         .body
@@ -514,26 +299,10 @@ async fn activity_log_shows_events_head_hash_and_filters() {
     assert_eq!(second.status, StatusCode::OK);
     assert!(second.body.contains("First page"));
 
-    let controls = ui
-        .get(
-            "/orgs/demo/activity?record_type=control&actor=&since=&until=",
-            Some(&cookie),
-        )
-        .await;
-    assert!(
-        controls.body.contains("Implementation status"),
-        "changes rendered readably"
-    );
-    assert!(
-        !controls.body.contains(">Requirement</span>"),
-        "filtered to controls"
-    );
-    let bad = ui
-        .get(
-            "/orgs/demo/activity?since=yesterday&cursor=nonsense",
-            Some(&cookie),
-        )
-        .await;
+    let controls = ui.get("/orgs/demo/activity?record_type=control&actor=&since=&until=", Some(&cookie)).await;
+    assert!(controls.body.contains("Implementation status"), "changes rendered readably");
+    assert!(!controls.body.contains(">Requirement</span>"), "filtered to controls");
+    let bad = ui.get("/orgs/demo/activity?since=yesterday&cursor=nonsense", Some(&cookie)).await;
     assert_eq!(bad.status, StatusCode::OK);
     assert!(bad.body.contains("Since: use a date as YYYY-MM-DD."));
 }
@@ -542,49 +311,19 @@ async fn activity_log_shows_events_head_hash_and_filters() {
 async fn api_tokens_are_shown_once_and_revocable() {
     let ui = start().await;
     let cookie = ui.sign_in(Role::Viewer).await;
-    let created = ui
-        .post(
-            "/orgs/demo/tokens",
-            Some(&cookie),
-            &[("name", "CI export"), ("expires_days", "30")],
-        )
-        .await;
+    let created = ui.post("/orgs/demo/tokens", Some(&cookie), &[("name", "CI export"), ("expires_days", "30")]).await;
     assert_eq!(created.status, StatusCode::OK);
-    assert!(
-        created.body.contains("id=\"new-token\">aims_"),
-        "secret shown once"
-    );
+    assert!(created.body.contains("id=\"new-token\">aims_"), "secret shown once");
     let listed = ui.get("/orgs/demo/tokens", Some(&cookie)).await;
     assert!(listed.body.contains("CI export"));
-    assert!(
-        !listed.body.contains("id=\"new-token\""),
-        "never shown again"
-    );
+    assert!(!listed.body.contains("id=\"new-token\""), "never shown again");
 
-    let bad = ui
-        .post(
-            "/orgs/demo/tokens",
-            Some(&cookie),
-            &[("name", "x"), ("expires_days", "9999")],
-        )
-        .await;
+    let bad = ui.post("/orgs/demo/tokens", Some(&cookie), &[("name", "x"), ("expires_days", "9999")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("Between 1 and 3650 days"));
 
-    let id = listed
-        .body
-        .split("/tokens/")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .expect("revoke form")
-        .to_owned();
-    let revoked = ui
-        .post(
-            &format!("/orgs/demo/tokens/{id}/revoke"),
-            Some(&cookie),
-            &[],
-        )
-        .await;
+    let id = listed.body.split("/tokens/").nth(1).and_then(|s| s.split('/').next()).expect("revoke form").to_owned();
+    let revoked = ui.post(&format!("/orgs/demo/tokens/{id}/revoke"), Some(&cookie), &[]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     let after = ui.get("/orgs/demo/tokens", Some(&cookie)).await;
     assert!(after.body.contains("badge-revoked"));
@@ -595,27 +334,11 @@ async fn static_assets_are_embedded_and_cached() {
     let ui = start().await;
     let css = ui.get("/static/app.css", None).await;
     assert_eq!(css.status, StatusCode::OK);
-    assert_eq!(
-        css.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-        Some("text/css; charset=utf-8")
-    );
-    assert!(
-        css.headers
-            .get(header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("immutable"))
-    );
-    assert_eq!(
-        ui.get("/static/nope.css", None).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(css.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("text/css; charset=utf-8"));
+    assert!(css.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("immutable")));
+    assert_eq!(ui.get("/static/nope.css", None).await.status, StatusCode::NOT_FOUND);
     let login = ui.get("/login", None).await;
-    assert!(
-        login.body.contains("/static/app.css?v="),
-        "versioned asset links"
-    );
+    assert!(login.body.contains("/static/app.css?v="), "versioned asset links");
 }
 
 #[tokio::test]
@@ -624,132 +347,44 @@ async fn sign_in_attempts_are_limited_per_client() {
     let mut statuses = Vec::new();
     for i in 0..11 {
         let email = format!("stranger{i}@demo.example");
-        statuses.push(
-            ui.post(
-                "/login",
-                None,
-                &[
-                    ("email", &email),
-                    ("password", "wrong password"),
-                    ("next", ""),
-                ],
-            )
-            .await
-            .status,
-        );
+        statuses.push(ui.post("/login", None, &[("email", &email), ("password", "wrong password"), ("next", "")]).await.status);
     }
-    assert!(
-        statuses[..10]
-            .iter()
-            .all(|s| *s == StatusCode::UNAUTHORIZED),
-        "{statuses:?}"
-    );
+    assert!(statuses[..10].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
     assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
 async fn setup_and_reset_links() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (app, _) = App::open(&format!("sqlite:{}", dir.path().join("setup.db").display()))
-        .await
-        .expect("open");
-    let secret = app
-        .issue_setup_link()
-        .await
-        .expect("issue")
-        .expect("no users yet");
-    let router = aims_ui::router(app.clone()).layer(SessionManagerLayer::new(DbSessionStore::new(
-        app.db.clone(),
-    )));
-    let ui = TestUi {
-        router,
-        app: app.clone(),
-        users: HashMap::new(),
-        _dir: dir,
-    };
+    let (app, _) = App::open(&format!("sqlite:{}", dir.path().join("setup.db").display())).await.expect("open");
+    let secret = app.issue_setup_link().await.expect("issue").expect("no users yet");
+    let router = aims_ui::router(app.clone()).layer(SessionManagerLayer::new(DbSessionStore::new(app.db.clone())));
+    let ui = TestUi { router, app: app.clone(), users: HashMap::new(), _dir: dir };
 
     let page = ui.get(&format!("/setup/{secret}"), None).await;
-    for label in [
-        "Organisation name",
-        "Organisation slug",
-        "Your name",
-        "Email",
-        "Password",
-    ] {
+    for label in ["Organisation name", "Organisation slug", "Your name", "Email", "Password"] {
         assert!(page.body.contains(&format!(">{label}</label>")), "{label}");
     }
     let fields = |slug: &'static str, password: &'static str| {
-        [
-            ("org_name", "Acme AI"),
-            ("org_slug", slug),
-            ("display_name", "Ada Admin"),
-            ("email", "ada@acme.example"),
-            ("password", password),
-        ]
+        [("org_name", "Acme AI"), ("org_slug", slug), ("display_name", "Ada Admin"), ("email", "ada@acme.example"), ("password", password)]
     };
-    let invalid = ui
-        .post(
-            &format!("/setup/{secret}"),
-            None,
-            &fields("Acme AI", "short"),
-        )
-        .await;
+    let invalid = ui.post(&format!("/setup/{secret}"), None, &fields("Acme AI", "short")).await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        invalid.body.contains(r#"id="org_slug-error""#)
-            && invalid.body.contains(r#"id="password-error""#)
-    );
-    let done = ui
-        .post(
-            &format!("/setup/{secret}"),
-            None,
-            &fields("acme-ai", "a long enough password"),
-        )
-        .await;
+    assert!(invalid.body.contains(r#"id="org_slug-error""#) && invalid.body.contains(r#"id="password-error""#));
+    let done = ui.post(&format!("/setup/{secret}"), None, &fields("acme-ai", "a long enough password")).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/orgs/acme-ai/"));
     let cookie = done.cookie.expect("signed in");
-    assert!(
-        ui.get("/orgs/acme-ai/", Some(&cookie))
-            .await
-            .body
-            .contains("<h1>Acme AI</h1>")
-    );
-    assert_eq!(
-        ui.get(&format!("/setup/{secret}"), None).await.status,
-        StatusCode::NOT_FOUND,
-        "single use"
-    );
+    assert!(ui.get("/orgs/acme-ai/", Some(&cookie)).await.body.contains("<h1>Acme AI</h1>"));
+    assert_eq!(ui.get(&format!("/setup/{secret}"), None).await.status, StatusCode::NOT_FOUND, "single use");
 
-    let reset = app
-        .issue_password_reset("ada@acme.example", &Actor::System("test"))
-        .await
-        .expect("reset link");
+    let reset = app.issue_password_reset("ada@acme.example", &Actor::System("test")).await.expect("reset link");
     let form = ui.get(&format!("/reset/{reset}"), None).await;
     assert!(form.body.contains(">New password</label>"));
-    let changed = ui
-        .post(
-            &format!("/reset/{reset}"),
-            None,
-            &[("password", "another long password")],
-        )
-        .await;
+    let changed = ui.post(&format!("/reset/{reset}"), None, &[("password", "another long password")]).await;
     assert_eq!(changed.location.as_deref(), Some("/login?reset=1"));
-    assert_eq!(
-        ui.get("/orgs/acme-ai/", Some(&cookie)).await.status,
-        StatusCode::SEE_OTHER,
-        "reset ends sessions"
-    );
-    let login = ui
-        .post(
-            "/login",
-            None,
-            &[
-                ("email", "ada@acme.example"),
-                ("password", "another long password"),
-                ("next", "/orgs/acme-ai/"),
-            ],
-        )
-        .await;
+    assert_eq!(ui.get("/orgs/acme-ai/", Some(&cookie)).await.status, StatusCode::SEE_OTHER, "reset ends sessions");
+    let login =
+        ui.post("/login", None, &[("email", "ada@acme.example"), ("password", "another long password"), ("next", "/orgs/acme-ai/")]).await;
     assert_eq!(login.location.as_deref(), Some("/orgs/acme-ai/"));
 }

@@ -23,30 +23,38 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = <App as axum::extract::FromRef<S>>::from_ref(state);
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound("organisation".into()))?;
-        let org = params
-            .iter()
-            .find(|(name, _)| *name == "org")
-            .map(|(_, value)| value.to_owned())
-            .unwrap_or_default();
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound("organisation".into()))?;
+        let org = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned()).unwrap_or_default();
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or(AppError::Unauthorized)?;
+            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(AppError::Unauthorized)?;
             return Ok(Authed(app.authenticate_token(token.trim(), &org).await?));
         }
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::Unauthorized)?;
-        let user_id: Option<String> = session
-            .get(USER_ID_KEY)
-            .await
-            .map_err(|_| AppError::Unauthorized)?;
+        let session = Session::from_request_parts(parts, state).await.map_err(|_| AppError::Unauthorized)?;
+        let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|_| AppError::Unauthorized)?;
         let user_id = user_id.ok_or(AppError::Unauthorized)?;
         Ok(Authed(app.member(&org, &user_id).await?))
+    }
+}
+
+/// The caller's credentials before they are checked: a bearer token (checked later, possibly
+/// in the same database round trip as the work), or the member a session resolves to.
+pub enum Credentials {
+    Token(String),
+    Member(Member),
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Credentials
+where
+    App: axum::extract::FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(AppError::Unauthorized)?;
+            return Ok(Credentials::Token(token.trim().to_owned()));
+        }
+        let Authed(member) = Authed::from_request_parts(parts, state).await?;
+        Ok(Credentials::Member(member))
     }
 }

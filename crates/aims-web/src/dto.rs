@@ -1,6 +1,9 @@
 //! JSON shapes of the API: how records, tokens and events look on the wire.
 
 use aims_store::model::{ActivityEvent, ApiToken, Page, Record};
+use aims_store::page_json::JsonPage;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -33,6 +36,27 @@ pub fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
         "items": page.items.iter().map(item).collect::<Vec<_>>(),
         "next_cursor": page.next_after.map(aims_domain::cursor::encode),
     })
+}
+
+/// The list envelope around items the database rendered: no parsing, one copy.
+pub fn json_page_response(page: &JsonPage) -> Response {
+    let cursor = page.next_after.map(aims_domain::cursor::encode);
+    let mut body = String::with_capacity(page.items.len() + 64);
+    body.push_str("{\"items\":[");
+    body.push_str(&page.items);
+    body.push_str("],\"next_cursor\":");
+    match cursor {
+        Some(cursor) => {
+            body.push('"');
+            body.push_str(&cursor);
+            body.push('"');
+        }
+        None => body.push_str("null"),
+    }
+    body.push('}');
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -50,11 +50,7 @@ pub struct ProblemField {
 
 impl From<&FieldError> for ProblemField {
     fn from(e: &FieldError) -> Self {
-        Self {
-            field: e.field.clone(),
-            message: e.message.clone(),
-            code: e.code.clone(),
-        }
+        Self { field: e.field.clone(), message: e.message.clone(), code: e.code.clone() }
     }
 }
 
@@ -86,12 +82,8 @@ impl ApiError {
             _ => Vec::new(),
         };
         let detail = match self {
-            _ if status.is_server_error() => {
-                "an internal error occurred; it has been logged".to_owned()
-            }
-            ApiError::App(AppError::Unauthorized) => {
-                "a valid API token (Authorization: Bearer …) or session is required".to_owned()
-            }
+            _ if status.is_server_error() => "an internal error occurred; it has been logged".to_owned(),
+            ApiError::App(AppError::Unauthorized) => "a valid API token (Authorization: Bearer …) or session is required".to_owned(),
             other => other.to_string(),
         };
         Problem {
@@ -110,11 +102,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        problem_response(
-            status,
-            &self.problem(),
-            matches!(self, ApiError::App(AppError::Unauthorized)),
-        )
+        problem_response(status, &self.problem(), matches!(self, ApiError::App(AppError::Unauthorized)))
     }
 }
 
@@ -123,10 +111,7 @@ pub fn problem_response(status: StatusCode, problem: &Problem, bearer_challenge:
     let body = serde_json::to_vec(problem).unwrap_or_default();
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     if bearer_challenge {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }

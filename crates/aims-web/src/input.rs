@@ -21,31 +21,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(ApiError::UnsupportedMediaType(
-                "Content-Type: application/json (or application/merge-patch+json)",
-            ));
+            return Err(ApiError::UnsupportedMediaType("Content-Type: application/json (or application/merge-patch+json)"));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
         if bytes.len() > MAX_JSON_BYTES {
             return Err(ApiError::PayloadTooLarge(MAX_JSON_BYTES));
         }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
     }
 }
 
@@ -56,16 +41,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::IF_MATCH)
-            .ok_or(ApiError::PreconditionRequired)?;
+        let value = parts.headers.get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
         let text = value.to_str().unwrap_or_default().trim();
-        let version = text
-            .strip_prefix("W/")
-            .unwrap_or(text)
-            .trim_matches('"')
-            .parse::<i64>();
+        let version = text.strip_prefix("W/").unwrap_or(text).trim_matches('"').parse::<i64>();
         // An If-Match that names no version of ours can match nothing: 412 like a stale one.
         Ok(IfMatch(version.unwrap_or(-1)))
     }
@@ -85,14 +63,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
             .map(|q| QueryPairs(q.0))
-            .map_err(|e| {
-                ValidationErrors::single(
-                    "query",
-                    "invalid_format",
-                    format!("malformed query string: {e}"),
-                )
-                .into()
-            })
+            .map_err(|e| ValidationErrors::single("query", "invalid_format", format!("malformed query string: {e}")).into())
     }
 }
 
@@ -109,25 +80,15 @@ pub struct ListQuery<'a> {
     pub extra: Vec<(&'a str, String)>,
 }
 
-pub fn parse_list_query<'a>(
-    pairs: &[(String, String)],
-    allowed: &[&'a str],
-) -> Result<ListQuery<'a>, ApiError> {
+pub fn parse_list_query<'a>(pairs: &[(String, String)], allowed: &[&'a str]) -> Result<ListQuery<'a>, ApiError> {
     let mut errors = ValidationErrors::default();
-    let mut paging = Paging {
-        limit: cursor::DEFAULT_LIMIT,
-        after: 0,
-    };
+    let mut paging = Paging { limit: cursor::DEFAULT_LIMIT, after: 0 };
     let mut extra = Vec::new();
     for (key, value) in pairs {
         match key.as_str() {
             "limit" => match value.parse::<u32>() {
                 Ok(n) if (1..=cursor::MAX_LIMIT).contains(&n) => paging.limit = n,
-                _ => errors.push(
-                    "limit",
-                    "out_of_range",
-                    format!("a whole number from 1 to {}", cursor::MAX_LIMIT),
-                ),
+                _ => errors.push("limit", "out_of_range", format!("a whole number from 1 to {}", cursor::MAX_LIMIT)),
             },
             "cursor" => match cursor::decode(value) {
                 Some(after) => paging.after = after,
@@ -135,11 +96,7 @@ pub fn parse_list_query<'a>(
             },
             other => match allowed.iter().find(|a| **a == other) {
                 Some(name) => extra.push((*name, value.clone())),
-                None => errors.push(
-                    other,
-                    "unknown_parameter",
-                    format!("unknown query parameter {other}"),
-                ),
+                None => errors.push(other, "unknown_parameter", format!("unknown query parameter {other}")),
             },
         }
     }
@@ -149,10 +106,7 @@ pub fn parse_list_query<'a>(
 
 impl ListQuery<'_> {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.extra
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.extra.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     /// A boolean parameter (`true`/`false`), 422 otherwise.

@@ -7,13 +7,10 @@ use axum::Router;
 use axum::routing::MethodRouter;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{
-    ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
-};
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
-    Required, ResponseBuilder,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder,
 };
 
 use aims_app::App;
@@ -38,11 +35,7 @@ pub struct Doc {
 }
 
 impl Doc {
-    pub fn new(
-        tag: &'static str,
-        operation_id: impl Into<String>,
-        summary: impl Into<String>,
-    ) -> Self {
+    pub fn new(tag: &'static str, operation_id: impl Into<String>, summary: impl Into<String>) -> Self {
         Self {
             tag,
             summary: summary.into(),
@@ -69,12 +62,7 @@ impl Doc {
         self.body = Some((content_type, schema));
         self
     }
-    pub fn ok(
-        mut self,
-        status: u16,
-        description: &'static str,
-        content: Option<(&'static str, RefOr<Schema>)>,
-    ) -> Self {
+    pub fn ok(mut self, status: u16, description: &'static str, content: Option<(&'static str, RefOr<Schema>)>) -> Self {
         self.responses.push((status, description, content));
         self
     }
@@ -87,33 +75,17 @@ impl Doc {
 impl Default for ApiBuilder {
     fn default() -> Self {
         let components = ComponentsBuilder::new()
-            .security_scheme(
-                "bearer",
-                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-            )
+            .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
             .schema("Problem", problem_schema());
-        Self {
-            router: Router::new(),
-            paths: Paths::new(),
-            components,
-        }
+        Self { router: Router::new(), paths: Paths::new(), components }
     }
 }
 
 impl ApiBuilder {
     /// Registers a handler and its documentation at once.
-    pub fn route(
-        mut self,
-        method: HttpMethod,
-        path: &str,
-        handler: MethodRouter<App>,
-        doc: Doc,
-    ) -> Self {
+    pub fn route(mut self, method: HttpMethod, path: &str, handler: MethodRouter<App>, doc: Doc) -> Self {
         self.router = self.router.route(path, handler);
-        let mut operation = OperationBuilder::new()
-            .tag(doc.tag)
-            .summary(Some(doc.summary))
-            .operation_id(Some(doc.operation_id));
+        let mut operation = OperationBuilder::new().tag(doc.tag).summary(Some(doc.summary)).operation_id(Some(doc.operation_id));
         for (name, description) in doc.params {
             operation = operation.parameter(
                 ParameterBuilder::new()
@@ -137,10 +109,7 @@ impl ApiBuilder {
         if let Some((content_type, schema)) = doc.body {
             operation = operation.request_body(Some(
                 RequestBodyBuilder::new()
-                    .content(
-                        content_type,
-                        ContentBuilder::new().schema(Some(schema)).build(),
-                    )
+                    .content(content_type, ContentBuilder::new().schema(Some(schema)).build())
                     .required(Some(Required::True))
                     .build(),
             ));
@@ -148,31 +117,19 @@ impl ApiBuilder {
         for (status, description, content) in doc.responses {
             let mut response = ResponseBuilder::new().description(description);
             if let Some((content_type, schema)) = content {
-                response = response.content(
-                    content_type,
-                    ContentBuilder::new().schema(Some(schema)).build(),
-                );
+                response = response.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
             }
             operation = operation.response(status.to_string(), response.build());
         }
         let problem = ResponseBuilder::new()
-            .description(
-                "A problem (RFC 9457): 400, 401, 403, 404, 409, 412, 413, 415, 422 or 428 as fits",
-            )
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
+            .description("A problem (RFC 9457): 400, 401, 403, 404, 409, 412, 413, 415, 422 or 428 as fits")
+            .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
             .build();
         operation = operation.response("default", problem);
         if doc.authenticated {
-            operation =
-                operation.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+            operation = operation.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
         }
-        self.paths
-            .add_path_operation(path, vec![method], operation.build());
+        self.paths.add_path_operation(path, vec![method], operation.build());
         self
     }
 
@@ -187,11 +144,7 @@ impl ApiBuilder {
             .version(env!("CARGO_PKG_VERSION"))
             .description(Some("The API of aims, an AI management system under ISO/IEC 42001:2023. Records are addressed under /api/v1/orgs/{org}/…; changes take If-Match; errors are RFC 9457 problem documents."))
             .build();
-        let doc = OpenApiBuilder::new()
-            .info(info)
-            .paths(self.paths)
-            .components(Some(self.components.build()))
-            .build();
+        let doc = OpenApiBuilder::new().info(info).paths(self.paths).components(Some(self.components.build())).build();
         (self.router, doc)
     }
 }
@@ -227,33 +180,37 @@ fn problem_schema() -> Schema {
 
 fn field_schema(ty: FieldType) -> Schema {
     match ty {
-        FieldType::Text { max } => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .max_length(Some(max))
-            .into(),
-        FieldType::Choice(values) => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(values.iter().copied()))
-            .into(),
+        FieldType::Text { max } => ObjectBuilder::new().schema_type(Type::String).max_length(Some(max)).into(),
+        FieldType::Choice(values) => ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into(),
         FieldType::Bool => typed(Type::Boolean),
-        FieldType::Date => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
-            .into(),
-        FieldType::UserId => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
-            .into(),
+        FieldType::Date => ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))).into(),
+        FieldType::UserId => {
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into()
+        }
         FieldType::Ids { .. } => ArrayBuilder::new()
-            .items(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
-            )
+            .items(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
             .into(),
-        FieldType::Refs { .. } => ArrayBuilder::new()
-            .items(ObjectBuilder::new().schema_type(Type::String))
+        FieldType::Refs { .. } => ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).into(),
+        FieldType::Integer { min, max } => {
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min as f64)).maximum(Some(max as f64)).into()
+        }
+        FieldType::TextList { max_items, max } => ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String).max_length(Some(max)))
+            .max_items(Some(max_items))
             .into(),
+        FieldType::ChoiceList(values) => {
+            ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied()))).into()
+        }
+        FieldType::Items { fields, max_items } => {
+            let mut item = ObjectBuilder::new();
+            for field in fields {
+                item = item.property(field.name, field_schema(field.ty));
+                if field.required {
+                    item = item.required(field.name);
+                }
+            }
+            ArrayBuilder::new().items(item).max_items(Some(max_items)).into()
+        }
     }
 }
 
@@ -261,12 +218,7 @@ fn field_schema(ty: FieldType) -> Schema {
 pub fn record_schema(spec: &KindSpec, has_ref: bool) -> Schema {
     let mut object = ObjectBuilder::new()
         .description(Some(format!("{} record", spec.label)))
-        .property(
-            "id",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
-        )
+        .property("id", ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
         .property("version", typed(Type::Integer))
         .property("archived", typed(Type::Boolean))
         .property("created_at", string())
@@ -295,10 +247,7 @@ pub fn input_schema(spec: &KindSpec, with_ref: bool, for_create: bool) -> Schema
     }
     for field in spec.fields {
         object = object.property(field.name, field_schema(field.ty));
-        if for_create
-            && field.required
-            && matches!(field.default, aims_domain::validate::Default::Null)
-        {
+        if for_create && field.required && matches!(field.default, aims_domain::validate::Default::Null) {
             object = object.required(field.name);
         }
     }
@@ -311,10 +260,7 @@ pub fn page_schema(item: RefOr<Schema>) -> Schema {
         .property("items", ArrayBuilder::new().items(item))
         .property(
             "next_cursor",
-            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-                Type::String,
-                Type::Null,
-            ])),
+            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])),
         )
         .required("items")
         .required("next_cursor")

@@ -15,19 +15,10 @@ use crate::server::{self, ServerSettings};
 const CLI_ACTOR: Actor = Actor::System("cli");
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "aims",
-    version,
-    about = "aims — the AI management system (ISO/IEC 42001:2023)"
-)]
+#[command(name = "aims", version, about = "aims — the AI management system (ISO/IEC 42001:2023)")]
 pub struct Cli {
     /// Database URL: sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…
-    #[arg(
-        long,
-        global = true,
-        env = "AIMS_DATABASE_URL",
-        default_value = "aims.db"
-    )]
+    #[arg(long, global = true, env = "AIMS_DATABASE_URL", default_value = "aims.db")]
     database: String,
     #[command(subcommand)]
     command: Command,
@@ -58,12 +49,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(
-        long,
-        global = true,
-        env = "AIMS_BIND",
-        default_value = "127.0.0.1:8080"
-    )]
+    #[arg(long, global = true, env = "AIMS_BIND", default_value = "127.0.0.1:8080")]
     bind: String,
     /// The URL people reach the server at (https makes cookies Secure); default http://BIND.
     #[arg(long, env = "AIMS_PUBLIC_URL")]
@@ -150,10 +136,7 @@ enum LogCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(matches!(cli.command, Command::Serve(_)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -170,17 +153,9 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing(serving: bool) {
-    let default = if serving {
-        "info,tower_http=info,sqlx=warn"
-    } else {
-        "warn"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AIMS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let default = if serving { "info,tower_http=info,sqlx=warn" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIMS_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Prints an error on stderr, one line per offending field.
@@ -212,10 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Org(OrgCommand::Create { slug, name }) => {
             let org = app.create_org(&slug, &name, &CLI_ACTOR).await?;
             println!("{}", org.slug);
-            eprintln!(
-                "created organisation {} ({}) with the ISO/IEC 42001:2023 catalogue",
-                org.slug, org.name
-            );
+            eprintln!("created organisation {} ({}) with the ISO/IEC 42001:2023 catalogue", org.slug, org.name);
         }
         Command::User(command) => user(&app, command).await?,
         Command::Token(command) => token(&app, command).await?,
@@ -233,15 +205,10 @@ async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     if args.demo {
         demo(&app).await?;
     }
-    let listener = tokio::net::TcpListener::bind(&args.bind)
-        .await
-        .map_err(|e| anyhow::anyhow!("bind: cannot listen on {}: {e}", args.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| anyhow::anyhow!("bind: cannot listen on {}: {e}", args.bind))?;
     let address = listener.local_addr()?;
-    let public_url = args
-        .public_url
-        .unwrap_or_else(|| format!("http://{address}"))
-        .trim_end_matches('/')
-        .to_owned();
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{address}")).trim_end_matches('/').to_owned();
     if let Some(secret) = app.issue_setup_link().await? {
         eprintln!("setup: {public_url}/setup/{secret}");
     }
@@ -256,12 +223,7 @@ async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     });
-    let router = server::router(
-        app,
-        &ServerSettings {
-            public_url: public_url.clone(),
-        },
-    );
+    let router = server::router(app, &ServerSettings { public_url: public_url.clone() });
     eprintln!("listening on {public_url}");
     server::serve(listener, router).await?;
     Ok(())
@@ -281,16 +243,9 @@ async fn demo(app: &App) -> anyhow::Result<()> {
 
 async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Create {
-            email,
-            org,
-            role,
-            name,
-        } => {
+        UserCommand::Create { email, org, role, name } => {
             let password = read_password()?;
-            let outcome = app
-                .create_member(&email, &org, &role, &password, name.as_deref(), &CLI_ACTOR)
-                .await?;
+            let outcome = app.create_member(&email, &org, &role, &password, name.as_deref(), &CLI_ACTOR).await?;
             eprintln!("{email}: {outcome:?} in {org} as {role}");
         }
         UserCommand::Deactivate { email } => {
@@ -315,30 +270,16 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create {
-            email,
-            org,
-            name,
-            expires_days,
-        } => {
+        TokenCommand::Create { email, org, name, expires_days } => {
             let member = app.member_by_email(&email, &org).await?;
-            let created = app
-                .create_token(&member, name.as_deref(), expires_days, &CLI_ACTOR)
-                .await?;
+            let created = app.create_token(&member, name.as_deref(), expires_days, &CLI_ACTOR).await?;
             println!("{}", created.secret);
-            eprintln!(
-                "token {} for {email} in {org}; shown once",
-                created.token.id
-            );
+            eprintln!("token {} for {email} in {org}; shown once", created.token.id);
         }
         TokenCommand::List { email, org } => {
             let member = app.member_by_email(&email, &org).await?;
             for t in app.list_tokens_of(&member).await? {
-                let status = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
+                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
                 println!(
                     "{}\t{}\t{}\tcreated={}\tlast_used={}\texpires={}",
                     t.id,
@@ -365,16 +306,9 @@ async fn verify(app: &App, org: Option<&str>) -> anyhow::Result<ExitCode> {
             Ok(()) => eprintln!("org={} intact", org.slug),
             Err(broken) => {
                 intact = false;
-                println!(
-                    "org={} seq={} id={}: {}",
-                    org.slug, broken.seq, broken.id, broken.reason
-                );
+                println!("org={} seq={} id={}: {}", org.slug, broken.seq, broken.id, broken.reason);
             }
         }
     }
-    Ok(if intact {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

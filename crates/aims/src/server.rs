@@ -32,11 +32,7 @@ pub fn router(app: App, settings: &ServerSettings) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(app.db.clone()))
         // The __Host- prefix pins the cookie to this host and path; browsers only accept it
         // on Secure cookies.
-        .with_name(if secure {
-            "__Host-aims_session"
-        } else {
-            "aims_session"
-        })
+        .with_name(if secure { "__Host-aims_session" } else { "aims_session" })
         .with_secure(secure)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -64,12 +60,7 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

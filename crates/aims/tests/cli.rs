@@ -10,27 +10,9 @@ use serde_json::Value;
 /// The database itself refuses UPDATE and DELETE on the log.
 macro_rules! assert_log_guarded {
     ($pool:expr) => {
-        assert!(
-            sqlx::query("UPDATE activity_log SET actor = 'x' WHERE seq = 1")
-                .execute($pool)
-                .await
-                .is_err(),
-            "UPDATE is refused"
-        );
-        assert!(
-            sqlx::query("DELETE FROM activity_log WHERE seq = 1")
-                .execute($pool)
-                .await
-                .is_err(),
-            "DELETE is refused"
-        );
-        assert!(
-            sqlx::query("DELETE FROM activity_log")
-                .execute($pool)
-                .await
-                .is_err(),
-            "DELETE of all rows is refused"
-        );
+        assert!(sqlx::query("UPDATE activity_log SET actor = 'x' WHERE seq = 1").execute($pool).await.is_err(), "UPDATE is refused");
+        assert!(sqlx::query("DELETE FROM activity_log WHERE seq = 1").execute($pool).await.is_err(), "DELETE is refused");
+        assert!(sqlx::query("DELETE FROM activity_log").execute($pool).await.is_err(), "DELETE of all rows is refused");
     };
 }
 
@@ -78,15 +60,9 @@ async fn fresh_database(backend: Backend) -> String {
         Backend::Postgres => {
             let admin_url = postgres_url().expect("url");
             let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("create database");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create database");
             admin.close().await;
-            let base = admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(b, _)| b)
-                .to_owned();
+            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
             format!("{base}/{name}")
         }
     }
@@ -103,12 +79,7 @@ fn aims(database: &str, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn aims");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
     child.wait_with_output().expect("aims output")
 }
 
@@ -121,13 +92,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(&o),
-        stderr(&o)
-    );
+    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(&o), stderr(&o));
     o
 }
 
@@ -135,43 +100,11 @@ const PASSWORD: &str = "correct horse battery staple\n";
 
 /// An organisation `acme` with an owner and the owner's token.
 fn bootstrap(database: &str) -> String {
-    ok(aims(
-        database,
-        &["org", "create", "acme", "--name", "Acme AI"],
-        "",
-    ));
-    ok(aims(
-        database,
-        &[
-            "user",
-            "create",
-            "owner@acme.example",
-            "--org",
-            "acme",
-            "--role",
-            "owner",
-        ],
-        PASSWORD,
-    ));
-    let token = ok(aims(
-        database,
-        &[
-            "token",
-            "create",
-            "owner@acme.example",
-            "--org",
-            "acme",
-            "--name",
-            "ci",
-        ],
-        "",
-    ));
+    ok(aims(database, &["org", "create", "acme", "--name", "Acme AI"], ""));
+    ok(aims(database, &["user", "create", "owner@acme.example", "--org", "acme", "--role", "owner"], PASSWORD));
+    let token = ok(aims(database, &["token", "create", "owner@acme.example", "--org", "acme", "--name", "ci"], ""));
     let out = stdout(&token);
-    assert_eq!(
-        out.lines().count(),
-        1,
-        "stdout is exactly one line, the token"
-    );
+    assert_eq!(out.lines().count(), 1, "stdout is exactly one line, the token");
     out.trim().to_owned()
 }
 
@@ -208,11 +141,7 @@ impl Server {
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
-        Self {
-            child,
-            url,
-            stderr_lines,
-        }
+        Self { child, url, stderr_lines }
     }
 }
 
@@ -252,19 +181,10 @@ async fn bootstrap_by_cli_then_use_the_api(backend: Backend) {
         .expect("json");
     assert_eq!(controls["items"].as_array().map(Vec::len), Some(38));
     // Revocation by CLI takes effect on the next request.
-    let listed = stdout(&ok(aims(
-        &db,
-        &["token", "list", "owner@acme.example", "--org", "acme"],
-        "",
-    )));
+    let listed = stdout(&ok(aims(&db, &["token", "list", "owner@acme.example", "--org", "acme"], "")));
     let id = listed.split('\t').next().expect("id").to_owned();
     ok(aims(&db, &["token", "revoke", &id], ""));
-    let after = client
-        .get(format!("{}/api/v1/orgs/acme/controls", server.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let after = client.get(format!("{}/api/v1/orgs/acme/controls", server.url)).bearer_auth(&token).send().await.expect("send");
     assert_eq!(after.status(), 401);
 }
 
@@ -277,66 +197,21 @@ async fn errors_name_the_field_and_use_the_contract_exit_codes(backend: Backend)
     let duplicate = aims(&db, &["org", "create", "acme", "--name", "Acme"], "");
     assert_eq!(duplicate.status.code(), Some(1));
     assert!(stderr(&duplicate).contains("acme"));
-    let short = aims(
-        &db,
-        &[
-            "user",
-            "create",
-            "a@acme.example",
-            "--org",
-            "acme",
-            "--role",
-            "owner",
-        ],
-        "short\n",
-    );
+    let short = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "owner"], "short\n");
     assert_eq!(short.status.code(), Some(1));
     assert!(stderr(&short).contains("password"), "{}", stderr(&short));
-    let role = aims(
-        &db,
-        &[
-            "user",
-            "create",
-            "a@acme.example",
-            "--org",
-            "acme",
-            "--role",
-            "boss",
-        ],
-        PASSWORD,
-    );
+    let role = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "boss"], PASSWORD);
     assert_eq!(role.status.code(), Some(1));
     assert!(stderr(&role).contains("role"));
-    let email = aims(
-        &db,
-        &[
-            "user",
-            "create",
-            "not-an-email",
-            "--org",
-            "acme",
-            "--role",
-            "owner",
-        ],
-        PASSWORD,
-    );
+    let email = aims(&db, &["user", "create", "not-an-email", "--org", "acme", "--role", "owner"], PASSWORD);
     assert!(stderr(&email).contains("email"));
-    let unknown_org = aims(
-        &db,
-        &["token", "create", "a@acme.example", "--org", "nowhere"],
-        "",
-    );
+    let unknown_org = aims(&db, &["token", "create", "a@acme.example", "--org", "nowhere"], "");
     assert_eq!(unknown_org.status.code(), Some(1));
     let usage = aims(&db, &["frobnicate"], "");
     assert_eq!(usage.status.code(), Some(2));
     let missing = aims(&db, &["org", "create"], "");
     assert_eq!(missing.status.code(), Some(2));
-    for command in [
-        &["--help"][..],
-        &["user", "create", "--help"],
-        &["log", "verify", "--help"],
-        &["token", "create", "--help"],
-    ] {
+    for command in [&["--help"][..], &["user", "create", "--help"], &["log", "verify", "--help"], &["token", "create", "--help"]] {
         let help = ok(aims(&db, command, ""));
         assert!(stdout(&help).contains("Usage"));
     }
@@ -345,25 +220,14 @@ async fn errors_name_the_field_and_use_the_contract_exit_codes(backend: Backend)
 async fn the_demo_is_created_once(backend: Backend) {
     let db = fresh_database(backend).await;
     let first = ok(aims(&db, &["demo"], ""));
-    let credentials: Vec<String> = stderr(&first)
-        .lines()
-        .filter(|l| l.contains("@demo.example "))
-        .map(str::to_owned)
-        .collect();
+    let credentials: Vec<String> = stderr(&first).lines().filter(|l| l.contains("@demo.example ")).map(str::to_owned).collect();
     assert_eq!(credentials.len(), 5, "{}", stderr(&first));
     for role in ["owner", "admin", "editor", "auditor", "viewer"] {
-        assert!(
-            credentials
-                .iter()
-                .any(|l| l.starts_with(&format!("{role}@demo.example ")))
-        );
+        assert!(credentials.iter().any(|l| l.starts_with(&format!("{role}@demo.example "))));
     }
     let head_before = stdout(&ok(aims(&db, &["log", "head", "--org", "demo"], "")));
     let second = ok(aims(&db, &["demo"], ""));
-    assert!(
-        !stderr(&second).contains("@demo.example "),
-        "no new credentials"
-    );
+    assert!(!stderr(&second).contains("@demo.example "), "no new credentials");
     let head_after = stdout(&ok(aims(&db, &["log", "head", "--org", "demo"], "")));
     assert_eq!(head_before, head_after, "nothing changed");
     assert_eq!(head_after.trim().len(), 64);
@@ -373,30 +237,11 @@ async fn the_demo_is_created_once(backend: Backend) {
 async fn setup_link_is_printed_while_no_user_exists(backend: Backend) {
     let db = fresh_database(backend).await;
     let server = Server::start(&db, &[]);
-    let setup = server
-        .stderr_lines
-        .iter()
-        .find_map(|l| l.strip_prefix("setup: "))
-        .expect("setup line");
-    assert!(
-        setup.starts_with(&format!("{}/setup/", server.url)),
-        "{setup}"
-    );
+    let setup = server.stderr_lines.iter().find_map(|l| l.strip_prefix("setup: ")).expect("setup line");
+    assert!(setup.starts_with(&format!("{}/setup/", server.url)), "{setup}");
     drop(server);
     ok(aims(&db, &["org", "create", "acme", "--name", "Acme"], ""));
-    ok(aims(
-        &db,
-        &[
-            "user",
-            "create",
-            "o@acme.example",
-            "--org",
-            "acme",
-            "--role",
-            "owner",
-        ],
-        PASSWORD,
-    ));
+    ok(aims(&db, &["user", "create", "o@acme.example", "--org", "acme", "--role", "owner"], PASSWORD));
     let server = Server::start(&db, &[]);
     assert!(!server.stderr_lines.iter().any(|l| l.starts_with("setup: ")));
 }
@@ -405,20 +250,11 @@ async fn deactivation_and_password_reset(backend: Backend) {
     let db = fresh_database(backend).await;
     let token = bootstrap(&db);
     let server = Server::start(&db, &[]);
-    let link = stdout(&ok(aims(
-        &db,
-        &["user", "reset-password", "owner@acme.example"],
-        "",
-    )));
+    let link = stdout(&ok(aims(&db, &["user", "reset-password", "owner@acme.example"], "")));
     assert!(link.trim().contains("/reset/reset_"), "{link}");
     ok(aims(&db, &["user", "deactivate", "owner@acme.example"], ""));
     let client = reqwest::Client::new();
-    let after = client
-        .get(format!("{}/api/v1/orgs/acme/controls", server.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let after = client.get(format!("{}/api/v1/orgs/acme/controls", server.url)).bearer_auth(&token).send().await.expect("send");
     assert_eq!(after.status(), 401);
     let missing = aims(&db, &["user", "deactivate", "nobody@acme.example"], "");
     assert_eq!(missing.status.code(), Some(1));
@@ -456,24 +292,13 @@ async fn tamper(database: &str, backend: Backend, how: Tamper) -> i64 {
     match backend {
         Backend::Sqlite => {
             let path = database.trim_start_matches("sqlite:");
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{path}"))
-                .await
-                .expect("open");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{path}")).await.expect("open");
             // The triggers refuse this; an attacker with file access drops them first.
             assert_log_guarded!(&pool);
-            sqlx::query("DROP TRIGGER activity_log_no_update")
-                .execute(&pool)
-                .await
-                .expect("drop");
-            sqlx::query("DROP TRIGGER activity_log_no_delete")
-                .execute(&pool)
-                .await
-                .expect("drop");
+            sqlx::query("DROP TRIGGER activity_log_no_update").execute(&pool).await.expect("drop");
+            sqlx::query("DROP TRIGGER activity_log_no_delete").execute(&pool).await.expect("drop");
             for statement in statements {
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&pool)
-                    .await
-                    .expect("tamper");
+                sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&pool).await.expect("tamper");
             }
             pool.close().await;
         }
@@ -483,20 +308,11 @@ async fn tamper(database: &str, backend: Backend, how: Tamper) -> i64 {
             let truncate = sqlx::query("TRUNCATE activity_log").execute(&pool).await;
             assert!(truncate.is_err(), "TRUNCATE is refused");
             let mut conn = pool.acquire().await.expect("conn");
-            sqlx::query("ALTER TABLE activity_log DISABLE TRIGGER USER")
-                .execute(&mut *conn)
-                .await
-                .expect("disable");
+            sqlx::query("ALTER TABLE activity_log DISABLE TRIGGER USER").execute(&mut *conn).await.expect("disable");
             for statement in statements {
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&mut *conn)
-                    .await
-                    .expect("tamper");
+                sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await.expect("tamper");
             }
-            sqlx::query("ALTER TABLE activity_log ENABLE TRIGGER USER")
-                .execute(&mut *conn)
-                .await
-                .expect("enable");
+            sqlx::query("ALTER TABLE activity_log ENABLE TRIGGER USER").execute(&mut *conn).await.expect("enable");
             drop(conn);
             pool.close().await;
         }
@@ -505,33 +321,18 @@ async fn tamper(database: &str, backend: Backend, how: Tamper) -> i64 {
 }
 
 async fn tampering_makes_log_verify_fail_and_name_the_event(backend: Backend) {
-    for how in [
-        Tamper::EditActor,
-        Tamper::EditChanges,
-        Tamper::DeleteMiddle,
-        Tamper::DeleteLast,
-        Tamper::InsertForged,
-        Tamper::Reorder,
-    ] {
+    for how in [Tamper::EditActor, Tamper::EditChanges, Tamper::DeleteMiddle, Tamper::DeleteLast, Tamper::InsertForged, Tamper::Reorder] {
         let db = fresh_database(backend).await;
         bootstrap(&db);
         ok(aims(&db, &["log", "verify", "--org", "acme"], ""));
         let seq = tamper(&db, backend, how).await;
         let verify = aims(&db, &["log", "verify"], "");
-        assert_eq!(
-            verify.status.code(),
-            Some(1),
-            "{how:?} was not caught: {}",
-            stderr(&verify)
-        );
+        assert_eq!(verify.status.code(), Some(1), "{how:?} was not caught: {}", stderr(&verify));
         let line = stdout(&verify);
         assert!(line.starts_with("org=acme seq="), "{how:?}: {line}");
         assert!(line.contains(" id="), "{how:?}: {line}");
         if matches!(how, Tamper::EditActor | Tamper::EditChanges) {
-            assert!(
-                line.starts_with(&format!("org=acme seq={seq} ")),
-                "{how:?} names the edited event: {line}"
-            );
+            assert!(line.starts_with(&format!("org=acme seq={seq} ")), "{how:?} names the edited event: {line}");
         }
     }
 }
@@ -566,15 +367,7 @@ async fn cli_and_server_share_the_database(backend: Backend) {
     let url = format!("{}/api/v1/orgs/acme/requirements/4.1", server.url);
     let api_writes = async {
         for i in 0..20 {
-            let current: Value = client
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("get")
-                .json()
-                .await
-                .expect("json");
+            let current: Value = client.get(&url).bearer_auth(&token).send().await.expect("get").json().await.expect("json");
             let version = current["version"].as_i64().expect("version");
             let reply = client
                 .patch(&url)
@@ -591,19 +384,7 @@ async fn cli_and_server_share_the_database(backend: Backend) {
     let db2 = db.clone();
     let cli_writes = tokio::task::spawn_blocking(move || {
         for i in 0..10 {
-            ok(aims(
-                &db2,
-                &[
-                    "token",
-                    "create",
-                    "owner@acme.example",
-                    "--org",
-                    "acme",
-                    "--name",
-                    &format!("t{i}"),
-                ],
-                "",
-            ));
+            ok(aims(&db2, &["token", "create", "owner@acme.example", "--org", "acme", "--name", &format!("t{i}")], ""));
         }
     });
     let (_, cli) = tokio::join!(api_writes, cli_writes);

@@ -19,14 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::input::{QueryPairs, parse_list_query};
 use crate::openapi::{ApiBuilder, Doc, page_schema};
 
-const FILTERS: &[&str] = &[
-    "record_type",
-    "record_id",
-    "actor",
-    "since",
-    "until",
-    "format",
-];
+const FILTERS: &[&str] = &["record_type", "record_id", "actor", "since", "until", "format"];
 
 pub fn register(api: ApiBuilder) -> ApiBuilder {
     let event_ref: RefOr<_> = Ref::from_schema_name(EventOut::name()).into();
@@ -55,7 +48,11 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                 let (seq, hash) = app.log_head(&member.org_slug).await?;
                 ApiResult::Ok(axum::Json(json!({"seq": seq, "hash": hash})))
             }),
-            Doc::new("activity", "activity_head", "The head of the organisation's hash chain, to record and compare later").org().ok(200, "{seq, hash}", None),
+            Doc::new("activity", "activity_head", "The head of the organisation's hash chain, to record and compare later").org().ok(
+                200,
+                "{seq, hash}",
+                None,
+            ),
         )
         .route(
             HttpMethod::Get,
@@ -69,26 +66,22 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                 };
                 ApiResult::Ok(axum::Json(body))
             }),
-            Doc::new("activity", "verify_activity", "Re-verify the organisation's whole hash chain").org().ok(200, "{intact, seq?, id?, reason?}", None),
+            Doc::new("activity", "verify_activity", "Re-verify the organisation's whole hash chain").org().ok(
+                200,
+                "{intact, seq?, id?, reason?}",
+                None,
+            ),
         )
 }
 
-async fn list(
-    State(app): State<App>,
-    Authed(member): Authed,
-    QueryPairs(query): QueryPairs,
-) -> ApiResult<Response> {
+async fn list(State(app): State<App>, Authed(member): Authed, QueryPairs(query): QueryPairs) -> ApiResult<Response> {
     let query = parse_list_query(&query, FILTERS)?;
     let mut errors = ValidationErrors::default();
     let mut time = |name: &str| {
         query.get(name).and_then(|text| {
             let parsed = clock::parse_rfc3339(text);
             if parsed.is_none() {
-                errors.push(
-                    name,
-                    "invalid_format",
-                    "an RFC 3339 time such as 2026-01-31T09:00:00Z",
-                );
+                errors.push(name, "invalid_format", "an RFC 3339 time such as 2026-01-31T09:00:00Z");
             }
             parsed
         })
@@ -115,38 +108,14 @@ async fn list(
         let page = app.list_activity(&member, &filter, 0, None).await?;
         return Ok(csv_response(&member.org_slug, &page.items)?);
     }
-    let page = app
-        .list_activity(
-            &member,
-            &filter,
-            query.paging.after,
-            Some(query.paging.limit),
-        )
-        .await?;
-    Ok(axum::Json(page_json(&page, |e| {
-        serde_json::to_value(EventOut::from(e)).unwrap_or_default()
-    }))
-    .into_response())
+    let page = app.list_activity(&member, &filter, query.paging.after, Some(query.paging.limit)).await?;
+    Ok(axum::Json(page_json(&page, |e| serde_json::to_value(EventOut::from(e)).unwrap_or_default())).into_response())
 }
 
 /// Every event as CSV. Cells that a spreadsheet would run as a formula are prefixed with `'`.
-fn csv_response(
-    slug: &str,
-    events: &[aims_store::model::ActivityEvent],
-) -> Result<Response, ApiError> {
+fn csv_response(slug: &str, events: &[aims_store::model::ActivityEvent]) -> Result<Response, ApiError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let header_row = [
-        "seq",
-        "id",
-        "at",
-        "actor",
-        "action",
-        "record_type",
-        "record_id",
-        "changes",
-        "prev_hash",
-        "hash",
-    ];
+    let header_row = ["seq", "id", "at", "actor", "action", "record_type", "record_id", "changes", "prev_hash", "hash"];
     let internal = |e: csv::Error| ApiError::App(aims_app::AppError::Internal(e.to_string()));
     writer.write_record(header_row).map_err(internal)?;
     for e in events {
@@ -163,31 +132,18 @@ fn csv_response(
             e.prev_hash.clone(),
             e.hash.clone(),
         ];
-        writer
-            .write_record(row.iter().map(|cell| neutralise_formula(cell)))
-            .map_err(internal)?;
+        writer.write_record(row.iter().map(|cell| neutralise_formula(cell))).map_err(internal)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| ApiError::App(aims_app::AppError::Internal(e.to_string())))?;
+    let bytes = writer.into_inner().map_err(|e| ApiError::App(aims_app::AppError::Internal(e.to_string())))?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"aims-activity-{slug}.csv\""
-    )) {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"aims-activity-{slug}.csv\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }
 
 fn neutralise_formula(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
-    }
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
 }

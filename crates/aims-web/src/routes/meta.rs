@@ -22,42 +22,27 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         "/healthz",
         get(|State(app): State<App>| async move {
             match app.db.ping().await {
-                Ok(()) => (
-                    StatusCode::OK,
-                    axum::Json(json!({"status": "ok", "database": "ok"})),
-                ),
+                Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok"}))),
                 Err(e) => {
                     tracing::error!(error = %e, "health check failed");
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        axum::Json(json!({"status": "unavailable", "database": "unreachable"})),
-                    )
+                    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "unavailable", "database": "unreachable"})))
                 }
             }
         }),
-        Doc::new("service", "healthz", "Liveness and database check")
-            .public()
-            .ok(200, "Healthy", None)
-            .ok(503, "The database does not answer", None),
+        Doc::new("service", "healthz", "Liveness and database check").public().ok(200, "Healthy", None).ok(
+            503,
+            "The database does not answer",
+            None,
+        ),
     )
     .route(
         HttpMethod::Get,
         "/metrics",
         get(|| async {
-            let body = metrics_handle()
-                .map(PrometheusHandle::render)
-                .unwrap_or_default();
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4"),
-                )],
-                body,
-            )
+            let body = metrics_handle().map(PrometheusHandle::render).unwrap_or_default();
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))], body)
         }),
-        Doc::new("service", "metrics", "Prometheus metrics")
-            .public()
-            .ok(200, "Metrics in Prometheus text format", None),
+        Doc::new("service", "metrics", "Prometheus metrics").public().ok(200, "Metrics in Prometheus text format", None),
     )
 }
 
@@ -68,15 +53,7 @@ pub fn openapi_route(doc: OpenApi) -> axum::Router<App> {
         "/api/openapi.json",
         get(move || {
             let json = json.clone();
-            async move {
-                (
-                    [(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    )],
-                    json.as_str().to_owned(),
-                )
-            }
+            async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.as_str().to_owned()) }
         }),
     )
 }
@@ -84,9 +61,7 @@ pub fn openapi_route(doc: OpenApi) -> axum::Router<App> {
 /// The process-wide Prometheus recorder, installed on first use.
 fn metrics_handle() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
-        .as_ref()
+    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).as_ref()
 }
 
 /// Counts requests and their latency by method, route template and status.
@@ -94,19 +69,11 @@ pub async fn track_metrics(request: Request, next: Next) -> Response {
     let _ = metrics_handle();
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", response.status().as_u16().to_string()),
-    ];
+    let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
     metrics::counter!("aims_http_requests_total", &labels).increment(1);
-    metrics::histogram!("aims_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("aims_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -12,12 +12,7 @@ use serde_json::Value;
 use crate::input::etag;
 
 /// 200/201 with a record's JSON and its `ETag`, plus `Location` on create.
-pub fn record_response(
-    status: StatusCode,
-    body: &Value,
-    version: i64,
-    location: Option<String>,
-) -> Response {
+pub fn record_response(status: StatusCode, body: &Value, version: i64, location: Option<String>) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag(version)) {

@@ -21,98 +21,48 @@ use crate::openapi::{ApiBuilder, Doc, string};
 
 pub fn register(api: ApiBuilder) -> ApiBuilder {
     let token_ref: RefOr<_> = Ref::from_schema_name(TokenOut::name()).into();
-    let create_body = ObjectBuilder::new().property("name", string()).property(
-        "expires_days",
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(1))
-            .maximum(Some(3650)),
-    );
+    let create_body = ObjectBuilder::new()
+        .property("name", string())
+        .property("expires_days", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(3650)));
     api.schema(&TokenOut::name(), TokenOut::schema())
         .route(
             HttpMethod::Get,
             "/api/v1/orgs/{org}/tokens",
-            get(
-                |State(app): State<App>, Authed(member), QueryPairs(query)| async move {
-                    let query = parse_list_query(&query, &["all"])?;
-                    let tokens = app.list_tokens(&member, query.flag("all")?).await?;
-                    let items: Vec<TokenOut> =
-                        tokens.iter().map(|t| TokenOut::new(t, None)).collect();
-                    ApiResult::Ok(axum::Json(
-                        serde_json::json!({"items": items, "next_cursor": null}),
-                    ))
-                },
-            ),
-            Doc::new(
-                "tokens",
-                "list_tokens",
-                "List my API tokens (all=true: every member's, for admins)",
-            )
-            .org()
-            .query("all", "true for every member's tokens (admin, owner)")
-            .ok(
-                200,
-                "Tokens (never their secrets)",
-                Some((
-                    "application/json",
-                    ArrayBuilder::new().items(token_ref.clone()).into(),
-                )),
-            ),
+            get(|State(app): State<App>, Authed(member), QueryPairs(query)| async move {
+                let query = parse_list_query(&query, &["all"])?;
+                let tokens = app.list_tokens(&member, query.flag("all")?).await?;
+                let items: Vec<TokenOut> = tokens.iter().map(|t| TokenOut::new(t, None)).collect();
+                ApiResult::Ok(axum::Json(serde_json::json!({"items": items, "next_cursor": null})))
+            }),
+            Doc::new("tokens", "list_tokens", "List my API tokens (all=true: every member's, for admins)")
+                .org()
+                .query("all", "true for every member's tokens (admin, owner)")
+                .ok(200, "Tokens (never their secrets)", Some(("application/json", ArrayBuilder::new().items(token_ref.clone()).into()))),
         )
         .route(
             HttpMethod::Post,
             "/api/v1/orgs/{org}/tokens",
-            post(
-                |State(app): State<App>, Authed(member), JsonBody(body)| async move {
-                    let (name, expires_days) = token_input(&body)?;
-                    let created = app
-                        .create_token(&member, name.as_deref(), expires_days, &actor(&member))
-                        .await?;
-                    ApiResult::Ok(
-                        (
-                            StatusCode::CREATED,
-                            axum::Json(TokenOut::new(&created.token, Some(created.secret))),
-                        )
-                            .into_response(),
-                    )
-                },
-            ),
-            Doc::new(
-                "tokens",
-                "create_token",
-                "Create an API token for myself; the token is shown once",
-            )
-            .org()
-            .body("application/json", create_body.into())
-            .ok(
-                201,
-                "The token record with its secret",
-                Some(("application/json", token_ref.clone())),
-            ),
+            post(|State(app): State<App>, Authed(member), JsonBody(body)| async move {
+                let (name, expires_days) = token_input(&body)?;
+                let created = app.create_token(&member, name.as_deref(), expires_days, &actor(&member)).await?;
+                ApiResult::Ok((StatusCode::CREATED, axum::Json(TokenOut::new(&created.token, Some(created.secret)))).into_response())
+            }),
+            Doc::new("tokens", "create_token", "Create an API token for myself; the token is shown once")
+                .org()
+                .body("application/json", create_body.into())
+                .ok(201, "The token record with its secret", Some(("application/json", token_ref.clone()))),
         )
         .route(
             HttpMethod::Delete,
             "/api/v1/orgs/{org}/tokens/{id}",
-            delete(
-                |State(app): State<App>,
-                 Path((_org, id)): Path<(String, String)>,
-                 Authed(member)| async move {
-                    let token = app.revoke_token(&member, &id).await?;
-                    ApiResult::Ok(axum::Json(TokenOut::new(&token, None)))
-                },
-            ),
-            Doc::new(
-                "tokens",
-                "revoke_token",
-                "Revoke an API token (effective on the next request)",
-            )
-            .org()
-            .param("id", "The token's id")
-            .ok(
-                200,
-                "The revoked token",
-                Some(("application/json", token_ref)),
-            ),
+            delete(|State(app): State<App>, Path((_org, id)): Path<(String, String)>, Authed(member)| async move {
+                let token = app.revoke_token(&member, &id).await?;
+                ApiResult::Ok(axum::Json(TokenOut::new(&token, None)))
+            }),
+            Doc::new("tokens", "revoke_token", "Revoke an API token (effective on the next request)")
+                .org()
+                .param("id", "The token's id")
+                .ok(200, "The revoked token", Some(("application/json", token_ref))),
         )
 }
 
@@ -120,11 +70,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
 fn token_input(body: &Value) -> Result<(Option<String>, Option<i64>), ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let Some(object) = body.as_object() else {
-        return Err(ValidationErrors::single(
-            "",
-            "invalid_type",
-            "the body must be a JSON object",
-        ));
+        return Err(ValidationErrors::single("", "invalid_type", "the body must be a JSON object"));
     };
     let mut name = None;
     let mut expires_days = None;
@@ -136,17 +82,9 @@ fn token_input(body: &Value) -> Result<(Option<String>, Option<i64>), Validation
             ("expires_days", Value::Null) => {}
             ("expires_days", v) => match v.as_i64() {
                 Some(days) => expires_days = Some(days),
-                None => errors.push(
-                    "expires_days",
-                    "invalid_type",
-                    "expected a whole number of days",
-                ),
+                None => errors.push("expires_days", "invalid_type", "expected a whole number of days"),
             },
-            (other, _) => errors.push(
-                other,
-                "unknown_field",
-                format!("a token has no field {other}"),
-            ),
+            (other, _) => errors.push(other, "unknown_field", format!("a token has no field {other}")),
         }
     }
     errors.into_result()?;

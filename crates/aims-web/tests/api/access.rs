@@ -12,14 +12,9 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Route::Healthz | Route::Metrics | Route::OpenApi => ALL,
         Route::ListRequirements | Route::GetRequirement | Route::TraceRequirement => ALL,
         Route::ListControls | Route::GetControl | Route::TraceControl => ALL,
-        Route::ListActivity | Route::ActivityCsv | Route::ActivityHead | Route::ActivityVerify => {
-            ALL
-        }
+        Route::ListActivity | Route::ActivityCsv | Route::ActivityHead | Route::ActivityVerify => ALL,
         Route::ListTokens | Route::CreateToken | Route::RevokeOwnToken => ALL,
-        Route::PatchRequirement
-        | Route::CreateControl
-        | Route::PatchControl
-        | Route::ArchiveControl => WRITERS,
+        Route::PatchRequirement | Route::CreateControl | Route::PatchControl | Route::ArchiveControl => WRITERS,
         Route::ListAllTokens | Route::RevokeOthersToken => MANAGERS,
     }
 }
@@ -33,30 +28,15 @@ async fn every_route_for_every_role(backend: Backend) {
             let reply = t.send(t.token(role), &prepared).await;
             let expected_ok = allowed(route).contains(&role);
             if expected_ok {
-                assert!(
-                    reply.status.is_success(),
-                    "{route:?} as {role}: {} {}",
-                    reply.status,
-                    reply.text
-                );
-                assert_eq!(
-                    t.event_count().await,
-                    events + route.records_changed(),
-                    "{route:?} as {role}: one event per changed record"
-                );
+                assert!(reply.status.is_success(), "{route:?} as {role}: {} {}", reply.status, reply.text);
+                assert_eq!(t.event_count().await, events + route.records_changed(), "{route:?} as {role}: one event per changed record");
             } else {
                 reply.problem(403);
                 assert!(
-                    reply.json()["detail"]
-                        .as_str()
-                        .is_some_and(|d| d.contains("rule")),
+                    reply.json()["detail"].as_str().is_some_and(|d| d.contains("rule")),
                     "{route:?} as {role}: the refusal names the rule"
                 );
-                assert_eq!(
-                    t.event_count().await,
-                    events,
-                    "{route:?} as {role}: a refusal adds no event"
-                );
+                assert_eq!(t.event_count().await, events, "{route:?} as {role}: a refusal adds no event");
             }
         }
     }
@@ -77,26 +57,16 @@ async fn the_walk_covers_every_documented_route(backend: Backend) {
     documented.push(("get".into(), "/api/openapi.json".into()));
     documented.sort();
     documented.dedup();
-    let mut walked: Vec<(String, String)> = Route::ALL
-        .iter()
-        .map(|r| r.template())
-        .map(|(m, p)| (m.to_owned(), p.to_owned()))
-        .collect();
+    let mut walked: Vec<(String, String)> = Route::ALL.iter().map(|r| r.template()).map(|(m, p)| (m.to_owned(), p.to_owned())).collect();
     walked.sort();
     walked.dedup();
     assert_eq!(walked, documented);
     for (_, path) in &documented {
         let item = &doc["paths"][path];
         for op in item.as_object().into_iter().flat_map(|o| o.values()) {
-            assert!(
-                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
-                "{path} documents its responses"
-            );
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{path} documents its responses");
         }
     }
 }
 
-on_both_backends!(
-    every_route_for_every_role,
-    the_walk_covers_every_documented_route
-);
+on_both_backends!(every_route_for_every_role, the_walk_covers_every_documented_route);

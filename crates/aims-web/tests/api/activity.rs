@@ -6,80 +6,30 @@ use crate::helpers::{Backend, TestApp};
 
 async fn changes_are_logged_with_actor_and_diff(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let reply = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/requirements/5.2",
-            1,
-            &json!({"status": "partial", "notes": "Draft AI policy"}),
-        )
-        .await;
+    let reply = t.patch("editor", "/api/v1/orgs/acme/requirements/5.2", 1, &json!({"status": "partial", "notes": "Draft AI policy"})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let id = reply.json()["id"].as_str().expect("id").to_owned();
-    let page = t
-        .get(
-            "auditor",
-            &format!("/api/v1/orgs/acme/activity?record_id={id}"),
-        )
-        .await
-        .json();
+    let page = t.get("auditor", &format!("/api/v1/orgs/acme/activity?record_id={id}")).await.json();
     let events = page["items"].as_array().expect("items");
     assert_eq!(events.len(), 1);
     let event = &events[0];
     assert_eq!(event["actor"], "editor@acme.example");
     assert_eq!(event["action"], "update");
     assert_eq!(event["record_type"], "requirement");
-    assert_eq!(
-        event["changes"]["status"],
-        json!({"from": "missing", "to": "partial"})
-    );
+    assert_eq!(event["changes"]["status"], json!({"from": "missing", "to": "partial"}));
     for key in ["id", "seq", "at", "prev_hash", "hash"] {
         assert!(!event[key].is_null(), "{key}");
     }
-    let by_type = t
-        .get(
-            "auditor",
-            "/api/v1/orgs/acme/activity?record_type=requirement",
-        )
-        .await
-        .json();
+    let by_type = t.get("auditor", "/api/v1/orgs/acme/activity?record_type=requirement").await.json();
     assert_eq!(by_type["items"].as_array().map(Vec::len), Some(1));
-    let by_actor = t
-        .get(
-            "auditor",
-            "/api/v1/orgs/acme/activity?actor=editor@acme.example&limit=200",
-        )
-        .await
-        .json();
-    assert!(
-        by_actor["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|e| e["actor"] == "editor@acme.example")
-    );
-    let future = t
-        .get(
-            "auditor",
-            "/api/v1/orgs/acme/activity?since=2999-01-01T00:00:00Z",
-        )
-        .await
-        .json();
+    let by_actor = t.get("auditor", "/api/v1/orgs/acme/activity?actor=editor@acme.example&limit=200").await.json();
+    assert!(by_actor["items"].as_array().expect("items").iter().all(|e| e["actor"] == "editor@acme.example"));
+    let future = t.get("auditor", "/api/v1/orgs/acme/activity?since=2999-01-01T00:00:00Z").await.json();
     assert_eq!(future["items"].as_array().map(Vec::len), Some(0));
-    let past = t
-        .get(
-            "auditor",
-            "/api/v1/orgs/acme/activity?until=2000-01-01T00:00:00Z",
-        )
-        .await
-        .json();
+    let past = t.get("auditor", "/api/v1/orgs/acme/activity?until=2000-01-01T00:00:00Z").await.json();
     assert_eq!(past["items"].as_array().map(Vec::len), Some(0));
-    t.get("auditor", "/api/v1/orgs/acme/activity?since=yesterday")
-        .await
-        .problem(422);
-    t.get("auditor", "/api/v1/orgs/acme/activity?format=xml")
-        .await
-        .problem(422);
+    t.get("auditor", "/api/v1/orgs/acme/activity?since=yesterday").await.problem(422);
+    t.get("auditor", "/api/v1/orgs/acme/activity?format=xml").await.problem(422);
 }
 
 async fn events_chain_and_page(backend: Backend) {
@@ -96,84 +46,37 @@ async fn events_chain_and_page(backend: Backend) {
     }
     assert!(all.len() >= 10);
     for pair in all.windows(2) {
-        assert_eq!(
-            pair[1]["seq"].as_i64(),
-            pair[0]["seq"].as_i64().map(|s| s + 1)
-        );
+        assert_eq!(pair[1]["seq"].as_i64(), pair[0]["seq"].as_i64().map(|s| s + 1));
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
     }
-    let head = t
-        .get("viewer", "/api/v1/orgs/acme/activity/head")
-        .await
-        .json();
+    let head = t.get("viewer", "/api/v1/orgs/acme/activity/head").await.json();
     assert_eq!(head["hash"], all.last().expect("last")["hash"]);
-    assert_eq!(
-        t.get("viewer", "/api/v1/orgs/acme/activity/verify")
-            .await
-            .json()["intact"],
-        true
-    );
+    assert_eq!(t.get("viewer", "/api/v1/orgs/acme/activity/verify").await.json()["intact"], true);
 }
 
 async fn csv_export_has_every_matching_event(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let reply = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/controls/A.3.3",
-            1,
-            &json!({"justification": "=HYPERLINK(\"http://evil\")"}),
-        )
-        .await;
+    let reply = t.patch("editor", "/api/v1/orgs/acme/controls/A.3.3", 1, &json!({"justification": "=HYPERLINK(\"http://evil\")"})).await;
     assert_eq!(reply.status, 200);
-    let csv = t
-        .get("auditor", "/api/v1/orgs/acme/activity?format=csv")
-        .await;
+    let csv = t.get("auditor", "/api/v1/orgs/acme/activity?format=csv").await;
     assert_eq!(csv.status, 200);
-    assert!(
-        csv.header("content-type")
-            .is_some_and(|c| c.starts_with("text/csv"))
-    );
+    assert!(csv.header("content-type").is_some_and(|c| c.starts_with("text/csv")));
     let rows: Vec<&str> = csv.text.lines().collect();
-    assert_eq!(
-        rows[0],
-        "seq,id,at,actor,action,record_type,record_id,changes,prev_hash,hash"
-    );
+    assert_eq!(rows[0], "seq,id,at,actor,action,record_type,record_id,changes,prev_hash,hash");
     assert_eq!(rows.len() as i64 - 1, t.event_count().await);
-    let filtered = t
-        .get(
-            "auditor",
-            "/api/v1/orgs/acme/activity?format=csv&record_type=control",
-        )
-        .await;
+    let filtered = t.get("auditor", "/api/v1/orgs/acme/activity?format=csv&record_type=control").await;
     assert_eq!(filtered.text.lines().count(), 2);
 }
 
 async fn events_never_hold_secrets(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let created = t
-        .post("viewer", "/api/v1/orgs/acme/tokens", &json!({"name": "ci"}))
-        .await
-        .json();
-    let secret = created["token"]
-        .as_str()
-        .expect("token shown once")
-        .to_owned();
-    let csv = t
-        .get("auditor", "/api/v1/orgs/acme/activity?format=csv")
-        .await;
-    for token in t
-        .tokens
-        .values()
-        .map(String::as_str)
-        .chain([secret.as_str()])
-    {
+    let created = t.post("viewer", "/api/v1/orgs/acme/tokens", &json!({"name": "ci"})).await.json();
+    let secret = created["token"].as_str().expect("token shown once").to_owned();
+    let csv = t.get("auditor", "/api/v1/orgs/acme/activity?format=csv").await;
+    for token in t.tokens.values().map(String::as_str).chain([secret.as_str()]) {
         assert!(!csv.text.contains(token), "a token leaked into the log");
     }
-    assert!(
-        !csv.text.contains("argon2"),
-        "a password hash leaked into the log"
-    );
+    assert!(!csv.text.contains("argon2"), "a password hash leaked into the log");
 }
 
 on_both_backends!(

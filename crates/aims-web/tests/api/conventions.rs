@@ -10,66 +10,26 @@ const CONTROL: &str = "/api/v1/orgs/acme/controls/A.5.2";
 async fn stale_if_match_is_412_and_writes_nothing(backend: Backend) {
     let t = TestApp::start(backend).await;
     let events = t.event_count().await;
-    let ok = t
-        .patch(
-            "editor",
-            CONTROL,
-            1,
-            &json!({"implementation_status": "planned"}),
-        )
-        .await;
+    let ok = t.patch("editor", CONTROL, 1, &json!({"implementation_status": "planned"})).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.json()["version"], 2);
     assert_eq!(ok.header("etag"), Some("\"2\""));
     assert_eq!(t.event_count().await, events + 1);
-    let stale = t
-        .patch(
-            "editor",
-            CONTROL,
-            1,
-            &json!({"implementation_status": "implemented"}),
-        )
-        .await;
+    let stale = t.patch("editor", CONTROL, 1, &json!({"implementation_status": "implemented"})).await;
     stale.problem(412);
     let now = t.get("viewer", CONTROL).await.json();
     assert_eq!(now["implementation_status"], "planned");
     assert_eq!(now["version"], 2);
-    assert_eq!(
-        t.event_count().await,
-        events + 1,
-        "a refused change adds no event"
-    );
+    assert_eq!(t.event_count().await, events + 1, "a refused change adds no event");
 }
 
 async fn missing_if_match_is_428(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let reply = t
-        .call(
-            t.token("editor"),
-            Method::PATCH,
-            CONTROL,
-            Some(&json!({"implementation_status": "planned"})),
-            &[],
-        )
-        .await;
+    let reply = t.call(t.token("editor"), Method::PATCH, CONTROL, Some(&json!({"implementation_status": "planned"})), &[]).await;
     reply.problem(428);
-    let own = t
-        .post(
-            "editor",
-            "/api/v1/orgs/acme/controls",
-            &json!({"ref": "X-1", "title": "X"}),
-        )
-        .await;
+    let own = t.post("editor", "/api/v1/orgs/acme/controls", &json!({"ref": "X-1", "title": "X"})).await;
     assert_eq!(own.status, 201);
-    t.call(
-        t.token("editor"),
-        Method::DELETE,
-        "/api/v1/orgs/acme/controls/X-1",
-        None,
-        &[],
-    )
-    .await
-    .problem(428);
+    t.call(t.token("editor"), Method::DELETE, "/api/v1/orgs/acme/controls/X-1", None, &[]).await.problem(428);
 }
 
 async fn bad_bodies_get_the_right_status(backend: Backend) {
@@ -85,19 +45,9 @@ async fn bad_bodies_get_the_right_status(backend: Backend) {
         .await
         .expect("send");
     assert_eq!(malformed.status(), 400);
-    assert_eq!(
-        malformed.headers()["content-type"],
-        "application/problem+json"
-    );
-    let wrong_type = t
-        .client
-        .post(&url)
-        .bearer_auth(t.token("editor"))
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .expect("send");
+    assert_eq!(malformed.headers()["content-type"], "application/problem+json");
+    let wrong_type =
+        t.client.post(&url).bearer_auth(t.token("editor")).header("content-type", "text/plain").body("{}").send().await.expect("send");
     assert_eq!(wrong_type.status(), 415);
     let huge = "x".repeat(2 * 1024 * 1024);
     let too_large = t
@@ -110,9 +60,7 @@ async fn bad_bodies_get_the_right_status(backend: Backend) {
         .await
         .expect("send");
     assert_eq!(too_large.status(), 413);
-    let not_object = t
-        .post("editor", "/api/v1/orgs/acme/controls", &json!([1, 2]))
-        .await;
+    let not_object = t.post("editor", "/api/v1/orgs/acme/controls", &json!([1, 2])).await;
     not_object.problem(422);
 }
 
@@ -154,25 +102,12 @@ async fn every_bad_field_is_named(backend: Backend) {
     expected.sort();
     assert_eq!(fields, expected);
     let errors = &reply.json()["errors"];
-    assert!(
-        errors
-            .as_array()
-            .expect("errors")
-            .iter()
-            .all(|e| e["code"].is_string() && e["message"].is_string())
-    );
+    assert!(errors.as_array().expect("errors").iter().all(|e| e["code"].is_string() && e["message"].is_string()));
 }
 
 async fn exclusion_needs_a_justification(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let refused = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/controls/A.10.4",
-            1,
-            &json!({"applicable": false}),
-        )
-        .await;
+    let refused = t.patch("editor", "/api/v1/orgs/acme/controls/A.10.4", 1, &json!({"applicable": false})).await;
     assert_eq!(refused.problem(422), vec!["justification"]);
     let accepted = t
         .patch(
@@ -185,31 +120,15 @@ async fn exclusion_needs_a_justification(backend: Backend) {
     assert_eq!(accepted.status, 200, "{}", accepted.text);
     assert_eq!(accepted.json()["applicable"], false);
     // Clearing the justification of an excluded control is refused too.
-    let cleared = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/controls/A.10.4",
-            2,
-            &json!({"justification": null}),
-        )
-        .await;
+    let cleared = t.patch("editor", "/api/v1/orgs/acme/controls/A.10.4", 2, &json!({"justification": null})).await;
     assert_eq!(cleared.problem(422), vec!["justification"]);
 }
 
 async fn catalogue_text_is_read_only(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let reply = t
-        .patch("editor", CONTROL, 1, &json!({"title": "Renamed"}))
-        .await;
+    let reply = t.patch("editor", CONTROL, 1, &json!({"title": "Renamed"})).await;
     assert_eq!(reply.problem(422), vec!["title"]);
-    let reply = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/requirements/4.1",
-            1,
-            &json!({"guidance": "x", "clause": "5"}),
-        )
-        .await;
+    let reply = t.patch("editor", "/api/v1/orgs/acme/requirements/4.1", 1, &json!({"guidance": "x", "clause": "5"})).await;
     let mut fields = reply.problem(422);
     fields.sort();
     assert_eq!(fields, vec!["clause", "guidance"]);
@@ -217,49 +136,20 @@ async fn catalogue_text_is_read_only(backend: Backend) {
 
 async fn unknown_routes_and_records_are_404(backend: Backend) {
     let t = TestApp::start(backend).await;
-    t.get("viewer", "/api/v1/orgs/acme/controls/A.99.9")
-        .await
-        .problem(404);
-    t.get("viewer", "/api/v1/orgs/acme/requirements/11.1")
-        .await
-        .problem(404);
-    t.get("viewer", "/api/v1/orgs/acme/no-such-collection")
-        .await
-        .problem(404);
-    t.get("viewer", "/api/v1/orgs/nowhere/controls")
-        .await
-        .problem(404);
+    t.get("viewer", "/api/v1/orgs/acme/controls/A.99.9").await.problem(404);
+    t.get("viewer", "/api/v1/orgs/acme/requirements/11.1").await.problem(404);
+    t.get("viewer", "/api/v1/orgs/acme/no-such-collection").await.problem(404);
+    t.get("viewer", "/api/v1/orgs/nowhere/controls").await.problem(404);
 }
 
 async fn unauthenticated_is_401(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let none = t
-        .client
-        .get(format!("{}/api/v1/orgs/acme/controls", t.base))
-        .send()
-        .await
-        .expect("send");
+    let none = t.client.get(format!("{}/api/v1/orgs/acme/controls", t.base)).send().await.expect("send");
     assert_eq!(none.status(), 401);
     assert_eq!(none.headers()["www-authenticate"], "Bearer");
-    let bad = t
-        .call(
-            "aims_notarealtoken",
-            Method::GET,
-            "/api/v1/orgs/acme/controls",
-            None,
-            &[],
-        )
-        .await;
+    let bad = t.call("aims_notarealtoken", Method::GET, "/api/v1/orgs/acme/controls", None, &[]).await;
     bad.problem(401);
-    let garbage = t
-        .call(
-            "garbage",
-            Method::GET,
-            "/api/v1/orgs/acme/controls",
-            None,
-            &[],
-        )
-        .await;
+    let garbage = t.call("garbage", Method::GET, "/api/v1/orgs/acme/controls", None, &[]).await;
     garbage.problem(401);
 }
 
@@ -267,67 +157,26 @@ async fn concurrent_edits_never_lose_an_update(backend: Backend) {
     let t = TestApp::start(backend).await;
     let attempts = (0..8).map(|i| {
         let t = &t;
-        async move {
-            t.patch(
-                "editor",
-                CONTROL,
-                1,
-                &json!({"justification": format!("writer {i}")}),
-            )
-            .await
-            .status
-            .as_u16()
-        }
+        async move { t.patch("editor", CONTROL, 1, &json!({"justification": format!("writer {i}")})).await.status.as_u16() }
     });
     let statuses = futures::future::join_all(attempts).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 412),
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 412), "{statuses:?}");
     let now = t.get("viewer", CONTROL).await.json();
     assert_eq!(now["version"], 2);
 }
 
 async fn service_routes_answer(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let health = t
-        .client
-        .get(format!("{}/healthz", t.base))
-        .send()
-        .await
-        .expect("send");
+    let health = t.client.get(format!("{}/healthz", t.base)).send().await.expect("send");
     assert_eq!(health.status(), 200);
     let _ = t.get("viewer", "/api/v1/orgs/acme/controls").await;
-    let metrics = t
-        .client
-        .get(format!("{}/metrics", t.base))
-        .send()
-        .await
-        .expect("send");
+    let metrics = t.client.get(format!("{}/metrics", t.base)).send().await.expect("send");
     assert_eq!(metrics.status(), 200);
-    assert!(
-        metrics.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|c| c.starts_with("text/plain"))
-    );
-    let openapi: serde_json::Value = t
-        .client
-        .get(format!("{}/api/openapi.json", t.base))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(
-        openapi["openapi"].as_str().map(|v| v.starts_with("3.")),
-        Some(true)
-    );
+    assert!(metrics.headers()["content-type"].to_str().is_ok_and(|c| c.starts_with("text/plain")));
+    let openapi: serde_json::Value =
+        t.client.get(format!("{}/api/openapi.json", t.base)).send().await.expect("send").json().await.expect("json");
+    assert_eq!(openapi["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
 }
 
 on_both_backends!(

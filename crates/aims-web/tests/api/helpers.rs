@@ -55,18 +55,10 @@ pub async fn fresh_database(backend: Backend) -> String {
         }
         Backend::Postgres => {
             let admin_url = postgres_url().expect("postgres url");
-            let admin = sqlx::PgPool::connect(&admin_url)
-                .await
-                .expect("connect to the PostgreSQL test server");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("create test database");
+            let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create test database");
             admin.close().await;
-            let base = admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(base, _)| base)
-                .to_owned();
+            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base).to_owned();
             format!("{base}/{name}")
         }
     }
@@ -89,66 +81,25 @@ impl TestApp {
         let database_url = fresh_database(backend).await;
         let (app, _) = App::open(&database_url).await.expect("open app");
         let system = Actor::System("test");
-        app.create_org("acme", "Acme AI", &system)
-            .await
-            .expect("acme");
-        app.create_org("other", "Other Org", &system)
-            .await
-            .expect("other");
+        app.create_org("acme", "Acme AI", &system).await.expect("acme");
+        app.create_org("other", "Other Org", &system).await.expect("other");
         let mut tokens = HashMap::new();
         for role in ROLES {
             let email = format!("{role}@acme.example");
-            app.create_member(
-                &email,
-                "acme",
-                role,
-                "correct horse battery staple",
-                None,
-                &system,
-            )
-            .await
-            .expect("member");
+            app.create_member(&email, "acme", role, "correct horse battery staple", None, &system).await.expect("member");
             let member = app.member_by_email(&email, "acme").await.expect("member");
-            tokens.insert(
-                role,
-                app.create_token(&member, Some("test"), None, &system)
-                    .await
-                    .expect("token")
-                    .secret,
-            );
+            tokens.insert(role, app.create_token(&member, Some("test"), None, &system).await.expect("token").secret);
         }
-        app.create_member(
-            "owner@other.example",
-            "other",
-            "owner",
-            "correct horse battery staple",
-            None,
-            &system,
-        )
-        .await
-        .expect("other owner");
-        let other = app
-            .member_by_email("owner@other.example", "other")
+        app.create_member("owner@other.example", "other", "owner", "correct horse battery staple", None, &system)
             .await
-            .expect("other member");
-        let other_token = app
-            .create_token(&other, Some("test"), None, &system)
-            .await
-            .expect("token")
-            .secret;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+            .expect("other owner");
+        let other = app.member_by_email("owner@other.example", "other").await.expect("other member");
+        let other_token = app.create_token(&other, Some("test"), None, &system).await.expect("token").secret;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let router = aims_web::router(app.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self {
-            app,
-            base,
-            client: reqwest::Client::new(),
-            tokens,
-            other_token,
-        }
+        Self { app, base, client: reqwest::Client::new(), tokens, other_token }
     }
 
     pub fn token(&self, role: &str) -> &str {
@@ -156,56 +107,32 @@ impl TestApp {
     }
 
     pub async fn member(&self, role: &str) -> Member {
-        self.app
-            .member_by_email(&format!("{role}@acme.example"), "acme")
-            .await
-            .expect("member")
+        self.app.member_by_email(&format!("{role}@acme.example"), "acme").await.expect("member")
     }
 
     /// Sends a request as `token` with an optional JSON body and extra headers.
-    pub async fn call(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
+    pub async fn call(&self, token: &str, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
+            request = request.header("content-type", "application/json").body(body.to_string());
         }
         Reply::from(request.send().await.expect("request")).await
     }
 
     pub async fn get(&self, role: &str, path: &str) -> Reply {
-        self.call(self.token(role), Method::GET, path, None, &[])
-            .await
+        self.call(self.token(role), Method::GET, path, None, &[]).await
     }
 
     pub async fn post(&self, role: &str, path: &str, body: &Value) -> Reply {
-        self.call(self.token(role), Method::POST, path, Some(body), &[])
-            .await
+        self.call(self.token(role), Method::POST, path, Some(body), &[]).await
     }
 
     pub async fn patch(&self, role: &str, path: &str, version: i64, body: &Value) -> Reply {
         let etag = format!("\"{version}\"");
-        self.call(
-            self.token(role),
-            Method::PATCH,
-            path,
-            Some(body),
-            &[("if-match", &etag)],
-        )
-        .await
+        self.call(self.token(role), Method::PATCH, path, Some(body), &[("if-match", &etag)]).await
     }
 
     /// The number of events in `acme`'s log.
@@ -226,11 +153,7 @@ impl Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        Self {
-            status,
-            headers,
-            text,
-        }
+        Self { status, headers, text }
     }
 
     pub fn json(&self) -> Value {
@@ -244,21 +167,11 @@ impl Reply {
     /// Asserts a problem+json response with `status` and returns its fields' names.
     pub fn problem(&self, status: u16) -> Vec<String> {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "body: {}",
-            self.text
-        );
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "body: {}", self.text);
         let body = self.json();
         assert_eq!(body["status"], status);
         assert!(body["title"].is_string() && body["detail"].is_string());
-        body["errors"]
-            .as_array()
-            .expect("errors list")
-            .iter()
-            .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
-            .collect()
+        body["errors"].as_array().expect("errors list").iter().map(|e| e["field"].as_str().unwrap_or_default().to_owned()).collect()
     }
 }
 
@@ -333,9 +246,7 @@ impl Route {
             Route::TraceControl => ("get", "/api/v1/orgs/{org}/controls/{ref}/trace"),
             Route::ListTokens | Route::ListAllTokens => ("get", "/api/v1/orgs/{org}/tokens"),
             Route::CreateToken => ("post", "/api/v1/orgs/{org}/tokens"),
-            Route::RevokeOwnToken | Route::RevokeOthersToken => {
-                ("delete", "/api/v1/orgs/{org}/tokens/{id}")
-            }
+            Route::RevokeOwnToken | Route::RevokeOthersToken => ("delete", "/api/v1/orgs/{org}/tokens/{id}"),
             Route::ListActivity | Route::ActivityCsv => ("get", "/api/v1/orgs/{org}/activity"),
             Route::ActivityHead => ("get", "/api/v1/orgs/{org}/activity/head"),
             Route::ActivityVerify => ("get", "/api/v1/orgs/{org}/activity/verify"),
@@ -373,11 +284,7 @@ impl TestApp {
     /// Prepares a fresh target for `route` in organisation `org` (created as `acme`'s admin or
     /// `other`'s owner), so each attempt has something current to act on.
     pub async fn prepare(&self, route: Route, org: &str, acting_role: &str) -> Prepared {
-        let owner_token = if org == "acme" {
-            self.token("admin").to_owned()
-        } else {
-            self.other_token.clone()
-        };
+        let owner_token = if org == "acme" { self.token("admin").to_owned() } else { self.other_token.clone() };
         let base = format!("/api/v1/orgs/{org}");
         let (method, path, body) = match route {
             Route::Healthz => (Method::GET, "/healthz".to_owned(), None),
@@ -390,18 +297,12 @@ impl TestApp {
                 format!("{base}/requirements/6.1.4"),
                 Some(serde_json::json!({"notes": format!("note {}", uuid::Uuid::new_v4())})),
             ),
-            Route::TraceRequirement => (
-                Method::GET,
-                format!("{base}/requirements/6.1.4/trace"),
-                None,
-            ),
+            Route::TraceRequirement => (Method::GET, format!("{base}/requirements/6.1.4/trace"), None),
             Route::ListControls => (Method::GET, format!("{base}/controls"), None),
             Route::CreateControl => (
                 Method::POST,
                 format!("{base}/controls"),
-                Some(
-                    serde_json::json!({"ref": format!("C-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]), "title": "A control"}),
-                ),
+                Some(serde_json::json!({"ref": format!("C-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]), "title": "A control"})),
             ),
             Route::GetControl => (Method::GET, format!("{base}/controls/A.7.4"), None),
             Route::PatchControl => (
@@ -426,28 +327,15 @@ impl TestApp {
             Route::TraceControl => (Method::GET, format!("{base}/controls/A.7.4/trace"), None),
             Route::ListTokens => (Method::GET, format!("{base}/tokens"), None),
             Route::ListAllTokens => (Method::GET, format!("{base}/tokens?all=true"), None),
-            Route::CreateToken => (
-                Method::POST,
-                format!("{base}/tokens"),
-                Some(serde_json::json!({"name": "walk"})),
-            ),
+            Route::CreateToken => (Method::POST, format!("{base}/tokens"), Some(serde_json::json!({"name": "walk"}))),
             Route::RevokeOwnToken => {
                 // A token of the acting member (acme) to revoke; for another org, the owner's.
-                let id = if org == "acme" {
-                    self.token_id_of(acting_role).await
-                } else {
-                    self.token_id_in_other().await
-                };
+                let id = if org == "acme" { self.token_id_of(acting_role).await } else { self.token_id_in_other().await };
                 (Method::DELETE, format!("{base}/tokens/{id}"), None)
             }
             Route::RevokeOthersToken => {
                 let id = if org == "acme" {
-                    self.token_id_of(if acting_role == "editor" {
-                        "viewer"
-                    } else {
-                        "editor"
-                    })
-                    .await
+                    self.token_id_of(if acting_role == "editor" { "viewer" } else { "editor" }).await
                 } else {
                     self.token_id_in_other().await
                 };
@@ -459,59 +347,27 @@ impl TestApp {
             Route::ActivityVerify => (Method::GET, format!("{base}/activity/verify"), None),
         };
         let mut headers = Vec::new();
-        if matches!(method, Method::PATCH | Method::DELETE)
-            && !matches!(route, Route::RevokeOwnToken | Route::RevokeOthersToken)
-        {
+        if matches!(method, Method::PATCH | Method::DELETE) && !matches!(route, Route::RevokeOwnToken | Route::RevokeOthersToken) {
             let current = self.call(&owner_token, Method::GET, &path, None, &[]).await;
             let version = current.json()["version"].as_i64().unwrap_or(1);
             headers.push(("if-match", format!("\"{version}\"")));
         }
-        Prepared {
-            method,
-            path,
-            body,
-            headers,
-        }
+        Prepared { method, path, body, headers }
     }
 
     /// A spare token of an `acme` member, for revocation tests.
     async fn token_id_of(&self, role: &str) -> String {
         let member = self.member(role).await;
-        self.app
-            .create_token(&member, Some("spare"), None, &Actor::System("test"))
-            .await
-            .expect("token")
-            .token
-            .id
+        self.app.create_token(&member, Some("spare"), None, &Actor::System("test")).await.expect("token").token.id
     }
 
     async fn token_id_in_other(&self) -> String {
-        let member = self
-            .app
-            .member_by_email("owner@other.example", "other")
-            .await
-            .expect("member");
-        self.app
-            .create_token(&member, Some("spare"), None, &Actor::System("test"))
-            .await
-            .expect("token")
-            .token
-            .id
+        let member = self.app.member_by_email("owner@other.example", "other").await.expect("member");
+        self.app.create_token(&member, Some("spare"), None, &Actor::System("test")).await.expect("token").token.id
     }
 
     pub async fn send(&self, token: &str, prepared: &Prepared) -> Reply {
-        let headers: Vec<(&str, &str)> = prepared
-            .headers
-            .iter()
-            .map(|(k, v)| (*k, v.as_str()))
-            .collect();
-        self.call(
-            token,
-            prepared.method.clone(),
-            &prepared.path,
-            prepared.body.as_ref(),
-            &headers,
-        )
-        .await
+        let headers: Vec<(&str, &str)> = prepared.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.call(token, prepared.method.clone(), &prepared.path, prepared.body.as_ref(), &headers).await
     }
 }

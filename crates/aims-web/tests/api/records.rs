@@ -7,12 +7,15 @@ use crate::helpers::{Backend, TestApp};
 
 async fn own_controls_are_created_changed_and_archived(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let created = t.post("editor", "/api/v1/orgs/acme/controls", &json!({"ref": "SEC-7", "title": "Model access review", "implementation_status": "planned"})).await;
+    let created = t
+        .post(
+            "editor",
+            "/api/v1/orgs/acme/controls",
+            &json!({"ref": "SEC-7", "title": "Model access review", "implementation_status": "planned"}),
+        )
+        .await;
     assert_eq!(created.status, 201, "{}", created.text);
-    assert_eq!(
-        created.header("location"),
-        Some("/api/v1/orgs/acme/controls/SEC-7")
-    );
+    assert_eq!(created.header("location"), Some("/api/v1/orgs/acme/controls/SEC-7"));
     assert_eq!(created.header("etag"), Some("\"1\""));
     let body = created.json();
     assert_eq!(body["version"], 1);
@@ -20,143 +23,55 @@ async fn own_controls_are_created_changed_and_archived(backend: Backend) {
     assert_eq!(body["source"], "own");
     assert_eq!(body["applicable"], true);
     assert!(uuid::Uuid::parse_str(body["id"].as_str().expect("id")).is_ok());
-    t.post(
-        "editor",
-        "/api/v1/orgs/acme/controls",
-        &json!({"ref": "SEC-7", "title": "Again"}),
-    )
-    .await
-    .problem(409);
+    t.post("editor", "/api/v1/orgs/acme/controls", &json!({"ref": "SEC-7", "title": "Again"})).await.problem(409);
     assert_eq!(
-        t.post(
-            "editor",
-            "/api/v1/orgs/acme/controls",
-            &json!({"ref": "A.6.9", "title": "Squatter"})
-        )
-        .await
-        .problem(422),
+        t.post("editor", "/api/v1/orgs/acme/controls", &json!({"ref": "A.6.9", "title": "Squatter"})).await.problem(422),
         vec!["ref"]
     );
-    let mut fields = t
-        .post(
-            "editor",
-            "/api/v1/orgs/acme/controls",
-            &json!({"implementation_status": "done"}),
-        )
-        .await
-        .problem(422);
+    let mut fields = t.post("editor", "/api/v1/orgs/acme/controls", &json!({"implementation_status": "done"})).await.problem(422);
     fields.sort();
     assert_eq!(fields, vec!["implementation_status", "ref", "title"]);
-    let changed = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/controls/SEC-7",
-            1,
-            &json!({"title": "Quarterly model access review"}),
-        )
-        .await;
+    let changed = t.patch("editor", "/api/v1/orgs/acme/controls/SEC-7", 1, &json!({"title": "Quarterly model access review"})).await;
     assert_eq!(changed.json()["title"], "Quarterly model access review");
-    let archived = t
-        .call(
-            t.token("editor"),
-            Method::DELETE,
-            "/api/v1/orgs/acme/controls/SEC-7",
-            None,
-            &[("if-match", "\"2\"")],
-        )
-        .await;
+    let archived = t.call(t.token("editor"), Method::DELETE, "/api/v1/orgs/acme/controls/SEC-7", None, &[("if-match", "\"2\"")]).await;
     assert_eq!(archived.status, 200, "{}", archived.text);
     assert_eq!(archived.json()["archived"], true);
-    let listed = t
-        .get("viewer", "/api/v1/orgs/acme/controls?limit=200")
-        .await
-        .json();
-    assert_eq!(
-        listed["items"].as_array().map(Vec::len),
-        Some(38),
-        "archived records are hidden"
-    );
-    let with_archived = t
-        .get(
-            "viewer",
-            "/api/v1/orgs/acme/controls?limit=200&archived=true",
-        )
-        .await
-        .json();
+    let listed = t.get("viewer", "/api/v1/orgs/acme/controls?limit=200").await.json();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(38), "archived records are hidden");
+    let with_archived = t.get("viewer", "/api/v1/orgs/acme/controls?limit=200&archived=true").await.json();
     assert_eq!(with_archived["items"].as_array().map(Vec::len), Some(39));
-    assert_eq!(
-        t.get("viewer", "/api/v1/orgs/acme/controls/SEC-7")
-            .await
-            .status,
-        200,
-        "archived, never erased"
-    );
+    assert_eq!(t.get("viewer", "/api/v1/orgs/acme/controls/SEC-7").await.status, 200, "archived, never erased");
 }
 
 async fn catalogue_rows_cannot_be_created_or_archived(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let reply = t
-        .call(
-            t.token("editor"),
-            Method::DELETE,
-            "/api/v1/orgs/acme/controls/A.2.2",
-            None,
-            &[("if-match", "\"1\"")],
-        )
-        .await;
+    let reply = t.call(t.token("editor"), Method::DELETE, "/api/v1/orgs/acme/controls/A.2.2", None, &[("if-match", "\"1\"")]).await;
     reply.problem(409);
-    let reply = t
-        .post(
-            "editor",
-            "/api/v1/orgs/acme/requirements",
-            &json!({"status": "missing"}),
-        )
-        .await;
+    let reply = t.post("editor", "/api/v1/orgs/acme/requirements", &json!({"status": "missing"})).await;
     assert_eq!(reply.status, 405);
 }
 
 async fn the_gap_assessment_records_status_owner_and_notes(backend: Backend) {
     let t = TestApp::start(backend).await;
     let owner = t.member("admin").await;
-    let reply = t.patch("editor", "/api/v1/orgs/acme/requirements/6.1.2", 1, &json!({"status": "in_place", "owner_id": owner.user_id, "notes": "Risk criteria approved"})).await;
+    let reply = t
+        .patch(
+            "editor",
+            "/api/v1/orgs/acme/requirements/6.1.2",
+            1,
+            &json!({"status": "in_place", "owner_id": owner.user_id, "notes": "Risk criteria approved"}),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let body = reply.json();
     assert_eq!(body["status"], "in_place");
     assert_eq!(body["owner_id"], owner.user_id.as_str());
-    assert_eq!(
-        body["updated_by"],
-        t.member("editor").await.user_id.as_str()
-    );
-    let cleared = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/requirements/6.1.2",
-            2,
-            &json!({"owner_id": null, "status": null}),
-        )
-        .await;
-    assert_eq!(
-        cleared.problem(422),
-        vec!["status"],
-        "a required status cannot be cleared"
-    );
-    let nothing = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/requirements/6.1.2",
-            2,
-            &json!({"notes": "Risk criteria approved"}),
-        )
-        .await;
-    assert_eq!(
-        nothing.json()["version"],
-        2,
-        "a patch that changes nothing writes nothing"
-    );
-    let trace = t
-        .get("viewer", "/api/v1/orgs/acme/requirements/6.1.2/trace")
-        .await
-        .json();
+    assert_eq!(body["updated_by"], t.member("editor").await.user_id.as_str());
+    let cleared = t.patch("editor", "/api/v1/orgs/acme/requirements/6.1.2", 2, &json!({"owner_id": null, "status": null})).await;
+    assert_eq!(cleared.problem(422), vec!["status"], "a required status cannot be cleared");
+    let nothing = t.patch("editor", "/api/v1/orgs/acme/requirements/6.1.2", 2, &json!({"notes": "Risk criteria approved"})).await;
+    assert_eq!(nothing.json()["version"], 2, "a patch that changes nothing writes nothing");
+    let trace = t.get("viewer", "/api/v1/orgs/acme/requirements/6.1.2/trace").await.json();
     assert_eq!(trace["record"]["ref"], "6.1.2");
     assert!(trace["links"].is_object());
 }

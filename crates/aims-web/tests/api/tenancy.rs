@@ -13,11 +13,7 @@ async fn every_route_is_404_with_another_organisations_token(backend: Backend) {
         let events_after_setup = t.event_count().await;
         let reply = t.send(&t.other_token, &prepared).await;
         reply.problem(404);
-        assert_eq!(
-            t.event_count().await,
-            events_after_setup,
-            "{route:?} wrote despite refusal"
-        );
+        assert_eq!(t.event_count().await, events_after_setup, "{route:?} wrote despite refusal");
         let _ = events;
     }
 }
@@ -25,29 +21,11 @@ async fn every_route_is_404_with_another_organisations_token(backend: Backend) {
 /// A body that points at another organisation's member or record is refused with 422.
 async fn links_to_another_organisation_are_refused(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let outsider = t
-        .app
-        .member_by_email("owner@other.example", "other")
-        .await
-        .expect("outsider");
-    let reply = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/controls/A.2.2",
-            1,
-            &json!({"owner_id": outsider.user_id}),
-        )
-        .await;
+    let outsider = t.app.member_by_email("owner@other.example", "other").await.expect("outsider");
+    let reply = t.patch("editor", "/api/v1/orgs/acme/controls/A.2.2", 1, &json!({"owner_id": outsider.user_id})).await;
     assert_eq!(reply.problem(422), vec!["owner_id"]);
     let insider = t.member("auditor").await;
-    let reply = t
-        .patch(
-            "editor",
-            "/api/v1/orgs/acme/controls/A.2.2",
-            1,
-            &json!({"owner_id": insider.user_id}),
-        )
-        .await;
+    let reply = t.patch("editor", "/api/v1/orgs/acme/controls/A.2.2", 1, &json!({"owner_id": insider.user_id})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
 
@@ -56,42 +34,18 @@ async fn the_schema_refuses_cross_organisation_links(backend: Backend) {
     let t = TestApp::start(backend).await;
     let acme = t.app.org_by_slug("acme").await.expect("acme");
     let other = t.app.org_by_slug("other").await.expect("other");
-    let ours = t
-        .get("viewer", "/api/v1/orgs/acme/controls/A.2.2")
-        .await
-        .json()["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let theirs = t
-        .call(
-            &t.other_token,
-            reqwest::Method::GET,
-            "/api/v1/orgs/other/controls/A.2.2",
-            None,
-            &[],
-        )
-        .await
-        .json()["id"]
+    let ours = t.get("viewer", "/api/v1/orgs/acme/controls/A.2.2").await.json()["id"].as_str().expect("id").to_owned();
+    let theirs = t.call(&t.other_token, reqwest::Method::GET, "/api/v1/orgs/other/controls/A.2.2", None, &[]).await.json()["id"]
         .as_str()
         .expect("id")
         .to_owned();
     let mut tx = t.app.db.begin_write().await.expect("tx");
-    let refused =
-        aims_store::records::set_links(&mut tx, &acme.id, &ours, "control_ids", &[theirs.clone()])
-            .await;
-    assert!(
-        refused.is_err(),
-        "a link from acme to other's record must violate the foreign key"
-    );
+    let refused = aims_store::records::set_links(&mut tx, &acme.id, &ours, "control_ids", &[theirs.clone()]).await;
+    assert!(refused.is_err(), "a link from acme to other's record must violate the foreign key");
     drop(tx);
     let mut tx = t.app.db.begin_write().await.expect("tx");
-    let refused =
-        aims_store::records::set_links(&mut tx, &other.id, &ours, "control_ids", &[theirs]).await;
-    assert!(
-        refused.is_err(),
-        "a link row in other's name from acme's record must violate the foreign key"
-    );
+    let refused = aims_store::records::set_links(&mut tx, &other.id, &ours, "control_ids", &[theirs]).await;
+    assert!(refused.is_err(), "a link row in other's name from acme's record must violate the foreign key");
 }
 
 on_both_backends!(
