@@ -124,6 +124,8 @@ pub(crate) struct ControlRow {
     pub owner: String,
     pub last_reviewed: String,
     pub href: String,
+    /// The justification, shortened for a list (auditors look for it on excluded controls).
+    pub justification: String,
 }
 
 impl ControlRow {
@@ -176,6 +178,7 @@ pub(crate) fn control_row(slug: &str, record: &Record, names: &HashMap<String, S
         status,
         owner: owner_name(record, names),
         last_reviewed: field(record, "last_reviewed_on"),
+        justification: crate::text::truncate(&field(record, "justification"), 140),
     }
 }
 

@@ -53,6 +53,8 @@ struct DashboardPage {
     clauses: Vec<Clause>,
     groups: Vec<ControlGroup>,
     own: Vec<ControlRow>,
+    applicable: usize,
+    excluded: usize,
 }
 
 pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
@@ -81,7 +83,10 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         })
         .collect();
     let annex_a: Vec<&ControlRow> = groups.iter().flat_map(|g| &g.rows).collect();
-    let soa_legend = catalogue::soa_segments(annex_a.iter().copied());
+    // The donut shows applicable controls only (excluded ones are not implemented or not), so
+    // the chart, its legend and its caption agree.
+    let soa_legend: Vec<Segment> =
+        catalogue::soa_segments(annex_a.iter().copied()).into_iter().filter(|s| s.status != "excluded").collect();
     let applicable = annex_a.iter().filter(|r| r.applicable).count();
     let implemented = annex_a.iter().filter(|r| r.applicable && r.status == "implemented").count();
     let excluded = annex_a.len() - applicable;
@@ -112,6 +117,18 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
             href: format!("/orgs/{slug}/controls#own"),
         },
     ];
-    Ok(DashboardPage { shell: ctx.shell(Section::Dashboard), kpis, clause_chart, gap_legend, soa_chart, soa_legend, clauses, groups, own }
-        .into_response())
+    Ok(DashboardPage {
+        shell: ctx.shell(Section::Dashboard),
+        kpis,
+        clause_chart,
+        gap_legend,
+        soa_chart,
+        soa_legend,
+        clauses,
+        groups,
+        own,
+        applicable,
+        excluded,
+    }
+    .into_response())
 }

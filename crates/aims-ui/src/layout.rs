@@ -105,6 +105,8 @@ pub(crate) enum Section {
     Dashboard,
     Gap,
     Soa,
+    AiSystems,
+    Risks,
     Activity,
     Tokens,
 }
@@ -138,9 +140,6 @@ pub(crate) struct NavItem {
 /// Areas of the product that are planned but not built yet, shown disabled in the sidebar so
 /// people see where the product is going without dead links.
 pub(crate) const COMING_SOON: &[(&str, &str)] = &[
-    ("AI systems", "cpu"),
-    ("Risks", "alert"),
-    ("Impact assessments", "users"),
     ("Evidence", "paperclip"),
     ("Policies", "file"),
     ("Audits", "search"),
@@ -158,6 +157,8 @@ impl Shell {
             item("/", "Dashboard", "home", Section::Dashboard),
             item("/requirements", "Gap assessment", "check-square", Section::Gap),
             item("/controls", "Statement of Applicability", "shield", Section::Soa),
+            item("/ai-systems", "AI systems", "cpu", Section::AiSystems),
+            item("/risks", "Risks", "alert", Section::Risks),
             item("/activity", "Activity log", "list", Section::Activity),
         ]
     }
