@@ -9,9 +9,11 @@ pub mod demo;
 pub mod error;
 pub mod orgs;
 pub mod records;
+pub mod rules;
 pub mod secrets;
 pub mod setup;
 pub mod tokens;
+pub mod transitions;
 pub mod users;
 
 use std::sync::Arc;
@@ -33,7 +35,10 @@ impl App {
     pub async fn open(database_url: &str) -> AppResult<(Self, aims_store::migrate::MigrationReport)> {
         let db = Db::connect(database_url).await?;
         let report = aims_store::migrate::run(&db).await?;
+        aims_store::records::backfill_documents(&db).await?;
         let catalogue = Iso42001::shipped().map_err(AppError::Validation)?;
-        Ok((Self { db, catalogue: Arc::new(catalogue) }, report))
+        let app = Self { db, catalogue: Arc::new(catalogue) };
+        app.backfill_org_defaults().await?;
+        Ok((app, report))
     }
 }

@@ -42,6 +42,7 @@ impl App {
         )
         .await?;
         self.load_catalogue(tx, &id, actor, &now).await?;
+        self.seed_org_defaults(tx, &id, actor).await?;
         Ok(Organization { id, slug: slug.as_str().to_owned(), name, version: 1, created_at: now.clone(), updated_at: now })
     }
 
@@ -124,5 +125,51 @@ async fn insert_catalogue_row(
 impl App {
     pub async fn org_by_slug(&self, slug: &str) -> AppResult<Organization> {
         orgs::by_slug(&self.db, slug).await?.ok_or_else(|| AppError::NotFound(format!("organisation {slug}")))
+    }
+}
+
+impl App {
+    /// The records every organisation starts with besides the catalogue: an empty AIMS scope,
+    /// default risk criteria, default gate requirements and the library of AI risk sources.
+    /// Each is created through the record machinery with its event.
+    pub(crate) async fn seed_org_defaults(&self, tx: &mut WriteTx, org_id: &str, actor: &Actor) -> AppResult<()> {
+        use aims_domain::kinds::{GATE_REQUIREMENT, RISK_CRITERIA, RISK_SOURCE, SCOPE, lifecycle, risk};
+        let seed = |spec: &'static aims_domain::validate::KindSpec,
+                    input: Value|
+         -> AppResult<(Map<String, Value>, &'static aims_domain::validate::KindSpec)> {
+            Ok((spec.validate_create(&input, &[])?, spec))
+        };
+        let mut drafts = vec![seed(&SCOPE, json!({}))?, seed(&RISK_CRITERIA, risk::default_criteria())?];
+        for (stage, types) in lifecycle::DEFAULT_GATE_REQUIREMENTS {
+            drafts.push(seed(&GATE_REQUIREMENT, json!({"to_stage": stage, "required_record_types": types}))?);
+        }
+        for source in risk::RISK_SOURCE_LIBRARY {
+            let input = json!({
+                "title": source.title,
+                "description": source.description,
+                "category": source.category,
+                "control_refs": source.controls,
+                "nist_characteristics": source.nist,
+                "owasp_llm": source.owasp,
+            });
+            drafts.push(seed(&RISK_SOURCE, input)?);
+        }
+        for (document, spec) in drafts {
+            let draft = crate::rules::Draft { reference: None, state: spec.initial_state.map(str::to_owned), document };
+            crate::records::insert_logged(tx, org_id, actor, spec, &draft).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives organisations created before these defaults existed their defaults (run at start).
+    pub(crate) async fn backfill_org_defaults(&self) -> AppResult<()> {
+        for org in orgs::all(&self.db).await? {
+            if records::count(&self.db, &org.id, "risk_criteria").await? == 0 {
+                let mut tx = self.db.begin_write().await?;
+                self.seed_org_defaults(&mut tx, &org.id, &Actor::System("upgrade")).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -1,12 +1,12 @@
 //! The generic record use cases: list, read, create, change (merge patch with If-Match),
 //! archive and trace, for every kind described by a [`KindSpec`].
 
-use aims_domain::kinds::{self, CATALOGUE_CONTROL_FIXED, CONTROL, REQUIREMENT};
+use aims_domain::kinds;
 use aims_domain::policy::Action;
-use aims_domain::validate::{FieldType, KindSpec};
+use aims_domain::validate::{FieldType, KindSpec, Revisions};
 use aims_domain::{ValidationErrors, clock};
 use aims_store::activity::{self, NewEvent};
-use aims_store::model::{Member, Page, Record};
+use aims_store::model::{Actor, Member, Page, Record, Revision};
 use aims_store::page_json::{self, JsonPage};
 use aims_store::records::{self, LinkedRecord, NewRecord, RecordKey};
 
@@ -16,22 +16,13 @@ use serde_json::{Map, Value, json};
 
 use crate::access::{actor, require};
 use crate::{App, AppError, AppResult};
-
-/// Kinds whose records are addressed by their reference (`controls/A.6.2.4`) rather than id.
-pub fn addressed_by_ref(spec: &KindSpec) -> bool {
-    spec.kind == CONTROL.kind || spec.kind == REQUIREMENT.kind
-}
-
-/// Kinds a client may create and archive (catalogue rows are instantiated, never created).
-pub fn creatable(spec: &KindSpec) -> bool {
-    spec.kind != REQUIREMENT.kind
-}
+use crate::{rules, transitions};
 
 fn key<'a>(spec: &KindSpec, segment: &'a str) -> RecordKey<'a> {
-    if addressed_by_ref(spec) { RecordKey::Ref(segment) } else { RecordKey::Id(segment) }
+    if spec.addressed_by_ref { RecordKey::Ref(segment) } else { RecordKey::Id(segment) }
 }
 
-fn not_found(spec: &KindSpec, segment: &str) -> AppError {
+pub(crate) fn not_found(spec: &KindSpec, segment: &str) -> AppError {
     AppError::NotFound(format!("{} {segment}", spec.label.to_lowercase()))
 }
 
@@ -102,63 +93,43 @@ impl App {
     }
 
     pub async fn create_record(&self, member: &Member, spec: &KindSpec, input: &Value) -> AppResult<Record> {
+        self.create_record_in(member, spec, input, None).await
+    }
+
+    /// Creates a record under a parent (`ai-systems/{id}/resources`): the parent link comes
+    /// from the path.
+    pub async fn create_child_record(&self, member: &Member, spec: &KindSpec, parent_segment: &str, input: &Value) -> AppResult<Record> {
+        let parent = self.parent_of(member, spec, parent_segment).await?;
+        self.create_record_in(member, spec, input, Some(parent)).await
+    }
+
+    async fn create_record_in(&self, member: &Member, spec: &KindSpec, input: &Value, parent: Option<Record>) -> AppResult<Record> {
         require(member, Action::Edit)?;
-        if !creatable(spec) {
-            return Err(AppError::Conflict(format!(
-                "{} are part of the catalogue and cannot be created",
-                spec.plural_label.to_lowercase()
-            )));
+        if !spec.creatable || spec.singleton {
+            return Err(AppError::Conflict(format!("{} cannot be created through the API", spec.plural_label.to_lowercase())));
         }
-        let is_control = spec.kind == CONTROL.kind;
-        let extra: &[&str] = if is_control { &["ref"] } else { &[] };
+        let extra = rules::create_extras(spec);
         let mut errors = ValidationErrors::default();
-        let reference = if is_control {
-            let given = input.get("ref").and_then(Value::as_str).unwrap_or_default();
-            kinds::parse_own_control_ref("ref", given).map_err(|e| errors.0.extend(e.0)).ok()
-        } else {
-            None
-        };
+        if let Err(e) = rules::check_create_extras(spec, input) {
+            errors.0.extend(e.0);
+        }
         let mut document = match spec.validate_create(input, extra) {
             Ok(document) => document,
             Err(e) => {
                 errors.0.extend(e.0);
-                return Err(AppError::Validation(errors));
+                Map::new()
             }
         };
         errors.into_result()?;
-        if is_control {
-            document.insert("source".into(), json!("own"));
+        if let (Some(parent_spec), Some(parent)) = (spec.parent, &parent) {
+            document.insert(parent_spec.field.into(), json!(parent.id));
         }
         let mut tx = self.db.begin_write().await?;
-        check_references(&mut tx, &member.org_id, spec, &document).await?;
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = clock::now_text();
-        let record = records::insert(
-            &mut tx,
-            &NewRecord {
-                org_id: &member.org_id,
-                id: &id,
-                kind: spec.kind,
-                reference: reference.as_deref(),
-                state: None,
-                data: &document,
-                actor_id: Some(&member.user_id),
-                now: &now,
-            },
-        )
-        .await?;
-        sync_links(&mut tx, spec, &record, None).await?;
-        let mut changes = document.clone();
-        if let Some(reference) = &reference {
-            changes.insert("ref".into(), json!(reference));
-        }
-        activity::append(
-            &mut tx,
-            &member.org_id,
-            &actor(member),
-            NewEvent { action: "create", record_type: spec.kind, record_id: &id, changes: Value::Object(changes) },
-        )
-        .await?;
+        let mut draft = rules::Draft { reference: None, state: spec.initial_state.map(str::to_owned), document };
+        rules::before_create(&mut tx, member, spec, input, &mut draft).await?;
+        check_references(&mut tx, &member.org_id, spec, &draft.document).await?;
+        let record = insert_logged(&mut tx, &member.org_id, &actor(member), spec, &draft).await?;
+        rules::after_write(&mut tx, member, spec, None, &record).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -168,40 +139,17 @@ impl App {
     pub async fn patch_record(&self, member: &Member, spec: &KindSpec, segment: &str, if_match: i64, patch: &Value) -> AppResult<Record> {
         require(member, Action::Edit)?;
         let mut tx = self.db.begin_write().await?;
-        let current = records::get_for_update(&mut tx, &member.org_id, spec.kind, &key(spec, segment))
-            .await?
-            .ok_or_else(|| not_found(spec, segment))?;
-        if current.version != if_match {
-            return Err(AppError::Stale { expected: if_match, current: current.version });
-        }
-        refuse_catalogue_text(spec, &current, patch)?;
+        let current = current_version(&mut tx, member, spec, segment, if_match).await?;
+        rules::refuse_fixed_fields(spec, &current, patch)?;
         let document = spec.validate_patch(&current.data, patch)?;
-        let changes = diff(&current.data, &document);
-        if changes.is_empty() {
+        if diff(&current.data, &document).is_empty() {
             return Ok(current);
         }
-        check_references(&mut tx, &member.org_id, spec, &document).await?;
-        let now = clock::now_text();
-        let updated = records::update(
-            &mut tx,
-            &current,
-            if_match,
-            &document,
-            current.state.as_deref(),
-            current.archived,
-            Some(&member.user_id),
-            &now,
-        )
-        .await
-        .map_err(|e| stale(e, if_match))?;
-        sync_links(&mut tx, spec, &updated, Some(&current)).await?;
-        activity::append(
-            &mut tx,
-            &member.org_id,
-            &actor(member),
-            NewEvent { action: "update", record_type: spec.kind, record_id: &updated.id, changes: Value::Object(changes) },
-        )
-        .await?;
+        let mut draft = rules::Draft { reference: current.reference.clone(), state: current.state.clone(), document };
+        rules::before_update(&mut tx, member, spec, &current, &mut draft).await?;
+        check_references(&mut tx, &member.org_id, spec, &draft.document).await?;
+        let updated = update_logged(&mut tx, member, spec, &current, &draft, current.archived, "update").await?;
+        rules::after_write(&mut tx, member, spec, Some(&current), &updated).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -210,35 +158,90 @@ impl App {
     pub async fn archive_record(&self, member: &Member, spec: &KindSpec, segment: &str, if_match: i64) -> AppResult<Record> {
         require(member, Action::Edit)?;
         let mut tx = self.db.begin_write().await?;
-        let current = records::get_for_update(&mut tx, &member.org_id, spec.kind, &key(spec, segment))
-            .await?
-            .ok_or_else(|| not_found(spec, segment))?;
-        if current.version != if_match {
-            return Err(AppError::Stale { expected: if_match, current: current.version });
-        }
-        if !creatable(spec) || current.data.get("source").and_then(Value::as_str) == Some("iso42001") {
+        let current = current_version(&mut tx, member, spec, segment, if_match).await?;
+        if !spec.creatable || spec.singleton || current.data.get("source").and_then(Value::as_str) == Some("iso42001") {
             return Err(AppError::Conflict("catalogue rows cannot be archived; mark a control excluded instead".into()));
         }
         if current.archived {
             return Err(AppError::Conflict(format!("{} {segment} is already archived", spec.label.to_lowercase())));
         }
-        let now = clock::now_text();
-        let updated =
-            records::update(&mut tx, &current, if_match, &current.data, current.state.as_deref(), true, Some(&member.user_id), &now)
-                .await
-                .map_err(|e| stale(e, if_match))?;
-        activity::append(
-            &mut tx,
-            &member.org_id,
-            &actor(member),
-            NewEvent {
-                action: "archive",
-                record_type: spec.kind,
-                record_id: &updated.id,
-                changes: json!({"archived": {"from": false, "to": true}}),
-            },
-        )
-        .await?;
+        let draft = rules::Draft { reference: current.reference.clone(), state: current.state.clone(), document: current.data.clone() };
+        let updated = update_logged(&mut tx, member, spec, &current, &draft, true, "archive").await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// The one record of a singleton kind (`scope`, `risk-criteria`).
+    pub async fn get_singleton(&self, member: &Member, spec: &KindSpec) -> AppResult<Record> {
+        require(member, Action::Read)?;
+        let page = records::list(&self.db, &member.org_id, spec.kind, true, 0, 1).await?;
+        page.items.into_iter().next().ok_or_else(|| not_found(spec, "of this organisation"))
+    }
+
+    pub async fn patch_singleton(&self, member: &Member, spec: &KindSpec, if_match: i64, patch: &Value) -> AppResult<Record> {
+        let record = self.get_singleton(member, spec).await?;
+        self.patch_record(member, spec, &record.id, if_match, patch).await
+    }
+
+    /// Records of a kind under one parent record, in creation order.
+    pub async fn list_children(
+        &self,
+        member: &Member,
+        spec: &KindSpec,
+        parent_segment: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> AppResult<Page<Record>> {
+        let parent = self.parent_of(member, spec, parent_segment).await?;
+        let field = spec.parent.map_or("", |p| p.field);
+        Ok(records::list_linked(&self.db, &member.org_id, spec.kind, field, &parent.id, after_seq, limit).await?)
+    }
+
+    /// A child record, checked to belong to the parent in the path.
+    pub async fn get_child(&self, member: &Member, spec: &KindSpec, parent_segment: &str, segment: &str) -> AppResult<Record> {
+        let parent = self.parent_of(member, spec, parent_segment).await?;
+        let record = self.get_record(member, spec, segment).await?;
+        let field = spec.parent.map_or("", |p| p.field);
+        if record.data.get(field).and_then(Value::as_str) != Some(parent.id.as_str()) {
+            return Err(not_found(spec, segment));
+        }
+        Ok(record)
+    }
+
+    async fn parent_of(&self, member: &Member, spec: &KindSpec, parent_segment: &str) -> AppResult<Record> {
+        let parent_spec = spec.parent.and_then(|p| kinds::by_kind(p.kind)).ok_or_else(|| not_found(spec, parent_segment))?;
+        self.get_record(member, parent_spec, parent_segment).await
+    }
+
+    /// The frozen revisions of a record, oldest first.
+    pub async fn revisions(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<Vec<Revision>> {
+        let record = self.get_record(member, spec, segment).await?;
+        Ok(records::revisions(&self.db, &member.org_id, &record.id).await?)
+    }
+
+    pub async fn revision(&self, member: &Member, spec: &KindSpec, segment: &str, n: i64) -> AppResult<Revision> {
+        let record = self.get_record(member, spec, segment).await?;
+        records::revision(&self.db, &member.org_id, &record.id, n).await?.ok_or_else(|| AppError::NotFound(format!("revision {n}")))
+    }
+
+    /// Runs a named transition (`approve`, `sign-off`, …) on a record at version `if_match`.
+    pub async fn transition(
+        &self,
+        member: &Member,
+        spec: &KindSpec,
+        segment: &str,
+        name: &str,
+        if_match: i64,
+        body: &Value,
+    ) -> AppResult<Record> {
+        let mut tx = self.db.begin_write().await?;
+        let current = current_version(&mut tx, member, spec, segment, if_match).await?;
+        let outcome = transitions::run(&mut tx, member, spec, name, &current, body).await?;
+        let updated = update_logged(&mut tx, member, spec, &current, &outcome.draft, current.archived, outcome.action).await?;
+        if spec.revisions == Revisions::OnTransition && outcome.freeze {
+            records::add_revision(&mut tx, &updated, Some(&member.user_id), &clock::now_text()).await?;
+        }
+        transitions::after(&mut tx, member, spec, name, &current, &updated).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -251,6 +254,98 @@ impl App {
     }
 }
 
+/// Reads a record for change inside `tx` and checks the version the client based it on.
+pub(crate) async fn current_version(tx: &mut WriteTx, member: &Member, spec: &KindSpec, segment: &str, if_match: i64) -> AppResult<Record> {
+    let current =
+        records::get_for_update(tx, &member.org_id, spec.kind, &key(spec, segment)).await?.ok_or_else(|| not_found(spec, segment))?;
+    if current.version != if_match {
+        return Err(AppError::Stale { expected: if_match, current: current.version });
+    }
+    Ok(current)
+}
+
+/// Inserts a record with its links and its `create` event.
+pub(crate) async fn insert_logged(
+    tx: &mut WriteTx,
+    org_id: &str,
+    actor: &Actor,
+    spec: &KindSpec,
+    draft: &rules::Draft,
+) -> AppResult<Record> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = clock::now_text();
+    let record = records::insert(
+        tx,
+        &NewRecord {
+            org_id,
+            id: &id,
+            kind: spec.kind,
+            reference: draft.reference.as_deref(),
+            state: draft.state.as_deref(),
+            data: &draft.document,
+            actor_id: actor.user_id(),
+            now: &now,
+        },
+    )
+    .await?;
+    sync_links(tx, spec, &record, None).await?;
+    let mut changes = draft.document.clone();
+    if let Some(reference) = &draft.reference {
+        changes.insert("ref".into(), json!(reference));
+    }
+    if let Some(state) = &draft.state {
+        changes.insert("state".into(), json!(state));
+    }
+    activity::append(
+        tx,
+        org_id,
+        actor,
+        NewEvent { action: "create", record_type: spec.kind, record_id: &id, changes: Value::Object(changes) },
+    )
+    .await?;
+    if spec.revisions == Revisions::EveryChange {
+        records::add_revision(tx, &record, actor.user_id(), &now).await?;
+    }
+    Ok(record)
+}
+
+/// Writes a new edition of a record (compare-and-set on its version) with its links, its
+/// event (`action`, field-by-field changes) and, for revisioned kinds, a frozen revision.
+pub(crate) async fn update_logged(
+    tx: &mut WriteTx,
+    member: &Member,
+    spec: &KindSpec,
+    current: &Record,
+    draft: &rules::Draft,
+    archived: bool,
+    action: &str,
+) -> AppResult<Record> {
+    let now = clock::now_text();
+    let updated =
+        records::update(tx, current, current.version, &draft.document, draft.state.as_deref(), archived, Some(&member.user_id), &now)
+            .await
+            .map_err(|e| stale(e, current.version))?;
+    sync_links(tx, spec, &updated, Some(current)).await?;
+    let mut changes = diff(&current.data, &draft.document);
+    if current.state != draft.state {
+        changes.insert("state".into(), json!({"from": current.state, "to": draft.state}));
+    }
+    if current.archived != archived {
+        changes.insert("archived".into(), json!({"from": current.archived, "to": archived}));
+    }
+    activity::append(
+        tx,
+        &member.org_id,
+        &actor(member),
+        NewEvent { action, record_type: spec.kind, record_id: &updated.id, changes: Value::Object(changes) },
+    )
+    .await?;
+    if spec.revisions == Revisions::EveryChange {
+        records::add_revision(tx, &updated, Some(&member.user_id), &now).await?;
+    }
+    Ok(updated)
+}
+
 fn stale(e: StoreError, expected: i64) -> AppError {
     match e {
         StoreError::Stale { current } => AppError::Stale { expected, current },
@@ -258,22 +353,8 @@ fn stale(e: StoreError, expected: i64) -> AppError {
     }
 }
 
-/// The title and description of an Annex A control come from the catalogue.
-fn refuse_catalogue_text(spec: &KindSpec, current: &Record, patch: &Value) -> AppResult<()> {
-    if spec.kind != CONTROL.kind || current.data.get("source").and_then(Value::as_str) != Some("iso42001") {
-        return Ok(());
-    }
-    let mut errors = ValidationErrors::default();
-    for field in CATALOGUE_CONTROL_FIXED {
-        if patch.get(field).is_some() {
-            errors.push(*field, "read_only", "the title and description of an Annex A control come from the catalogue");
-        }
-    }
-    Ok(errors.into_result()?)
-}
-
 /// Field-by-field changes as `{field: {from, to}}`.
-fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
     let mut changes = Map::new();
     for (key, value) in new {
         let before = old.get(key).unwrap_or(&Value::Null);
@@ -286,7 +367,7 @@ fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value
 
 /// Every owner must be a member, every link a record of the right kind in the same
 /// organisation, every catalogue reference a row that exists. Refusals name the field (422).
-async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &KindSpec, document: &Map<String, Value>) -> AppResult<()> {
+pub(crate) async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &KindSpec, document: &Map<String, Value>) -> AppResult<()> {
     let mut errors = ValidationErrors::default();
     for field in spec.fields {
         let Some(value) = document.get(field.name).filter(|v| !v.is_null()) else {
@@ -299,15 +380,19 @@ async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &KindSpec, docum
                     errors.push(field.name, "unknown_reference", "not a member of this organisation");
                 }
             }
-            FieldType::Ids { kind } | FieldType::Refs { kind } => {
-                let wanted: Vec<String> = value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+            FieldType::Ids { kind } | FieldType::Refs { kind } | FieldType::Link { kind } => {
+                let wanted: Vec<String> = match value {
+                    Value::String(one) => vec![one.clone()],
+                    _ => value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                };
                 for (i, item) in wanted.iter().enumerate() {
                     let found = match field.ty {
                         FieldType::Refs { .. } => records::get_for_update(tx, org_id, kind, &RecordKey::Ref(item)).await?.is_some(),
                         _ => !records::existing_ids(tx, org_id, kind, std::slice::from_ref(item)).await?.is_empty(),
                     };
                     if !found {
-                        errors.push(format!("{}[{i}]", field.name), "unknown_reference", format!("no {kind} {item} in this organisation"));
+                        let path = if value.is_string() { field.name.to_owned() } else { format!("{}[{i}]", field.name) };
+                        errors.push(path, "unknown_reference", format!("no {kind} {item} in this organisation"));
                     }
                 }
             }
@@ -318,14 +403,16 @@ async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &KindSpec, docum
 }
 
 /// Mirrors the record's `…_ids` fields into `record_links`, where foreign keys hold them.
-async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Record, previous: Option<&Record>) -> AppResult<()> {
+pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Record, previous: Option<&Record>) -> AppResult<()> {
     for (field, _) in spec.link_fields() {
         let now = record.data.get(field);
         if previous.is_some_and(|p| p.data.get(field) == now) {
             continue;
         }
-        let targets: Vec<String> =
-            now.and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        let targets: Vec<String> = match now {
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => now.and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        };
         records::set_links(tx, &record.org_id, &record.id, field, &targets).await?;
     }
     Ok(())

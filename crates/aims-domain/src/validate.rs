@@ -29,6 +29,10 @@ pub enum FieldType {
     Refs {
         kind: &'static str,
     },
+    /// The UUID of one record of `kind` in the same organisation: a single link.
+    Link {
+        kind: &'static str,
+    },
     /// A whole number within bounds.
     Integer {
         min: i64,
@@ -119,6 +123,36 @@ pub struct KindSpec {
     /// Fields that are part of the record but only the system writes (catalogue text, …).
     pub system_fields: &'static [&'static str],
     pub rules: &'static [Rule],
+    /// When frozen revisions of a record are kept.
+    pub revisions: Revisions,
+    /// One record per organisation (`scope`, `risk-criteria`): GET and PATCH only.
+    pub singleton: bool,
+    /// Clients may create (and archive) records of this kind.
+    pub creatable: bool,
+    /// Records are addressed by their reference (`controls/A.6.2.4`) rather than their id.
+    pub addressed_by_ref: bool,
+    /// Records live under a parent record (`ai-systems/{id}/resources`).
+    pub parent: Option<Parent>,
+    /// The `state` a new record starts in; states change only by transitions.
+    pub initial_state: Option<&'static str>,
+}
+
+/// When a kind keeps frozen revisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revisions {
+    None,
+    /// Every change freezes the new edition (scope, context, criteria).
+    EveryChange,
+    /// A transition (sign-off, approval) freezes the edition it concerns.
+    OnTransition,
+}
+
+/// The parent of a nested kind: the link field that holds it and the parent's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parent {
+    pub field: &'static str,
+    pub kind: &'static str,
+    pub collection: &'static str,
 }
 
 /// The fields every record carries outside its document.
@@ -199,7 +233,7 @@ impl KindSpec {
     /// The link fields (`…_ids`) of this kind with their target kinds.
     pub fn link_fields(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         self.fields.iter().filter_map(|f| match f.ty {
-            FieldType::Ids { kind } => Some((f.name, kind)),
+            FieldType::Ids { kind } | FieldType::Link { kind } => Some((f.name, kind)),
             _ => None,
         })
     }
@@ -277,7 +311,7 @@ fn check_field_at(field: &str, spec: &FieldSpec, value: &Value, errors: &mut Val
             }
             None => type_error(errors, field, "a date string"),
         },
-        FieldType::UserId => match value.as_str().map(uuid::Uuid::parse_str) {
+        FieldType::UserId | FieldType::Link { .. } => match value.as_str().map(uuid::Uuid::parse_str) {
             Some(Ok(id)) => Some(Value::String(id.to_string())),
             Some(Err(_)) => {
                 errors.push(field, "invalid_format", "a UUID");

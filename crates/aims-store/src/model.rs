@@ -66,6 +66,43 @@ pub struct Record {
     pub updated_by: Option<String>,
 }
 
+impl Record {
+    /// The record as the API shows it: the envelope (id, ref, version, archived, timestamps,
+    /// authors, state) followed by the fields of its document. Stored with every change in
+    /// `records.doc`, so reads serve it without rendering.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), Value::String(self.id.clone()));
+        if let Some(reference) = &self.reference {
+            map.insert("ref".into(), Value::String(reference.clone()));
+        }
+        map.insert("version".into(), Value::from(self.version));
+        map.insert("archived".into(), Value::Bool(self.archived));
+        map.insert("created_at".into(), Value::String(self.created_at.clone()));
+        map.insert("created_by".into(), self.created_by.clone().map_or(Value::Null, Value::String));
+        map.insert("updated_at".into(), Value::String(self.updated_at.clone()));
+        map.insert("updated_by".into(), self.updated_by.clone().map_or(Value::Null, Value::String));
+        if let Some(state) = &self.state {
+            map.insert("state".into(), Value::String(state.clone()));
+        }
+        for (key, value) in &self.data {
+            map.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+        Value::Object(map)
+    }
+}
+
+/// A frozen edition of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub n: i64,
+    pub record_version: i64,
+    pub state: Option<String>,
+    pub data: Map<String, Value>,
+    pub created_at: String,
+    pub created_by: Option<String>,
+}
+
 /// A page of a list: items plus the position to continue after, if there is more.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {

@@ -1,6 +1,6 @@
-//! Pages of records rendered as JSON by the database itself. A list request is the hottest
-//! path of the API; letting SQLite or PostgreSQL build the `items` text in one aggregated row
-//! avoids decoding and re-encoding every row. Optionally the same statement authenticates the
+//! Pages of records as JSON text, assembled by the database from each record's stored `doc`.
+//! A list request is the hottest path of the API; one aggregated row avoids decoding and
+//! re-encoding every record. Optionally the same statement authenticates the
 //! caller's API token, so an authenticated list costs one round trip.
 
 use sqlx::AssertSqlSafe;
@@ -18,31 +18,6 @@ pub struct JsonPage {
     pub next_after: Option<i64>,
 }
 
-/// The SQL expression that renders one `records` row (alias `r`) as the API's JSON object:
-/// the envelope fields, then the fields of its document (spliced in, without re-parsing).
-fn object_sql(backend: Backend) -> String {
-    let quote = |column: &str| match backend {
-        Backend::Sqlite => format!("json_quote({column})"),
-        Backend::Postgres => format!("COALESCE(to_json({column})::text, 'null')"),
-    };
-    format!(
-        "'{{\"id\":' || {id} || CASE WHEN r.ref IS NULL THEN '' ELSE ',\"ref\":' || {reference} END \
-         || ',\"version\":' || r.version \
-         || ',\"archived\":' || CASE WHEN r.archived THEN 'true' ELSE 'false' END \
-         || ',\"created_at\":' || {created_at} || ',\"created_by\":' || {created_by} \
-         || ',\"updated_at\":' || {updated_at} || ',\"updated_by\":' || {updated_by} \
-         || CASE WHEN r.state IS NULL THEN '' ELSE ',\"state\":' || {state} END \
-         || CASE WHEN length(r.data) > 2 THEN ',' || substr(r.data, 2, length(r.data) - 2) ELSE '' END || '}}'",
-        id = quote("r.id"),
-        reference = quote("r.ref"),
-        created_at = quote("r.created_at"),
-        created_by = quote("r.created_by"),
-        updated_at = quote("r.updated_at"),
-        updated_by = quote("r.updated_by"),
-        state = quote("r.state"),
-    )
-}
-
 fn aggregate_sql(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "group_concat(obj, ',' ORDER BY seq)",
@@ -52,13 +27,12 @@ fn aggregate_sql(backend: Backend) -> &'static str {
 
 /// `page` CTE body: up to `limit + 1` rows after the cursor; `$org` is how the organisation
 /// is selected (an id parameter or the authenticated token's organisation).
-fn page_sql(backend: Backend, org_condition: &str, include_archived: bool, first_param: usize) -> String {
+fn page_sql(org_condition: &str, include_archived: bool, first_param: usize) -> String {
     let archived = if include_archived { "" } else { "AND r.archived = FALSE" };
     let (kind, after, fetch) = (first_param, first_param + 1, first_param + 2);
     format!(
-        "SELECT r.seq AS seq, {object} AS obj FROM records r WHERE {org_condition} AND r.kind = ${kind} {archived} \
-         AND r.seq > ${after} ORDER BY r.seq LIMIT ${fetch}",
-        object = object_sql(backend)
+        "SELECT r.seq AS seq, r.doc AS obj FROM records r WHERE {org_condition} AND r.kind = ${kind} {archived} \
+         AND r.seq > ${after} ORDER BY r.seq LIMIT ${fetch}"
     )
 }
 
@@ -82,7 +56,7 @@ pub async fn list(db: &Db, org_id: &str, kind: &str, include_archived: bool, aft
     let backend = db.backend();
     let sql = format!(
         "WITH page AS MATERIALIZED ({page}) SELECT {summary}",
-        page = page_sql(backend, "r.org_id = $1", include_archived, 2),
+        page = page_sql("r.org_id = $1", include_archived, 2),
         summary = summary_sql(backend, 5)
     );
     let (items, fetched, last): (Option<String>, i64, Option<i64>) = on_pool!(db, pool => {
@@ -119,7 +93,7 @@ pub async fn list_with_token(
            WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE), \
          page AS MATERIALIZED ({page}) \
          SELECT a.token_id, a.last_used_at, a.org_id, a.slug, a.org_name, a.user_id, a.email, a.display_name, a.role, {summary} FROM auth a",
-        page = page_sql(backend, "r.org_id = (SELECT org_id FROM auth WHERE slug = $3)", include_archived, 4),
+        page = page_sql("r.org_id = (SELECT org_id FROM auth WHERE slug = $3)", include_archived, 4),
         summary = summary_sql(backend, 7)
     );
     let row: Option<AuthPageRow> = on_pool!(db, pool => {

@@ -8,7 +8,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::db::{Db, WriteTx};
 use crate::error::{OnUnique, StoreError, StoreResult};
-use crate::model::{Page, Record};
+use crate::model::{Page, Record, Revision};
 
 const COLUMNS: &str = "seq, org_id, id, kind, ref, version, state, archived, data, created_at, created_by, updated_at, updated_by";
 
@@ -39,15 +39,32 @@ pub struct NewRecord<'a> {
 
 pub async fn insert(tx: &mut WriteTx, new: &NewRecord<'_>) -> StoreResult<Record> {
     let data = Value::Object(new.data.clone()).to_string();
+    let doc = Record {
+        seq: 0,
+        org_id: new.org_id.to_owned(),
+        id: new.id.to_owned(),
+        kind: new.kind.to_owned(),
+        reference: new.reference.map(str::to_owned),
+        version: 1,
+        state: new.state.map(str::to_owned),
+        archived: false,
+        data: new.data.clone(),
+        created_at: new.now.to_owned(),
+        created_by: new.actor_id.map(str::to_owned),
+        updated_at: new.now.to_owned(),
+        updated_by: new.actor_id.map(str::to_owned),
+    }
+    .to_json()
+    .to_string();
     let sql = format!(
-        "INSERT INTO records (org_id, id, kind, ref, version, state, archived, data, created_at, created_by, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, 1, $5, FALSE, $6, $7, $8, $7, $8) RETURNING {COLUMNS}"
+        "INSERT INTO records (org_id, id, kind, ref, version, state, archived, data, created_at, created_by, updated_at, updated_by, doc) \
+         VALUES ($1, $2, $3, $4, 1, $5, FALSE, $6, $7, $8, $7, $8, $9) RETURNING {COLUMNS}"
     );
     let conflict = format!("a {} with reference {} exists", new.kind, new.reference.unwrap_or("-"));
     let row: Row = on_conn!(tx, conn => {
         sqlx::query_as(AssertSqlSafe(sql))
             .bind(new.org_id).bind(new.id).bind(new.kind).bind(new.reference).bind(new.state).bind(&data)
-            .bind(new.now).bind(new.actor_id)
+            .bind(new.now).bind(new.actor_id).bind(&doc)
             .fetch_one(&mut *conn).await.on_unique(&conflict)?
     });
     from_row(row)
@@ -115,14 +132,25 @@ pub async fn update(
     now: &str,
 ) -> StoreResult<Record> {
     let text = Value::Object(data.clone()).to_string();
+    let doc = Record {
+        version: expected_version + 1,
+        state: state.map(str::to_owned),
+        archived,
+        data: data.clone(),
+        updated_at: now.to_owned(),
+        updated_by: actor_id.map(str::to_owned),
+        ..current.clone()
+    }
+    .to_json()
+    .to_string();
     let sql = format!(
-        "UPDATE records SET data = $1, state = $2, archived = $3, version = version + 1, updated_at = $4, updated_by = $5 \
+        "UPDATE records SET data = $1, state = $2, archived = $3, version = version + 1, updated_at = $4, updated_by = $5, doc = $9 \
          WHERE org_id = $6 AND id = $7 AND version = $8 RETURNING {COLUMNS}"
     );
     let row: Option<Row> = on_conn!(tx, conn => {
         sqlx::query_as(AssertSqlSafe(sql))
             .bind(&text).bind(state).bind(archived).bind(now).bind(actor_id)
-            .bind(&current.org_id).bind(&current.id).bind(expected_version)
+            .bind(&current.org_id).bind(&current.id).bind(expected_version).bind(&doc)
             .fetch_optional(&mut *conn).await?
     });
     match row {
@@ -169,9 +197,9 @@ pub struct LinkedRecord {
 pub async fn linked(db: &Db, org_id: &str, id: &str) -> StoreResult<Vec<LinkedRecord>> {
     let cols: String = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT l.field, 1, {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = $1 AND l.from_id = $2 \
+        "SELECT l.field, CAST(1 AS BIGINT), {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = $1 AND l.from_id = $2 \
          UNION ALL \
-         SELECT l.field, 0, {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id WHERE l.org_id = $1 AND l.to_id = $2"
+         SELECT l.field, CAST(0 AS BIGINT), {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id WHERE l.org_id = $1 AND l.to_id = $2"
     );
     type LinkRow = (
         String,
@@ -212,6 +240,112 @@ pub async fn add_revision(tx: &mut WriteTx, record: &Record, actor_id: Option<&s
         n
     });
     Ok(n)
+}
+
+/// Fills `doc` for rows written before it existed (migration 0002). Returns how many.
+pub async fn backfill_documents(db: &Db) -> StoreResult<u64> {
+    let mut filled = 0;
+    loop {
+        let sql = format!("SELECT {COLUMNS} FROM records WHERE doc IS NULL ORDER BY seq LIMIT 500");
+        let rows: Vec<Row> = on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?);
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut tx = db.begin_write().await?;
+        for row in rows {
+            let record = from_row(row)?;
+            let doc = record.to_json().to_string();
+            on_conn!(tx, conn => {
+                sqlx::query("UPDATE records SET doc = $1 WHERE seq = $2").bind(&doc).bind(record.seq).execute(&mut *conn).await?;
+            });
+            filled += 1;
+        }
+        tx.commit().await?;
+    }
+}
+
+/// A record's stored JSON and version, for reads that need nothing else.
+pub async fn get_doc(db: &Db, org_id: &str, kind: &str, key: &RecordKey<'_>) -> StoreResult<Option<(String, i64)>> {
+    let sql = match key {
+        RecordKey::Id(_) => "SELECT doc, version FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
+        RecordKey::Ref(_) => "SELECT doc, version FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
+    };
+    let key_value = match key {
+        RecordKey::Id(v) | RecordKey::Ref(v) => *v,
+    };
+    let row: Option<(Option<String>, i64)> =
+        on_pool!(db, pool => sqlx::query_as(sql).bind(org_id).bind(kind).bind(key_value).fetch_optional(pool).await?);
+    Ok(row.map(|(doc, version)| (doc.unwrap_or_default(), version)))
+}
+
+/// The revisions of a record, oldest first.
+pub async fn revisions(db: &Db, org_id: &str, record_id: &str) -> StoreResult<Vec<Revision>> {
+    let rows: Vec<RevisionRow> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT n, record_version, state, data, created_at, created_by FROM record_revisions WHERE org_id = $1 AND record_id = $2 ORDER BY n")
+            .bind(org_id).bind(record_id).fetch_all(pool).await?
+    });
+    rows.into_iter().map(revision_from_row).collect()
+}
+
+pub async fn revision(db: &Db, org_id: &str, record_id: &str, n: i64) -> StoreResult<Option<Revision>> {
+    let row: Option<RevisionRow> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT n, record_version, state, data, created_at, created_by FROM record_revisions WHERE org_id = $1 AND record_id = $2 AND n = $3")
+            .bind(org_id).bind(record_id).bind(n).fetch_optional(pool).await?
+    });
+    row.map(revision_from_row).transpose()
+}
+
+type RevisionRow = (i64, i64, Option<String>, String, String, Option<String>);
+
+fn revision_from_row((n, record_version, state, data, created_at, created_by): RevisionRow) -> StoreResult<Revision> {
+    let data = match serde_json::from_str(&data) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(StoreError::Corrupt(format!("revision {n} has no JSON object document"))),
+    };
+    Ok(Revision { n, record_version, state, data, created_at, created_by })
+}
+
+/// Records of `kind` whose link `field` points at `target_id`, in creation order.
+pub async fn list_linked(
+    db: &Db,
+    org_id: &str,
+    kind: &str,
+    field: &str,
+    target_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> StoreResult<Page<Record>> {
+    let cols: String = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id \
+         WHERE l.org_id = $1 AND l.to_id = $2 AND l.field = $3 AND r.kind = $4 AND r.archived = FALSE AND r.seq > $5 ORDER BY r.seq LIMIT $6"
+    );
+    let rows: Vec<Row> = on_pool!(db, pool => {
+        sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(target_id).bind(field).bind(kind).bind(after_seq).bind(i64::from(limit) + 1).fetch_all(pool).await?
+    });
+    let records = rows.into_iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_overfetch(records, limit, |r| r.seq))
+}
+
+/// The same inside a write transaction, every match (for side effects on linked records).
+pub async fn linked_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, field: &str, target_id: &str) -> StoreResult<Vec<Record>> {
+    let cols: String = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id \
+         WHERE l.org_id = $1 AND l.to_id = $2 AND l.field = $3 AND r.kind = $4 AND r.archived = FALSE ORDER BY r.seq"
+    );
+    let rows: Vec<Row> = on_conn!(tx, conn => {
+        sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(target_id).bind(field).bind(kind).fetch_all(&mut *conn).await?
+    });
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Every record of a kind in the organisation, inside a write transaction (small kinds only:
+/// gate requirements, singletons).
+pub async fn all_for_update(tx: &mut WriteTx, org_id: &str, kind: &str) -> StoreResult<Vec<Record>> {
+    let sql = format!("SELECT {COLUMNS} FROM records WHERE org_id = $1 AND kind = $2 AND archived = FALSE ORDER BY seq");
+    let rows: Vec<Row> = on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(kind).fetch_all(&mut *conn).await?);
+    rows.into_iter().map(from_row).collect()
 }
 
 /// Counts records of a kind (for dashboards and benchmarks), archived ones excluded.

@@ -5,29 +5,11 @@ use aims_store::page_json::JsonPage;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-/// A record as the API shows it: the envelope (id, ref, version, timestamps, archived, state)
-/// followed by the fields of its document.
+/// A record as the API shows it (defined once, with the stored form, in aims-store).
 pub fn record_json(record: &Record) -> Value {
-    let mut map = Map::new();
-    map.insert("id".into(), json!(record.id));
-    if let Some(reference) = &record.reference {
-        map.insert("ref".into(), json!(reference));
-    }
-    map.insert("version".into(), json!(record.version));
-    map.insert("archived".into(), json!(record.archived));
-    map.insert("created_at".into(), json!(record.created_at));
-    map.insert("created_by".into(), json!(record.created_by));
-    map.insert("updated_at".into(), json!(record.updated_at));
-    map.insert("updated_by".into(), json!(record.updated_by));
-    if let Some(state) = &record.state {
-        map.insert("state".into(), json!(state));
-    }
-    for (key, value) in &record.data {
-        map.entry(key.clone()).or_insert_with(|| value.clone());
-    }
-    Value::Object(map)
+    record.to_json()
 }
 
 /// The list envelope: `{"items": [...], "next_cursor": "…" | null}`.

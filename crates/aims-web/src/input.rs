@@ -34,6 +34,26 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A JSON body that may be absent (transitions without a reason): absent or empty is `{}`.
+pub struct OptionalJsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared = req.headers().contains_key(header::CONTENT_TYPE);
+        let empty = req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v == "0");
+        if !declared || empty {
+            let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJsonBody(Value::Object(Default::default())));
+            }
+            return Err(ApiError::UnsupportedMediaType("Content-Type: application/json"));
+        }
+        JsonBody::from_request(req, state).await.map(|JsonBody(v)| OptionalJsonBody(v))
+    }
+}
+
 /// The version a change is based on, from `If-Match: "<version>"`.
 pub struct IfMatch(pub i64);
 

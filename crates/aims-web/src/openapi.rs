@@ -184,7 +184,7 @@ fn field_schema(ty: FieldType) -> Schema {
         FieldType::Choice(values) => ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into(),
         FieldType::Bool => typed(Type::Boolean),
         FieldType::Date => ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))).into(),
-        FieldType::UserId => {
+        FieldType::UserId | FieldType::Link { .. } => {
             ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into()
         }
         FieldType::Ids { .. } => ArrayBuilder::new()

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::ValidationErrors;
 use super::BASE;
+use crate::ValidationErrors;
 use crate::validate::{FieldSpec, FieldType, KindSpec};
 
 pub const GAP_STATUSES: &[&str] = &["missing", "partial", "in_place"];

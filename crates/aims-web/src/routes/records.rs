@@ -2,7 +2,6 @@
 //! list, create, read, change (merge patch), archive (DELETE) and trace.
 
 use aims_app::App;
-use aims_app::records::{addressed_by_ref, creatable};
 use aims_domain::validate::KindSpec;
 use aims_store::records::LinkedRecord;
 use axum::extract::{Path, State};
@@ -15,7 +14,7 @@ use utoipa::openapi::{Ref, RefOr};
 use crate::auth::{Authed, Credentials};
 use crate::dto::{json_page_response, record_json};
 use crate::error::ApiResult;
-use crate::input::{IfMatch, JsonBody, QueryPairs, parse_list_query};
+use crate::input::{IfMatch, JsonBody, OptionalJsonBody, QueryPairs, parse_list_query};
 use crate::openapi::{ApiBuilder, Doc, input_schema, page_schema, record_schema};
 use crate::routes::record_response;
 
@@ -28,13 +27,26 @@ fn schema_name(spec: &KindSpec) -> String {
 }
 
 fn location(org: &str, spec: &KindSpec, body: &Value) -> String {
-    let key = if addressed_by_ref(spec) { body.get("ref") } else { body.get("id") };
+    let key = if spec.addressed_by_ref { body.get("ref") } else { body.get("id") };
     format!("/api/v1/orgs/{org}/{}/{}", spec.collection, key.and_then(Value::as_str).unwrap_or_default())
 }
 
 /// Adds the routes of one kind.
-pub fn register(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
-    let by_ref = addressed_by_ref(spec);
+pub fn register(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
+    let api = if spec.singleton {
+        register_singleton(api, spec)
+    } else if spec.parent.is_some() {
+        register_nested(api, spec)
+    } else {
+        register_collection(api, spec)
+    };
+    let api = register_transitions(api, spec);
+    register_revisions(api, spec)
+}
+
+/// The routes of a kind addressed by id or reference at the top of the organisation.
+fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
+    let by_ref = spec.addressed_by_ref;
     let name = schema_name(spec);
     let record_ref: RefOr<_> = Ref::from_schema_name(&name).into();
     let collection = format!("/api/v1/orgs/{{org}}/{}", spec.collection);
@@ -63,7 +75,7 @@ pub fn register(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
             .query("archived", "true to include archived records")
             .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
     );
-    if creatable(spec) {
+    if spec.creatable {
         api = api.route(
             HttpMethod::Post,
             &collection,
@@ -138,6 +150,258 @@ pub fn register(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
             .param(key_name, key_doc)
             .ok(200, "The record and its linked records grouped by kind", None),
     )
+}
+
+fn item_path(spec: &KindSpec) -> (String, &'static str) {
+    let collection = format!("/api/v1/orgs/{{org}}/{}", spec.collection);
+    if spec.singleton {
+        return (collection, "");
+    }
+    let key_name = if spec.addressed_by_ref { "ref" } else { "id" };
+    (format!("{collection}/{{{key_name}}}"), key_name)
+}
+
+/// `GET` and `PATCH` of a kind with one record per organisation (`scope`, `risk-criteria`).
+fn register_singleton(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
+    let name = schema_name(spec);
+    let record_ref: RefOr<_> = Ref::from_schema_name(&name).into();
+    let path = format!("/api/v1/orgs/{{org}}/{}", spec.collection);
+    api.schema(&name, record_schema(spec, false))
+        .route(
+            HttpMethod::Get,
+            &path,
+            get(move |State(app): State<App>, Authed(member)| async move {
+                let record = app.get_singleton(&member, spec).await?;
+                ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+            }),
+            Doc::new(spec.collection, format!("get_{}", spec.kind), format!("Read the {}", spec.label.to_lowercase())).org().ok(
+                200,
+                "The record, with its version as ETag",
+                Some((JSON, record_ref.clone())),
+            ),
+        )
+        .route(
+            HttpMethod::Patch,
+            &path,
+            patch(move |State(app): State<App>, Authed(member), IfMatch(version), JsonBody(body)| async move {
+                let record = app.patch_singleton(&member, spec, version, &body).await?;
+                ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+            }),
+            Doc::new(
+                spec.collection,
+                format!("update_{}", spec.kind),
+                format!("Change the {} (JSON merge patch, If-Match required)", spec.label.to_lowercase()),
+            )
+            .org()
+            .body(MERGE_PATCH, input_schema(spec, false, false).into())
+            .ok(200, "The changed record; a new revision is kept", Some((JSON, record_ref))),
+        )
+}
+
+/// The routes of a kind that lives under a parent (`ai-systems/{id}/resources`).
+fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
+    let Some(parent) = spec.parent else { return api };
+    let name = schema_name(spec);
+    let record_ref: RefOr<_> = Ref::from_schema_name(&name).into();
+    let collection = format!("/api/v1/orgs/{{org}}/{}/{{id}}/{}", parent.collection, spec.collection);
+    let item = format!("{collection}/{{child_id}}");
+    api.schema(&name, record_schema(spec, false))
+        .route(
+            HttpMethod::Get,
+            &collection,
+            get(move |State(app): State<App>, Path((_org, parent_id)): Path<(String, String)>, Authed(member), QueryPairs(query)| async move {
+                let query = parse_list_query(&query, &[])?;
+                let page = app.list_children(&member, spec, &parent_id, query.paging.after, query.paging.limit).await?;
+                ApiResult::Ok(axum::Json(crate::dto::page_json(&page, record_json)))
+            }),
+            Doc::new(spec.collection, format!("list_{}", spec.kind), format!("List the {} of a {}", spec.plural_label.to_lowercase(), parent.kind.replace('_', " ")))
+                .org()
+                .param("id", "The parent record's id")
+                .query("limit", "Page size, 1–200 (default 50)")
+                .query("cursor", "The next_cursor of the previous page")
+                .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
+        )
+        .route(
+            HttpMethod::Post,
+            &collection,
+            post(move |State(app): State<App>, Path((org, parent_id)): Path<(String, String)>, Authed(member), JsonBody(body)| async move {
+                let record = app.create_child_record(&member, spec, &parent_id, &body).await?;
+                let location = format!("/api/v1/orgs/{org}/{}/{parent_id}/{}/{}", parent.collection, spec.collection, record.id);
+                ApiResult::Ok(record_response(StatusCode::CREATED, &record_json(&record), record.version, Some(location)))
+            }),
+            Doc::new(spec.collection, format!("create_{}", spec.kind), format!("Add a {}", spec.label.to_lowercase()))
+                .org()
+                .param("id", "The parent record's id")
+                .body(JSON, input_schema(spec, false, true).into())
+                .ok(201, "Created", Some((JSON, record_ref.clone()))),
+        )
+        .route(
+            HttpMethod::Get,
+            &item,
+            get(move |State(app): State<App>, Path((_org, parent_id, id)): Path<(String, String, String)>, Authed(member)| async move {
+                let record = app.get_child(&member, spec, &parent_id, &id).await?;
+                ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+            }),
+            Doc::new(spec.collection, format!("get_{}", spec.kind), format!("Read a {}", spec.label.to_lowercase()))
+                .org()
+                .param("id", "The parent record's id")
+                .param("child_id", "The record's id")
+                .ok(200, "The record", Some((JSON, record_ref.clone()))),
+        )
+        .route(
+            HttpMethod::Patch,
+            &item,
+            patch(move |State(app): State<App>, Path((_org, parent_id, id)): Path<(String, String, String)>, Authed(member), IfMatch(version), JsonBody(body)| async move {
+                app.get_child(&member, spec, &parent_id, &id).await?;
+                let record = app.patch_record(&member, spec, &id, version, &body).await?;
+                ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+            }),
+            Doc::new(spec.collection, format!("update_{}", spec.kind), format!("Change a {} (JSON merge patch, If-Match required)", spec.label.to_lowercase()))
+                .org()
+                .param("id", "The parent record's id")
+                .param("child_id", "The record's id")
+                .body(MERGE_PATCH, input_schema(spec, false, false).into())
+                .ok(200, "The changed record", Some((JSON, record_ref.clone()))),
+        )
+        .route(
+            HttpMethod::Delete,
+            &item,
+            delete(move |State(app): State<App>, Path((_org, parent_id, id)): Path<(String, String, String)>, Authed(member), IfMatch(version)| async move {
+                app.get_child(&member, spec, &parent_id, &id).await?;
+                let record = app.archive_record(&member, spec, &id, version).await?;
+                ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+            }),
+            Doc::new(spec.collection, format!("archive_{}", spec.kind), format!("Archive a {}", spec.label.to_lowercase()))
+                .org()
+                .param("id", "The parent record's id")
+                .param("child_id", "The record's id")
+                .ok(200, "Archived", Some((JSON, record_ref))),
+        )
+}
+
+/// `POST …/{id}/{transition}` for each transition of the kind.
+fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
+    let (item, key_name) = item_path(spec);
+    let record_ref: RefOr<_> = Ref::from_schema_name(schema_name(spec)).into();
+    for name in aims_app::transitions::names(spec) {
+        api = api.route(
+            HttpMethod::Post,
+            &format!("{item}/{name}"),
+            post(
+                move |State(app): State<App>,
+                      Path((_org, key)): Path<(String, String)>,
+                      Authed(member),
+                      IfMatch(version),
+                      OptionalJsonBody(body)| async move {
+                    let record = app.transition(&member, spec, &key, name, version, &body).await?;
+                    ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+                },
+            ),
+            Doc::new(
+                spec.collection,
+                format!("{}_{}", name.replace('-', "_"), spec.kind),
+                format!("{} a {} (If-Match required)", transition_verb(name), spec.label.to_lowercase()),
+            )
+            .org()
+            .param(key_name, "The record's id")
+            .body(JSON, transition_body(name).into())
+            .ok(200, "The record after the transition", Some((JSON, record_ref.clone()))),
+        );
+    }
+    api
+}
+
+fn transition_verb(name: &str) -> String {
+    let mut chars = name.replace('-', " ").chars().collect::<Vec<_>>();
+    if let Some(first) = chars.first_mut() {
+        *first = first.to_ascii_uppercase();
+    }
+    chars.into_iter().collect()
+}
+
+fn transition_body(name: &str) -> utoipa::openapi::schema::Schema {
+    let field = match name {
+        "accept" => "rationale",
+        "sign-off" => "comment",
+        _ => "reason",
+    };
+    utoipa::openapi::schema::ObjectBuilder::new().property(field, crate::openapi::string()).into()
+}
+
+/// `GET …/revisions` and `…/revisions/{n}` of kinds that keep revisions.
+fn register_revisions(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
+    if spec.revisions == aims_domain::validate::Revisions::None {
+        return api;
+    }
+    let (item, key_name) = item_path(spec);
+    let list_path = format!("{item}/revisions");
+    let one_path = format!("{item}/revisions/{{n}}");
+    let doc = |op: &str, summary: &str| {
+        let doc = Doc::new(spec.collection, format!("{op}_{}", spec.kind), summary.to_owned()).org();
+        if spec.singleton { doc } else { doc.param(key_name, "The record's id") }
+    };
+    if spec.singleton {
+        return api
+            .route(
+                HttpMethod::Get,
+                &list_path,
+                get(move |State(app): State<App>, Authed(member)| async move {
+                    let record = app.get_singleton(&member, spec).await?;
+                    let revisions = app.revisions(&member, spec, &record.id).await?;
+                    ApiResult::Ok(axum::Json(
+                        json!({"items": revisions.iter().map(revision_json).collect::<Vec<_>>(), "next_cursor": null}),
+                    ))
+                }),
+                doc("list_revisions", "List the frozen revisions, oldest first").ok(200, "Revisions", None),
+            )
+            .route(
+                HttpMethod::Get,
+                &one_path,
+                get(move |State(app): State<App>, Path((_org, n)): Path<(String, String)>, Authed(member)| async move {
+                    let record = app.get_singleton(&member, spec).await?;
+                    let n = parse_revision(&n)?;
+                    ApiResult::Ok(axum::Json(revision_json(&app.revision(&member, spec, &record.id, n).await?)))
+                }),
+                doc("get_revision", "Read one revision exactly as it was frozen").param("n", "The revision number").ok(
+                    200,
+                    "The revision",
+                    None,
+                ),
+            );
+    }
+    api.route(
+        HttpMethod::Get,
+        &list_path,
+        get(move |State(app): State<App>, Path((_org, key)): Path<(String, String)>, Authed(member)| async move {
+            let revisions = app.revisions(&member, spec, &key).await?;
+            ApiResult::Ok(axum::Json(json!({"items": revisions.iter().map(revision_json).collect::<Vec<_>>(), "next_cursor": null})))
+        }),
+        doc("list_revisions", "List the frozen revisions, oldest first").ok(200, "Revisions", None),
+    )
+    .route(
+        HttpMethod::Get,
+        &one_path,
+        get(move |State(app): State<App>, Path((_org, key, n)): Path<(String, String, String)>, Authed(member)| async move {
+            let n = parse_revision(&n)?;
+            ApiResult::Ok(axum::Json(revision_json(&app.revision(&member, spec, &key, n).await?)))
+        }),
+        doc("get_revision", "Read one revision exactly as it was frozen").param("n", "The revision number").ok(200, "The revision", None),
+    )
+}
+
+fn parse_revision(text: &str) -> Result<i64, crate::error::ApiError> {
+    text.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| crate::error::ApiError::NotFound(format!("revision {text}")))
+}
+
+fn revision_json(revision: &aims_store::model::Revision) -> Value {
+    json!({
+        "n": revision.n,
+        "record_version": revision.record_version,
+        "state": revision.state,
+        "created_at": revision.created_at,
+        "created_by": revision.created_by,
+        "data": revision.data,
+    })
 }
 
 /// `{"record": …, "links": {"<kind>": [{"field", "direction", "record"}]}}`.

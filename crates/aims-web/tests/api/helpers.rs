@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 
 use aims_app::App;
+use aims_domain::kinds;
+use aims_domain::validate::{KindSpec, Revisions};
 use aims_store::model::{Actor, Member};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -175,22 +177,21 @@ impl Reply {
     }
 }
 
-/// One route of the API as the walking tests exercise it.
+/// What a walked route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub enum Op {
     Healthz,
     Metrics,
     OpenApi,
-    ListRequirements,
-    GetRequirement,
-    PatchRequirement,
-    TraceRequirement,
-    ListControls,
-    CreateControl,
-    GetControl,
-    PatchControl,
-    ArchiveControl,
-    TraceControl,
+    List,
+    Create,
+    Get,
+    Patch,
+    Archive,
+    Trace,
+    Revisions,
+    Revision,
+    Transition(&'static str),
     ListTokens,
     ListAllTokens,
     CreateToken,
@@ -202,71 +203,117 @@ pub enum Route {
     ActivityVerify,
 }
 
-impl Route {
-    pub const ALL: [Route; 22] = [
-        Route::Healthz,
-        Route::Metrics,
-        Route::OpenApi,
-        Route::ListRequirements,
-        Route::GetRequirement,
-        Route::PatchRequirement,
-        Route::TraceRequirement,
-        Route::ListControls,
-        Route::CreateControl,
-        Route::GetControl,
-        Route::PatchControl,
-        Route::ArchiveControl,
-        Route::TraceControl,
-        Route::ListTokens,
-        Route::ListAllTokens,
-        Route::CreateToken,
-        Route::RevokeOwnToken,
-        Route::RevokeOthersToken,
-        Route::ListActivity,
-        Route::ActivityCsv,
-        Route::ActivityHead,
-        Route::ActivityVerify,
-    ];
+/// One route of the API as the walking tests exercise it.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub op: Op,
+    pub spec: Option<&'static KindSpec>,
+}
 
-    /// The OpenAPI method and path template this case exercises.
-    pub fn template(self) -> (&'static str, &'static str) {
-        match self {
-            Route::Healthz => ("get", "/healthz"),
-            Route::Metrics => ("get", "/metrics"),
-            Route::OpenApi => ("get", "/api/openapi.json"),
-            Route::ListRequirements => ("get", "/api/v1/orgs/{org}/requirements"),
-            Route::GetRequirement => ("get", "/api/v1/orgs/{org}/requirements/{ref}"),
-            Route::PatchRequirement => ("patch", "/api/v1/orgs/{org}/requirements/{ref}"),
-            Route::TraceRequirement => ("get", "/api/v1/orgs/{org}/requirements/{ref}/trace"),
-            Route::ListControls => ("get", "/api/v1/orgs/{org}/controls"),
-            Route::CreateControl => ("post", "/api/v1/orgs/{org}/controls"),
-            Route::GetControl => ("get", "/api/v1/orgs/{org}/controls/{ref}"),
-            Route::PatchControl => ("patch", "/api/v1/orgs/{org}/controls/{ref}"),
-            Route::ArchiveControl => ("delete", "/api/v1/orgs/{org}/controls/{ref}"),
-            Route::TraceControl => ("get", "/api/v1/orgs/{org}/controls/{ref}/trace"),
-            Route::ListTokens | Route::ListAllTokens => ("get", "/api/v1/orgs/{org}/tokens"),
-            Route::CreateToken => ("post", "/api/v1/orgs/{org}/tokens"),
-            Route::RevokeOwnToken | Route::RevokeOthersToken => ("delete", "/api/v1/orgs/{org}/tokens/{id}"),
-            Route::ListActivity | Route::ActivityCsv => ("get", "/api/v1/orgs/{org}/activity"),
-            Route::ActivityHead => ("get", "/api/v1/orgs/{org}/activity/head"),
-            Route::ActivityVerify => ("get", "/api/v1/orgs/{org}/activity/verify"),
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.op == other.op && self.spec.map(|s| s.kind) == other.spec.map(|s| s.kind)
+    }
+}
+
+impl Route {
+    /// Every route: the service and token routes, and each kind's generated routes.
+    pub fn all() -> Vec<Route> {
+        let plain = |op| Route { op, spec: None };
+        let mut routes: Vec<Route> = [
+            Op::Healthz,
+            Op::Metrics,
+            Op::OpenApi,
+            Op::ListTokens,
+            Op::ListAllTokens,
+            Op::CreateToken,
+            Op::RevokeOwnToken,
+            Op::RevokeOthersToken,
+            Op::ListActivity,
+            Op::ActivityCsv,
+            Op::ActivityHead,
+            Op::ActivityVerify,
+        ]
+        .into_iter()
+        .map(plain)
+        .collect();
+        for spec in kinds::ALL.iter().copied() {
+            let with = |op| Route { op, spec: Some(spec) };
+            let mut ops = vec![Op::Get, Op::Patch];
+            if !spec.singleton {
+                ops.extend([Op::List]);
+                if spec.parent.is_none() {
+                    ops.push(Op::Trace);
+                }
+            }
+            if spec.creatable && !spec.singleton {
+                ops.extend([Op::Create, Op::Archive]);
+            }
+            if spec.revisions != Revisions::None {
+                ops.extend([Op::Revisions, Op::Revision]);
+            }
+            ops.extend(aims_app::transitions::names(spec).iter().map(|n| Op::Transition(n)));
+            routes.extend(ops.into_iter().map(with));
         }
+        routes
+    }
+
+    /// The OpenAPI method and path template this route exercises.
+    pub fn template(self) -> (String, String) {
+        let base = "/api/v1/orgs/{org}";
+        let (method, path) = match (self.op, self.spec) {
+            (Op::Healthz, _) => ("get", "/healthz".to_owned()),
+            (Op::Metrics, _) => ("get", "/metrics".to_owned()),
+            (Op::OpenApi, _) => ("get", "/api/openapi.json".to_owned()),
+            (Op::ListTokens | Op::ListAllTokens, _) => ("get", format!("{base}/tokens")),
+            (Op::CreateToken, _) => ("post", format!("{base}/tokens")),
+            (Op::RevokeOwnToken | Op::RevokeOthersToken, _) => ("delete", format!("{base}/tokens/{{id}}")),
+            (Op::ListActivity | Op::ActivityCsv, _) => ("get", format!("{base}/activity")),
+            (Op::ActivityHead, _) => ("get", format!("{base}/activity/head")),
+            (Op::ActivityVerify, _) => ("get", format!("{base}/activity/verify")),
+            (op, Some(spec)) => {
+                let collection = match spec.parent {
+                    Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
+                    None => format!("{base}/{}", spec.collection),
+                };
+                let item = if spec.singleton {
+                    collection.clone()
+                } else if spec.parent.is_some() {
+                    format!("{collection}/{{child_id}}")
+                } else if spec.addressed_by_ref {
+                    format!("{collection}/{{ref}}")
+                } else {
+                    format!("{collection}/{{id}}")
+                };
+                match op {
+                    Op::List => ("get", collection),
+                    Op::Create => ("post", collection),
+                    Op::Get => ("get", item),
+                    Op::Patch => ("patch", item),
+                    Op::Archive => ("delete", item),
+                    Op::Trace => ("get", format!("{item}/trace")),
+                    Op::Revisions => ("get", format!("{item}/revisions")),
+                    Op::Revision => ("get", format!("{item}/revisions/{{n}}")),
+                    Op::Transition(name) => ("post", format!("{item}/{name}")),
+                    _ => unreachable!("plain routes handled above"),
+                }
+            }
+            (op, None) => panic!("{op:?} needs a kind"),
+        };
+        (method.to_owned(), path)
     }
 
     pub fn public(self) -> bool {
-        matches!(self, Route::Healthz | Route::Metrics | Route::OpenApi)
+        matches!(self.op, Op::Healthz | Op::Metrics | Op::OpenApi)
     }
 
-    /// Does success change records (and so add events)? How many records it changes.
+    /// How many records a successful call changes (so how many events it adds).
     pub fn records_changed(self) -> i64 {
-        match self {
-            Route::PatchRequirement
-            | Route::CreateControl
-            | Route::PatchControl
-            | Route::ArchiveControl
-            | Route::CreateToken
-            | Route::RevokeOwnToken
-            | Route::RevokeOthersToken => 1,
+        match self.op {
+            Op::Create | Op::Patch | Op::Archive | Op::CreateToken | Op::RevokeOwnToken | Op::RevokeOthersToken => 1,
+            // An approved gate moves its AI system too.
+            Op::Transition("approve") => 2,
+            Op::Transition(_) => 1,
             _ => 0,
         }
     }
@@ -280,60 +327,156 @@ pub struct Prepared {
     pub headers: Vec<(&'static str, String)>,
 }
 
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
 impl TestApp {
-    /// Prepares a fresh target for `route` in organisation `org` (created as `acme`'s admin or
-    /// `other`'s owner), so each attempt has something current to act on.
-    pub async fn prepare(&self, route: Route, org: &str, acting_role: &str) -> Prepared {
-        let owner_token = if org == "acme" { self.token("admin").to_owned() } else { self.other_token.clone() };
-        let base = format!("/api/v1/orgs/{org}");
-        let (method, path, body) = match route {
-            Route::Healthz => (Method::GET, "/healthz".to_owned(), None),
-            Route::Metrics => (Method::GET, "/metrics".to_owned(), None),
-            Route::OpenApi => (Method::GET, "/api/openapi.json".to_owned(), None),
-            Route::ListRequirements => (Method::GET, format!("{base}/requirements"), None),
-            Route::GetRequirement => (Method::GET, format!("{base}/requirements/6.1.4"), None),
-            Route::PatchRequirement => (
-                Method::PATCH,
-                format!("{base}/requirements/6.1.4"),
-                Some(serde_json::json!({"notes": format!("note {}", uuid::Uuid::new_v4())})),
-            ),
-            Route::TraceRequirement => (Method::GET, format!("{base}/requirements/6.1.4/trace"), None),
-            Route::ListControls => (Method::GET, format!("{base}/controls"), None),
-            Route::CreateControl => (
-                Method::POST,
-                format!("{base}/controls"),
-                Some(serde_json::json!({"ref": format!("C-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]), "title": "A control"})),
-            ),
-            Route::GetControl => (Method::GET, format!("{base}/controls/A.7.4"), None),
-            Route::PatchControl => (
-                Method::PATCH,
-                format!("{base}/controls/A.7.4"),
-                Some(serde_json::json!({"justification": format!("why {}", uuid::Uuid::new_v4())})),
-            ),
-            Route::ArchiveControl => {
-                let reference = format!("ARC-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-                let created = self
-                    .call(
-                        &owner_token,
-                        Method::POST,
-                        &format!("{base}/controls"),
-                        Some(&serde_json::json!({"ref": reference, "title": "To archive"})),
-                        &[],
-                    )
-                    .await;
-                assert_eq!(created.status, 201, "{}", created.text);
-                (Method::DELETE, format!("{base}/controls/{reference}"), None)
+    fn admin_token(&self, org: &str) -> String {
+        if org == "acme" { self.token("admin").to_owned() } else { self.other_token.clone() }
+    }
+
+    /// A valid create body for a kind in `org` (creating what it links to as needed).
+    pub async fn sample_input(&self, spec: &KindSpec, org: &str, role: &str) -> Value {
+        match spec.kind {
+            "control" => json!({"ref": unique("C"), "title": "A control"}),
+            "context_issue" => json!({"title": "New AI regulation", "issue_type": "external"}),
+            "interested_party" => json!({"name": unique("Regulator"), "category": "regulator", "needs_expectations": "Lawful AI"}),
+            "ai_system" => json!({"name": unique("System")}),
+            "resource" => json!({"resource_type": "data", "name": "Training data"}),
+            "dataset" => json!({"name": unique("Dataset")}),
+            "supplier" => json!({"name": unique("Supplier")}),
+            "gate" => json!({"ai_system_id": self.fresh_id(&kinds::AI_SYSTEM, org).await, "to_stage": "design", "reason": "Ready"}),
+            "lifecycle_record" => {
+                json!({"ai_system_id": self.fresh_id(&kinds::AI_SYSTEM, org).await, "record_type": "design_documentation", "title": "Design"})
             }
-            Route::TraceControl => (Method::GET, format!("{base}/controls/A.7.4/trace"), None),
-            Route::ListTokens => (Method::GET, format!("{base}/tokens"), None),
-            Route::ListAllTokens => (Method::GET, format!("{base}/tokens?all=true"), None),
-            Route::CreateToken => (Method::POST, format!("{base}/tokens"), Some(serde_json::json!({"name": "walk"}))),
-            Route::RevokeOwnToken => {
-                // A token of the acting member (acme) to revoke; for another org, the owner's.
+            "gate_requirement" => {
+                let stage = match role {
+                    "owner" => "idea",
+                    "admin" => "design",
+                    _ => "retired",
+                };
+                json!({"to_stage": stage, "required_record_types": []})
+            }
+            "risk_source" => json!({"title": unique("Source"), "category": "technical"}),
+            "risk" => json!({"title": unique("Risk"), "source_category": "technical", "residual_likelihood": 1, "residual_consequence": 1}),
+            "action" => json!({"title": unique("Action")}),
+            "impact_assessment" => {
+                json!({"ai_system_id": self.fresh_id(&kinds::AI_SYSTEM, org).await, "title": "DPIA", "overall_level": "low"})
+            }
+            other => panic!("no sample for {other}"),
+        }
+    }
+
+    /// A harmless change of a kind.
+    fn sample_patch(spec: &KindSpec) -> Value {
+        let field = match spec.kind {
+            "requirement" => "notes",
+            "control" => "justification",
+            "context_issue" | "dataset" | "supplier" | "risk_source" | "risk" | "action" | "resource" => "description",
+            "interested_party" => "needs_expectations",
+            "scope" => "statement",
+            "ai_system" => "business_unit",
+            "gate" => "reason",
+            "lifecycle_record" => "summary",
+            "gate_requirement" => "notes",
+            "risk_criteria" => "method",
+            "impact_assessment" => "residual_impact",
+            other => panic!("no patch for {other}"),
+        };
+        json!({ field: unique("changed") })
+    }
+
+    /// A new record of a kind (as `org`'s admin, or `acme`'s editor where separation of duties
+    /// matters), addressed as the API addresses it.
+    pub async fn fresh(&self, spec: &KindSpec, org: &str) -> String {
+        if spec.kind == "requirement" {
+            return "6.1.4".into();
+        }
+        if spec.addressed_by_ref && spec.kind == "control" && !spec.creatable {
+            return "A.7.4".into();
+        }
+        let token = if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "risk") {
+            self.token("editor").to_owned()
+        } else {
+            self.admin_token(org)
+        };
+        let input = self.sample_input(spec, org, "walker").await;
+        if spec.kind == "gate_requirement" {
+            // One active requirement per stage: reuse a default one while any is left.
+            if let Some(existing) = self.find_gate_requirement(org).await {
+                return existing;
+            }
+        }
+        let input = if spec.kind == "gate_requirement" { json!({"to_stage": "retired", "notes": "walk"}) } else { input };
+        let path = match spec.parent {
+            Some(parent) => {
+                format!("/api/v1/orgs/{org}/{}/{}/{}", parent.collection, self.fresh_id(&kinds::AI_SYSTEM, org).await, spec.collection)
+            }
+            None => format!("/api/v1/orgs/{org}/{}", spec.collection),
+        };
+        let reply = self.call(&token, Method::POST, &path, Some(&input), &[]).await;
+        assert_eq!(reply.status, 201, "create {}: {}", spec.kind, reply.text);
+        let body = reply.json();
+        let key = if spec.addressed_by_ref { &body["ref"] } else { &body["id"] };
+        key.as_str().expect("key").to_owned()
+    }
+
+    async fn find_gate_requirement(&self, org: &str) -> Option<String> {
+        let list = self
+            .call(&self.admin_token(org), Method::GET, &format!("/api/v1/orgs/{org}/gate-requirements?limit=200"), None, &[])
+            .await
+            .json();
+        list["items"].as_array()?.first().and_then(|i| i["id"].as_str()).map(str::to_owned)
+    }
+
+    pub async fn fresh_id(&self, spec: &KindSpec, org: &str) -> String {
+        let input = json!({"name": unique("System")});
+        let reply =
+            self.call(&self.admin_token(org), Method::POST, &format!("/api/v1/orgs/{org}/{}", spec.collection), Some(&input), &[]).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The path of a record: top-level, singleton or nested (creating a parent for children).
+    async fn item_path(&self, spec: &KindSpec, org: &str) -> String {
+        let base = format!("/api/v1/orgs/{org}");
+        if spec.singleton {
+            return format!("{base}/{}", spec.collection);
+        }
+        if let Some(parent) = spec.parent {
+            let parent_id = self.fresh_id(&kinds::AI_SYSTEM, org).await;
+            let created = self
+                .call(
+                    &self.admin_token(org),
+                    Method::POST,
+                    &format!("{base}/{}/{parent_id}/{}", parent.collection, spec.collection),
+                    Some(&self.sample_input(spec, org, "walker").await),
+                    &[],
+                )
+                .await;
+            assert_eq!(created.status, 201, "{}", created.text);
+            return format!("{base}/{}/{parent_id}/{}/{}", parent.collection, spec.collection, created.json()["id"].as_str().expect("id"));
+        }
+        format!("{base}/{}/{}", spec.collection, self.fresh(spec, org).await)
+    }
+
+    /// Prepares a fresh target for `route` in organisation `org`, so each attempt has
+    /// something current to act on.
+    pub async fn prepare(&self, route: Route, org: &str, acting_role: &str) -> Prepared {
+        let base = format!("/api/v1/orgs/{org}");
+        let (method, path, body) = match (route.op, route.spec) {
+            (Op::Healthz, _) => (Method::GET, "/healthz".to_owned(), None),
+            (Op::Metrics, _) => (Method::GET, "/metrics".to_owned(), None),
+            (Op::OpenApi, _) => (Method::GET, "/api/openapi.json".to_owned(), None),
+            (Op::ListTokens, _) => (Method::GET, format!("{base}/tokens"), None),
+            (Op::ListAllTokens, _) => (Method::GET, format!("{base}/tokens?all=true"), None),
+            (Op::CreateToken, _) => (Method::POST, format!("{base}/tokens"), Some(json!({"name": "walk"}))),
+            (Op::RevokeOwnToken, _) => {
                 let id = if org == "acme" { self.token_id_of(acting_role).await } else { self.token_id_in_other().await };
                 (Method::DELETE, format!("{base}/tokens/{id}"), None)
             }
-            Route::RevokeOthersToken => {
+            (Op::RevokeOthersToken, _) => {
                 let id = if org == "acme" {
                     self.token_id_of(if acting_role == "editor" { "viewer" } else { "editor" }).await
                 } else {
@@ -341,18 +484,66 @@ impl TestApp {
                 };
                 (Method::DELETE, format!("{base}/tokens/{id}"), None)
             }
-            Route::ListActivity => (Method::GET, format!("{base}/activity"), None),
-            Route::ActivityCsv => (Method::GET, format!("{base}/activity?format=csv"), None),
-            Route::ActivityHead => (Method::GET, format!("{base}/activity/head"), None),
-            Route::ActivityVerify => (Method::GET, format!("{base}/activity/verify"), None),
+            (Op::ListActivity, _) => (Method::GET, format!("{base}/activity"), None),
+            (Op::ActivityCsv, _) => (Method::GET, format!("{base}/activity?format=csv"), None),
+            (Op::ActivityHead, _) => (Method::GET, format!("{base}/activity/head"), None),
+            (Op::ActivityVerify, _) => (Method::GET, format!("{base}/activity/verify"), None),
+            (op, Some(spec)) => {
+                let collection = match spec.parent {
+                    Some(parent) => {
+                        format!("{base}/{}/{}/{}", parent.collection, self.fresh_id(&kinds::AI_SYSTEM, org).await, spec.collection)
+                    }
+                    None => format!("{base}/{}", spec.collection),
+                };
+                match op {
+                    Op::List => (Method::GET, collection, None),
+                    Op::Create => (Method::POST, collection, Some(self.sample_input(spec, org, acting_role).await)),
+                    Op::Get => (Method::GET, self.item_path(spec, org).await, None),
+                    Op::Patch => (Method::PATCH, self.item_path(spec, org).await, Some(Self::sample_patch(spec))),
+                    Op::Archive => (Method::DELETE, self.item_path(spec, org).await, None),
+                    Op::Trace => (Method::GET, format!("{}/trace", self.item_path(spec, org).await), None),
+                    Op::Revisions => (Method::GET, format!("{}/revisions", self.item_path(spec, org).await), None),
+                    Op::Revision => {
+                        let item = self.item_path(spec, org).await;
+                        if spec.kind == "impact_assessment" {
+                            self.sign_off_as_owner(org, &item).await;
+                        }
+                        (Method::GET, format!("{item}/revisions/1"), None)
+                    }
+                    Op::Transition(name) => {
+                        let body = match name {
+                            "accept" => json!({"rationale": "Low residual risk"}),
+                            "sign-off" => json!({"comment": "Reviewed"}),
+                            _ => json!({"reason": "Reviewed"}),
+                        };
+                        (Method::POST, format!("{}/{name}", self.item_path(spec, org).await), Some(body))
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            (op, None) => panic!("{op:?} needs a kind"),
         };
         let mut headers = Vec::new();
-        if matches!(method, Method::PATCH | Method::DELETE) && !matches!(route, Route::RevokeOwnToken | Route::RevokeOthersToken) {
-            let current = self.call(&owner_token, Method::GET, &path, None, &[]).await;
+        let needs_version =
+            matches!(method, Method::PATCH) || (method == Method::DELETE && route.spec.is_some()) || matches!(route.op, Op::Transition(_));
+        if needs_version {
+            let read_path = match route.op {
+                Op::Transition(name) => path.trim_end_matches(&format!("/{name}")).to_owned(),
+                _ => path.clone(),
+            };
+            let current = self.call(&self.admin_token(org), Method::GET, &read_path, None, &[]).await;
             let version = current.json()["version"].as_i64().unwrap_or(1);
             headers.push(("if-match", format!("\"{version}\"")));
         }
         Prepared { method, path, body, headers }
+    }
+
+    async fn sign_off_as_owner(&self, org: &str, item: &str) {
+        let token = if org == "acme" { self.token("owner").to_owned() } else { self.other_token.clone() };
+        let current = self.call(&token, Method::GET, item, None, &[]).await.json();
+        let version = format!("\"{}\"", current["version"]);
+        let reply = self.call(&token, Method::POST, &format!("{item}/sign-off"), Some(&json!({})), &[("if-match", &version)]).await;
+        assert!(reply.status.is_success() || org != "acme", "{}", reply.text);
     }
 
     /// A spare token of an `acme` member, for revocation tests.

@@ -7,7 +7,7 @@ use crate::helpers::{Backend, Route, TestApp};
 /// Every organisation route, called with a token of another organisation, answers 404.
 async fn every_route_is_404_with_another_organisations_token(backend: Backend) {
     let t = TestApp::start(backend).await;
-    for route in Route::ALL.into_iter().filter(|r| !r.public()) {
+    for route in Route::all().into_iter().filter(|r| !r.public()) {
         let events = t.event_count().await;
         let prepared = t.prepare(route, "acme", "owner").await;
         let events_after_setup = t.event_count().await;

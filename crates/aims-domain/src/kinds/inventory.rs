@@ -1,0 +1,128 @@
+//! The AI system inventory (A.4, A.6, A.7): AI systems, their resources, datasets, suppliers.
+
+use serde_json::{Map, Value};
+
+use super::{BASE, text_present};
+use crate::ValidationErrors;
+use crate::validate::{FieldSpec, FieldType, KindSpec, Parent};
+
+/// The AI roles of ISO/IEC 22989 an organisation can play.
+pub const AI_ROLES: &[&str] = &["ai_provider", "ai_producer", "ai_customer", "ai_partner", "ai_subject", "relevant_authority"];
+pub const EU_AI_ACT_ROLES: &[&str] = &["provider", "deployer", "importer", "distributor"];
+pub const LIFECYCLE_STAGES: &[&str] = &["idea", "design", "development", "verification_validation", "deployment", "operation", "retired"];
+pub const EU_AI_ACT_RISK_CATEGORIES: &[&str] = &["prohibited", "high", "limited", "minimal"];
+pub const OVERSIGHT_MODES: &[&str] = &["human_in_the_loop", "human_on_the_loop", "human_in_command", "none"];
+pub const DATA_CATEGORIES: &[&str] =
+    &["personal", "special_category", "children", "biometric", "financial", "health", "confidential_business", "public", "synthetic"];
+pub const RESOURCE_TYPES: &[&str] = &["data", "tooling", "system_computing", "human"];
+
+/// Fields of an AI system whose change makes its impact assessment due for re-assessment.
+pub const MATERIAL_FIELDS: &[&str] = &["purpose", "intended_use", "data_categories", "deployment_context", "model_type"];
+
+pub const AI_SYSTEM: KindSpec = KindSpec {
+    kind: "ai_system",
+    collection: "ai-systems",
+    label: "AI system",
+    plural_label: "AI systems",
+    fields: &[
+        FieldSpec::new("name", "Name", FieldType::Text { max: 200 }).required(),
+        FieldSpec::new("purpose", "Purpose", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("intended_use", "Intended use", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("foreseeable_misuse", "Reasonably foreseeable misuse", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("ai_roles", "AI roles we play", FieldType::ChoiceList(AI_ROLES)),
+        FieldSpec::new("eu_ai_act_role", "EU AI Act role", FieldType::Choice(EU_AI_ACT_ROLES)),
+        FieldSpec::new("owner_id", "Owner", FieldType::UserId),
+        FieldSpec::new("business_unit", "Business unit", FieldType::Text { max: 200 }),
+        FieldSpec::new("deployment_context", "Deployment context", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("geographies", "Geographies", FieldType::TextList { max_items: 50, max: 100 }),
+        FieldSpec::new("model_type", "Model type", FieldType::Text { max: 200 }),
+        FieldSpec::new("data_categories", "Categories of data", FieldType::ChoiceList(DATA_CATEGORIES)),
+        FieldSpec::new("supplier_ids", "Supplier", FieldType::Ids { kind: "supplier" }),
+        FieldSpec::new("dataset_ids", "Datasets", FieldType::Ids { kind: "dataset" }),
+        FieldSpec::new("eu_ai_act_risk_category", "EU AI Act risk category", FieldType::Choice(EU_AI_ACT_RISK_CATEGORIES)),
+        FieldSpec::new("eu_ai_act_risk_reason", "Reason for the risk category", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("human_oversight_mode", "Human oversight", FieldType::Choice(OVERSIGHT_MODES)),
+        FieldSpec::new("human_oversight_rationale", "Oversight rationale", FieldType::Text { max: 5_000 }),
+    ],
+    system_fields: &["lifecycle_stage"],
+    rules: &[risk_category_needs_reason],
+    ..BASE
+};
+
+fn risk_category_needs_reason(document: &Map<String, Value>, errors: &mut ValidationErrors) {
+    if !document.get("eu_ai_act_risk_category").is_none_or(Value::is_null) && !text_present(document, "eu_ai_act_risk_reason") {
+        errors.push("eu_ai_act_risk_reason", "required_with", "give the reason for the EU AI Act risk category");
+    }
+}
+
+pub const RESOURCE: KindSpec = KindSpec {
+    kind: "resource",
+    collection: "resources",
+    label: "Resource",
+    plural_label: "Resources",
+    fields: &[
+        FieldSpec::new("resource_type", "Type", FieldType::Choice(RESOURCE_TYPES)).required(),
+        FieldSpec::new("name", "Name", FieldType::Text { max: 200 }).required(),
+        FieldSpec::new("description", "Description", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("owner_id", "Owner", FieldType::UserId),
+    ],
+    system_fields: &["ai_system_id"],
+    parent: Some(Parent { field: "ai_system_id", kind: "ai_system", collection: "ai-systems" }),
+    ..BASE
+};
+
+pub const QUALITY_RESULTS: &[&str] = &["pass", "partial", "fail", "not_run"];
+
+pub const DATASET: KindSpec = KindSpec {
+    kind: "dataset",
+    collection: "datasets",
+    label: "Dataset",
+    plural_label: "Datasets",
+    fields: &[
+        FieldSpec::new("name", "Name", FieldType::Text { max: 200 }).required(),
+        FieldSpec::new("description", "Description", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("source", "Source", FieldType::Text { max: 1_000 }),
+        FieldSpec::new("acquisition", "Acquisition", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("provenance", "Provenance", FieldType::Text { max: 5_000 }),
+        FieldSpec::new(
+            "quality_checks",
+            "Quality checks",
+            FieldType::Items {
+                fields: &[
+                    FieldSpec::new("check", "Check", FieldType::Text { max: 500 }).required(),
+                    FieldSpec::new("result", "Result", FieldType::Choice(QUALITY_RESULTS)).required(),
+                    FieldSpec::new("checked_on", "Checked on", FieldType::Date),
+                    FieldSpec::new("notes", "Notes", FieldType::Text { max: 2_000 }),
+                ],
+                max_items: 100,
+            },
+        ),
+        FieldSpec::new("preparation_steps", "Preparation steps", FieldType::Text { max: 10_000 }),
+        FieldSpec::new("personal_data", "Contains personal data", FieldType::Bool).required().default_bool(false),
+        FieldSpec::new("special_category_data", "Contains special-category data", FieldType::Bool).required().default_bool(false),
+        FieldSpec::new("owner_id", "Owner", FieldType::UserId),
+    ],
+    rules: &[special_category_is_personal],
+    ..BASE
+};
+
+fn special_category_is_personal(document: &Map<String, Value>, errors: &mut ValidationErrors) {
+    if document.get("special_category_data") == Some(&Value::Bool(true)) && document.get("personal_data") != Some(&Value::Bool(true)) {
+        errors.push("personal_data", "inconsistent", "special-category data is personal data too");
+    }
+}
+
+pub const SUPPLIER: KindSpec = KindSpec {
+    kind: "supplier",
+    collection: "suppliers",
+    label: "Supplier",
+    plural_label: "Suppliers",
+    fields: &[
+        FieldSpec::new("name", "Name", FieldType::Text { max: 200 }).required(),
+        FieldSpec::new("description", "Description", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("supplied_ai", "AI supplied", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("contact_email", "Contact e-mail", FieldType::Text { max: 254 }),
+        FieldSpec::new("owner_id", "Supplier owner", FieldType::UserId),
+    ],
+    ..BASE
+};

@@ -1,0 +1,91 @@
+//! The record kinds of aims and their field rules. Each kind is a [`KindSpec`]; the generic
+//! record service, the API, the OpenAPI document and the web forms are all driven by these.
+
+pub mod catalogue;
+pub mod context;
+pub mod impact;
+pub mod inventory;
+pub mod lifecycle;
+pub mod risk;
+
+use serde_json::{Map, Value};
+
+pub use catalogue::{CATALOGUE_CONTROL_FIXED, CONTROL, GAP_STATUSES, IMPLEMENTATION_STATUSES, REQUIREMENT, parse_own_control_ref};
+pub use context::{CONTEXT_ISSUE, INTERESTED_PARTY, SCOPE};
+pub use impact::IMPACT_ASSESSMENT;
+pub use inventory::{AI_SYSTEM, DATASET, RESOURCE, SUPPLIER};
+pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
+pub use risk::{ACTION, RISK, RISK_CRITERIA, RISK_SOURCE};
+
+use crate::validate::{KindSpec, Revisions};
+
+/// The defaults every kind starts from (`..BASE`).
+pub const BASE: KindSpec = KindSpec {
+    kind: "",
+    collection: "",
+    label: "",
+    plural_label: "",
+    fields: &[],
+    system_fields: &[],
+    rules: &[],
+    revisions: Revisions::None,
+    singleton: false,
+    creatable: true,
+    addressed_by_ref: false,
+    parent: None,
+    initial_state: None,
+};
+
+/// Every kind served by the generic record routes, in the order the API documents them.
+pub const ALL: &[&KindSpec] = &[
+    &REQUIREMENT,
+    &CONTROL,
+    &CONTEXT_ISSUE,
+    &INTERESTED_PARTY,
+    &SCOPE,
+    &AI_SYSTEM,
+    &RESOURCE,
+    &DATASET,
+    &SUPPLIER,
+    &GATE,
+    &LIFECYCLE_RECORD,
+    &GATE_REQUIREMENT,
+    &RISK_CRITERIA,
+    &RISK_SOURCE,
+    &RISK,
+    &ACTION,
+    &IMPACT_ASSESSMENT,
+];
+
+pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {
+    ALL.iter().copied().find(|k| k.collection == collection)
+}
+
+pub fn by_kind(kind: &str) -> Option<&'static KindSpec> {
+    ALL.iter().copied().find(|k| k.kind == kind)
+}
+
+/// Does the document hold non-blank text in `field`?
+pub(crate) fn text_present(document: &Map<String, Value>, field: &str) -> bool {
+    document.get(field).and_then(Value::as_str).is_some_and(|t| !t.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_unique_and_well_formed() {
+        for (i, a) in ALL.iter().enumerate() {
+            assert!(!a.kind.is_empty() && !a.collection.is_empty());
+            for b in &ALL[i + 1..] {
+                assert_ne!(a.kind, b.kind);
+                assert_ne!(a.collection, b.collection);
+            }
+            for (j, f) in a.fields.iter().enumerate() {
+                assert!(a.fields[j + 1..].iter().all(|g| g.name != f.name), "{}.{} twice", a.kind, f.name);
+                assert!(!a.system_fields.contains(&f.name), "{}.{} is both writable and system", a.kind, f.name);
+            }
+        }
+    }
+}
