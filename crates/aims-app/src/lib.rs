@@ -7,6 +7,7 @@ pub mod access;
 pub mod activity;
 pub mod demo;
 pub mod error;
+pub mod import;
 pub mod orgs;
 pub mod records;
 pub mod rules;

@@ -148,7 +148,7 @@ impl App {
         let mut draft = rules::Draft { reference: current.reference.clone(), state: current.state.clone(), document };
         rules::before_update(&mut tx, member, spec, &current, &mut draft).await?;
         check_references(&mut tx, &member.org_id, spec, &draft.document).await?;
-        let updated = update_logged(&mut tx, member, spec, &current, &draft, current.archived, "update").await?;
+        let updated = update_logged(&mut tx, &member.org_id, &actor(member), spec, &current, &draft, current.archived, "update").await?;
         rules::after_write(&mut tx, member, spec, Some(&current), &updated).await?;
         tx.commit().await?;
         Ok(updated)
@@ -166,7 +166,7 @@ impl App {
             return Err(AppError::Conflict(format!("{} {segment} is already archived", spec.label.to_lowercase())));
         }
         let draft = rules::Draft { reference: current.reference.clone(), state: current.state.clone(), document: current.data.clone() };
-        let updated = update_logged(&mut tx, member, spec, &current, &draft, true, "archive").await?;
+        let updated = update_logged(&mut tx, &member.org_id, &actor(member), spec, &current, &draft, true, "archive").await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -237,7 +237,9 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let current = current_version(&mut tx, member, spec, segment, if_match).await?;
         let outcome = transitions::run(&mut tx, member, spec, name, &current, body).await?;
-        let updated = update_logged(&mut tx, member, spec, &current, &outcome.draft, current.archived, outcome.action).await?;
+        let updated =
+            update_logged(&mut tx, &member.org_id, &actor(member), spec, &current, &outcome.draft, current.archived, outcome.action)
+                .await?;
         if spec.revisions == Revisions::OnTransition && outcome.freeze {
             records::add_revision(&mut tx, &updated, Some(&member.user_id), &clock::now_text()).await?;
         }
@@ -313,7 +315,8 @@ pub(crate) async fn insert_logged(
 /// event (`action`, field-by-field changes) and, for revisioned kinds, a frozen revision.
 pub(crate) async fn update_logged(
     tx: &mut WriteTx,
-    member: &Member,
+    org_id: &str,
+    actor: &Actor,
     spec: &KindSpec,
     current: &Record,
     draft: &rules::Draft,
@@ -321,10 +324,9 @@ pub(crate) async fn update_logged(
     action: &str,
 ) -> AppResult<Record> {
     let now = clock::now_text();
-    let updated =
-        records::update(tx, current, current.version, &draft.document, draft.state.as_deref(), archived, Some(&member.user_id), &now)
-            .await
-            .map_err(|e| stale(e, current.version))?;
+    let updated = records::update(tx, current, current.version, &draft.document, draft.state.as_deref(), archived, actor.user_id(), &now)
+        .await
+        .map_err(|e| stale(e, current.version))?;
     sync_links(tx, spec, &updated, Some(current)).await?;
     let mut changes = diff(&current.data, &draft.document);
     if current.state != draft.state {
@@ -335,13 +337,13 @@ pub(crate) async fn update_logged(
     }
     activity::append(
         tx,
-        &member.org_id,
-        &actor(member),
+        org_id,
+        actor,
         NewEvent { action, record_type: spec.kind, record_id: &updated.id, changes: Value::Object(changes) },
     )
     .await?;
     if spec.revisions == Revisions::EveryChange {
-        records::add_revision(tx, &updated, Some(&member.user_id), &now).await?;
+        records::add_revision(tx, &updated, actor.user_id(), &now).await?;
     }
     Ok(updated)
 }
@@ -404,7 +406,8 @@ pub(crate) async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &Kind
 
 /// Mirrors the record's `…_ids` fields into `record_links`, where foreign keys hold them.
 pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Record, previous: Option<&Record>) -> AppResult<()> {
-    for (field, _) in spec.link_fields() {
+    let parent = spec.parent.map(|p| p.field);
+    for field in spec.link_fields().map(|(field, _)| field).chain(parent) {
         let now = record.data.get(field);
         if previous.is_some_and(|p| p.data.get(field) == now) {
             continue;

@@ -145,7 +145,17 @@ pub async fn flag_reassessment(tx: &mut WriteTx, member: &Member, ai_system_id: 
             continue;
         }
         let draft = Draft { reference: assessment.reference.clone(), state: assessment.state.clone(), document };
-        update_logged(tx, member, &kinds::IMPACT_ASSESSMENT, &assessment, &draft, assessment.archived, "flag_reassessment").await?;
+        update_logged(
+            tx,
+            &member.org_id,
+            &crate::access::actor(member),
+            &kinds::IMPACT_ASSESSMENT,
+            &assessment,
+            &draft,
+            assessment.archived,
+            "flag_reassessment",
+        )
+        .await?;
     }
     Ok(())
 }

@@ -76,7 +76,8 @@ pub async fn after(tx: &mut WriteTx, member: &Member, spec: &KindSpec, name: &st
     let mut document = system.data.clone();
     document.insert("lifecycle_stage".into(), to.clone());
     let draft = Draft { reference: system.reference.clone(), state: system.state.clone(), document };
-    update_logged(tx, member, &kinds::AI_SYSTEM, &system, &draft, system.archived, "transition").await?;
+    update_logged(tx, &member.org_id, &crate::access::actor(member), &kinds::AI_SYSTEM, &system, &draft, system.archived, "transition")
+        .await?;
     if to == json!("deployment") {
         let reason = format!("moved to deployment on {}", clock::format_date(clock::today()));
         rules::flag_reassessment(tx, member, system_id, &reason).await?;

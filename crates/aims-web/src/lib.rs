@@ -22,6 +22,7 @@ pub fn api(app: App) -> (Router, OpenApi) {
     for spec in aims_domain::kinds::ALL {
         builder = routes::records::register(builder, spec);
     }
+    builder = routes::import::register(builder);
     builder = routes::tokens::register(builder);
     builder = routes::activity::register(builder);
     let (router, doc) = builder.finish();

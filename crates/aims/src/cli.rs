@@ -44,6 +44,19 @@ enum Command {
     /// The hash-chained activity log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Import records from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import AI systems from a CSV file: all rows or none; rows match existing systems by name.
+    AiSystems {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +205,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => user(&app, command).await?,
         Command::Token(command) => token(&app, command).await?,
         Command::Log(LogCommand::Verify { org }) => return verify(&app, org.as_deref()).await,
+        Command::Import(ImportCommand::AiSystems { file, org }) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("file: cannot read {}: {e}", file.display()))?;
+            let org = app.org_by_slug(&org).await?;
+            let report = app.import_ai_systems_as(&org.id, &CLI_ACTOR, &text).await?;
+            println!("created={} updated={} unchanged={}", report.created, report.updated, report.unchanged);
+        }
         Command::Log(LogCommand::Head { org }) => {
             let (seq, hash) = app.log_head(&org).await?;
             println!("{hash}");

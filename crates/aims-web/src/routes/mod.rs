@@ -1,6 +1,7 @@
 //! The API's routes, one module per area; [`crate::router`] assembles them.
 
 pub mod activity;
+pub mod import;
 pub mod meta;
 pub mod records;
 pub mod tokens;

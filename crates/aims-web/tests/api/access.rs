@@ -13,7 +13,7 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::List | Op::Get | Op::Trace | Op::Revisions | Op::Revision => ALL,
         Op::ListActivity | Op::ActivityCsv | Op::ActivityHead | Op::ActivityVerify => ALL,
         Op::ListTokens | Op::CreateToken | Op::RevokeOwnToken => ALL,
-        Op::Create | Op::Patch | Op::Archive => WRITERS,
+        Op::Create | Op::Patch | Op::Archive | Op::ImportAiSystems => WRITERS,
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
         // Approving a gate and signing off an assessment need an approver (never the editor
         // who requested or wrote it); the requester may withdraw a gate; a residual risk within

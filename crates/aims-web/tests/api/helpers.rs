@@ -201,6 +201,7 @@ pub enum Op {
     ActivityCsv,
     ActivityHead,
     ActivityVerify,
+    ImportAiSystems,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -233,6 +234,7 @@ impl Route {
             Op::ActivityCsv,
             Op::ActivityHead,
             Op::ActivityVerify,
+            Op::ImportAiSystems,
         ]
         .into_iter()
         .map(plain)
@@ -271,6 +273,7 @@ impl Route {
             (Op::ListActivity | Op::ActivityCsv, _) => ("get", format!("{base}/activity")),
             (Op::ActivityHead, _) => ("get", format!("{base}/activity/head")),
             (Op::ActivityVerify, _) => ("get", format!("{base}/activity/verify")),
+            (Op::ImportAiSystems, _) => ("post", format!("{base}/ai-systems/import")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -310,7 +313,7 @@ impl Route {
     /// How many records a successful call changes (so how many events it adds).
     pub fn records_changed(self) -> i64 {
         match self.op {
-            Op::Create | Op::Patch | Op::Archive | Op::CreateToken | Op::RevokeOwnToken | Op::RevokeOthersToken => 1,
+            Op::ImportAiSystems | Op::Create | Op::Patch | Op::Archive | Op::CreateToken | Op::RevokeOwnToken | Op::RevokeOthersToken => 1,
             // An approved gate moves its AI system too.
             Op::Transition("approve") => 2,
             Op::Transition(_) => 1,
@@ -325,6 +328,8 @@ pub struct Prepared {
     pub path: String,
     pub body: Option<Value>,
     pub headers: Vec<(&'static str, String)>,
+    /// A body sent as is (with its content type among the headers), instead of JSON.
+    pub raw: Option<String>,
 }
 
 fn unique(prefix: &str) -> String {
@@ -488,6 +493,16 @@ impl TestApp {
             (Op::ActivityCsv, _) => (Method::GET, format!("{base}/activity?format=csv"), None),
             (Op::ActivityHead, _) => (Method::GET, format!("{base}/activity/head"), None),
             (Op::ActivityVerify, _) => (Method::GET, format!("{base}/activity/verify"), None),
+            (Op::ImportAiSystems, _) => {
+                let csv = format!("name,eu_ai_act_role\n{},deployer\n", unique("Imported"));
+                return Prepared {
+                    method: Method::POST,
+                    path: format!("{base}/ai-systems/import"),
+                    body: None,
+                    headers: vec![("content-type", "text/csv".into())],
+                    raw: Some(csv),
+                };
+            }
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => {
@@ -535,7 +550,7 @@ impl TestApp {
             let version = current.json()["version"].as_i64().unwrap_or(1);
             headers.push(("if-match", format!("\"{version}\"")));
         }
-        Prepared { method, path, body, headers }
+        Prepared { method, path, body, headers, raw: None }
     }
 
     async fn sign_off_as_owner(&self, org: &str, item: &str) {
@@ -558,6 +573,17 @@ impl TestApp {
     }
 
     pub async fn send(&self, token: &str, prepared: &Prepared) -> Reply {
+        if let Some(raw) = &prepared.raw {
+            let mut request = self
+                .client
+                .request(prepared.method.clone(), format!("{}{}", self.base, prepared.path))
+                .bearer_auth(token)
+                .body(raw.clone());
+            for (name, value) in &prepared.headers {
+                request = request.header(*name, value.as_str());
+            }
+            return Reply::from(request.send().await.expect("request")).await;
+        }
         let headers: Vec<(&str, &str)> = prepared.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.call(token, prepared.method.clone(), &prepared.path, prepared.body.as_ref(), &headers).await
     }

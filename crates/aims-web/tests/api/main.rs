@@ -5,6 +5,7 @@
 mod helpers;
 mod access;
 mod activity;
+mod assessments;
 mod catalogue;
 mod conventions;
 mod records;
