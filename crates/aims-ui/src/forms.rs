@@ -27,6 +27,11 @@ impl FormErrors {
         Some(sentence(&error.message))
     }
 
+    /// The message for exactly this field (not its rows' fields).
+    pub fn get_exact(&self, field: &str) -> Option<String> {
+        self.0.iter().find(|e| e.field == field).map(|e| sentence(&e.message))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -83,13 +88,22 @@ impl Notice {
             Notice::Done(what) => what.clone(),
             Notice::Invalid => "Some fields need attention — see the messages below.".into(),
             Notice::Stale => "This record was changed by someone else since you opened it — reload to see the current version.".into(),
-            Notice::Forbidden(rule) => format!("Not allowed: {rule}"),
+            Notice::Forbidden(rule) => forbidden_message(rule),
             Notice::Conflict(why) => why.clone(),
         }
     }
 
     pub fn is_stale(&self) -> bool {
         matches!(self, Notice::Stale)
+    }
+}
+
+/// The policy's refusal ("rule separation-of-duties: …") as a sentence for people, still
+/// naming the rule.
+pub(crate) fn forbidden_message(rule: &str) -> String {
+    match rule.strip_prefix("rule ").and_then(|r| r.split_once(": ")) {
+        Some((name, why)) => format!("Not allowed (rule {name}): {why}"),
+        None => format!("Not allowed: {rule}"),
     }
 }
 

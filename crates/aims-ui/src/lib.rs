@@ -14,8 +14,12 @@ mod dashboard;
 mod error;
 mod forms;
 mod gap;
+mod impact;
 mod layout;
+mod recform;
+mod risks;
 mod soa;
+mod systems;
 mod text;
 mod tokens;
 
@@ -55,6 +59,20 @@ pub fn router(app: App) -> Router {
         .route("/orgs/{org}/controls", get(soa::list))
         .route("/orgs/{org}/controls/new", get(soa::new_form).post(soa::create))
         .route("/orgs/{org}/controls/{reference}", get(soa::detail).post(soa::save))
+        .route("/orgs/{org}/ai-systems", get(systems::list))
+        .route("/orgs/{org}/ai-systems/new", get(systems::new_form).post(systems::create))
+        .route("/orgs/{org}/ai-systems/{id}", get(systems::detail).post(systems::save))
+        .route("/orgs/{org}/ai-systems/{id}/{what}", post(systems::add))
+        .route("/orgs/{org}/gates/{id}/decide", post(systems::decide))
+        .route("/orgs/{org}/risks", get(risks::list))
+        .route("/orgs/{org}/risks/new", get(risks::new_form).post(risks::create))
+        .route("/orgs/{org}/risks/{id}", get(risks::detail).post(risks::save))
+        .route("/orgs/{org}/risks/{id}/accept", post(risks::accept))
+        .route("/orgs/{org}/risk-criteria", get(risks::criteria_page).post(risks::criteria_save))
+        .route("/orgs/{org}/impact-assessments/new", get(impact::new_form).post(impact::create))
+        .route("/orgs/{org}/impact-assessments/{id}", get(impact::detail).post(impact::save))
+        .route("/orgs/{org}/impact-assessments/{id}/sign-off", post(impact::sign_off))
+        .route("/orgs/{org}/impact-assessments/{id}/revisions/{n}", get(impact::revision))
         .route("/orgs/{org}/activity", get(activity::page))
         .route("/orgs/{org}/tokens", get(tokens::page).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}/revoke", post(tokens::revoke))

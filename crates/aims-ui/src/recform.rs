@@ -1,0 +1,459 @@
+//! Forms driven by a kind's field specs: every [`FieldType`] rendered as a sensible control
+//! (labels are the specs' labels), and the posted form turned back into the JSON the record
+//! services take. Used by the AI system, risk, impact assessment and risk criteria pages.
+//!
+//! Posted names: a field's name; repeatable rows as `field[i].sub`; lists (checkboxes, multi
+//! selects) as repeated names; text lists comma-separated.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+use aims_app::App;
+use aims_domain::kinds;
+use aims_domain::validate::{FieldSpec, FieldType};
+use aims_store::model::{Member, Record};
+use serde_json::{Map, Value};
+
+use crate::error::UiError;
+use crate::forms::FormErrors;
+use crate::text::humanize;
+
+/// HTML-escapes text for attribute values and element content.
+pub(crate) fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a form needs besides the values: who can own things, which records can be linked,
+/// and fields shown as a select of labelled numbers (risk ratings under the criteria).
+#[derive(Default)]
+pub(crate) struct Options {
+    pub members: Vec<(String, String)>,
+    /// Records by kind, `(id, label)`.
+    pub records: HashMap<&'static str, Vec<(String, String)>>,
+    /// Integer fields offered as a select: field name → `(value, label)`.
+    pub scales: HashMap<&'static str, Vec<(i64, String)>>,
+}
+
+impl Options {
+    /// Loads the members and the linkable records the fields need.
+    pub async fn load(app: &App, member: &Member, fields: &[FieldSpec]) -> Result<Self, UiError> {
+        let members = app.members(member).await?.into_iter().map(|m| (m.user_id, format!("{} ({})", m.display_name, m.role))).collect();
+        let mut records = HashMap::new();
+        for field in fields {
+            if let FieldType::Ids { kind } | FieldType::Link { kind } = field.ty {
+                if records.contains_key(kind) {
+                    continue;
+                }
+                if let Some(spec) = kinds::by_kind(kind) {
+                    let page = app.list_records(member, spec, false, 0, 200).await?;
+                    records.insert(kind, page.items.iter().map(|r| (r.id.clone(), record_label(r))).collect());
+                }
+            }
+        }
+        Ok(Self { members, records, scales: HashMap::new() })
+    }
+}
+
+/// A record's name for people: its name or title.
+pub(crate) fn record_label(record: &Record) -> String {
+    ["name", "title"]
+        .iter()
+        .find_map(|f| record.data.get(*f).and_then(Value::as_str).filter(|t| !t.is_empty()))
+        .map_or_else(|| record.reference.clone().unwrap_or_else(|| record.id.clone()), str::to_owned)
+}
+
+fn text_of(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items.iter().map(|i| text_of(Some(i))).collect::<Vec<_>>().join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn list_of(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items.iter().map(|i| text_of(Some(i))).collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn long_text(max: usize) -> bool {
+    max > 300
+}
+
+fn error_attrs(errors: &FormErrors, name: &str, id: &str, rows: bool) -> (String, String) {
+    // A row field's own error only; its rows' errors are shown next to their fields.
+    let message = if rows { errors.get_exact(name) } else { errors.get(name) };
+    match message {
+        Some(message) => (
+            format!(r#" aria-invalid="true" aria-describedby="{id}-error""#),
+            format!(r#"<p class="field-error" id="{id}-error">{}</p>"#, esc(&message)),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+fn id_of(name: &str) -> String {
+    name.replace(['[', ']', '.'], "_")
+}
+
+/// Renders the fields (except `skip`) with `values`, errors next to their fields.
+pub(crate) fn render(fields: &[FieldSpec], skip: &[&str], values: &Map<String, Value>, errors: &FormErrors, options: &Options) -> String {
+    let mut html = String::new();
+    for field in fields.iter().filter(|f| !skip.contains(&f.name)) {
+        render_field(&mut html, field, field.name, values.get(field.name), errors, options);
+    }
+    html
+}
+
+fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<&Value>, errors: &FormErrors, options: &Options) {
+    let id = id_of(name);
+    let (attrs, error) = error_attrs(errors, name, &id, matches!(field.ty, FieldType::Items { .. }));
+    let label = esc(field.label);
+    let required = if field.required { " required" } else { "" };
+    // The mark sits outside the label, so the label (the field's accessible name) stays exact.
+    let star = if field.required { r#"<span class="req" aria-hidden="true" title="required">*</span>"# } else { "" };
+    match field.ty {
+        FieldType::Text { max } if long_text(max) => {
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><textarea id="{id}" name="{name}" rows="3" maxlength="{max}"{required}{attrs}>{}</textarea>{error}</div>"#,
+                esc(&text_of(value))
+            );
+        }
+        FieldType::Text { max } => {
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><input id="{id}" name="{name}" maxlength="{max}" value="{}"{required}{attrs}>{error}</div>"#,
+                esc(&text_of(value))
+            );
+        }
+        FieldType::Choice(values) => {
+            let current = text_of(value);
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><select id="{id}" name="{name}"{attrs}>"#
+            );
+            let _ = write!(html, r#"<option value="">{}</option>"#, if field.required { "— Choose —" } else { "— Not set —" });
+            for v in values {
+                let selected = if *v == current { " selected" } else { "" };
+                let _ = write!(html, r#"<option value="{}"{selected}>{}</option>"#, esc(v), esc(&choice_label(v)));
+            }
+            let _ = write!(html, "</select>{error}</div>");
+        }
+        FieldType::ChoiceList(values) => {
+            let current = list_of(value);
+            let _ = write!(html, r#"<fieldset class="field checks"{attrs}><legend>{label}</legend><div class="check-grid">"#);
+            for (i, v) in values.iter().enumerate() {
+                let checked = if current.iter().any(|c| c == v) { " checked" } else { "" };
+                let _ = write!(
+                    html,
+                    r#"<label class="check" for="{id}-{i}"><input type="checkbox" id="{id}-{i}" name="{name}" value="{}"{checked}> {}</label>"#,
+                    esc(v),
+                    esc(&choice_label(v))
+                );
+            }
+            let _ = write!(html, "</div>{error}</fieldset>");
+        }
+        FieldType::TextList { .. } | FieldType::Refs { .. } => {
+            let hint = if matches!(field.ty, FieldType::Refs { .. }) {
+                "References separated by commas, e.g. A.6.2.4, A.7.4"
+            } else {
+                "Separate entries with commas."
+            };
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><input id="{id}" name="{name}" value="{}" aria-describedby="{id}-hint"{attrs}><p class="hint" id="{id}-hint">{hint}</p>{error}</div>"#,
+                esc(&text_of(value))
+            );
+        }
+        FieldType::UserId => {
+            let current = text_of(value);
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><select id="{id}" name="{name}"{attrs}><option value="">— Unassigned —</option>"#
+            );
+            for (user_id, display) in &options.members {
+                let selected = if *user_id == current { " selected" } else { "" };
+                let _ = write!(html, r#"<option value="{}"{selected}>{}</option>"#, esc(user_id), esc(display));
+            }
+            let _ = write!(html, "</select>{error}</div>");
+        }
+        FieldType::Link { kind } => {
+            let current = text_of(value);
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><select id="{id}" name="{name}"{attrs}><option value="">— Choose —</option>"#
+            );
+            for (rid, display) in options.records.get(kind).map(Vec::as_slice).unwrap_or_default() {
+                let selected = if *rid == current { " selected" } else { "" };
+                let _ = write!(html, r#"<option value="{}"{selected}>{}</option>"#, esc(rid), esc(display));
+            }
+            let _ = write!(html, "</select>{error}</div>");
+        }
+        FieldType::Ids { kind } => {
+            let current = list_of(value);
+            let available = options.records.get(kind).map(Vec::as_slice).unwrap_or_default();
+            let _ = write!(html, r#"<fieldset class="field checks"{attrs}><legend>{label}</legend>"#);
+            if available.is_empty() {
+                let _ = write!(html, r#"<p class="hint">None recorded yet.</p>"#);
+            } else {
+                let _ = write!(html, r#"<div class="check-grid">"#);
+                for (i, (rid, display)) in available.iter().enumerate() {
+                    let checked = if current.iter().any(|c| c == rid) { " checked" } else { "" };
+                    let _ = write!(
+                        html,
+                        r#"<label class="check" for="{id}-{i}"><input type="checkbox" id="{id}-{i}" name="{name}" value="{}"{checked}> {}</label>"#,
+                        esc(rid),
+                        esc(display)
+                    );
+                }
+                html.push_str("</div>");
+            }
+            let _ = write!(html, "{error}</fieldset>");
+        }
+        FieldType::Bool => {
+            let checked = if value == Some(&Value::Bool(true)) { " checked" } else { "" };
+            let _ = write!(
+                html,
+                r#"<div class="field"><label class="check" for="{id}"><input type="checkbox" id="{id}" name="{name}" value="true"{checked}{attrs}> {label}</label>{error}</div>"#
+            );
+        }
+        FieldType::Date => {
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><input id="{id}" name="{name}" type="text" inputmode="numeric" pattern="\d{{4}}-\d{{2}}-\d{{2}}" placeholder="YYYY-MM-DD" autocomplete="off" value="{}"{attrs}>{error}</div>"#,
+                esc(&text_of(value))
+            );
+        }
+        FieldType::Integer { min, max } => {
+            let current = value.and_then(Value::as_i64);
+            if let Some(scale) = options.scales.get(field.name) {
+                let _ = write!(
+                    html,
+                    r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><select id="{id}" name="{name}"{attrs}><option value="">— Not rated —</option>"#
+                );
+                for (n, display) in scale {
+                    let selected = if current == Some(*n) { " selected" } else { "" };
+                    let _ = write!(html, r#"<option value="{n}"{selected}>{n} · {}</option>"#, esc(display));
+                }
+                let _ = write!(html, "</select>{error}</div>");
+            } else {
+                let _ = write!(
+                    html,
+                    r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><input id="{id}" name="{name}" type="number" min="{min}" max="{max}" value="{}"{required}{attrs}>{error}</div>"#,
+                    current.map(|n| n.to_string()).unwrap_or_default()
+                );
+            }
+        }
+        FieldType::Items { fields, max_items } => {
+            let rows: Vec<Map<String, Value>> = match value {
+                Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_object().cloned()).collect(),
+                _ => Vec::new(),
+            };
+            let _ = write!(html, r#"<fieldset class="field rows"{attrs}><legend>{label}</legend>"#);
+            let shown = (rows.len() + 1).min(max_items);
+            for i in 0..shown {
+                let row = rows.get(i);
+                let _ = write!(
+                    html,
+                    r#"<div class="item-row" role="group" aria-label="{label} {}{}">"#,
+                    i + 1,
+                    if row.is_none() { " (new)" } else { "" }
+                );
+                for sub in fields {
+                    let sub_name = format!("{name}[{i}].{}", sub.name);
+                    render_field(html, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
+                }
+                html.push_str("</div>");
+            }
+            let _ = write!(
+                html,
+                r#"<p class="hint">Fill in the empty row to add one (save to get another); empty a row to remove it.</p>{error}</fieldset>"#
+            );
+        }
+    }
+}
+
+/// A stored value for people: member ids become names, linked ids become record labels, codes
+/// of choices become words.
+pub(crate) fn show(field: &FieldSpec, value: Option<&Value>, options: &Options) -> String {
+    let member = |id: &str| options.members.iter().find(|(u, _)| u == id).map_or_else(|| id.to_owned(), |(_, n)| n.clone());
+    let record = |kind: &str, id: &str| {
+        options.records.get(kind).and_then(|r| r.iter().find(|(i, _)| i == id)).map_or_else(|| id.to_owned(), |(_, l)| l.clone())
+    };
+    match (field.ty, value) {
+        (_, None | Some(Value::Null)) => String::new(),
+        (FieldType::Bool, Some(v)) => if v == &Value::Bool(true) { "Yes" } else { "No" }.into(),
+        (FieldType::Choice(_), Some(v)) => choice_label(&text_of(Some(v))),
+        (FieldType::ChoiceList(_), Some(v)) => list_of(Some(v)).iter().map(|c| choice_label(c)).collect::<Vec<_>>().join(", "),
+        (FieldType::UserId, Some(v)) => member(&text_of(Some(v))),
+        (FieldType::Link { kind }, Some(v)) => record(kind, &text_of(Some(v))),
+        (FieldType::Ids { kind }, Some(v)) => list_of(Some(v)).iter().map(|i| record(kind, i)).collect::<Vec<_>>().join(", "),
+        (FieldType::Items { .. }, Some(Value::Array(items))) => {
+            format!("{} entr{}", items.len(), if items.len() == 1 { "y" } else { "ies" })
+        }
+        (_, Some(v)) => text_of(Some(v)),
+    }
+}
+
+/// A choice code for people; OWASP ids stay as they are.
+fn choice_label(code: &str) -> String {
+    if code.chars().any(|c| c.is_ascii_uppercase()) {
+        return code.to_owned();
+    }
+    let label = humanize(code);
+    match label.strip_prefix("Ai ") {
+        Some(rest) => format!("AI {rest}"),
+        None => label,
+    }
+}
+
+/// A posted form: its values by name, repeated names in order.
+pub(crate) struct Posted(pub Vec<(String, String)>);
+
+impl Posted {
+    pub fn one(&self, name: &str) -> String {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
+    }
+
+    /// The JSON of the fields (except `skip`). `patch` writes blanks as null (clearing the
+    /// field); a create leaves blanks out, so defaults apply.
+    pub fn to_json(&self, fields: &[FieldSpec], skip: &[&str], patch: bool) -> Map<String, Value> {
+        let mut out = Map::new();
+        for field in fields.iter().filter(|f| !skip.contains(&f.name)) {
+            if let Some(value) = self.value(field, field.name) {
+                if value.is_null() && !patch {
+                    continue;
+                }
+                out.insert(field.name.to_owned(), value);
+            }
+        }
+        out
+    }
+
+    fn value(&self, field: &FieldSpec, name: &str) -> Option<Value> {
+        let text = || self.one(name);
+        let or_null = |t: String| if t.is_empty() { Value::Null } else { Value::String(t) };
+        Some(match field.ty {
+            FieldType::Text { .. } | FieldType::Choice(_) | FieldType::Date | FieldType::UserId | FieldType::Link { .. } => or_null(text()),
+            FieldType::ChoiceList(_) | FieldType::Ids { .. } => Value::Array(self.all(name).into_iter().map(Value::String).collect()),
+            FieldType::TextList { .. } | FieldType::Refs { .. } => {
+                Value::Array(text().split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Value::String(t.to_owned())).collect())
+            }
+            FieldType::Bool => Value::Bool(self.0.iter().any(|(k, v)| k == name && v == "true")),
+            FieldType::Integer { .. } => {
+                let t = text();
+                if t.is_empty() {
+                    Value::Null
+                } else {
+                    // Not a number: passed on as text, so the service names the field.
+                    t.parse::<i64>().map_or(Value::String(t), Value::from)
+                }
+            }
+            FieldType::Items { fields, .. } => {
+                let prefix = format!("{name}[");
+                let indices: BTreeMap<usize, ()> = self
+                    .0
+                    .iter()
+                    .filter_map(|(k, _)| k.strip_prefix(&prefix)?.split(']').next()?.parse::<usize>().ok())
+                    .map(|i| (i, ()))
+                    .collect();
+                let mut rows = Vec::new();
+                for i in indices.keys() {
+                    let mut row = Map::new();
+                    let mut any = false;
+                    for sub in fields {
+                        let sub_name = format!("{name}[{i}].{}", sub.name);
+                        if let Some(v) = self.value(sub, &sub_name) {
+                            any |= match &v {
+                                Value::Null => false,
+                                Value::Array(a) => !a.is_empty(),
+                                Value::Bool(b) => *b,
+                                _ => true,
+                            };
+                            if !v.is_null() {
+                                row.insert(sub.name.to_owned(), v);
+                            }
+                        }
+                    }
+                    if any {
+                        rows.push(Value::Object(row));
+                    }
+                }
+                Value::Array(rows)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aims_domain::kinds::{AI_SYSTEM, IMPACT_ASSESSMENT};
+
+    fn posted(pairs: &[(&str, &str)]) -> Posted {
+        Posted(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    #[test]
+    fn posted_forms_become_json() {
+        let form = posted(&[
+            ("name", " Scorer "),
+            ("ai_roles", "ai_provider"),
+            ("ai_roles", "ai_customer"),
+            ("geographies", "EU, UK,"),
+            ("eu_ai_act_role", ""),
+        ]);
+        let json = form.to_json(AI_SYSTEM.fields, &[], false);
+        assert_eq!(json["name"], "Scorer");
+        assert_eq!(json["ai_roles"], serde_json::json!(["ai_provider", "ai_customer"]));
+        assert_eq!(json["geographies"], serde_json::json!(["EU", "UK"]));
+        assert!(!json.contains_key("eu_ai_act_role"));
+        let patch = form.to_json(AI_SYSTEM.fields, &[], true);
+        assert_eq!(patch["eu_ai_act_role"], Value::Null);
+    }
+
+    #[test]
+    fn rows_skip_empty_ones() {
+        let form = posted(&[
+            ("impacts[0].area", "privacy"),
+            ("impacts[0].description", "Leaks"),
+            ("impacts[1].area", ""),
+            ("impacts[1].description", ""),
+            ("affected_parties[0].party", "individuals"),
+        ]);
+        let json = form.to_json(IMPACT_ASSESSMENT.fields, &["ai_system_id"], true);
+        assert_eq!(json["impacts"], serde_json::json!([{"area": "privacy", "description": "Leaks"}]));
+        assert_eq!(json["affected_parties"], serde_json::json!([{"party": "individuals"}]));
+    }
+
+    #[test]
+    fn fields_render_with_labels_and_escaping() {
+        let mut values = Map::new();
+        values.insert("name".into(), Value::String("<b>x</b>".into()));
+        let html = render(AI_SYSTEM.fields, &[], &values, &FormErrors::default(), &Options::default());
+        assert!(html.contains(">Intended use</label>"));
+        assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"));
+        assert!(html.contains(r#"type="checkbox" id="ai_roles-0" name="ai_roles""#));
+        let rows = render(IMPACT_ASSESSMENT.fields, &["ai_system_id"], &Map::new(), &FormErrors::default(), &Options::default());
+        assert!(rows.contains(r#"name="impacts[0].severity""#));
+    }
+}
