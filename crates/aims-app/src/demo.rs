@@ -50,6 +50,7 @@ impl App {
         let owner = self.member_by_email("owner@demo.example", DEMO_SLUG).await?;
         self.seed_gap_assessment(&admin, &editor, &owner).await?;
         self.seed_statement_of_applicability(&admin, &editor).await?;
+        self.seed_ai_inventory(&owner, &admin, &editor).await?;
         Ok(Some(users))
     }
 
@@ -144,6 +145,217 @@ impl App {
             let input = json!({"ref": reference, "title": title, "description": description, "implementation_status": "implemented", "owner_id": editor.user_id});
             self.create_record(editor, &CONTROL, &input).await?;
         }
+        Ok(())
+    }
+
+    /// Scope, context, suppliers, datasets, the three AI systems with their resources,
+    /// lifecycle records and a pending gate, risks with treatments, and impact assessments.
+    async fn seed_ai_inventory(&self, owner: &Member, admin: &Member, editor: &Member) -> AppResult<()> {
+        use aims_domain::kinds::{
+            ACTION, AI_SYSTEM, CONTEXT_ISSUE, DATASET, GATE, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD, RESOURCE, RISK, SCOPE,
+            SUPPLIER,
+        };
+        let day = |offset: i64| clock::format_date(clock::today() + Duration::days(offset));
+        let id = |record: &aims_store::model::Record| record.id.clone();
+
+        let lumen = self.create_record(admin, &SUPPLIER, &json!({"name": "Lumen AI Ltd", "description": "Hosted large language model API", "supplied_ai": "General-purpose LLM (Lumen-3) behind the support assistant", "contact_email": "trust@lumen-ai.example", "owner_id": admin.user_id})).await?;
+        let talentsift = self.create_record(admin, &SUPPLIER, &json!({"name": "TalentSift", "description": "CV screening SaaS", "supplied_ai": "Ranking model for job applications", "owner_id": admin.user_id})).await?;
+
+        let applications = self.create_record(editor, &DATASET, &json!({
+            "name": "Loan applications 2019–2025",
+            "source": "Core lending platform",
+            "acquisition": "Extracted monthly from the loan origination system under the data sharing agreement with Risk",
+            "provenance": "Application forms and decisions; lineage recorded in the data catalogue",
+            "quality_checks": [
+                {"check": "Completeness of income fields", "result": "pass", "checked_on": day(-30)},
+                {"check": "Representation of applicants under 25", "result": "partial", "checked_on": day(-30), "notes": "Under-represented before 2021"}
+            ],
+            "preparation_steps": "De-duplication, outlier capping, protected attributes separated for fairness testing only",
+            "personal_data": true, "special_category_data": false, "owner_id": editor.user_id
+        })).await?;
+        let bureau = self.create_record(editor, &DATASET, &json!({"name": "Credit bureau extracts", "source": "Two national credit bureaus", "provenance": "Licensed bureau files, retained 7 years", "personal_data": true, "owner_id": editor.user_id})).await?;
+        let transcripts = self.create_record(editor, &DATASET, &json!({"name": "Support transcripts (redacted)", "source": "Contact centre", "preparation_steps": "Names, account and card numbers removed automatically, then sampled for manual review", "quality_checks": [{"check": "Redaction recall on sample of 500", "result": "pass", "checked_on": day(-12)}], "personal_data": true, "owner_id": editor.user_id})).await?;
+        let cvs = self.create_record(editor, &DATASET, &json!({"name": "Historic CVs and hiring outcomes", "source": "Applicant tracking system", "personal_data": true, "special_category_data": true, "quality_checks": [{"check": "Gender balance of historic hires", "result": "fail", "checked_on": day(-5), "notes": "Engineering hires 82 % male before 2022"}], "owner_id": admin.user_id})).await?;
+
+        let scorecard = self.create_record(editor, &AI_SYSTEM, &json!({
+            "name": "Credit scoring model (ScoreCard v4)",
+            "purpose": "Estimate the probability of default of consumer loan applicants",
+            "intended_use": "Recommend approve, refer or decline for unsecured loans up to EUR 25,000; every decline is reviewed by an underwriter",
+            "foreseeable_misuse": "Using the score for pricing or marketing decisions it was not validated for",
+            "ai_roles": ["ai_provider", "ai_producer"], "eu_ai_act_role": "provider",
+            "owner_id": editor.user_id, "business_unit": "Consumer Lending",
+            "deployment_context": "Loan origination platform, all online and branch applications",
+            "geographies": ["Ireland", "Germany", "Netherlands"], "model_type": "Gradient-boosted trees with monotonic constraints",
+            "data_categories": ["personal", "financial"], "dataset_ids": [applications.id, bureau.id],
+            "eu_ai_act_risk_category": "high", "eu_ai_act_risk_reason": "Creditworthiness assessment of natural persons (Annex III)",
+            "human_oversight_mode": "human_in_the_loop", "human_oversight_rationale": "Declines and referrals are decided by an underwriter who sees the main reasons",
+            "lifecycle_stage": "operation"
+        })).await?;
+        let assistant = self.create_record(editor, &AI_SYSTEM, &json!({
+            "name": "Customer support assistant",
+            "purpose": "Answer customer questions about loans, repayments and account changes",
+            "intended_use": "Answer general questions and hand over to an agent for anything about a specific decision or hardship",
+            "foreseeable_misuse": "Customers asking for financial advice or trying to extract other customers' data",
+            "ai_roles": ["ai_customer"], "eu_ai_act_role": "deployer", "owner_id": admin.user_id,
+            "business_unit": "Customer Support", "deployment_context": "Website and mobile app chat", "geographies": ["Ireland", "Germany"],
+            "model_type": "Third-party LLM with retrieval over our help centre", "data_categories": ["personal"],
+            "supplier_ids": [lumen.id], "dataset_ids": [transcripts.id],
+            "eu_ai_act_risk_category": "limited", "eu_ai_act_risk_reason": "Chatbot interacting with people: transparency obligations",
+            "human_oversight_mode": "human_on_the_loop", "human_oversight_rationale": "Agents monitor conversations and take over on hand-over triggers",
+            "lifecycle_stage": "deployment"
+        })).await?;
+        let screening = self.create_record(admin, &AI_SYSTEM, &json!({
+            "name": "CV screening assistant",
+            "purpose": "Rank applications for high-volume roles",
+            "intended_use": "Suggest a shortlist for recruiters, who read every application before rejecting",
+            "ai_roles": ["ai_customer"], "eu_ai_act_role": "deployer", "owner_id": admin.user_id, "business_unit": "People & Talent",
+            "geographies": ["Ireland"], "model_type": "Vendor ranking model", "data_categories": ["personal", "special_category"],
+            "supplier_ids": [talentsift.id], "dataset_ids": [cvs.id],
+            "eu_ai_act_risk_category": "high", "eu_ai_act_risk_reason": "Recruitment and selection of natural persons (Annex III)",
+            "human_oversight_mode": "human_in_the_loop", "human_oversight_rationale": "Recruiters review every ranked list before any rejection",
+            "lifecycle_stage": "verification_validation"
+        })).await?;
+
+        for (kind, name, description) in [
+            ("data", "Bureau and application data", "Monthly refresh, 2.1 million applications"),
+            ("tooling", "MLflow model registry", "Versions, validation reports and approvals of each model"),
+            ("system_computing", "Scoring service cluster", "Two availability zones; scoring latency under 200 ms"),
+            ("human", "Model risk team", "Three validators independent of the developers"),
+        ] {
+            self.create_child_record(
+                editor,
+                &RESOURCE,
+                &scorecard.id,
+                &json!({"resource_type": kind, "name": name, "description": description}),
+            )
+            .await?;
+        }
+        for (record_type, title) in [
+            ("requirements_specification", "ScoreCard v4 requirements"),
+            ("design_documentation", "Model design and feature rationale"),
+            ("verification_validation", "Independent validation report 2026-Q2"),
+            ("deployment_plan", "Champion–challenger rollout plan"),
+            ("operation_monitoring", "Monthly PSI and calibration monitoring"),
+            ("technical_documentation", "Technical file for the EU AI Act"),
+            ("event_logging", "Decision log retention and access"),
+        ] {
+            self.create_record(editor, &LIFECYCLE_RECORD, &json!({"ai_system_id": scorecard.id, "record_type": record_type, "title": title, "recorded_on": day(-60), "owner_id": editor.user_id})).await?;
+        }
+        self.create_record(admin, &LIFECYCLE_RECORD, &json!({"ai_system_id": screening.id, "record_type": "verification_validation", "title": "Adverse impact test on 2025 applications", "recorded_on": day(-7)})).await?;
+        self.create_record(admin, &GATE, &json!({"ai_system_id": screening.id, "to_stage": "deployment", "reason": "Vendor validation complete; pilot with two recruiting teams"})).await?;
+
+        self.patch_singleton(admin, &SCOPE, 1, &json!({
+            "statement": "The AIMS covers the AI systems Northwind Lending develops or uses in consumer lending, customer support and recruitment.",
+            "ai_roles": [
+                {"role": "ai_provider", "context": "We build and operate the credit-scoring model"},
+                {"role": "ai_customer", "context": "We use a third-party LLM in the support assistant and a vendor CV ranking model"}
+            ],
+            "ai_system_ids": [scorecard.id, assistant.id, screening.id],
+            "business_units": ["Consumer Lending", "Customer Support", "People & Talent"],
+            "geographies": ["Ireland", "Germany", "Netherlands"],
+            "out_of_scope": "Internal productivity tools without decisions about people (code assistants, meeting notes), covered by the acceptable use policy"
+        })).await?;
+        for input in [
+            json!({"title": "EU AI Act obligations for credit scoring", "issue_type": "external", "category": "legal_regulatory", "effect_on_aims": "High-risk obligations apply to ScoreCard from August 2026", "owner_id": admin.user_id, "review_on": day(90)}),
+            json!({"title": "Dependence on a single LLM vendor", "issue_type": "external", "category": "technological", "effect_on_aims": "Model changes outside our control; supplier review needed"}),
+            json!({"title": "Small data science team", "issue_type": "internal", "category": "organisational", "effect_on_aims": "Validation must stay independent of development"}),
+        ] {
+            self.create_record(admin, &CONTEXT_ISSUE, &input).await?;
+        }
+        for input in [
+            json!({"name": "Loan applicants", "category": "affected_person", "needs_expectations": "Fair, explainable decisions and a way to contest them", "addressed_by_aims": true, "how_addressed": "Impact assessment, adverse-action reasons, human review of declines"}),
+            json!({"name": "Central Bank supervisors", "category": "regulator", "needs_expectations": "Sound model risk management and EU AI Act compliance", "addressed_by_aims": true, "how_addressed": "Model risk policy, technical documentation, internal audit"}),
+            json!({"name": "Support agents", "category": "employee", "needs_expectations": "Clear hand-over rules and training on the assistant's limits", "addressed_by_aims": false}),
+        ] {
+            self.create_record(admin, &INTERESTED_PARTY, &input).await?;
+        }
+
+        let sources = self.list_records(admin, &aims_domain::kinds::RISK_SOURCE, false, 0, 50).await?.items;
+        let source = |title: &str| {
+            sources.iter().find(|s| s.data.get("title").and_then(Value::as_str) == Some(title)).map(|s| json!([s.id])).unwrap_or(json!([]))
+        };
+        let fairness = self.create_record(editor, &RISK, &json!({
+            "title": "Unfair declines for thin-file applicants", "description": "Applicants with short credit histories, often young or recently arrived, are declined more often than their repayment behaviour justifies",
+            "source_category": "societal", "risk_source_ids": source("Training-data bias"), "ai_system_ids": [scorecard.id],
+            "inherent_likelihood": 4, "inherent_consequence": 4, "treatment": "mitigate", "control_refs": ["A.7.4", "A.5.4", "NWL-FAIR-2"],
+            "residual_likelihood": 2, "residual_consequence": 4, "owner_id": editor.user_id, "due_date": day(45), "status": "in_treatment",
+            "enterprise_risk_id": "ERM-CR-014", "nist_characteristics": ["fair_harmful_bias_managed"]
+        })).await?;
+        self.create_record(editor, &RISK, &json!({
+            "title": "Score drift after interest-rate changes", "source_category": "technical", "risk_source_ids": source("Model drift"), "ai_system_ids": [scorecard.id],
+            "inherent_likelihood": 3, "inherent_consequence": 4, "treatment": "mitigate", "control_refs": ["A.6.2.6"],
+            "residual_likelihood": 2, "residual_consequence": 3, "owner_id": editor.user_id, "status": "monitored", "nist_characteristics": ["valid_reliable"]
+        })).await?;
+        self.create_record(admin, &RISK, &json!({
+            "title": "Assistant gives wrong repayment advice", "source_category": "technical", "risk_source_ids": source("Fabricated output"), "ai_system_ids": [assistant.id],
+            "inherent_likelihood": 4, "inherent_consequence": 3, "treatment": "mitigate", "control_refs": ["A.8.2", "A.9.3"],
+            "residual_likelihood": 3, "residual_consequence": 3, "owner_id": admin.user_id, "due_date": day(14), "status": "in_treatment", "owasp_llm": ["LLM09"]
+        })).await?;
+        let injection = self.create_record(admin, &RISK, &json!({
+            "title": "Prompt injection exposes account data", "source_category": "technical", "risk_source_ids": source("Prompt injection"), "ai_system_ids": [assistant.id],
+            "inherent_likelihood": 3, "inherent_consequence": 5, "treatment": "mitigate", "control_refs": ["A.6.2.4", "A.9.2"],
+            "residual_likelihood": 2, "residual_consequence": 5, "owner_id": admin.user_id, "status": "monitored", "owasp_llm": ["LLM01", "LLM02"], "nist_characteristics": ["secure_resilient", "privacy_enhanced"]
+        })).await?;
+        self.transition(owner, &RISK, &injection.id, "accept", injection.version, &json!({"rationale": "The assistant has no access to account data beyond the signed-in customer's own; output filtering and quarterly red-teaming are in place. Accepted until the next management review."})).await?;
+        self.create_record(admin, &RISK, &json!({
+            "title": "CV ranking disadvantages career breaks", "source_category": "societal", "risk_source_ids": source("Training-data bias"), "ai_system_ids": [screening.id],
+            "inherent_likelihood": 4, "inherent_consequence": 4, "owner_id": admin.user_id, "status": "assessed", "nist_characteristics": ["fair_harmful_bias_managed"]
+        })).await?;
+
+        for input in [
+            json!({"title": "Add thin-file approval-rate test to the quarterly fairness review", "source": "risk_treatment", "owner_id": editor.user_id, "due_date": day(30), "status": "in_progress", "risk_ids": [fairness.id], "ai_system_ids": [scorecard.id], "control_refs": ["NWL-FAIR-2"]}),
+            json!({"title": "Red-team the support assistant for prompt injection", "source": "risk_treatment", "owner_id": admin.user_id, "due_date": day(-3), "status": "open", "risk_ids": [injection.id], "ai_system_ids": [assistant.id]}),
+            json!({"title": "Link every risk treatment to Annex A controls", "source": "gap_assessment", "owner_id": editor.user_id, "due_date": day(21), "requirement_refs": ["6.1.3"]}),
+        ] {
+            self.create_record(editor, &ACTION, &input).await?;
+        }
+
+        let scorecard_ia = self.create_record(editor, &IMPACT_ASSESSMENT, &json!({
+            "ai_system_id": scorecard.id, "title": "ScoreCard v4 impact assessment",
+            "affected_parties": [{"party": "individuals", "description": "Loan applicants"}, {"party": "groups", "description": "Young and recently arrived applicants with thin credit files"}],
+            "impacts": [
+                {"area": "fairness", "description": "Higher decline rates for thin-file applicants", "severity": "major", "likelihood": "possible", "mitigation": "Quarterly fairness testing; underwriter review of declines", "residual_severity": "moderate"},
+                {"area": "transparency", "description": "Applicants cannot see why they were declined", "severity": "moderate", "likelihood": "likely", "mitigation": "Adverse-action reasons in every decline letter", "residual_severity": "minor"},
+                {"area": "privacy", "description": "Bureau data used beyond the applicant's expectations", "severity": "moderate", "likelihood": "unlikely", "mitigation": "Purpose limitation and retention controls"}
+            ],
+            "foreseeable_misuse": "Reusing the score for marketing or pricing",
+            "mitigations": "Human review of declines; fairness testing; reason codes; monitoring",
+            "residual_impact": "Moderate fairness impact remains for thin-file applicants; monitored quarterly",
+            "overall_level": "high"
+        })).await?;
+        self.transition(
+            admin,
+            &IMPACT_ASSESSMENT,
+            &scorecard_ia.id,
+            "sign-off",
+            scorecard_ia.version,
+            &json!({"comment": "Approved by the AI governance board"}),
+        )
+        .await?;
+        let assistant_ia = self.create_record(editor, &IMPACT_ASSESSMENT, &json!({
+            "ai_system_id": assistant.id, "title": "Support assistant impact assessment",
+            "affected_parties": [{"party": "individuals", "description": "Customers using chat"}],
+            "impacts": [{"area": "safety", "description": "Customers in financial difficulty given generic answers", "severity": "major", "likelihood": "possible", "mitigation": "Hardship keywords hand over to an agent"}],
+            "overall_level": "medium"
+        })).await?;
+        self.transition(admin, &IMPACT_ASSESSMENT, &assistant_ia.id, "sign-off", assistant_ia.version, &json!({})).await?;
+        self.create_record(admin, &IMPACT_ASSESSMENT, &json!({
+            "ai_system_id": screening.id, "title": "CV screening impact assessment (draft)",
+            "affected_parties": [{"party": "individuals", "description": "Job applicants"}, {"party": "groups", "description": "Applicants with career breaks, mostly women"}],
+            "impacts": [{"area": "fairness", "description": "Career breaks lower the ranking", "severity": "major", "likelihood": "likely"}],
+            "overall_level": "high"
+        })).await?;
+        // The assistant's model changed after its assessment was signed off: it is now due.
+        let assistant_now = self.get_record(editor, &AI_SYSTEM, &assistant.id).await?;
+        self.patch_record(
+            editor,
+            &AI_SYSTEM,
+            &assistant.id,
+            assistant_now.version,
+            &json!({"model_type": "Third-party LLM (Lumen-4) with retrieval over our help centre"}),
+        )
+        .await?;
+        let _ = (id(&scorecard), owner);
         Ok(())
     }
 
