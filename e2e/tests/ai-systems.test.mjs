@@ -75,6 +75,7 @@ journey(aims, 'a gate requested by an admin is refused to that admin and approve
   const refusal = page.getByRole('alert').filter({ hasText: /separation.of.duties/i });
   await refusal.waitFor();
   assert.match(await refusal.innerText(), /requester|requested/i);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'gate-self-approval-refused');
 
   const owner = await asAnother(users.owner, url);
@@ -86,6 +87,7 @@ journey(aims, 'a gate requested by an admin is refused to that admin and approve
     await owner.page.getByRole('status').filter({ hasText: 'Gate approved' }).waitFor();
     assert.match(await owner.page.locator('[aria-current="step"]').innerText(), /Design/);
     assert.match(await owner.page.locator('#gates').innerText(), /Decided by Olivia Okafor/);
+    await owner.page.evaluate(() => window.scrollTo(0, 0));
     await shot(owner.page, 'gate-approved');
   } finally {
     await owner.close();
@@ -142,6 +144,7 @@ journey(aims, 'a residual risk above the threshold is accepted by the owner, not
     await owner.page.getByRole('button', { name: 'Accept residual risk' }).click();
     await owner.page.getByRole('status').filter({ hasText: 'Residual risk accepted' }).waitFor();
     assert.match(await owner.page.locator('#accept').innerText(), /Accepted by Olivia Okafor/);
+    await owner.page.evaluate(() => window.scrollTo(0, 0));
     await shot(owner.page, 'risk-accepted');
   } finally {
     await owner.close();

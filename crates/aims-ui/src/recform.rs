@@ -128,9 +128,11 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
     let star = if field.required { r#"<span class="req" aria-hidden="true" title="required">*</span>"# } else { "" };
     match field.ty {
         FieldType::Text { max } if long_text(max) => {
+            // Inside a row (`field[i].sub`) a text is a smaller box beside the row's choices.
+            let (rows, class) = if name.contains('[') { (2, " field-wide") } else { (3, "") };
             let _ = write!(
                 html,
-                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><textarea id="{id}" name="{name}" rows="3" maxlength="{max}"{required}{attrs}>{}</textarea>{error}</div>"#,
+                r#"<div class="field{class}"><span class="label-row"><label for="{id}">{label}</label>{star}</span><textarea id="{id}" name="{name}" rows="{rows}" maxlength="{max}"{required}{attrs}>{}</textarea>{error}</div>"#,
                 esc(&text_of(value))
             );
         }
@@ -268,6 +270,13 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
             let shown = (rows.len() + 1).min(max_items);
             for i in 0..shown {
                 let row = rows.get(i);
+                let extra = row.is_none() && !rows.is_empty();
+                if extra {
+                    let _ = write!(
+                        html,
+                        r#"<details class="add-row"><summary class="btn btn-secondary btn-sm">+ Add a row<span class="visually-hidden"> to {label}</span></summary>"#
+                    );
+                }
                 let _ = write!(
                     html,
                     r#"<div class="item-row" role="group" aria-label="{label} {}{}">"#,
@@ -279,11 +288,11 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
                     render_field(html, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
                 }
                 html.push_str("</div>");
+                if extra {
+                    html.push_str("</details>");
+                }
             }
-            let _ = write!(
-                html,
-                r#"<p class="hint">Fill in the empty row to add one (save to get another); empty a row to remove it.</p>{error}</fieldset>"#
-            );
+            let _ = write!(html, r#"<p class="hint">Empty a row's fields to remove it.</p>{error}</fieldset>"#);
         }
     }
 }

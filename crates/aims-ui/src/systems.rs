@@ -453,7 +453,7 @@ async fn render_system(
             actor: e.actor.clone(),
             action: humanize(&e.action),
             fields: match &e.changes {
-                Value::Object(map) => map
+                Value::Object(map) if e.action != "create" => map
                     .keys()
                     .map(|k| AI_SYSTEM.field(k).map_or_else(|| humanize(k), |f| f.label.to_owned()))
                     .take(4)
