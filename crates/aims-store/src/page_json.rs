@@ -1,15 +1,11 @@
 //! Pages of records as JSON text, assembled by the database from each record's stored `doc`.
 //! A list request is the hottest path of the API; one aggregated row avoids decoding and
-//! re-encoding every record. Optionally the same statement authenticates the
-//! caller's API token, so an authenticated list costs one round trip.
+//! re-encoding every record.
 
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Backend, Db};
 use crate::error::StoreResult;
-use crate::model::Member;
-use crate::orgs::parse_role;
-use crate::tokens::TokenAuth;
 
 /// A page as JSON text: the items array's inside (`{…},{…}`) and where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,45 +61,4 @@ pub async fn list(db: &Db, org_id: &str, kind: &str, include_archived: bool, aft
             .fetch_one(pool).await?
     });
     Ok(to_page(items, fetched, last, limit))
-}
-
-type AuthPageRow = (String, Option<String>, String, String, String, String, String, String, String, Option<String>, i64, Option<i64>);
-
-/// Authenticates an API token and lists a page in one statement. `None` when the token is not
-/// valid (unknown, revoked, expired, or its user inactive). The page is empty unless the
-/// token's organisation is `slug`; the caller compares `member.org_slug` with the path.
-pub async fn list_with_token(
-    db: &Db,
-    token_hash: &str,
-    now: &str,
-    slug: &str,
-    kind: &str,
-    include_archived: bool,
-    after_seq: i64,
-    limit: u32,
-) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
-    let backend = db.backend();
-    let sql = format!(
-        "WITH auth AS MATERIALIZED ( \
-           SELECT t.id AS token_id, t.last_used_at, o.id AS org_id, o.slug, o.name AS org_name, u.id AS user_id, u.email, u.display_name, m.role \
-           FROM api_tokens t \
-           JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id \
-           JOIN organizations o ON o.id = t.org_id \
-           JOIN users u ON u.id = t.user_id \
-           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE), \
-         page AS MATERIALIZED ({page}) \
-         SELECT a.token_id, a.last_used_at, a.org_id, a.slug, a.org_name, a.user_id, a.email, a.display_name, a.role, {summary} FROM auth a",
-        page = page_sql("r.org_id = (SELECT org_id FROM auth WHERE slug = $3)", include_archived, 4),
-        summary = summary_sql(backend, 7)
-    );
-    let row: Option<AuthPageRow> = on_pool!(db, pool => {
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(token_hash).bind(now).bind(slug).bind(kind).bind(after_seq).bind(i64::from(limit) + 1).bind(i64::from(limit))
-            .fetch_optional(pool).await?
-    });
-    let Some((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role, items, fetched, last)) = row else {
-        return Ok(None);
-    };
-    let member = Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(&role)? };
-    Ok(Some((TokenAuth { token_id, member, last_used_at }, to_page(items, fetched, last, limit))))
 }
