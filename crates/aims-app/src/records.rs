@@ -7,7 +7,7 @@ use aims_domain::validate::{FieldType, KindSpec, Revisions};
 use aims_domain::{ValidationErrors, clock};
 use aims_store::activity::{self, NewEvent};
 use aims_store::model::{Actor, Member, Page, Record, Revision};
-use aims_store::page_json::{self, JsonPage};
+use aims_store::page_json::{self, Filter, JsonPage};
 use aims_store::records::{self, LinkedRecord, NewRecord, RecordKey};
 
 use crate::secrets::token_hash;
@@ -45,11 +45,12 @@ impl App {
         member: &Member,
         spec: &KindSpec,
         include_archived: bool,
+        filters: &[Filter],
         after_seq: i64,
         limit: u32,
     ) -> AppResult<JsonPage> {
         require(member, Action::Read)?;
-        Ok(page_json::list(&self.db, &member.org_id, spec.kind, include_archived, after_seq, limit).await?)
+        Ok(page_json::list(&self.db, &member.org_id, spec.kind, include_archived, filters, after_seq, limit).await?)
     }
 
     /// Authenticates an API token and lists a page — the API's hottest path, kept to two
@@ -60,6 +61,7 @@ impl App {
         org_slug: &str,
         spec: &KindSpec,
         include_archived: bool,
+        filters: &[Filter],
         after_seq: i64,
         limit: u32,
     ) -> AppResult<(Member, JsonPage)> {
@@ -71,7 +73,7 @@ impl App {
         // statement doing both (see benches/api.rs).
         let found = match aims_store::tokens::authenticate(&self.db, &token_hash(secret), &clock::format(now)).await? {
             Some(auth) if auth.member.org_slug == org_slug => {
-                let page = page_json::list(&self.db, &auth.member.org_id, spec.kind, include_archived, after_seq, limit).await?;
+                let page = page_json::list(&self.db, &auth.member.org_id, spec.kind, include_archived, filters, after_seq, limit).await?;
                 Some((auth, page))
             }
             Some(auth) => Some((auth, JsonPage { items: String::new(), next_after: None })),

@@ -13,10 +13,14 @@ use utoipa::openapi::{Ref, RefOr};
 
 use crate::auth::{Authed, Credentials};
 use crate::dto::{json_page_response, record_json};
+use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::input::{IfMatch, JsonBody, OptionalJsonBody, QueryPairs, parse_list_query};
+use crate::input::{IfMatch, JsonBody, ListQuery, OptionalJsonBody, QueryPairs, parse_list_query};
 use crate::openapi::{ApiBuilder, Doc, input_schema, page_schema, record_schema};
 use crate::routes::record_response;
+use aims_domain::ValidationErrors;
+use aims_domain::validate::FieldType;
+use aims_store::page_json::Filter;
 
 const JSON: &str = "application/json";
 const MERGE_PATCH: &str = "application/merge-patch+json";
@@ -59,12 +63,16 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
         HttpMethod::Get,
         &collection,
         get(move |State(app): State<App>, Path(org): Path<String>, credentials: Credentials, QueryPairs(query)| async move {
-            let query = parse_list_query(&query, &["archived"])?;
+            let allowed = filter_names(spec);
+            let query = parse_list_query(&query, &allowed)?;
             let archived = query.flag("archived")?;
+            let filters = filters(spec, &query)?;
             let (after, limit) = (query.paging.after, query.paging.limit);
             let page = match credentials {
-                Credentials::Token(secret) => app.list_records_json_by_token(&secret, &org, spec, archived, after, limit).await?.1,
-                Credentials::Member(member) => app.list_records_json(&member, spec, archived, after, limit).await?,
+                Credentials::Token(secret) => {
+                    app.list_records_json_by_token(&secret, &org, spec, archived, &filters, after, limit).await?.1
+                }
+                Credentials::Member(member) => app.list_records_json(&member, spec, archived, &filters, after, limit).await?,
             };
             ApiResult::Ok(json_page_response(&page))
         }),
@@ -73,6 +81,11 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             .query("limit", "Page size, 1–200 (default 50)")
             .query("cursor", "The next_cursor of the previous page")
             .query("archived", "true to include archived records")
+            .query("state", "Only records in this state (kinds with transitions)")
+            .query(
+                "{field}",
+                "Filters: any link field (e.g. ai_system_id, risk_ids) by a record id, any choice field (e.g. status) by a value",
+            )
             .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
     );
     if spec.creatable {
@@ -150,6 +163,47 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             .param(key_name, key_doc)
             .ok(200, "The record and its linked records grouped by kind", None),
     )
+}
+
+/// The query parameters a list of a kind accepts: paging, `archived`, `state`, and its link
+/// and choice fields as filters.
+fn filter_names(spec: &'static KindSpec) -> Vec<&'static str> {
+    let mut names = vec!["archived", "state"];
+    names.extend(
+        spec.fields
+            .iter()
+            .filter(|f| matches!(f.ty, FieldType::Ids { .. } | FieldType::Link { .. } | FieldType::Choice(_)))
+            .map(|f| f.name),
+    );
+    names.extend(spec.system_fields.iter().filter(|f| **f != "ref"));
+    names
+}
+
+/// Turns filter parameters into store filters, checking values (a bad UUID or choice is 422).
+fn filters(spec: &'static KindSpec, query: &ListQuery<'_>) -> Result<Vec<Filter>, ApiError> {
+    let mut errors = ValidationErrors::default();
+    let mut filters = Vec::new();
+    for (name, value) in &query.extra {
+        match (*name, spec.field(name).map(|f| (f.name, f.ty))) {
+            ("state", _) => filters.push(Filter::State(value.clone())),
+            (_, Some((field, FieldType::Ids { .. } | FieldType::Link { .. }))) => match uuid::Uuid::parse_str(value) {
+                Ok(id) => filters.push(Filter::Link { field, id: id.to_string() }),
+                Err(_) => errors.push(*name, "invalid_format", "a record id (UUID)"),
+            },
+            (_, Some((field, FieldType::Choice(choices)))) if choices.contains(&value.as_str()) => {
+                filters.push(Filter::Field { field, value: value.clone() })
+            }
+            (_, Some((_, FieldType::Choice(choices)))) => errors.push(*name, "invalid_choice", format!("one of: {}", choices.join(", "))),
+            (_, None) => {
+                if let Some(field) = spec.system_fields.iter().find(|f| *f == name) {
+                    filters.push(Filter::Field { field, value: value.clone() });
+                }
+            }
+            _ => {}
+        }
+    }
+    errors.into_result()?;
+    Ok(filters)
 }
 
 fn item_path(spec: &KindSpec) -> (String, &'static str) {

@@ -251,6 +251,25 @@ async fn the_inventory_imports_from_csv_all_or_nothing(backend: Backend) {
     assert_eq!(viewer.status(), 403);
 }
 
+async fn lists_filter_by_links_choices_states_and_system_fields(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let a = create(&t, "editor", "ai-systems", json!({"name": "A", "lifecycle_stage": "operation"})).await;
+    create(&t, "editor", "ai-systems", json!({"name": "B"})).await;
+    let a_id = a["id"].as_str().expect("id");
+    create(&t, "editor", "risks", json!({"title": "On A", "source_category": "technical", "ai_system_ids": [a_id], "status": "assessed"}))
+        .await;
+    create(&t, "editor", "risks", json!({"title": "Elsewhere", "source_category": "technical"})).await;
+    let count = |v: Value| v["items"].as_array().map_or(0, Vec::len);
+    let wrong = t.get("viewer", &format!("/api/v1/orgs/acme/risks?ai_system_id={a_id}")).await;
+    assert_eq!(wrong.problem(422), vec!["ai_system_id"], "risks link ai_system_ids, not ai_system_id");
+    assert_eq!(count(t.get("viewer", &format!("/api/v1/orgs/acme/risks?ai_system_ids={a_id}")).await.json()), 1);
+    assert_eq!(count(t.get("viewer", "/api/v1/orgs/acme/risks?status=assessed").await.json()), 1);
+    assert_eq!(count(t.get("viewer", "/api/v1/orgs/acme/risks?state=open").await.json()), 2);
+    assert_eq!(count(t.get("viewer", "/api/v1/orgs/acme/ai-systems?lifecycle_stage=operation").await.json()), 1);
+    assert_eq!(t.get("viewer", "/api/v1/orgs/acme/risks?status=done").await.problem(422), vec!["status"]);
+    assert_eq!(t.get("viewer", "/api/v1/orgs/acme/risks?ai_system_ids=nope").await.problem(422), vec!["ai_system_ids"]);
+}
+
 async fn context_and_scope_keep_revisions(backend: Backend) {
     let t = TestApp::start(backend).await;
     let scope = t.get("viewer", "/api/v1/orgs/acme/scope").await;
@@ -277,5 +296,6 @@ on_both_backends!(
     impact_assessments_are_signed_off_and_flagged_on_material_change,
     resources_live_under_their_system,
     the_inventory_imports_from_csv_all_or_nothing,
+    lists_filter_by_links_choices_states_and_system_fields,
     context_and_scope_keep_revisions,
 );
