@@ -25,7 +25,24 @@ const PAGE_SIZE: u32 = 50;
 
 /// Record types the services write to the log; offered in the filter. (The store has no
 /// "distinct types" query, so this list names what the product writes today.)
-const RECORD_TYPES: &[&str] = &["organization", "framework", "user", "membership", "requirement", "control", "api_token"];
+const RECORD_TYPES: &[&str] = &[
+    "organization",
+    "framework",
+    "user",
+    "membership",
+    "requirement",
+    "control",
+    "api_token",
+    "scope",
+    "ai_system",
+    "resource",
+    "dataset",
+    "gate",
+    "lifecycle_record",
+    "risk_criteria",
+    "risk",
+    "impact_assessment",
+];
 
 #[derive(Deserialize, Default)]
 pub(crate) struct ActivityQuery {
@@ -73,6 +90,14 @@ async fn record_links(state: &UiState, ctx: &OrgCtx) -> Result<RecordLinks, UiEr
             links.insert(record.id.clone(), (label, format!("/orgs/{}/{collection}/{reference}", ctx.slug())));
         }
     }
+    // Records with pages of their own, by name.
+    for spec in [&kinds::AI_SYSTEM, &kinds::RISK, &kinds::IMPACT_ASSESSMENT] {
+        let page = state.app.list_records(&ctx.member, spec, true, 0, 200).await?;
+        for record in page.items {
+            let href = format!("/orgs/{}/{}/{}", ctx.slug(), spec.collection, record.id);
+            links.insert(record.id.clone(), (crate::recform::record_label(&record), href));
+        }
+    }
     Ok(links)
 }
 
@@ -113,7 +138,7 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
     let latest_href = latest_page(&filters, head_seq, after, page.next_after.is_some())
         .map(|seq| format!("{base}?cursor={}", encode_query_value(&cursor::encode(seq))));
     let csv_href = format!("/api/v1/orgs/{}/activity?format=csv{}", ctx.slug(), api_filter_query(&filter));
-    let record_types = RECORD_TYPES.iter().map(|t| ((*t).to_owned(), humanize(t), query.record_type == *t)).collect();
+    let record_types = RECORD_TYPES.iter().map(|t| ((*t).to_owned(), type_label(t), query.record_type == *t)).collect();
     let mut actors: Vec<String> = members.into_iter().map(|m| m.email).collect();
     actors.extend(["system:setup".to_owned(), "system:demo".to_owned()]);
     let links = record_links(&state, &ctx).await?;
@@ -178,6 +203,11 @@ fn api_filter_query(filter: &ActivityFilter) -> String {
         .collect()
 }
 
+/// A record type for people: the kind's own label ("AI system") where there is one.
+fn type_label(record_type: &str) -> String {
+    kinds::by_kind(record_type).map_or_else(|| humanize(record_type), |k| k.label.to_owned())
+}
+
 fn event_row(event: &ActivityEvent, names: &HashMap<String, String>, links: &RecordLinks) -> EventRow {
     EventRow {
         seq: event.seq,
@@ -185,7 +215,7 @@ fn event_row(event: &ActivityEvent, names: &HashMap<String, String>, links: &Rec
         time: crate::text::time_of_day(&event.at),
         actor: event.actor.clone(),
         action: humanize(&event.action),
-        record_type: humanize(&event.record_type),
+        record_type: type_label(&event.record_type),
         record_id: event.record_id.clone(),
         record: links.get(&event.record_id).cloned(),
         changes: changes(&event.record_type, &event.changes, names),

@@ -3,7 +3,7 @@
 //! resources, datasets, linked risks, impact assessments and recent activity.
 
 use aims_domain::kinds::inventory::LIFECYCLE_STAGES;
-use aims_domain::kinds::{AI_SYSTEM, GATE, LIFECYCLE_RECORD, RESOURCE};
+use aims_domain::kinds::{AI_SYSTEM, DATASET, GATE, LIFECYCLE_RECORD, RESOURCE};
 use aims_domain::policy::Action;
 use aims_store::activity::ActivityFilter;
 use aims_store::model::Record;
@@ -41,6 +41,7 @@ pub(crate) fn done_notice(code: &str) -> Notice {
         "cancel" => "Gate cancelled.",
         "record" => "Lifecycle record added.",
         "resource" => "Resource added.",
+        "dataset" => "Dataset added and linked to this system.",
         "created" => "Created.",
         "accepted" => "Residual risk accepted.",
         "signed" => "Impact assessment signed off.",
@@ -55,6 +56,7 @@ fn done_section(code: &str) -> &'static str {
         "gate" | "approve" | "reject" | "cancel" => "gates",
         "record" => "records",
         "resource" => "resources",
+        "dataset" => "datasets",
         _ => "top",
     }
 }
@@ -263,6 +265,8 @@ struct SystemPage {
     resource_form: String,
     resource_open: bool,
     datasets: Vec<LinkRow>,
+    dataset_form: String,
+    dataset_open: bool,
     risks: Vec<LinkRow>,
     assessments: Vec<AssessmentRow>,
     activity: Vec<ActivityRow>,
@@ -297,6 +301,7 @@ async fn render_system(
     let mut all_fields: Vec<_> = AI_SYSTEM.fields.to_vec();
     all_fields.extend(RESOURCE.fields.iter().copied());
     all_fields.extend(LIFECYCLE_RECORD.fields.iter().copied());
+    all_fields.extend(DATASET.fields.iter().copied());
     let options = Options::load(app, member, &all_fields).await?;
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
@@ -492,6 +497,8 @@ async fn render_system(
         resource_form,
         resource_open: refused.form == "resource",
         datasets,
+        dataset_form: recform::render(DATASET.fields, &[], &values_for("dataset", None), errors_for("dataset"), &options),
+        dataset_open: refused.form == "dataset",
         risks,
         assessments,
         activity,
@@ -552,11 +559,14 @@ pub(crate) async fn add(
         "gates" => ("gate", &GATE, "gate"),
         "lifecycle-records" => ("record", &LIFECYCLE_RECORD, "record"),
         "resources" => ("resource", &RESOURCE, "resource"),
+        "datasets" => ("dataset", &DATASET, "dataset"),
         _ => return Err(UiError::NotFound),
     };
     let mut body = posted.to_json(spec.fields, &["ai_system_id"], false);
     let outcome = if spec.kind == "resource" {
         state.app.create_child_record(&ctx.member, &RESOURCE, &id, &Value::Object(body.clone())).await
+    } else if spec.kind == "dataset" {
+        add_dataset(&state, &ctx, &id, version_of(&posted), &body).await
     } else {
         body.insert("ai_system_id".into(), json!(id));
         state.app.create_record(&ctx.member, spec, &Value::Object(body.clone())).await
@@ -568,6 +578,25 @@ pub(crate) async fn add(
             render_system(&state, &ctx, &id, notice, done_section(done), Refused { form, values: body, errors }).await
         }
     }
+}
+
+/// Creates a dataset and links it to the AI system (at the version the page showed).
+async fn add_dataset(
+    state: &UiState,
+    ctx: &OrgCtx,
+    system_id: &str,
+    version: i64,
+    body: &Map<String, Value>,
+) -> Result<Record, aims_app::AppError> {
+    let system = state.app.get_record(&ctx.member, &AI_SYSTEM, system_id).await?;
+    if system.version != version {
+        return Err(aims_app::AppError::Stale { expected: version, current: system.version });
+    }
+    let dataset = state.app.create_record(&ctx.member, &DATASET, &Value::Object(body.clone())).await?;
+    let mut ids = system.data.get("dataset_ids").and_then(Value::as_array).cloned().unwrap_or_default();
+    ids.push(json!(dataset.id));
+    state.app.patch_record(&ctx.member, &AI_SYSTEM, system_id, version, &json!({ "dataset_ids": ids })).await?;
+    Ok(dataset)
 }
 
 /// Approves, rejects or cancels a requested gate.

@@ -388,3 +388,150 @@ async fn setup_and_reset_links() {
         ui.post("/login", None, &[("email", "ada@acme.example"), ("password", "another long password"), ("next", "/orgs/acme-ai/")]).await;
     assert_eq!(login.location.as_deref(), Some("/orgs/acme-ai/"));
 }
+
+/// The id in a redirect to a record page: `/orgs/demo/ai-systems/{id}?done=…`.
+fn id_in(location: &str, collection: &str) -> String {
+    let prefix = format!("/orgs/demo/{collection}/");
+    location.strip_prefix(&prefix).and_then(|rest| rest.split(['?', '#']).next()).expect("record location").to_owned()
+}
+
+#[tokio::test]
+async fn ai_system_gate_and_impact_assessment_through_forms() {
+    let ui = start().await;
+    let editor = ui.sign_in(Role::Editor).await;
+    let admin = ui.sign_in(Role::Admin).await;
+    let owner = ui.sign_in(Role::Owner).await;
+
+    let form = ui.get("/orgs/demo/ai-systems/new", Some(&editor)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"<label for="intended_use">Intended use</label>"#));
+    assert!(form.body.contains(">Register AI system</button>"));
+
+    // A risk category without its reason is refused next to the field; nothing is created.
+    let refused = ui.post("/orgs/demo/ai-systems/new", Some(&editor), &[("name", "Triage bot"), ("eu_ai_act_risk_category", "high")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains(r#"id="eu_ai_act_risk_reason-error""#), "{}", refused.body);
+
+    let created = ui
+        .post(
+            "/orgs/demo/ai-systems/new",
+            Some(&editor),
+            &[("name", "Triage bot"), ("intended_use", "Sorts support tickets"), ("ai_roles", "ai_customer"), ("ai_roles", "ai_provider")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let id = id_in(created.location.as_deref().unwrap_or_default(), "ai-systems");
+    let system = ui.get(&format!("/orgs/demo/ai-systems/{id}"), Some(&editor)).await;
+    assert!(system.body.contains("<h1>Triage bot</h1>"));
+    assert!(system.body.contains(r#"aria-current="step""#));
+    let list = ui.get("/orgs/demo/ai-systems", Some(&editor)).await;
+    assert!(list.body.contains("Triage bot"));
+
+    // A dataset added on the system page is created and linked to the system.
+    let dataset =
+        ui.post(&format!("/orgs/demo/ai-systems/{id}/datasets"), Some(&editor), &[("version", "1"), ("name", "Tickets 2025")]).await;
+    assert_eq!(dataset.status, StatusCode::SEE_OTHER, "{}", dataset.body);
+    let system = ui.get(&format!("/orgs/demo/ai-systems/{id}"), Some(&editor)).await;
+    assert!(system.body.contains("<strong>Tickets 2025</strong>"), "{}", system.body);
+
+    // A gate requested by the admin: refused to the admin (separation of duties), approved by the owner.
+    let requested =
+        ui.post(&format!("/orgs/demo/ai-systems/{id}/gates"), Some(&admin), &[("to_stage", "design"), ("reason", "Ready")]).await;
+    assert_eq!(requested.status, StatusCode::SEE_OTHER, "{}", requested.body);
+    let page = ui.get(&format!("/orgs/demo/ai-systems/{id}"), Some(&admin)).await;
+    let gate_start = page.body.find("/gates/").expect("gate form") + "/gates/".len();
+    let gate: String = page.body[gate_start..].chars().take_while(|c| *c != '/').collect();
+    let self_approval =
+        ui.post(&format!("/orgs/demo/gates/{gate}/decide"), Some(&admin), &[("version", "1"), ("decision", "approve")]).await;
+    assert_eq!(self_approval.status, StatusCode::FORBIDDEN);
+    assert!(self_approval.body.contains("rule separation-of-duties"), "{}", self_approval.body);
+    let approved = ui.post(&format!("/orgs/demo/gates/{gate}/decide"), Some(&owner), &[("version", "1"), ("decision", "approve")]).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    let record = ui.app.get_record(&member_of(&ui, Role::Owner).await, &aims_domain::kinds::AI_SYSTEM, &id).await.expect("system");
+    assert_eq!(record.data["lifecycle_stage"], "design");
+
+    // An impact assessment with rows, signed off, then due again after a material change.
+    let ia = ui
+        .post(
+            "/orgs/demo/impact-assessments/new",
+            Some(&editor),
+            &[
+                ("ai_system_id", &id),
+                ("title", "Ticket triage impacts"),
+                ("affected_parties[0].party", "individuals"),
+                ("impacts[0].area", "fairness"),
+                ("impacts[0].description", "Some languages are routed later"),
+                ("impacts[0].severity", "minor"),
+                ("impacts[0].likelihood", "possible"),
+                ("impacts[1].area", ""),
+                ("overall_level", "low"),
+            ],
+        )
+        .await;
+    assert_eq!(ia.status, StatusCode::SEE_OTHER, "{}", ia.body);
+    let ia_id = id_in(ia.location.as_deref().unwrap_or_default(), "impact-assessments");
+    let signed =
+        ui.post(&format!("/orgs/demo/impact-assessments/{ia_id}/sign-off"), Some(&admin), &[("version", "1"), ("comment", "")]).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let revision = ui.get(&format!("/orgs/demo/impact-assessments/{ia_id}/revisions/1"), Some(&editor)).await;
+    assert_eq!(revision.status, StatusCode::OK);
+    assert!(revision.body.contains("Some languages are routed later"));
+
+    let page = ui.get(&format!("/orgs/demo/ai-systems/{id}"), Some(&editor)).await;
+    let version = form_version(&page.body[page.body.find(r#"id="details""#).expect("details form")..]);
+    let changed = ui
+        .post(
+            &format!("/orgs/demo/ai-systems/{id}"),
+            Some(&editor),
+            &[("version", &version), ("name", "Triage bot"), ("intended_use", "Answers tickets too")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let page = ui.get(&format!("/orgs/demo/impact-assessments/{ia_id}"), Some(&editor)).await;
+    assert!(page.body.contains("Re-assessment due:"));
+    assert!(page.body.contains("Intended use changed"));
+}
+
+#[tokio::test]
+async fn risk_register_heat_map_and_acceptance() {
+    let ui = start().await;
+    let editor = ui.sign_in(Role::Editor).await;
+    let admin = ui.sign_in(Role::Admin).await;
+    let owner = ui.sign_in(Role::Owner).await;
+    let created = ui
+        .post(
+            "/orgs/demo/risks/new",
+            Some(&editor),
+            &[
+                ("title", "Heat map probe"),
+                ("source_category", "technical"),
+                ("inherent_likelihood", "5"),
+                ("inherent_consequence", "5"),
+                ("residual_likelihood", "3"),
+                ("residual_consequence", "4"),
+                ("status", "assessed"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let id = id_in(created.location.as_deref().unwrap_or_default(), "risks");
+    let register = ui.get("/orgs/demo/risks", Some(&editor)).await;
+    assert!(register.body.contains(r#"aria-label="Risk heat map — inherent"#));
+    assert!(register.body.contains("at likelihood Almost certain and consequence Severe"));
+
+    let refused = ui.post(&format!("/orgs/demo/risks/{id}/accept"), Some(&admin), &[("version", "1"), ("rationale", "fine")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("rule role-permission"));
+    let accepted = ui.post(&format!("/orgs/demo/risks/{id}/accept"), Some(&owner), &[("version", "1"), ("rationale", "fine")]).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    let page = ui.get(&format!("/orgs/demo/risks/{id}"), Some(&editor)).await;
+    assert!(page.body.contains("Accepted by <strong>Olivia Okafor</strong>"));
+
+    let criteria = ui.get("/orgs/demo/risk-criteria", Some(&admin)).await;
+    assert_eq!(criteria.status, StatusCode::OK);
+    assert!(criteria.body.contains(r#"name="risk_levels[0].min_score""#));
+}
+
+async fn member_of(ui: &TestUi, role: Role) -> aims_store::model::Member {
+    ui.app.member_by_email(&ui.users[&role].email, "demo").await.expect("membership")
+}
