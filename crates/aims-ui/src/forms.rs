@@ -102,7 +102,8 @@ impl Notice {
 /// naming the rule.
 pub(crate) fn forbidden_message(rule: &str) -> String {
     match rule.strip_prefix("rule ").and_then(|r| r.split_once(": ")) {
-        Some((name, why)) => format!("Not allowed (rule {name}): {why}"),
+        // Action codes in the reason (`accept_risk_above_threshold`) read as words.
+        Some((name, why)) => format!("Not allowed (rule {name}): {}", why.replace('_', " ")),
         None => format!("Not allowed: {rule}"),
     }
 }

@@ -93,17 +93,11 @@ pub(crate) async fn criteria(state: &UiState, ctx: &OrgCtx) -> Result<Criteria, 
 /// A likelihood × consequence grid: likelihood rises upwards, consequence to the right; each
 /// cell coloured by its level and showing how many risks sit there.
 pub(crate) fn heat_map(criteria: &Criteria, which: &str, counts: &HashMap<(i64, i64), usize>) -> String {
-    const CELL: f64 = 56.0;
-    const LEFT: f64 = 112.0;
-    const TOP: f64 = 8.0;
-    let rows = criteria.likelihoods.len();
-    let cols = criteria.consequences.len();
-    let width = LEFT + CELL * cols as f64 + 8.0;
-    let height = TOP + CELL * rows as f64 + 64.0;
     let total: usize = counts.values().sum();
-    let placed: Vec<String> = counts
+    let mut cells: Vec<_> = counts.iter().filter(|(_, n)| **n > 0).collect();
+    cells.sort();
+    let placed: Vec<String> = cells
         .iter()
-        .filter(|(_, n)| **n > 0)
         .map(|((l, c), n)| {
             format!(
                 "{n} at likelihood {} and consequence {}",
@@ -112,12 +106,45 @@ pub(crate) fn heat_map(criteria: &Criteria, which: &str, counts: &HashMap<(i64, 
             )
         })
         .collect();
+    let label = format!("Risk heat map — {which}: {total} risk{} rated", if total == 1 { "" } else { "s" });
+    let marks = cells.iter().map(|(at, n)| (**at, (n.to_string(), format!("{n} risk{}", if **n == 1 { "" } else { "s" })))).collect();
+    grid(criteria, &label, &placed.join("; "), &marks)
+}
+
+/// One risk's inherent (I) and residual (R) positions on the matrix.
+pub(crate) fn position_map(criteria: &Criteria, inherent: Option<(i64, i64)>, residual: Option<(i64, i64)>) -> String {
+    let mut marks: HashMap<(i64, i64), (String, String)> = HashMap::new();
+    let mut desc = Vec::new();
+    for (at, mark, name) in [(inherent, "I", "inherent"), (residual, "R", "residual")] {
+        if let Some(at) = at {
+            let entry = marks.entry(at).or_insert_with(|| (String::new(), String::new()));
+            entry.0.push_str(mark);
+            entry.1 = if entry.1.is_empty() { name.to_owned() } else { format!("{} and {name}", entry.1) };
+            desc.push(format!(
+                "{name} at likelihood {} and consequence {}",
+                criteria.likelihoods.get(at.0 as usize - 1).map_or("?", String::as_str),
+                criteria.consequences.get(at.1 as usize - 1).map_or("?", String::as_str)
+            ));
+        }
+    }
+    grid(criteria, "Risk heat map — this risk: I inherent, R residual", &desc.join("; "), &marks)
+}
+
+/// The matrix with a mark (short text, and words for its tooltip) in some cells.
+fn grid(criteria: &Criteria, aria_label: &str, desc: &str, marks: &HashMap<(i64, i64), (String, String)>) -> String {
+    const CELL: f64 = 56.0;
+    const LEFT: f64 = 112.0;
+    const TOP: f64 = 8.0;
+    let rows = criteria.likelihoods.len();
+    let cols = criteria.consequences.len();
+    let width = LEFT + CELL * cols as f64 + 8.0;
+    let height = TOP + CELL * rows as f64 + 64.0;
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="heat-map" viewBox="0 0 {width} {height}" role="img" aria-label="Risk heat map — {which}: {total} risk{} rated" xmlns="http://www.w3.org/2000/svg"><desc>{}</desc>"#,
-        if total == 1 { "" } else { "s" },
-        esc(&placed.join("; "))
+        r#"<svg class="heat-map" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><desc>{}</desc>"#,
+        esc(aria_label),
+        esc(desc)
     );
     for li in 0..rows {
         let likelihood = (rows - li) as i64;
@@ -136,7 +163,7 @@ pub(crate) fn heat_map(criteria: &Criteria, which: &str, counts: &HashMap<(i64, 
             let score = likelihood * consequence;
             let index = criteria.level_index(score).unwrap_or(0);
             let level = criteria.levels.get(index).map_or("", |(n, _)| n.as_str());
-            let n = counts.get(&(likelihood, consequence)).copied().unwrap_or(0);
+            let mark = marks.get(&(likelihood, consequence));
             let _ = write!(
                 svg,
                 r#"<rect class="heat-cell heat-{}" x="{x}" y="{y}" width="{}" height="{}" rx="4"><title>{} × {} = {score}: {}{}</title></rect>"#,
@@ -146,15 +173,16 @@ pub(crate) fn heat_map(criteria: &Criteria, which: &str, counts: &HashMap<(i64, 
                 esc(&label),
                 esc(criteria.consequences.get(ci).map_or("", String::as_str)),
                 esc(level),
-                if n > 0 { format!(", {n} risk{}", if n == 1 { "" } else { "s" }) } else { String::new() }
+                mark.map(|(_, words)| format!(", {words}")).unwrap_or_default()
             );
-            if n > 0 {
+            if let Some((text, _)) = mark {
                 let _ = write!(svg, r#"<circle class="heat-dot" cx="{}" cy="{}" r="14"/>"#, x + (CELL - 3.0) / 2.0, y + (CELL - 3.0) / 2.0);
                 let _ = write!(
                     svg,
-                    r#"<text class="heat-count" x="{}" y="{}" text-anchor="middle">{n}</text>"#,
+                    r#"<text class="heat-count" x="{}" y="{}" text-anchor="middle">{}</text>"#,
                     x + (CELL - 3.0) / 2.0,
-                    y + (CELL - 3.0) / 2.0 + 5.0
+                    y + (CELL - 3.0) / 2.0 + 5.0,
+                    esc(text)
                 );
             }
         }
@@ -359,6 +387,7 @@ struct RiskPage {
     others: Vec<String>,
     rationale: String,
     rationale_error: Option<String>,
+    position: String,
 }
 
 pub(crate) async fn detail(
@@ -397,7 +426,11 @@ async fn render_risk(
     let form_errors = if notice_section == "accept" { FormErrors::default() } else { errors };
     let rationale_error = if notice_section == "accept" { form_errors.get("rationale") } else { None };
     let status = if matches!(notice, Notice::Invalid) { StatusCode::UNPROCESSABLE_ENTITY } else { crate::gap::status_for(&notice) };
+    let rating =
+        |p: &str| Some((record.data.get(&format!("{p}_likelihood"))?.as_i64()?, record.data.get(&format!("{p}_consequence"))?.as_i64()?));
+    let position = position_map(&criteria, rating("inherent"), rating("residual"));
     let page = RiskPage {
+        position,
         shell: ctx.shell(Section::Risks),
         can_edit: ctx.can(Action::Edit),
         id: record.id.clone(),
