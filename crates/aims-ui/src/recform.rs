@@ -138,7 +138,7 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
         }
         FieldType::Text { max } => {
             // Names and titles take the whole width of a two-column form.
-            let class = if max >= 200 && !name.contains('[') { " field-full" } else { "" };
+            let class = if max >= 200 && matches!(name, "name" | "title") { " field-full" } else { "" };
             let _ = write!(
                 html,
                 r#"<div class="field{class}"><span class="label-row"><label for="{id}">{label}</label>{star}</span><input id="{id}" name="{name}" maxlength="{max}" value="{}"{required}{attrs}>{error}</div>"#,

@@ -146,7 +146,9 @@ pub(crate) struct NewRecordPage {
 }
 
 pub(crate) async fn new_form(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
-    render_new(&state, &ctx, Map::new(), Notice::None, FormErrors::default()).await
+    // Whoever registers a system owns it until they say otherwise.
+    let values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id))]);
+    render_new(&state, &ctx, values, Notice::None, FormErrors::default()).await
 }
 
 async fn render_new(
