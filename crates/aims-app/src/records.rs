@@ -53,8 +53,8 @@ impl App {
         Ok(page_json::list(&self.db, &member.org_id, spec.kind, include_archived, filters, after_seq, limit).await?)
     }
 
-    /// Authenticates an API token and lists a page — the API's hottest path, kept to two
-    /// short statements. Same outcomes as [`App::authenticate_token`] then [`App::list_records_json`].
+    /// Authenticates an API token and lists a page — the API's hottest path: on SQLite one
+    /// blocking call on a read connection does both. Same outcomes as [`App::authenticate_token`] then [`App::list_records_json`].
     pub async fn list_records_json_by_token(
         &self,
         secret: &str,
@@ -69,16 +69,18 @@ impl App {
             return Err(AppError::Unauthorized);
         }
         let now = clock::now();
-        // Two short statements (token, then page) measured faster on SQLite than one
-        // statement doing both (see benches/api.rs).
-        let found = match aims_store::tokens::authenticate(&self.db, &token_hash(secret), &clock::format(now)).await? {
-            Some(auth) if auth.member.org_slug == org_slug => {
-                let page = page_json::list(&self.db, &auth.member.org_id, spec.kind, include_archived, filters, after_seq, limit).await?;
-                Some((auth, page))
-            }
-            Some(auth) => Some((auth, JsonPage { items: String::new(), next_after: None })),
-            None => None,
-        };
+        let found = page_json::list_with_token(
+            &self.db,
+            &token_hash(secret),
+            &clock::format(now),
+            org_slug,
+            spec.kind,
+            include_archived,
+            filters,
+            after_seq,
+            limit,
+        )
+        .await?;
         let (auth, page) = found.ok_or(AppError::Unauthorized)?;
         if auth.member.org_slug != org_slug {
             return Err(AppError::NotFound(format!("organisation {org_slug}")));

@@ -13,7 +13,8 @@ use crate::error::{StoreError, StoreResult};
 /// A connection pool on one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The sqlx pool for everything, plus plain read-only connections for the hot read paths.
+    Sqlite(SqlitePool, crate::readers::Readers),
     Postgres(PgPool),
 }
 
@@ -27,7 +28,7 @@ pub enum Backend {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -59,6 +60,7 @@ impl Db {
             return Ok(Db::Postgres(pool));
         }
         let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;
+        let readers = crate::readers::Readers::new(path);
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -79,12 +81,12 @@ impl Db {
             .acquire_timeout(Duration::from_secs(20))
             .connect_with(options)
             .await?;
-        Ok(Db::Sqlite(pool))
+        Ok(Db::Sqlite(pool, readers))
     }
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -93,7 +95,7 @@ impl Db {
     /// IMMEDIATE`), so two writers never deadlock on a lock upgrade.
     pub async fn begin_write(&self) -> StoreResult<WriteTx> {
         let inner = match self {
-            Db::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, _) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(WriteTx { inner })

@@ -15,6 +15,7 @@ pub mod model;
 pub mod onetime;
 pub mod orgs;
 pub mod page_json;
+pub mod readers;
 pub mod records;
 pub mod sessions;
 pub mod throttle;

@@ -57,7 +57,7 @@ pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         let mut tx = db.begin_write().await?;
         let script = match db {
-            Db::Sqlite(_) => migration.sqlite,
+            Db::Sqlite(..) => migration.sqlite,
             Db::Postgres(_) => migration.postgres,
         };
         on_conn!(tx, conn => {

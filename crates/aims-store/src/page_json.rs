@@ -4,6 +4,11 @@
 
 use sqlx::AssertSqlSafe;
 
+use crate::model::Member;
+use crate::orgs::parse_role;
+use crate::readers::numbered;
+use crate::tokens::TokenAuth;
+
 use crate::db::{Backend, Db};
 use crate::error::StoreResult;
 
@@ -12,13 +17,6 @@ use crate::error::StoreResult;
 pub struct JsonPage {
     pub items: String,
     pub next_after: Option<i64>,
-}
-
-fn aggregate_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "group_concat(obj, ',' ORDER BY seq)",
-        Backend::Postgres => "string_agg(obj, ',' ORDER BY seq)",
-    }
 }
 
 /// A condition on a list. Field names come from the kinds' specs (never from requests), so
@@ -54,33 +52,34 @@ fn filter_value(filter: &Filter) -> &str {
     }
 }
 
-/// `page` CTE body: up to `limit + 1` rows after the cursor.
+/// The page query: up to `limit + 1` rows after the cursor, with their stored documents.
+/// Parameters: $1 organisation, $2 kind, $3 after, $4 how many to fetch, $5… filters.
 fn page_sql(backend: Backend, include_archived: bool, filters: &[Filter]) -> String {
     let archived = if include_archived { "" } else { "AND r.archived = FALSE" };
-    let conditions: String = filters.iter().enumerate().map(|(i, f)| filter_sql(backend, f, 6 + i)).collect::<Vec<_>>().join(" ");
+    let conditions: String = filters.iter().enumerate().map(|(i, f)| filter_sql(backend, f, 5 + i)).collect::<Vec<_>>().join(" ");
     format!(
-        "SELECT r.seq AS seq, r.doc AS obj FROM records r WHERE r.org_id = $1 AND r.kind = $2 {archived} {conditions} \
+        "SELECT r.seq, r.doc FROM records r WHERE r.org_id = $1 AND r.kind = $2 {archived} {conditions} \
          AND r.seq > $3 ORDER BY r.seq LIMIT $4"
     )
 }
 
-/// The three aggregates of a page: the items' text, the row count, the last included seq.
-fn summary_sql(backend: Backend) -> String {
-    format!(
-        "(SELECT {agg} FROM (SELECT seq, obj FROM page ORDER BY seq LIMIT $5) AS shown), \
-         (SELECT COUNT(*) FROM page), \
-         (SELECT MAX(seq) FROM (SELECT seq FROM page ORDER BY seq LIMIT $5) AS shown_seq)",
-        agg = aggregate_sql(backend)
-    )
+/// Joins fetched `(seq, doc)` rows into a page: the extra row only says more exist.
+fn assemble(rows: Vec<(i64, Option<String>)>, limit: u32) -> JsonPage {
+    let more = rows.len() > limit as usize;
+    let mut items = String::with_capacity(rows.iter().map(|(_, d)| d.as_ref().map_or(0, String::len) + 1).sum());
+    let mut last = None;
+    for (seq, doc) in rows.into_iter().take(limit as usize) {
+        if !items.is_empty() {
+            items.push(',');
+        }
+        items.push_str(doc.as_deref().unwrap_or("{}"));
+        last = Some(seq);
+    }
+    JsonPage { items, next_after: if more { last } else { None } }
 }
 
-fn to_page(items: Option<String>, fetched: i64, last_seq: Option<i64>, limit: u32) -> JsonPage {
-    let more = fetched > i64::from(limit);
-    JsonPage { items: items.unwrap_or_default(), next_after: if more { last_seq } else { None } }
-}
-
-/// One page of records of a kind in an organisation, matching every filter, assembled by the
-/// database from the stored documents.
+/// One page of records of a kind in an organisation, matching every filter, from the stored
+/// documents.
 pub async fn list(
     db: &Db,
     org_id: &str,
@@ -90,19 +89,101 @@ pub async fn list(
     after_seq: i64,
     limit: u32,
 ) -> StoreResult<JsonPage> {
-    let backend = db.backend();
-    let sql = format!(
-        "WITH page AS MATERIALIZED ({page}) SELECT {summary}",
-        page = page_sql(backend, include_archived, filters),
-        summary = summary_sql(backend)
-    );
-    let (items, fetched, last): (Option<String>, i64, Option<i64>) = on_pool!(db, pool => {
-        let mut query = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(org_id).bind(kind).bind(after_seq).bind(i64::from(limit) + 1).bind(i64::from(limit));
-        for filter in filters {
-            query = query.bind(filter_value(filter).to_owned());
+    let sql = page_sql(db.backend(), include_archived, filters);
+    let params = page_params(org_id, kind, filters, after_seq, limit);
+    match db {
+        Db::Sqlite(_, readers) => {
+            let sql = numbered(&sql);
+            readers.run(move |conn| sqlite_page(conn, &sql, &params, limit)).await
         }
-        query.fetch_one(pool).await?
-    });
-    Ok(to_page(items, fetched, last, limit))
+        Db::Postgres(pool) => {
+            let mut query =
+                sqlx::query_as(AssertSqlSafe(sql)).bind(org_id.to_owned()).bind(kind.to_owned()).bind(after_seq).bind(i64::from(limit) + 1);
+            for filter in filters {
+                query = query.bind(filter_value(filter).to_owned());
+            }
+            let rows: Vec<(i64, Option<String>)> = query.fetch_all(pool).await?;
+            Ok(assemble(rows, limit))
+        }
+    }
+}
+
+/// The bound values of the page query, in parameter order.
+fn page_params(org_id: &str, kind: &str, filters: &[Filter], after_seq: i64, limit: u32) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    let mut params = vec![V::Text(org_id.to_owned()), V::Text(kind.to_owned()), V::Integer(after_seq), V::Integer(i64::from(limit) + 1)];
+    params.extend(filters.iter().map(|f| V::Text(filter_value(f).to_owned())));
+    params
+}
+
+fn sqlite_page(conn: &rusqlite::Connection, sql: &str, params: &[rusqlite::types::Value], limit: u32) -> rusqlite::Result<JsonPage> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(params.iter()), |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(assemble(rows, limit))
+}
+
+/// Checks an API token and lists a page in one blocking call on SQLite (two statements on
+/// PostgreSQL). `None` when the token is not valid; an empty page when the token belongs to
+/// another organisation than `slug` (the caller compares and answers 404).
+pub async fn list_with_token(
+    db: &Db,
+    token_hash: &str,
+    now: &str,
+    slug: &str,
+    kind: &str,
+    include_archived: bool,
+    filters: &[Filter],
+    after_seq: i64,
+    limit: u32,
+) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
+    let Db::Sqlite(_, readers) = db else {
+        let Some(auth) = crate::tokens::authenticate(db, token_hash, now).await? else { return Ok(None) };
+        if auth.member.org_slug != slug {
+            return Ok(Some((auth, JsonPage { items: String::new(), next_after: None })));
+        }
+        let page = list(db, &auth.member.org_id, kind, include_archived, filters, after_seq, limit).await?;
+        return Ok(Some((auth, page)));
+    };
+    let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
+    let auth_sql = numbered(crate::tokens::AUTHENTICATE_SQL);
+    let (token_hash, now, slug, kind) = (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned());
+    let filter_values: Vec<String> = filters.iter().map(|f| filter_value(f).to_owned()).collect();
+    let found = readers
+        .run(move |conn| {
+            let mut statement = conn.prepare_cached(&auth_sql)?;
+            let row = statement
+                .query_row(rusqlite::params![token_hash, now], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
+                    ))
+                })
+                .map(Some)
+                .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
+            let Some(row) = row else { return Ok(None) };
+            let page = if row.3 == slug {
+                use rusqlite::types::Value as V;
+                let mut params = vec![V::Text(row.2.clone()), V::Text(kind), V::Integer(after_seq), V::Integer(i64::from(limit) + 1)];
+                params.extend(filter_values.into_iter().map(V::Text));
+                sqlite_page(conn, &page_sql, &params, limit)?
+            } else {
+                JsonPage { items: String::new(), next_after: None }
+            };
+            Ok(Some((row, page)))
+        })
+        .await?;
+    let Some(((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role), page)) = found else {
+        return Ok(None);
+    };
+    let member = Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(&role)? };
+    Ok(Some((TokenAuth { token_id, member, last_used_at }, page)))
 }

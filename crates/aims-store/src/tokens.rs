@@ -42,19 +42,20 @@ pub struct TokenAuth {
 
 type AuthRow = (String, Option<String>, String, String, String, String, String, String, String);
 
-/// Resolves a token hash in one indexed query. Revoked or expired tokens and inactive users
-/// resolve to nothing; the query runs on every request, so revocation takes effect on the very
-/// next one.
-pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<Option<TokenAuth>> {
-    const SQL: &str = "SELECT t.id, t.last_used_at, o.id, o.slug, o.name, u.id, u.email, u.display_name, m.role \
+/// Resolves a token hash to its member (parameters: $1 token hash, $2 now) in one indexed
+/// query. Revoked or expired tokens and inactive users resolve to nothing; the query runs on
+/// every request, so revocation takes effect on the very next one.
+pub const AUTHENTICATE_SQL: &str = "SELECT t.id, t.last_used_at, o.id, o.slug, o.name, u.id, u.email, u.display_name, m.role \
         FROM api_tokens t \
         JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id \
         JOIN organizations o ON o.id = t.org_id \
         JOIN users u ON u.id = t.user_id \
         WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
         AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE";
+
+pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<Option<TokenAuth>> {
     let row: Option<AuthRow> = on_pool!(db, pool => {
-        sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(pool).await?
+        sqlx::query_as(AUTHENTICATE_SQL).bind(token_hash).bind(now).fetch_optional(pool).await?
     });
     let Some((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role)) = row else {
         return Ok(None);
