@@ -31,21 +31,18 @@ impl Readers {
         Self { path: Arc::new(PathBuf::from(path)), idle: Arc::new(Mutex::new(Vec::new())) }
     }
 
-    /// Runs `read` on a read-only connection off the async runtime.
+    /// Runs `read` on a read-only connection. These are short indexed reads (tens of
+    /// microseconds) that never wait for writers in WAL mode, so they run on the calling thread:
+    /// handing them to the blocking pool would cost more than the read itself.
     pub async fn run<T, F>(&self, read: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let readers = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let connection = readers.take()?;
-            let result = read(&connection);
-            readers.give(connection);
-            result.map_err(StoreError::from)
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("reader task failed: {e}")))?
+        let connection = self.take()?;
+        let result = read(&connection);
+        self.give(connection);
+        result.map_err(StoreError::from)
     }
 
     fn take(&self) -> rusqlite::Result<Connection> {

@@ -10,6 +10,22 @@ use crate::db::Db;
 /// The session data key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
 
+/// The session cookie's name on plain http (loopback) and, with the `__Host-` prefix that pins
+/// it to the host, when the public URL is https.
+pub const COOKIE_NAME: &str = "aims_session";
+pub const SECURE_COOKIE_NAME: &str = "__Host-aims_session";
+
+impl DbSessionStore {
+    /// The signed-in user of a session cookie's value, if the session exists and is current.
+    /// Lets the API accept browser sessions without running the session middleware on every
+    /// token-authenticated request.
+    pub async fn user_of(&self, cookie_value: &str) -> Option<String> {
+        let id: Id = cookie_value.parse().ok()?;
+        let record = self.load(&id).await.ok()??;
+        record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_owned)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     db: Db,

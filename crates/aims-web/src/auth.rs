@@ -4,11 +4,10 @@
 
 use aims_app::{App, AppError};
 use aims_store::model::Member;
-use aims_store::sessions::USER_ID_KEY;
+use aims_store::sessions::{COOKIE_NAME, DbSessionStore, SECURE_COOKIE_NAME};
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
-use tower_sessions::Session;
 
 use crate::error::ApiError;
 
@@ -29,11 +28,18 @@ where
             let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(AppError::Unauthorized)?;
             return Ok(Authed(app.authenticate_token(token.trim(), &org).await?));
         }
-        let session = Session::from_request_parts(parts, state).await.map_err(|_| AppError::Unauthorized)?;
-        let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|_| AppError::Unauthorized)?;
-        let user_id = user_id.ok_or(AppError::Unauthorized)?;
+        let cookie = session_cookie(parts).ok_or(AppError::Unauthorized)?;
+        let user_id = DbSessionStore::new(app.db.clone()).user_of(&cookie).await.ok_or(AppError::Unauthorized)?;
         Ok(Authed(app.member(&org, &user_id).await?))
     }
+}
+
+/// The value of the browser session cookie, if the request carries one.
+fn session_cookie(parts: &Parts) -> Option<String> {
+    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE_NAME || name == SECURE_COOKIE_NAME).then(|| value.trim_matches('"').to_owned())
+    })
 }
 
 /// The caller's credentials before they are checked: a bearer token (checked later, possibly

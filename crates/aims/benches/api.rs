@@ -65,13 +65,12 @@ async fn main() {
         let settings = aims::server::ServerSettings { public_url: "http://127.0.0.1".into() };
         let base = serve(aims::server::router(app.clone(), &settings)).await;
         let list_url = format!("{base}/api/v1/orgs/bench/controls?limit=50&cursor={}", aims_domain::cursor::encode(600));
-        let list = load(&format!("{backend}: GET controls?limit=50 (token)"), &list_url, Some(&token), connections, duration).await;
-        let body = reqwest::get(format!("{base}/healthz")).await.ok();
-        drop(body);
         let single_url = format!("{base}/api/v1/orgs/bench/controls/NWL-00100");
-        let single = load(&format!("{backend}: GET controls/NWL-00100 (token)"), &single_url, Some(&token), connections, duration).await;
-        let fixed_list = vec![b'x'; list.bytes];
-        let fixed_single = vec![b'x'; single.bytes];
+        let list_bytes =
+            reqwest::Client::new().get(&list_url).bearer_auth(&token).send().await.expect("list").bytes().await.expect("body").len();
+        let single_bytes =
+            reqwest::Client::new().get(&single_url).bearer_auth(&token).send().await.expect("one").bytes().await.expect("body").len();
+        let (fixed_list, fixed_single) = (vec![b'x'; list_bytes], vec![b'x'; single_bytes]);
         let ceiling_base = serve(
             axum::Router::new()
                 .route(
@@ -90,12 +89,24 @@ async fn main() {
                 ),
         )
         .await;
-        let ceiling_list = load("ceiling: fixed body, list size", &format!("{ceiling_base}/list"), None, connections, duration).await;
-        let ceiling_single = load("ceiling: fixed body, single size", &format!("{ceiling_base}/single"), None, connections, duration).await;
-        print(&ceiling_list, None);
-        print(&list, Some(&ceiling_list));
-        print(&ceiling_single, None);
-        print(&single, Some(&ceiling_single));
+        // Rounds alternate the measured route and its ceiling, and the median round is shown,
+        // so a passing disturbance on the machine affects both sides alike.
+        let rounds = env_number("BENCH_ROUNDS", 3) as usize;
+        for (label, url, ceiling_url) in [
+            (format!("{backend}: GET controls?limit=50 (token)"), list_url, format!("{ceiling_base}/list")),
+            (format!("{backend}: GET controls/NWL-00100 (token)"), single_url, format!("{ceiling_base}/single")),
+        ] {
+            let mut pairs = Vec::new();
+            for _ in 0..rounds {
+                let ceiling = load("ceiling: fixed body of the same size", &ceiling_url, None, connections, duration).await;
+                let measured = load(&label, &url, Some(&token), connections, duration).await;
+                pairs.push((measured.rps() / ceiling.rps(), measured, ceiling));
+            }
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (_, measured, ceiling) = &pairs[pairs.len() / 2];
+            print(ceiling, None);
+            print(measured, Some(ceiling));
+        }
         if let Some(mb) = idle_memory_mb(&url) {
             println!("[{backend}] idle memory of `aims serve` (release, VmRSS after start): {mb:.1} MB");
         }

@@ -32,16 +32,17 @@ pub fn router(app: App, settings: &ServerSettings) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(app.db.clone()))
         // The __Host- prefix pins the cookie to this host and path; browsers only accept it
         // on Secure cookies.
-        .with_name(if secure { "__Host-aims_session" } else { "aims_session" })
+        .with_name(if secure { aims_store::sessions::SECURE_COOKIE_NAME } else { aims_store::sessions::COOKIE_NAME })
         .with_secure(secure)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+    // Only the UI runs the session middleware; the API reads a session cookie itself when a
+    // request has no token, so token-authenticated calls pay nothing for sessions.
     Router::new()
         .merge(aims_web::router(app.clone()))
-        .merge(aims_ui::router(app))
-        .layer(sessions)
+        .merge(aims_ui::router(app).layer(sessions))
         .layer(CsrfLayer::new())
         .layer(axum::middleware::from_fn(aims_web::track_metrics))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
