@@ -54,13 +54,28 @@ fn filter_value(filter: &Filter) -> &str {
 
 /// The page query: up to `limit + 1` rows after the cursor, with their stored documents.
 /// Parameters: $1 organisation, $2 kind, $3 after, $4 how many to fetch, $5… filters.
+/// With a link filter the query starts from the links pointing at that record (indexed by
+/// target), so a filter matching few of many records never scans the whole kind.
 fn page_sql(backend: Backend, include_archived: bool, filters: &[Filter]) -> String {
     let archived = if include_archived { "" } else { "AND r.archived = FALSE" };
-    let conditions: String = filters.iter().enumerate().map(|(i, f)| filter_sql(backend, f, 5 + i)).collect::<Vec<_>>().join(" ");
-    format!(
-        "SELECT r.seq, r.doc FROM records r WHERE r.org_id = $1 AND r.kind = $2 {archived} {conditions} \
-         AND r.seq > $3 ORDER BY r.seq LIMIT $4"
-    )
+    let driving = filters.iter().position(|f| matches!(f, Filter::Link { .. }));
+    let conditions: String = filters
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != driving)
+        .map(|(i, f)| filter_sql(backend, f, 5 + i))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let from = match driving.map(|i| (i, &filters[i])) {
+        Some((i, Filter::Link { field, .. })) => format!(
+            // CROSS JOIN makes SQLite keep the links as the outer loop (PostgreSQL plans it
+            // from statistics either way).
+            "record_links l CROSS JOIN records r WHERE r.org_id = l.org_id AND r.id = l.from_id AND l.org_id = $1 AND l.to_id = ${} AND l.field = '{field}' AND r.org_id = $1",
+            5 + i
+        ),
+        _ => "records r WHERE r.org_id = $1".to_owned(),
+    };
+    format!("SELECT r.seq, r.doc FROM {from} AND r.kind = $2 {archived} {conditions} AND r.seq > $3 ORDER BY r.seq LIMIT $4")
 }
 
 /// Joins fetched `(seq, doc)` rows into a page: the extra row only says more exist.
