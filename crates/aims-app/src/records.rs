@@ -39,7 +39,7 @@ impl App {
         Ok(records::list(&self.db, &member.org_id, spec.kind, include_archived, after_seq, limit).await?)
     }
 
-    /// A page rendered as JSON by the database (the API's list route).
+    /// A page of stored record documents after `prefix` (the API's list route).
     pub async fn list_records_json(
         &self,
         member: &Member,
@@ -48,9 +48,10 @@ impl App {
         filters: &[Filter],
         after_seq: i64,
         limit: u32,
+        prefix: &'static str,
     ) -> AppResult<JsonPage> {
         require(member, Action::Read)?;
-        Ok(page_json::list(&self.db, &member.org_id, spec.kind, include_archived, filters, after_seq, limit).await?)
+        Ok(page_json::list(&self.db, &member.org_id, spec.kind, include_archived, filters, after_seq, limit, prefix).await?)
     }
 
     /// Authenticates an API token and lists a page — the API's hottest path: on SQLite one
@@ -64,6 +65,7 @@ impl App {
         filters: &[Filter],
         after_seq: i64,
         limit: u32,
+        prefix: &'static str,
     ) -> AppResult<(Member, JsonPage)> {
         if !crate::tokens::plausible_token(secret) {
             return Err(AppError::Unauthorized);
@@ -79,6 +81,7 @@ impl App {
             filters,
             after_seq,
             limit,
+            prefix,
         )
         .await?;
         let (auth, page) = found.ok_or(AppError::Unauthorized)?;

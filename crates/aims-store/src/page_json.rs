@@ -12,7 +12,8 @@ use crate::tokens::TokenAuth;
 use crate::db::{Backend, Db};
 use crate::error::StoreResult;
 
-/// A page as JSON text: the items array's inside (`{…},{…}`) and where the next page starts.
+/// A page as JSON text: the caller's prefix followed by the items (`{…},{…}`), and where the
+/// next page starts. The prefix lets the web layer wrap the page without copying it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonPage {
     pub items: String,
@@ -79,12 +80,13 @@ fn page_sql(backend: Backend, include_archived: bool, filters: &[Filter]) -> Str
 }
 
 /// Joins fetched `(seq, doc)` rows into a page: the extra row only says more exist.
-fn assemble(rows: Vec<(i64, Option<String>)>, limit: u32) -> JsonPage {
+fn assemble(rows: Vec<(i64, Option<String>)>, limit: u32, prefix: &str) -> JsonPage {
     let more = rows.len() > limit as usize;
-    let mut items = String::with_capacity(rows.iter().map(|(_, d)| d.as_ref().map_or(0, String::len) + 1).sum());
+    let mut items = String::with_capacity(prefix.len() + rows.iter().map(|(_, d)| d.as_ref().map_or(0, String::len) + 1).sum::<usize>());
+    items.push_str(prefix);
     let mut last = None;
-    for (seq, doc) in rows.into_iter().take(limit as usize) {
-        if !items.is_empty() {
+    for (i, (seq, doc)) in rows.into_iter().take(limit as usize).enumerate() {
+        if i > 0 {
             items.push(',');
         }
         items.push_str(doc.as_deref().unwrap_or("{}"));
@@ -103,13 +105,14 @@ pub async fn list(
     filters: &[Filter],
     after_seq: i64,
     limit: u32,
+    prefix: &'static str,
 ) -> StoreResult<JsonPage> {
     let sql = page_sql(db.backend(), include_archived, filters);
     let params = page_params(org_id, kind, filters, after_seq, limit);
     match db {
         Db::Sqlite(_, readers) => {
             let sql = numbered(&sql);
-            readers.run(move |conn| sqlite_page(conn, &sql, &params, limit)).await
+            readers.run(move |conn| sqlite_page(conn, &sql, &params, limit, prefix)).await
         }
         Db::Postgres(pool) => {
             let mut query =
@@ -118,7 +121,7 @@ pub async fn list(
                 query = query.bind(filter_value(filter).to_owned());
             }
             let rows: Vec<(i64, Option<String>)> = query.fetch_all(pool).await?;
-            Ok(assemble(rows, limit))
+            Ok(assemble(rows, limit, prefix))
         }
     }
 }
@@ -131,11 +134,18 @@ fn page_params(org_id: &str, kind: &str, filters: &[Filter], after_seq: i64, lim
     params
 }
 
-fn sqlite_page(conn: &rusqlite::Connection, sql: &str, params: &[rusqlite::types::Value], limit: u32) -> rusqlite::Result<JsonPage> {
+fn sqlite_page(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+    limit: u32,
+    prefix: &str,
+) -> rusqlite::Result<JsonPage> {
     let mut statement = conn.prepare_cached(sql)?;
     let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
     // Documents are copied straight from SQLite's buffer into the page: no per-row String.
     let mut items = String::with_capacity(64 * 1024);
+    items.push_str(prefix);
     let (mut count, mut last) = (0u32, None);
     while let Some(row) = rows.next()? {
         if count == limit {
@@ -164,13 +174,14 @@ pub async fn list_with_token(
     filters: &[Filter],
     after_seq: i64,
     limit: u32,
+    prefix: &'static str,
 ) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
     let Db::Sqlite(_, readers) = db else {
         let Some(auth) = crate::tokens::authenticate(db, token_hash, now).await? else { return Ok(None) };
         if auth.member.org_slug != slug {
-            return Ok(Some((auth, JsonPage { items: String::new(), next_after: None })));
+            return Ok(Some((auth, JsonPage { items: prefix.to_owned(), next_after: None })));
         }
-        let page = list(db, &auth.member.org_id, kind, include_archived, filters, after_seq, limit).await?;
+        let page = list(db, &auth.member.org_id, kind, include_archived, filters, after_seq, limit, prefix).await?;
         return Ok(Some((auth, page)));
     };
     let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
@@ -201,9 +212,9 @@ pub async fn list_with_token(
                 use rusqlite::types::Value as V;
                 let mut params = vec![V::Text(row.2.clone()), V::Text(kind), V::Integer(after_seq), V::Integer(i64::from(limit) + 1)];
                 params.extend(filter_values.into_iter().map(V::Text));
-                sqlite_page(conn, &page_sql, &params, limit)?
+                sqlite_page(conn, &page_sql, &params, limit, prefix)?
             } else {
-                JsonPage { items: String::new(), next_after: None }
+                JsonPage { items: prefix.to_owned(), next_after: None }
             };
             Ok(Some((row, page)))
         })

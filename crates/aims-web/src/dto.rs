@@ -20,14 +20,15 @@ pub fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
     })
 }
 
-/// The list envelope around items the database rendered: no parsing, one copy.
-pub fn json_page_response(page: &JsonPage) -> Response {
-    let cursor = page.next_after.map(aims_domain::cursor::encode);
-    let mut body = String::with_capacity(page.items.len() + 64);
-    body.push_str("{\"items\":[");
-    body.push_str(&page.items);
+/// What a list response starts with; the store writes the items right after it.
+pub const PAGE_PREFIX: &str = "{\"items\":[";
+
+/// Closes the list envelope around a page whose items follow [`PAGE_PREFIX`]: no parsing and
+/// no copy of the items.
+pub fn json_page_response(page: JsonPage) -> Response {
+    let mut body = page.items;
     body.push_str("],\"next_cursor\":");
-    match cursor {
+    match page.next_after.map(aims_domain::cursor::encode) {
         Some(cursor) => {
             body.push('"');
             body.push_str(&cursor);

@@ -12,7 +12,7 @@ use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::{Ref, RefOr};
 
 use crate::auth::{Authed, Credentials};
-use crate::dto::{json_page_response, record_json};
+use crate::dto::{PAGE_PREFIX, json_page_response, record_json};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::input::{IfMatch, JsonBody, ListQuery, OptionalJsonBody, QueryPairs, parse_list_query};
@@ -70,11 +70,11 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             let (after, limit) = (query.paging.after, query.paging.limit);
             let page = match credentials {
                 Credentials::Token(secret) => {
-                    app.list_records_json_by_token(&secret, &org, spec, archived, &filters, after, limit).await?.1
+                    app.list_records_json_by_token(&secret, &org, spec, archived, &filters, after, limit, PAGE_PREFIX).await?.1
                 }
-                Credentials::Member(member) => app.list_records_json(&member, spec, archived, &filters, after, limit).await?,
+                Credentials::Member(member) => app.list_records_json(&member, spec, archived, &filters, after, limit, PAGE_PREFIX).await?,
             };
-            ApiResult::Ok(json_page_response(&page))
+            ApiResult::Ok(json_page_response(page))
         }),
         Doc::new(spec.collection, format!("list_{}", spec.collection), format!("List {}", spec.plural_label.to_lowercase()))
             .org()
