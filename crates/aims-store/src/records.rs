@@ -264,20 +264,6 @@ pub async fn backfill_documents(db: &Db) -> StoreResult<u64> {
     }
 }
 
-/// A record's stored JSON and version, for reads that need nothing else.
-pub async fn get_doc(db: &Db, org_id: &str, kind: &str, key: &RecordKey<'_>) -> StoreResult<Option<(String, i64)>> {
-    let sql = match key {
-        RecordKey::Id(_) => "SELECT doc, version FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
-        RecordKey::Ref(_) => "SELECT doc, version FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
-    };
-    let key_value = match key {
-        RecordKey::Id(v) | RecordKey::Ref(v) => *v,
-    };
-    let row: Option<(Option<String>, i64)> =
-        on_pool!(db, pool => sqlx::query_as(sql).bind(org_id).bind(kind).bind(key_value).fetch_optional(pool).await?);
-    Ok(row.map(|(doc, version)| (doc.unwrap_or_default(), version)))
-}
-
 /// The revisions of a record, oldest first.
 pub async fn revisions(db: &Db, org_id: &str, record_id: &str) -> StoreResult<Vec<Revision>> {
     let rows: Vec<RevisionRow> = on_pool!(db, pool => {
