@@ -181,6 +181,11 @@ pub(crate) fn status_for(notice: &Notice) -> StatusCode {
     }
 }
 
+/// The status of a re-shown form: 422 while fields have errors, else as the notice says.
+pub(crate) fn form_status(notice: &Notice, errors: &crate::forms::FormErrors) -> StatusCode {
+    if errors.is_empty() { status_for(notice) } else { StatusCode::UNPROCESSABLE_ENTITY }
+}
+
 /// "- a\n- b" (the catalogue's typical evidence) as a list of items.
 pub(crate) fn bullets(text: &str) -> Vec<String> {
     text.lines().map(|l| l.trim().trim_start_matches(['-', '*']).trim()).filter(|l| !l.is_empty()).map(str::to_owned).collect()

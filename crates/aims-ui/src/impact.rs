@@ -9,7 +9,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -19,7 +18,7 @@ use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted};
-use crate::systems::{DoneQuery, NewRecordPage, done_notice, field, version_of};
+use crate::systems::{DoneQuery, NewPageText, NewRecordPage, done_notice, field, version_of};
 use crate::text::{datetime, humanize};
 
 #[derive(Deserialize, Default)]
@@ -42,28 +41,21 @@ async fn render_new(
     errors: FormErrors,
 ) -> Result<Response, UiError> {
     let options = Options::load(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields).await?;
-    let shown: Vec<&str> = IMPACT_ASSESSMENT.fields.iter().map(|f| f.name).collect();
-    let system = values.get("ai_system_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let status = if errors.is_empty() { crate::gap::status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = NewRecordPage {
-        shell: ctx.shell(Section::AiSystems),
-        can_edit: ctx.can(Action::Edit),
+    let system = values.get("ai_system_id").and_then(Value::as_str).unwrap_or_default();
+    let back = if system.is_empty() {
+        format!("/orgs/{}/ai-systems", ctx.slug())
+    } else {
+        format!("/orgs/{}/ai-systems/{system}#assessments", ctx.slug())
+    };
+    let text = NewPageText {
+        section: Section::AiSystems,
         eyebrow: "AI system impact assessment · 6.1.4, 8.4",
         title: "New impact assessment",
         intro: "Who the system may affect — individuals, groups, society, the environment — and how. About people, not the organisation's objectives (that is the risk register). Signed off by an admin or owner who did not write it.",
-        back_href: if system.is_empty() {
-            format!("/orgs/{}/ai-systems", ctx.slug())
-        } else {
-            format!("/orgs/{}/ai-systems/{system}#assessments", ctx.slug())
-        },
         back_label: "AI system",
         submit: "Save",
-        form_html: recform::render(IMPACT_ASSESSMENT.fields, &[], &values, &errors, &options),
-        others: errors.others(&shown),
-        notice,
-        hidden: Vec::new(),
     };
-    Ok((status, page).into_response())
+    Ok(NewRecordPage::respond(ctx, text, back, IMPACT_ASSESSMENT.fields, (&values, &errors, &options), notice))
 }
 
 pub(crate) async fn create(
@@ -164,7 +156,7 @@ async fn render(
             datetime(&field(record, "signed_off_at"))
         )
     });
-    let status = if errors.is_empty() { crate::gap::status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = crate::gap::form_status(&notice, &errors);
     let page = ImpactPage {
         shell: ctx.shell(Section::AiSystems),
         can_edit: ctx.can(Action::Edit),

@@ -22,7 +22,7 @@ use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, esc};
-use crate::systems::{DoneQuery, NewRecordPage, done_notice, field, version_of};
+use crate::systems::{DoneQuery, NewPageText, NewRecordPage, done_notice, field, version_of};
 use crate::text::{datetime, humanize};
 
 /// The organisation's criteria as the pages use them.
@@ -326,23 +326,16 @@ async fn render_new(
     let criteria = criteria(state, ctx).await?;
     let mut options = Options::load(&state.app, &ctx.member, RISK.fields).await?;
     options.scales = criteria.scales();
-    let shown: Vec<&str> = RISK.fields.iter().map(|f| f.name).collect();
-    let status = if errors.is_empty() { crate::gap::status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = NewRecordPage {
-        shell: ctx.shell(Section::Risks),
-        can_edit: ctx.can(Action::Edit),
+    let text = NewPageText {
+        section: Section::Risks,
         eyebrow: "Risk register · 6.1.2, 8.2",
         title: "New risk",
         intro: "Rate likelihood and consequence on the organisation's scales before treatment (inherent) and after the selected controls (residual); the levels follow from the risk criteria.",
-        back_href: format!("/orgs/{}/risks", ctx.slug()),
         back_label: "Risks",
         submit: "Save",
-        form_html: recform::render(RISK.fields, &[], &values, &errors, &options),
-        others: errors.others(&shown),
-        notice,
-        hidden: Vec::new(),
     };
-    Ok((status, page).into_response())
+    let back = format!("/orgs/{}/risks", ctx.slug());
+    Ok(NewRecordPage::respond(ctx, text, back, RISK.fields, (&values, &errors, &options), notice))
 }
 
 pub(crate) async fn create(
@@ -541,7 +534,7 @@ async fn render_criteria(
             (name.clone(), criteria.tone(i), next)
         })
         .collect();
-    let status = if errors.is_empty() { crate::gap::status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = crate::gap::form_status(&notice, &errors);
     let by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
     let page = CriteriaPage {
         shell: ctx.shell(Section::Risks),

@@ -10,7 +10,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -245,7 +244,7 @@ pub(crate) async fn create(State(state): State<UiState>, ctx: OrgCtx, Form(input
         AppError::Conflict(_) => (Notice::Invalid, FormErrors::single("ref", "another control already has this reference")),
         other => forms::rejected(other)?,
     };
-    let status = if errors.is_empty() { status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = crate::gap::form_status(&notice, &errors);
     let page = NewControlPage { shell: ctx.shell(Section::Soa), can_edit: ctx.can(Action::Edit), notice, errors, form: input };
     Ok((status, page).into_response())
 }

@@ -11,7 +11,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -145,6 +144,48 @@ pub(crate) struct NewRecordPage {
     pub hidden: Vec<(String, String)>,
 }
 
+/// The words of a "new record" page.
+pub(crate) struct NewPageText {
+    pub section: Section,
+    pub eyebrow: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub back_label: &'static str,
+    pub submit: &'static str,
+}
+
+impl NewRecordPage {
+    /// A new-record form for a kind's fields (re-shown with what was typed and its errors),
+    /// answered with the status the outcome calls for.
+    pub(crate) fn respond(
+        ctx: &OrgCtx,
+        text: NewPageText,
+        back_href: String,
+        fields: &[aims_domain::validate::FieldSpec],
+        form: (&Map<String, Value>, &FormErrors, &Options),
+        notice: Notice,
+    ) -> Response {
+        let (values, errors, options) = form;
+        let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        let status = crate::gap::form_status(&notice, errors);
+        let page = NewRecordPage {
+            shell: ctx.shell(text.section),
+            can_edit: ctx.can(Action::Edit),
+            eyebrow: text.eyebrow,
+            title: text.title,
+            intro: text.intro,
+            back_href,
+            back_label: text.back_label,
+            submit: text.submit,
+            form_html: recform::render(fields, &[], values, errors, options),
+            others: errors.others(&shown),
+            notice,
+            hidden: Vec::new(),
+        };
+        (status, page).into_response()
+    }
+}
+
 pub(crate) async fn new_form(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
     // Whoever registers a system owns it until they say otherwise.
     let values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id))]);
@@ -159,23 +200,16 @@ async fn render_new(
     errors: FormErrors,
 ) -> Result<Response, UiError> {
     let options = Options::load(&state.app, &ctx.member, AI_SYSTEM.fields).await?;
-    let shown: Vec<&str> = AI_SYSTEM.fields.iter().map(|f| f.name).collect();
-    let status = if errors.is_empty() { crate::gap::status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = NewRecordPage {
-        shell: ctx.shell(Section::AiSystems),
-        can_edit: ctx.can(Action::Edit),
+    let text = NewPageText {
+        section: Section::AiSystems,
         eyebrow: "AI system inventory",
         title: "Register AI system",
         intro: "Describe the system as it is intended to be used. It starts in the idea stage; later stages are reached through approved lifecycle gates.",
-        back_href: format!("/orgs/{}/ai-systems", ctx.slug()),
         back_label: "AI systems",
         submit: "Register AI system",
-        form_html: recform::render(AI_SYSTEM.fields, &[], &values, &errors, &options),
-        others: errors.others(&shown),
-        notice,
-        hidden: Vec::new(),
     };
-    Ok((status, page).into_response())
+    let back = format!("/orgs/{}/ai-systems", ctx.slug());
+    Ok(NewRecordPage::respond(ctx, text, back, AI_SYSTEM.fields, (&values, &errors, &options), notice))
 }
 
 pub(crate) async fn create(
@@ -476,7 +510,7 @@ async fn render_system(
     let details_errors = errors_for("details");
     let shown: Vec<&str> = AI_SYSTEM.fields.iter().map(|f| f.name).collect();
     let updated_by = system.updated_by.as_deref().map(&name_of).unwrap_or_else(|| "the system".into());
-    let status = if refused.errors.is_empty() { crate::gap::status_for(&notice) } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = crate::gap::form_status(&notice, &refused.errors);
     let page = SystemPage {
         shell: ctx.shell(Section::AiSystems),
         can_edit: ctx.can(Action::Edit),
