@@ -21,6 +21,12 @@ pub enum AppError {
     Unauthorized,
     #[error("too many attempts; try again after {0}")]
     RateLimited(String),
+    /// An upload of a type aims does not accept, or whose bytes contradict its type (415).
+    #[error("{0}")]
+    UnsupportedFile(String),
+    /// An upload over the configured limit (413).
+    #[error("the file is larger than the limit of {0} bytes")]
+    TooLarge(usize),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]

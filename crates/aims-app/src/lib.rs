@@ -7,12 +7,16 @@ pub mod access;
 pub mod activity;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod import;
 pub mod orgs;
+pub mod people;
+pub mod policies;
 pub mod records;
 pub mod rules;
 pub mod secrets;
 pub mod setup;
+pub mod soa;
 pub mod tokens;
 pub mod transitions;
 pub mod users;
@@ -21,24 +25,48 @@ use std::sync::Arc;
 
 use aims_domain::catalogue::Iso42001;
 use aims_store::Db;
+use aims_store::files::FileStore;
 
 pub use error::{AppError, AppResult};
 
-/// What every service needs: the database and the shipped catalogue.
+/// What every service needs: the database, the file store and the shipped catalogue.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
+    pub files: FileStore,
     pub catalogue: Arc<Iso42001>,
+    /// The largest evidence file accepted, in bytes.
+    pub max_upload_bytes: usize,
 }
+
+/// The default upload limit: 25 MiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
 
 impl App {
     /// Opens the database, brings it to the current schema and loads the shipped catalogue.
+    /// Evidence files go to the store `AIMS_FILE_STORE` names (`database` or a folder), else a
+    /// folder beside a SQLite file, else the database; `AIMS_MAX_UPLOAD_MB` sets the size limit.
     pub async fn open(database_url: &str) -> AppResult<(Self, aims_store::migrate::MigrationReport)> {
+        let files = FileStore::choose(std::env::var("AIMS_FILE_STORE").ok().as_deref(), database_url);
+        let max_upload_bytes = std::env::var("AIMS_MAX_UPLOAD_MB")
+            .ok()
+            .and_then(|mb| mb.trim().parse::<usize>().ok())
+            .filter(|mb| *mb > 0)
+            .map_or(DEFAULT_MAX_UPLOAD_BYTES, |mb| mb * 1024 * 1024);
+        Self::open_with(database_url, files, max_upload_bytes).await
+    }
+
+    /// [`App::open`] with the file store and upload limit given.
+    pub async fn open_with(
+        database_url: &str,
+        files: FileStore,
+        max_upload_bytes: usize,
+    ) -> AppResult<(Self, aims_store::migrate::MigrationReport)> {
         let db = Db::connect(database_url).await?;
         let report = aims_store::migrate::run(&db).await?;
         aims_store::records::backfill_documents(&db).await?;
         let catalogue = Iso42001::shipped().map_err(AppError::Validation)?;
-        let app = Self { db, catalogue: Arc::new(catalogue) };
+        let app = Self { db, files, catalogue: Arc::new(catalogue), max_upload_bytes };
         app.backfill_org_defaults().await?;
         Ok((app, report))
     }

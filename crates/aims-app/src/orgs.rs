@@ -133,13 +133,13 @@ impl App {
     /// default risk criteria, default gate requirements and the library of AI risk sources.
     /// Each is created through the record machinery with its event.
     pub(crate) async fn seed_org_defaults(&self, tx: &mut WriteTx, org_id: &str, actor: &Actor) -> AppResult<()> {
-        use aims_domain::kinds::{GATE_REQUIREMENT, RISK_CRITERIA, RISK_SOURCE, SCOPE, lifecycle, risk};
+        use aims_domain::kinds::{GATE_REQUIREMENT, RISK_CRITERIA, RISK_SOURCE, SCOPE, SOA, lifecycle, risk};
         let seed = |spec: &'static aims_domain::validate::KindSpec,
                     input: Value|
          -> AppResult<(Map<String, Value>, &'static aims_domain::validate::KindSpec)> {
             Ok((spec.validate_create(&input, &[])?, spec))
         };
-        let mut drafts = vec![seed(&SCOPE, json!({}))?, seed(&RISK_CRITERIA, risk::default_criteria())?];
+        let mut drafts = vec![seed(&SCOPE, json!({}))?, seed(&RISK_CRITERIA, risk::default_criteria())?, seed(&SOA, json!({}))?];
         for (stage, types) in lifecycle::DEFAULT_GATE_REQUIREMENTS {
             drafts.push(seed(&GATE_REQUIREMENT, json!({"to_stage": stage, "required_record_types": types}))?);
         }
@@ -167,6 +167,12 @@ impl App {
             if records::count(&self.db, &org.id, "risk_criteria").await? == 0 {
                 let mut tx = self.db.begin_write().await?;
                 self.seed_org_defaults(&mut tx, &org.id, &Actor::System("upgrade")).await?;
+                tx.commit().await?;
+            } else if records::count(&self.db, &org.id, "soa").await? == 0 {
+                let mut tx = self.db.begin_write().await?;
+                let document = aims_domain::kinds::SOA.validate_create(&json!({}), &[])?;
+                let draft = crate::rules::Draft { reference: None, state: Some("draft".into()), document };
+                crate::records::insert_logged(&mut tx, &org.id, &Actor::System("upgrade"), &aims_domain::kinds::SOA, &draft).await?;
                 tx.commit().await?;
             }
         }

@@ -114,6 +114,9 @@ impl App {
         if !spec.creatable || spec.singleton {
             return Err(AppError::Conflict(format!("{} cannot be created through the API", spec.plural_label.to_lowercase())));
         }
+        if spec.uploads {
+            return Err(ValidationErrors::single("file", "required", "upload a file with its metadata (multipart/form-data)").into());
+        }
         let extra = rules::create_extras(spec);
         let mut errors = ValidationErrors::default();
         if let Err(e) = rules::check_create_extras(spec, input) {
@@ -173,6 +176,7 @@ impl App {
         }
         let draft = rules::Draft { reference: current.reference.clone(), state: current.state.clone(), document: current.data.clone() };
         let updated = update_logged(&mut tx, &member.org_id, &actor(member), spec, &current, &draft, true, "archive").await?;
+        rules::after_write(&mut tx, member, spec, Some(&current), &updated).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -247,7 +251,11 @@ impl App {
             update_logged(&mut tx, &member.org_id, &actor(member), spec, &current, &outcome.draft, current.archived, outcome.action)
                 .await?;
         if spec.revisions == Revisions::OnTransition && outcome.freeze {
-            records::add_revision(&mut tx, &updated, Some(&member.user_id), &clock::now_text()).await?;
+            let mut frozen = updated.clone();
+            if let Some(data) = outcome.frozen {
+                frozen.data = data;
+            }
+            records::add_revision(&mut tx, &frozen, Some(&member.user_id), &clock::now_text()).await?;
         }
         transitions::after(&mut tx, member, spec, name, &current, &updated).await?;
         tx.commit().await?;
@@ -410,17 +418,27 @@ pub(crate) async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &Kind
     Ok(errors.into_result()?)
 }
 
-/// Mirrors the record's `…_ids` fields into `record_links`, where foreign keys hold them.
+/// Mirrors the record's link fields (`…_ids`, and the catalogue `…_refs` resolved to the rows'
+/// ids) into `record_links`, where foreign keys hold them and traces read them both ways.
 pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Record, previous: Option<&Record>) -> AppResult<()> {
-    let parent = spec.parent.map(|p| p.field);
-    for field in spec.link_fields().map(|(field, _)| field).chain(parent) {
+    let parent = spec.parent.map(|p| (p.field, None));
+    let fields = spec.fields.iter().filter_map(|f| match f.ty {
+        FieldType::Ids { .. } | FieldType::Link { .. } => Some((f.name, None)),
+        FieldType::Refs { kind } => Some((f.name, Some(kind))),
+        _ => None,
+    });
+    for (field, catalogue_kind) in fields.chain(parent) {
         let now = record.data.get(field);
         if previous.is_some_and(|p| p.data.get(field) == now) {
             continue;
         }
-        let targets: Vec<String> = match now {
+        let values: Vec<String> = match now {
             Some(Value::String(one)) => vec![one.clone()],
             _ => now.and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        };
+        let targets = match catalogue_kind {
+            Some(kind) => records::ids_of_refs(tx, &record.org_id, kind, &values).await?,
+            None => values,
         };
         records::set_links(tx, &record.org_id, &record.id, field, &targets).await?;
     }

@@ -3,7 +3,7 @@
 //! effects on linked records (an AI system's material change flags its impact assessments).
 
 use aims_domain::kinds::inventory::{LIFECYCLE_STAGES, MATERIAL_FIELDS};
-use aims_domain::kinds::{self, CATALOGUE_CONTROL_FIXED, lifecycle, risk};
+use aims_domain::kinds::{self, CATALOGUE_CONTROL_FIXED, lifecycle, objectives, risk};
 use aims_domain::validate::KindSpec;
 use aims_domain::{ValidationErrors, clock};
 use aims_store::WriteTx;
@@ -62,6 +62,8 @@ pub async fn before_create(tx: &mut WriteTx, member: &Member, spec: &KindSpec, i
         "lifecycle_record" => default_lifecycle_control(&mut draft.document),
         "gate_requirement" => one_requirement_per_stage(tx, member, &draft.document, None).await?,
         "risk" => compute_risk_levels(tx, member, &mut draft.document).await?,
+        "policy" => crate::policies::prepare_new(member, &mut draft.document),
+        "objective" => draft.document.extend(objectives::objective_status(&draft.document, &[])),
         "impact_assessment" => {
             for field in ["signed_off_by", "signed_off_at", "signed_off_revision", "reassessment_reason"] {
                 draft.document.insert(field.into(), Value::Null);
@@ -96,6 +98,11 @@ pub async fn before_update(tx: &mut WriteTx, member: &Member, spec: &KindSpec, c
                 }
             }
         }
+        "policy" => crate::policies::prepare_change(member, current, draft)?,
+        "objective" => {
+            let status = objective_status(tx, member, &current.id, &draft.document).await?;
+            draft.document.extend(status);
+        }
         "impact_assessment" if current.state.as_deref() == Some("signed_off") => {
             // Editing a signed-off assessment starts its next revision; the signed-off one
             // stays readable in the revisions.
@@ -122,6 +129,10 @@ pub fn refuse_fixed_fields(spec: &KindSpec, current: &Record, patch: &Value) -> 
 
 /// Side effects of a write on other records, in the same transaction (each with its event).
 pub async fn after_write(tx: &mut WriteTx, member: &Member, spec: &KindSpec, old: Option<&Record>, new: &Record) -> AppResult<()> {
+    if spec.kind == "measurement" {
+        let objective_id = new.data.get("objective_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        refresh_objective(tx, member, &objective_id).await?;
+    }
     if spec.kind == "ai_system" {
         if let Some(old) = old {
             let changed: Vec<&str> = MATERIAL_FIELDS.iter().copied().filter(|f| old.data.get(*f) != new.data.get(*f)).collect();
@@ -133,6 +144,37 @@ pub async fn after_write(tx: &mut WriteTx, member: &Member, spec: &KindSpec, old
         }
     }
     Ok(())
+}
+
+/// Recomputes an objective's latest figure and whether it is on track from its measurements.
+pub async fn refresh_objective(tx: &mut WriteTx, member: &Member, objective_id: &str) -> AppResult<()> {
+    let Some(objective) = records::get_for_update(tx, &member.org_id, "objective", &RecordKey::Id(objective_id)).await? else {
+        return Ok(());
+    };
+    let mut document = objective.data.clone();
+    document.extend(objective_status(tx, member, objective_id, &objective.data).await?);
+    if diff(&objective.data, &document).is_empty() {
+        return Ok(());
+    }
+    let draft = Draft { reference: objective.reference.clone(), state: objective.state.clone(), document };
+    update_logged(tx, &member.org_id, &crate::access::actor(member), &kinds::OBJECTIVE, &objective, &draft, objective.archived, "measure")
+        .await?;
+    Ok(())
+}
+
+/// An objective's status fields from its measurements, judged against `document`'s target.
+async fn objective_status(
+    tx: &mut WriteTx,
+    member: &Member,
+    objective_id: &str,
+    document: &Map<String, Value>,
+) -> AppResult<Map<String, Value>> {
+    let series: Vec<(String, f64)> = records::linked_for_update(tx, &member.org_id, "measurement", "objective_id", objective_id)
+        .await?
+        .iter()
+        .filter_map(|m| Some((m.data.get("measured_on")?.as_str()?.to_owned(), m.data.get("value")?.as_f64()?)))
+        .collect();
+    Ok(objectives::objective_status(document, &series))
 }
 
 /// Marks every impact assessment of an AI system as due for re-assessment.

@@ -23,6 +23,8 @@ pub fn names(spec: &KindSpec) -> &'static [&'static str] {
         "gate" => &["approve", "reject", "cancel"],
         "risk" => &["accept"],
         "impact_assessment" => &["sign-off"],
+        "policy" => crate::policies::TRANSITIONS,
+        "soa" => &["approve"],
         _ => &[],
     }
 }
@@ -34,14 +36,22 @@ pub struct Outcome {
     pub action: &'static str,
     /// Whether the new edition is frozen as a revision.
     pub freeze: bool,
+    /// What the revision holds when it is not the record's own document (the SoA's entries).
+    pub frozen: Option<Map<String, Value>>,
 }
 
-fn text(body: &Value, field: &str) -> Option<String> {
+impl Outcome {
+    pub fn new(draft: Draft, action: &'static str) -> Self {
+        Self { draft, action, freeze: false, frozen: None }
+    }
+}
+
+pub(crate) fn text(body: &Value, field: &str) -> Option<String> {
     body.get(field).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
 /// Only the named keys may appear in a transition's body.
-fn check_body(body: &Value, allowed: &[&str]) -> AppResult<()> {
+pub(crate) fn check_body(body: &Value, allowed: &[&str]) -> AppResult<()> {
     let Some(object) = body.as_object() else {
         return Err(ValidationErrors::single("", "invalid_type", "the body must be a JSON object").into());
     };
@@ -59,6 +69,8 @@ pub async fn run(tx: &mut WriteTx, member: &Member, spec: &KindSpec, name: &str,
         ("gate", "cancel") => cancel_gate(member, current, body),
         ("risk", "accept") => accept_risk(tx, member, current, body).await,
         ("impact_assessment", "sign-off") => sign_off(member, current, body),
+        ("policy", _) => crate::policies::transition(member, name, current, body),
+        ("soa", "approve") => crate::soa::approve(tx, member, current, body).await,
         _ => Err(AppError::NotFound(format!("transition {name} of {}", spec.plural_label.to_lowercase()))),
     }
 }
@@ -129,7 +141,7 @@ async fn decide_gate(tx: &mut WriteTx, member: &Member, current: &Record, body: 
     document.insert("system_snapshot".into(), Value::Object(snapshot(&system)));
     let state = if approve { "approved" } else { "rejected" };
     let action = if approve { "approve" } else { "reject" };
-    Ok(Outcome { draft: Draft { reference: current.reference.clone(), state: Some(state.into()), document }, action, freeze: false })
+    Ok(Outcome::new(Draft { reference: current.reference.clone(), state: Some(state.into()), document }, action))
 }
 
 /// The state of the AI system at the moment of the decision.
@@ -175,11 +187,7 @@ fn cancel_gate(member: &Member, current: &Record, body: &Value) -> AppResult<Out
     document.insert("decided_by".into(), json!(member.user_id));
     document.insert("decided_at".into(), json!(clock::now_text()));
     document.insert("decision_reason".into(), text(body, "reason").map_or(Value::Null, Value::String));
-    Ok(Outcome {
-        draft: Draft { reference: current.reference.clone(), state: Some("cancelled".into()), document },
-        action: "cancel",
-        freeze: false,
-    })
+    Ok(Outcome::new(Draft { reference: current.reference.clone(), state: Some("cancelled".into()), document }, "cancel"))
 }
 
 /// Accepting a risk's residual level: within the threshold an editor may accept; above it only
@@ -206,11 +214,7 @@ async fn accept_risk(tx: &mut WriteTx, member: &Member, current: &Record, body: 
     document.insert("accepted_at".into(), json!(clock::now_text()));
     document.insert("acceptance_rationale".into(), json!(rationale));
     document.insert("residual_above_threshold".into(), json!(above));
-    Ok(Outcome {
-        draft: Draft { reference: current.reference.clone(), state: Some("accepted".into()), document },
-        action: "accept",
-        freeze: false,
-    })
+    Ok(Outcome::new(Draft { reference: current.reference.clone(), state: Some("accepted".into()), document }, "accept"))
 }
 
 /// Signing off an impact assessment: an approver who is not its author. Freezes the signed
@@ -234,8 +238,7 @@ fn sign_off(member: &Member, current: &Record, body: &Value) -> AppResult<Outcom
     document.insert("reassessment_due".into(), json!(false));
     document.insert("reassessment_reason".into(), Value::Null);
     Ok(Outcome {
-        draft: Draft { reference: current.reference.clone(), state: Some("signed_off".into()), document },
-        action: "sign_off",
         freeze: true,
+        ..Outcome::new(Draft { reference: current.reference.clone(), state: Some("signed_off".into()), document }, "sign_off")
     })
 }

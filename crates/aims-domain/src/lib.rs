@@ -9,6 +9,8 @@ pub mod error;
 pub mod identity;
 pub mod kinds;
 pub mod policy;
+pub mod textdiff;
+pub mod uploads;
 pub mod validate;
 
 pub use error::{FieldError, ValidationErrors};

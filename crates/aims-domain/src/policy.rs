@@ -27,10 +27,12 @@ pub enum Action {
     ManageOrganization,
     /// Create, list and revoke one's own API tokens.
     ManageOwnTokens,
+    /// Confirm having read a published policy revision.
+    Acknowledge,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Read,
         Action::Edit,
         Action::Approve,
@@ -40,6 +42,7 @@ impl Action {
         Action::Audit,
         Action::ManageOrganization,
         Action::ManageOwnTokens,
+        Action::Acknowledge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl Action {
             Action::Audit => "audit",
             Action::ManageOrganization => "manage_organization",
             Action::ManageOwnTokens => "manage_own_tokens",
+            Action::Acknowledge => "acknowledge",
         }
     }
 
@@ -60,7 +64,7 @@ impl Action {
     pub fn allowed_roles(self) -> &'static [Role] {
         use Role::*;
         match self {
-            Action::Read | Action::ManageOwnTokens => &[Owner, Admin, Editor, Auditor, Viewer],
+            Action::Read | Action::ManageOwnTokens | Action::Acknowledge => &[Owner, Admin, Editor, Auditor, Viewer],
             Action::Edit | Action::AcceptRiskWithinThreshold | Action::VerifyEffectiveness => &[Owner, Admin, Editor],
             Action::Approve | Action::ManageOrganization => &[Owner, Admin],
             Action::AcceptRiskAboveThreshold => &[Owner],

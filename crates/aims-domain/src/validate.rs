@@ -38,6 +38,8 @@ pub enum FieldType {
         min: i64,
         max: i64,
     },
+    /// A finite decimal number (measurements, targets).
+    Number,
     /// A list of short texts (geographies, business units, …).
     TextList {
         max_items: usize,
@@ -135,6 +137,8 @@ pub struct KindSpec {
     pub parent: Option<Parent>,
     /// The `state` a new record starts in; states change only by transitions.
     pub initial_state: Option<&'static str>,
+    /// Records carry an uploaded file: created by a multipart upload, not a JSON body.
+    pub uploads: bool,
 }
 
 /// When a kind keeps frozen revisions.
@@ -335,6 +339,10 @@ fn check_field_at(field: &str, spec: &FieldSpec, value: &Value, errors: &mut Val
                 None
             }
             None => type_error(errors, field, "a whole number"),
+        },
+        FieldType::Number => match value.as_f64() {
+            Some(n) if n.is_finite() => Some(value.clone()),
+            _ => type_error(errors, field, "a number"),
         },
         FieldType::TextList { max_items, max } => {
             if value.as_array().is_some_and(|a| a.len() > max_items) {

@@ -112,7 +112,7 @@ impl Db {
     }
 }
 
-fn sqlite_path(url: &str) -> Option<&str> {
+pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
     let path = match (url.strip_prefix("sqlite://"), url.strip_prefix("sqlite:")) {
         (Some(path), _) | (None, Some(path)) => path,
         (None, None) if url.contains("://") => return None,

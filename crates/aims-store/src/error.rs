@@ -20,6 +20,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database error: {0}")]
     Reader(#[from] rusqlite::Error),
+    #[error("file store error: {0}")]
+    Files(#[from] std::io::Error),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -10,6 +10,7 @@
 mod db;
 pub mod activity;
 pub mod error;
+pub mod files;
 pub mod migrate;
 pub mod model;
 pub mod onetime;

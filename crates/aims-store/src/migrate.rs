@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_record_documents.sql"),
         postgres: include_str!("../migrations/postgres/0002_record_documents.sql"),
     },
+    Migration {
+        version: 3,
+        name: "evidence_files",
+        sqlite: include_str!("../migrations/sqlite/0003_evidence_files.sql"),
+        postgres: include_str!("../migrations/postgres/0003_evidence_files.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -186,6 +186,32 @@ pub async fn existing_ids(tx: &mut WriteTx, org_id: &str, kind: &str, ids: &[Str
     Ok(found)
 }
 
+/// The ids of the catalogue rows of `kind` with the given references, in the order given;
+/// unknown references are left out.
+pub async fn ids_of_refs(tx: &mut WriteTx, org_id: &str, kind: &str, refs: &[String]) -> StoreResult<Vec<String>> {
+    let mut ids = Vec::with_capacity(refs.len());
+    for reference in refs {
+        let hit: Option<String> = on_conn!(tx, conn => {
+            sqlx::query_scalar("SELECT id FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3")
+                .bind(org_id).bind(kind).bind(reference).fetch_optional(&mut *conn).await?
+        });
+        ids.extend(hit);
+    }
+    Ok(ids)
+}
+
+/// Every link held in `field` across the organisation, as `(to_id, from_id, from_kind)`, for
+/// records that are not archived (the SoA snapshot: which risks and evidence point at which control).
+pub async fn incoming_links_for_update(tx: &mut WriteTx, org_id: &str, field: &str) -> StoreResult<Vec<(String, String, String)>> {
+    Ok(on_conn!(tx, conn => {
+        sqlx::query_as(
+            "SELECT l.to_id, l.from_id, r.kind FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id \
+             WHERE l.org_id = $1 AND l.field = $2 AND r.archived = FALSE ORDER BY r.seq",
+        )
+        .bind(org_id).bind(field).fetch_all(&mut *conn).await?
+    }))
+}
+
 /// Records linked to or from a record, with the field that links them and the direction.
 #[derive(Debug, Clone)]
 pub struct LinkedRecord {

@@ -263,6 +263,13 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
                 );
             }
         }
+        FieldType::Number => {
+            let _ = write!(
+                html,
+                r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><input id="{id}" name="{name}" type="number" step="any" value="{}"{required}{attrs}>{error}</div>"#,
+                value.filter(|v| v.is_number()).map(Value::to_string).unwrap_or_default()
+            );
+        }
         FieldType::Items { fields, max_items } => {
             let rows: Vec<Map<String, Value>> = match value {
                 Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_object().cloned()).collect(),
@@ -377,6 +384,15 @@ impl Posted {
                 } else {
                     // Not a number: passed on as text, so the service names the field.
                     t.parse::<i64>().map_or(Value::String(t), Value::from)
+                }
+            }
+            FieldType::Number => {
+                let t = text();
+                match t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    _ if t.is_empty() => Value::Null,
+                    Some(n) => Value::Number(n),
+                    // Not a number: passed on as text, so the service names the field.
+                    None => Value::String(t),
                 }
             }
             FieldType::Items { fields, .. } => {

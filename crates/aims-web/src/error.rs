@@ -65,6 +65,8 @@ impl ApiError {
                 AppError::Stale { .. } => StatusCode::PRECONDITION_FAILED,
                 AppError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+                AppError::UnsupportedFile(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                 AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -22,6 +22,8 @@ pub fn api(app: App) -> (Router, OpenApi) {
     for spec in aims_domain::kinds::ALL {
         builder = routes::records::register(builder, spec);
     }
+    builder = routes::evidence::register(builder);
+    builder = routes::views::register(builder);
     builder = routes::import::register(builder);
     builder = routes::tokens::register(builder);
     builder = routes::activity::register(builder);

@@ -194,6 +194,7 @@ fn field_schema(ty: FieldType) -> Schema {
         FieldType::Integer { min, max } => {
             ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min as f64)).maximum(Some(max as f64)).into()
         }
+        FieldType::Number => typed(Type::Number),
         FieldType::TextList { max_items, max } => ArrayBuilder::new()
             .items(ObjectBuilder::new().schema_type(Type::String).max_length(Some(max)))
             .max_items(Some(max_items))

@@ -47,6 +47,18 @@ enum Command {
     /// Import records from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Evidence files.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EvidenceCommand {
+    /// Re-hash every stored evidence file (every revision); exit 1 naming each missing or changed file.
+    Verify {
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = app.import_ai_systems_as(&org.id, &CLI_ACTOR, &text).await?;
             println!("created={} updated={} unchanged={}", report.created, report.updated, report.unchanged);
         }
+        Command::Evidence(EvidenceCommand::Verify { org }) => return verify_evidence(&app, &org).await,
         Command::Log(LogCommand::Head { org }) => {
             let (seq, hash) = app.log_head(&org).await?;
             println!("{hash}");
@@ -316,6 +329,15 @@ async fn token(app: &App, command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn verify_evidence(app: &App, org: &str) -> anyhow::Result<ExitCode> {
+    let report = app.verify_evidence(org).await?;
+    for problem in &report.problems {
+        println!("org={org} evidence={} revision={} sha256={}: {}", problem.evidence_id, problem.revision, problem.sha256, problem.problem);
+    }
+    eprintln!("org={org} files checked={} problems={} store={}", report.files_checked, report.problems.len(), app.files.describe());
+    Ok(if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn verify(app: &App, org: Option<&str>) -> anyhow::Result<ExitCode> {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::BASE;
 use crate::ValidationErrors;
-use crate::validate::{FieldSpec, FieldType, KindSpec};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions};
 
 pub const GAP_STATUSES: &[&str] = &["missing", "partial", "in_place"];
 pub const IMPLEMENTATION_STATUSES: &[&str] = &["not_started", "planned", "partial", "implemented"];
@@ -43,10 +43,27 @@ pub const CONTROL: KindSpec = KindSpec {
             .default_text("not_started"),
         FieldSpec::new("owner_id", "Owner", FieldType::UserId),
         FieldSpec::new("last_reviewed_on", "Last review", FieldType::Date),
+        FieldSpec::new("ai_system_ids", "AI systems covered", FieldType::Ids { kind: "ai_system" }),
     ],
     system_fields: &["ref", "group", "group_title", "guidance", "typical_evidence", "urn", "source"],
     rules: &[exclusion_needs_justification],
     addressed_by_ref: true,
+    ..BASE
+};
+
+/// The Statement of Applicability as a whole: one per organisation. Approving it freezes a
+/// revision holding every entry exactly as it stood, however the entries change later.
+pub const SOA: KindSpec = KindSpec {
+    kind: "soa",
+    collection: "soa",
+    label: "Statement of Applicability",
+    plural_label: "Statement of Applicability",
+    fields: &[FieldSpec::new("notes", "Notes for the approver", FieldType::Text { max: 20_000 })],
+    system_fields: &["approved_by", "approved_at", "approved_revision", "approval_comment"],
+    revisions: Revisions::OnTransition,
+    singleton: true,
+    creatable: false,
+    initial_state: Some("draft"),
     ..BASE
 };
 

@@ -3,18 +3,24 @@
 
 pub mod catalogue;
 pub mod context;
+pub mod documents;
 pub mod impact;
 pub mod inventory;
 pub mod lifecycle;
+pub mod objectives;
+pub mod people;
 pub mod risk;
 
 use serde_json::{Map, Value};
 
-pub use catalogue::{CATALOGUE_CONTROL_FIXED, CONTROL, GAP_STATUSES, IMPLEMENTATION_STATUSES, REQUIREMENT, parse_own_control_ref};
+pub use catalogue::{CATALOGUE_CONTROL_FIXED, CONTROL, GAP_STATUSES, IMPLEMENTATION_STATUSES, REQUIREMENT, SOA, parse_own_control_ref};
 pub use context::{CONTEXT_ISSUE, INTERESTED_PARTY, SCOPE};
+pub use documents::{EVIDENCE, POLICY};
 pub use impact::IMPACT_ASSESSMENT;
 pub use inventory::{AI_SYSTEM, DATASET, RESOURCE, SUPPLIER};
 pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
+pub use objectives::{MEASUREMENT, OBJECTIVE};
+pub use people::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
 pub use risk::{ACTION, RISK, RISK_CRITERIA, RISK_SOURCE};
 
 use crate::validate::{KindSpec, Revisions};
@@ -34,12 +40,14 @@ pub const BASE: KindSpec = KindSpec {
     addressed_by_ref: false,
     parent: None,
     initial_state: None,
+    uploads: false,
 };
 
 /// Every kind served by the generic record routes, in the order the API documents them.
 pub const ALL: &[&KindSpec] = &[
     &REQUIREMENT,
     &CONTROL,
+    &SOA,
     &CONTEXT_ISSUE,
     &INTERESTED_PARTY,
     &SCOPE,
@@ -55,6 +63,14 @@ pub const ALL: &[&KindSpec] = &[
     &RISK,
     &ACTION,
     &IMPACT_ASSESSMENT,
+    &EVIDENCE,
+    &POLICY,
+    &OBJECTIVE,
+    &MEASUREMENT,
+    &PERSON,
+    &COMPETENCE,
+    &TRAINING,
+    &COMMUNICATION,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {

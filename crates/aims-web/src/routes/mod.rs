@@ -1,10 +1,12 @@
 //! The API's routes, one module per area; [`crate::router`] assembles them.
 
 pub mod activity;
+pub mod evidence;
 pub mod import;
 pub mod meta;
 pub mod records;
 pub mod tokens;
+pub mod views;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -84,11 +84,11 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             .query("state", "Only records in this state (kinds with transitions)")
             .query(
                 "{field}",
-                "Filters: any link field (e.g. ai_system_id, risk_ids) by a record id, any choice field (e.g. status) by a value",
+                "Filters: any link field (e.g. ai_system_id, risk_ids) by a record id, any person field (e.g. owner_id) by a user id, any choice field (e.g. status) by a value",
             )
             .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
     );
-    if spec.creatable {
+    if spec.creatable && !spec.uploads {
         api = api.route(
             HttpMethod::Post,
             &collection,
@@ -102,6 +102,8 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
                 .body(JSON, input_schema(spec, by_ref, true).into())
                 .ok(201, "Created", Some((JSON, record_ref.clone()))),
         );
+    }
+    if spec.creatable {
         api = api.route(
             HttpMethod::Delete,
             &item,
@@ -172,7 +174,7 @@ fn filter_names(spec: &'static KindSpec) -> Vec<&'static str> {
     names.extend(
         spec.fields
             .iter()
-            .filter(|f| matches!(f.ty, FieldType::Ids { .. } | FieldType::Link { .. } | FieldType::Choice(_)))
+            .filter(|f| matches!(f.ty, FieldType::Ids { .. } | FieldType::Link { .. } | FieldType::Choice(_) | FieldType::UserId))
             .map(|f| f.name),
     );
     names.extend(spec.system_fields.iter().filter(|f| **f != "ref"));
@@ -189,6 +191,10 @@ fn filters(spec: &'static KindSpec, query: &ListQuery<'_>) -> Result<Vec<Filter>
             (_, Some((field, FieldType::Ids { .. } | FieldType::Link { .. }))) => match uuid::Uuid::parse_str(value) {
                 Ok(id) => filters.push(Filter::Link { field, id: id.to_string() }),
                 Err(_) => errors.push(*name, "invalid_format", "a record id (UUID)"),
+            },
+            (_, Some((field, FieldType::UserId))) => match uuid::Uuid::parse_str(value) {
+                Ok(id) => filters.push(Filter::Field { field, value: id.to_string() }),
+                Err(_) => errors.push(*name, "invalid_format", "a user id (UUID)"),
             },
             (_, Some((field, FieldType::Choice(choices)))) if choices.contains(&value.as_str()) => {
                 filters.push(Filter::Field { field, value: value.clone() })
@@ -333,14 +339,19 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
         )
 }
 
-/// `POST …/{id}/{transition}` for each transition of the kind.
+/// `POST …/{id}/{transition}` for each transition of the kind (`POST …/soa/approve` for a
+/// single record).
 fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
     let (item, key_name) = item_path(spec);
     let record_ref: RefOr<_> = Ref::from_schema_name(schema_name(spec)).into();
     for name in aims_app::transitions::names(spec) {
-        api = api.route(
-            HttpMethod::Post,
-            &format!("{item}/{name}"),
+        let handler = if spec.singleton {
+            post(move |State(app): State<App>, Authed(member), IfMatch(version), OptionalJsonBody(body)| async move {
+                let current = app.get_singleton(&member, spec).await?;
+                let record = app.transition(&member, spec, &current.id, name, version, &body).await?;
+                ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+            })
+        } else {
             post(
                 move |State(app): State<App>,
                       Path((_org, key)): Path<(String, String)>,
@@ -350,19 +361,28 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
                     let record = app.transition(&member, spec, &key, name, version, &body).await?;
                     ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
                 },
-            ),
-            Doc::new(
-                spec.collection,
-                format!("{}_{}", name.replace('-', "_"), spec.kind),
-                format!("{} a {} (If-Match required)", transition_verb(name), spec.label.to_lowercase()),
             )
-            .org()
-            .param(key_name, "The record's id")
-            .body(JSON, transition_body(name).into())
-            .ok(200, "The record after the transition", Some((JSON, record_ref.clone()))),
+        };
+        let doc = Doc::new(
+            spec.collection,
+            format!("{}_{}", name.replace('-', "_"), spec.kind),
+            format!("{} {} (If-Match required)", transition_verb(name), the(spec)),
+        )
+        .org();
+        let doc = if spec.singleton { doc } else { doc.param(key_name, "The record's id") };
+        api = api.route(
+            HttpMethod::Post,
+            &format!("{item}/{name}"),
+            handler,
+            doc.body(JSON, transition_body(spec, name).into()).ok(200, "The record after the transition", Some((JSON, record_ref.clone()))),
         );
     }
     api
+}
+
+/// "the Statement of Applicability" for a single record, "a policy" otherwise.
+fn the(spec: &KindSpec) -> String {
+    if spec.singleton { format!("the {}", spec.label) } else { format!("a {}", spec.label.to_lowercase()) }
 }
 
 fn transition_verb(name: &str) -> String {
@@ -373,13 +393,19 @@ fn transition_verb(name: &str) -> String {
     chars.into_iter().collect()
 }
 
-fn transition_body(name: &str) -> utoipa::openapi::schema::Schema {
+fn transition_body(spec: &KindSpec, name: &str) -> utoipa::openapi::schema::Schema {
     let field = match name {
-        "accept" => "rationale",
-        "sign-off" => "comment",
-        _ => "reason",
+        _ if spec.kind == "gate" => Some("reason"),
+        "accept" => Some("rationale"),
+        "sign-off" | "approve" | "submit" => Some("comment"),
+        "publish" | "acknowledge" => None,
+        _ => Some("reason"),
     };
-    utoipa::openapi::schema::ObjectBuilder::new().property(field, crate::openapi::string()).into()
+    let body = utoipa::openapi::schema::ObjectBuilder::new();
+    match field {
+        Some(field) => body.property(field, crate::openapi::string()).into(),
+        None => body.into(),
+    }
 }
 
 /// `GET …/revisions` and `…/revisions/{n}` of kinds that keep revisions.

@@ -13,12 +13,15 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::List | Op::Get | Op::Trace | Op::Revisions | Op::Revision => ALL,
         Op::ListActivity | Op::ActivityCsv | Op::ActivityHead | Op::ActivityVerify => ALL,
         Op::ListTokens | Op::CreateToken | Op::RevokeOwnToken => ALL,
-        Op::Create | Op::Patch | Op::Archive | Op::ImportAiSystems => WRITERS,
+        Op::Create | Op::Patch | Op::Archive | Op::ImportAiSystems | Op::UploadEvidence | Op::ReplaceEvidenceFile => WRITERS,
+        Op::DownloadEvidence | Op::PolicyDiff | Op::CompetenceGaps => ALL,
+        // Everyone confirms having read a published policy.
+        Op::Transition("acknowledge") => ALL,
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
         // Approving a gate and signing off an assessment need an approver (never the editor
         // who requested or wrote it); the requester may withdraw a gate; a residual risk within
         // the threshold may be accepted by an editor.
-        Op::Transition("approve" | "reject" | "sign-off") => MANAGERS,
+        Op::Transition("approve" | "reject" | "sign-off" | "publish" | "retire") => MANAGERS,
         Op::Transition(_) => WRITERS,
     }
 }

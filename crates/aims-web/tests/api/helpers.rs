@@ -202,6 +202,11 @@ pub enum Op {
     ActivityHead,
     ActivityVerify,
     ImportAiSystems,
+    UploadEvidence,
+    DownloadEvidence,
+    ReplaceEvidenceFile,
+    PolicyDiff,
+    CompetenceGaps,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -235,6 +240,8 @@ impl Route {
             Op::ActivityHead,
             Op::ActivityVerify,
             Op::ImportAiSystems,
+            Op::PolicyDiff,
+            Op::CompetenceGaps,
         ]
         .into_iter()
         .map(plain)
@@ -249,7 +256,12 @@ impl Route {
                 }
             }
             if spec.creatable && !spec.singleton {
-                ops.extend([Op::Create, Op::Archive]);
+                ops.push(Op::Archive);
+                if spec.uploads {
+                    ops.extend([Op::UploadEvidence, Op::DownloadEvidence, Op::ReplaceEvidenceFile]);
+                } else {
+                    ops.push(Op::Create);
+                }
             }
             if spec.revisions != Revisions::None {
                 ops.extend([Op::Revisions, Op::Revision]);
@@ -274,6 +286,8 @@ impl Route {
             (Op::ActivityHead, _) => ("get", format!("{base}/activity/head")),
             (Op::ActivityVerify, _) => ("get", format!("{base}/activity/verify")),
             (Op::ImportAiSystems, _) => ("post", format!("{base}/ai-systems/import")),
+            (Op::PolicyDiff, _) => ("get", format!("{base}/policies/{{id}}/diff")),
+            (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -290,7 +304,9 @@ impl Route {
                 };
                 match op {
                     Op::List => ("get", collection),
-                    Op::Create => ("post", collection),
+                    Op::Create | Op::UploadEvidence => ("post", collection),
+                    Op::DownloadEvidence => ("get", format!("{item}/content")),
+                    Op::ReplaceEvidenceFile => ("post", format!("{item}/content")),
                     Op::Get => ("get", item),
                     Op::Patch => ("patch", item),
                     Op::Archive => ("delete", item),
@@ -312,10 +328,21 @@ impl Route {
 
     /// How many records a successful call changes (so how many events it adds).
     pub fn records_changed(self) -> i64 {
+        let kind = self.spec.map_or("", |s| s.kind);
         match self.op {
-            Op::ImportAiSystems | Op::Create | Op::Patch | Op::Archive | Op::CreateToken | Op::RevokeOwnToken | Op::RevokeOthersToken => 1,
+            // A new or archived measurement updates its objective's figures too.
+            Op::Create | Op::Archive if kind == "measurement" => 2,
+            Op::ImportAiSystems
+            | Op::Create
+            | Op::Patch
+            | Op::Archive
+            | Op::CreateToken
+            | Op::RevokeOwnToken
+            | Op::RevokeOthersToken
+            | Op::UploadEvidence
+            | Op::ReplaceEvidenceFile => 1,
             // An approved gate moves its AI system too.
-            Op::Transition("approve") => 2,
+            Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition(_) => 1,
             _ => 0,
         }
@@ -330,6 +357,41 @@ pub struct Prepared {
     pub headers: Vec<(&'static str, String)>,
     /// A body sent as is (with its content type among the headers), instead of JSON.
     pub raw: Option<String>,
+}
+
+/// A create body for kinds that need no other record.
+fn simple_input(spec: &KindSpec) -> Value {
+    match spec.kind {
+        "ai_system" => json!({"name": unique("System")}),
+        "person" => json!({"name": unique("Person"), "roles": ["Model validator"]}),
+        "objective" => {
+            json!({"title": unique("Objective"), "metric": "Systems with a signed-off impact assessment", "unit": "%", "target": 100})
+        }
+        "measurement" => json!({"value": 42.5, "measured_on": "2026-11-01"}),
+        "evidence" => json!({"title": unique("Evidence")}),
+        "policy" => {
+            json!({"title": unique("Policy"), "topic": "ai_policy", "body": "We use AI responsibly.\nEvery system has an owner.\n"})
+        }
+        "competence" => json!({"name": unique("Competence"), "required_for_roles": ["Model validator"]}),
+        "communication" => json!({"subject": "AI policy launch", "audience": "All staff", "channel": "email"}),
+        other => panic!("no sample for {other}"),
+    }
+}
+
+/// A multipart/form-data body with an optional `metadata` part and a `file` part; returns the
+/// content type (with its boundary) and the body.
+pub fn multipart_body(metadata: Option<&Value>, file_name: &str, file_type: &str, content: &str) -> (String, String) {
+    let boundary = "aims-test-boundary-7d1f";
+    let mut body = String::new();
+    if let Some(metadata) = metadata {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {file_type}\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    ));
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn unique(prefix: &str) -> String {
@@ -369,11 +431,15 @@ impl TestApp {
             "impact_assessment" => {
                 json!({"ai_system_id": self.fresh_id(&kinds::AI_SYSTEM, org).await, "title": "DPIA", "overall_level": "low"})
             }
-            other => panic!("no sample for {other}"),
+            "training" => {
+                json!({"person_id": self.fresh_id(&kinds::PERSON, org).await, "title": "EU AI Act basics", "completed_on": "2026-01-15"})
+            }
+            _ => simple_input(spec),
         }
     }
 
     /// A harmless change of a kind.
+    #[allow(clippy::match_same_arms)]
     fn sample_patch(spec: &KindSpec) -> Value {
         let field = match spec.kind {
             "requirement" => "notes",
@@ -387,6 +453,12 @@ impl TestApp {
             "gate_requirement" => "notes",
             "risk_criteria" => "method",
             "impact_assessment" => "residual_impact",
+            "evidence" | "objective" | "competence" => "description",
+            "policy" => "summary",
+            "measurement" | "training" => "notes",
+            "person" => "job_title",
+            "communication" => "audience",
+            "soa" => "notes",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -401,7 +473,7 @@ impl TestApp {
         if spec.addressed_by_ref && spec.kind == "control" && !spec.creatable {
             return "A.7.4".into();
         }
-        let token = if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "risk") {
+        let token = if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "risk" | "policy") {
             self.token("editor").to_owned()
         } else {
             self.admin_token(org)
@@ -415,12 +487,14 @@ impl TestApp {
         }
         let input = if spec.kind == "gate_requirement" { json!({"to_stage": "retired", "notes": "walk"}) } else { input };
         let path = match spec.parent {
-            Some(parent) => {
-                format!("/api/v1/orgs/{org}/{}/{}/{}", parent.collection, self.fresh_id(&kinds::AI_SYSTEM, org).await, spec.collection)
-            }
+            Some(parent) => format!("/api/v1/orgs/{org}/{}/{}/{}", parent.collection, self.fresh_parent(spec, org).await, spec.collection),
             None => format!("/api/v1/orgs/{org}/{}", spec.collection),
         };
-        let reply = self.call(&token, Method::POST, &path, Some(&input), &[]).await;
+        let reply = if spec.uploads {
+            self.upload(&token, &path, &input).await
+        } else {
+            self.call(&token, Method::POST, &path, Some(&input), &[]).await
+        };
         assert_eq!(reply.status, 201, "create {}: {}", spec.kind, reply.text);
         let body = reply.json();
         let key = if spec.addressed_by_ref { &body["ref"] } else { &body["id"] };
@@ -435,8 +509,22 @@ impl TestApp {
         list["items"].as_array()?.first().and_then(|i| i["id"].as_str()).map(str::to_owned)
     }
 
+    /// A new parent record for a nested kind.
+    async fn fresh_parent(&self, spec: &KindSpec, org: &str) -> String {
+        let parent = spec.parent.and_then(|p| kinds::by_kind(p.kind)).expect("parent kind");
+        self.fresh_id(parent, org).await
+    }
+
+    /// Uploads a small text file as evidence with `metadata`.
+    pub async fn upload(&self, token: &str, path: &str, metadata: &Value) -> Reply {
+        let (content_type, body) = multipart_body(Some(metadata), "note.txt", "text/plain", "Evidence text");
+        let request = self.client.post(format!("{}{path}", self.base)).bearer_auth(token).header("content-type", content_type).body(body);
+        Reply::from(request.send().await.expect("request")).await
+    }
+
+    /// A new record of a kind with no required links (AI system, person, objective …), by id.
     pub async fn fresh_id(&self, spec: &KindSpec, org: &str) -> String {
-        let input = json!({"name": unique("System")});
+        let input = simple_input(spec);
         let reply =
             self.call(&self.admin_token(org), Method::POST, &format!("/api/v1/orgs/{org}/{}", spec.collection), Some(&input), &[]).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
@@ -450,7 +538,7 @@ impl TestApp {
             return format!("{base}/{}", spec.collection);
         }
         if let Some(parent) = spec.parent {
-            let parent_id = self.fresh_id(&kinds::AI_SYSTEM, org).await;
+            let parent_id = self.fresh_parent(spec, org).await;
             let created = self
                 .call(
                     &self.admin_token(org),
@@ -503,11 +591,15 @@ impl TestApp {
                     raw: Some(csv),
                 };
             }
+            (Op::PolicyDiff, _) => {
+                let item = format!("{base}/policies/{}", self.fresh(&kinds::POLICY, org).await);
+                self.advance(org, &item, &["submit", "approve", "publish"]).await;
+                (Method::GET, format!("{item}/diff?from=1"), None)
+            }
+            (Op::CompetenceGaps, _) => (Method::GET, format!("{base}/competence-gaps"), None),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
-                    Some(parent) => {
-                        format!("{base}/{}/{}/{}", parent.collection, self.fresh_id(&kinds::AI_SYSTEM, org).await, spec.collection)
-                    }
+                    Some(parent) => format!("{base}/{}/{}/{}", parent.collection, self.fresh_parent(spec, org).await, spec.collection),
                     None => format!("{base}/{}", spec.collection),
                 };
                 match op {
@@ -520,18 +612,57 @@ impl TestApp {
                     Op::Revisions => (Method::GET, format!("{}/revisions", self.item_path(spec, org).await), None),
                     Op::Revision => {
                         let item = self.item_path(spec, org).await;
-                        if spec.kind == "impact_assessment" {
-                            self.sign_off_as_owner(org, &item).await;
+                        match spec.kind {
+                            "impact_assessment" => self.advance(org, &item, &["sign-off"]).await,
+                            "soa" => self.advance(org, &item, &["approve"]).await,
+                            "policy" => self.advance(org, &item, &["submit", "approve", "publish"]).await,
+                            _ => {}
                         }
                         (Method::GET, format!("{item}/revisions/1"), None)
                     }
                     Op::Transition(name) => {
-                        let body = match name {
-                            "accept" => json!({"rationale": "Low residual risk"}),
-                            "sign-off" => json!({"comment": "Reviewed"}),
-                            _ => json!({"reason": "Reviewed"}),
+                        let item = self.item_path(spec, org).await;
+                        if spec.kind == "policy" {
+                            let before: &[&str] = match name {
+                                "approve" | "reject" => &["submit"],
+                                "publish" => &["submit", "approve"],
+                                "retire" | "acknowledge" => &["submit", "approve", "publish"],
+                                _ => &[],
+                            };
+                            self.advance(org, &item, before).await;
+                        }
+                        let body = match (spec.kind, name) {
+                            (_, "accept") => json!({"rationale": "Low residual risk"}),
+                            ("gate", _) | (_, "reject" | "retire" | "cancel") => json!({"reason": "Reviewed"}),
+                            (_, "publish" | "acknowledge") => json!({}),
+                            _ => json!({"comment": "Reviewed"}),
                         };
-                        (Method::POST, format!("{}/{name}", self.item_path(spec, org).await), Some(body))
+                        (Method::POST, format!("{item}/{name}"), Some(body))
+                    }
+                    Op::UploadEvidence => {
+                        let metadata = self.sample_input(spec, org, acting_role).await;
+                        let (content_type, body) = multipart_body(Some(&metadata), "model-card.md", "text/markdown", "# Model card\n");
+                        return Prepared {
+                            method: Method::POST,
+                            path: collection,
+                            body: None,
+                            headers: vec![("content-type", content_type)],
+                            raw: Some(body),
+                        };
+                    }
+                    Op::DownloadEvidence => (Method::GET, format!("{}/content", self.item_path(spec, org).await), None),
+                    Op::ReplaceEvidenceFile => {
+                        let item = self.item_path(spec, org).await;
+                        let version =
+                            self.call(&self.admin_token(org), Method::GET, &item, None, &[]).await.json()["version"].as_i64().unwrap_or(1);
+                        let (content_type, body) = multipart_body(None, "model-card-v2.md", "text/markdown", "# Model card v2\n");
+                        return Prepared {
+                            method: Method::POST,
+                            path: format!("{item}/content"),
+                            body: None,
+                            headers: vec![("content-type", content_type), ("if-match", format!("\"{version}\""))],
+                            raw: Some(body),
+                        };
                     }
                     other => panic!("{other:?}"),
                 }
@@ -553,12 +684,17 @@ impl TestApp {
         Prepared { method, path, body, headers, raw: None }
     }
 
-    async fn sign_off_as_owner(&self, org: &str, item: &str) {
-        let token = if org == "acme" { self.token("owner").to_owned() } else { self.other_token.clone() };
-        let current = self.call(&token, Method::GET, item, None, &[]).await.json();
-        let version = format!("\"{}\"", current["version"]);
-        let reply = self.call(&token, Method::POST, &format!("{item}/sign-off"), Some(&json!({})), &[("if-match", &version)]).await;
-        assert!(reply.status.is_success() || org != "acme", "{}", reply.text);
+    /// Moves a record through transitions as the organisation's owner (submitting as the
+    /// author, the editor, where the owner may not).
+    async fn advance(&self, org: &str, item: &str, steps: &[&str]) {
+        let owner = if org == "acme" { self.token("owner").to_owned() } else { self.other_token.clone() };
+        for step in steps {
+            let token = if *step == "submit" && org == "acme" { self.token("editor").to_owned() } else { owner.clone() };
+            let current = self.call(&token, Method::GET, item, None, &[]).await.json();
+            let version = format!("\"{}\"", current["version"]);
+            let reply = self.call(&token, Method::POST, &format!("{item}/{step}"), Some(&json!({})), &[("if-match", &version)]).await;
+            assert!(reply.status.is_success(), "{step} {item}: {}", reply.text);
+        }
     }
 
     /// A spare token of an `acme` member, for revocation tests.

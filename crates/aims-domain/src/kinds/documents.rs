@@ -1,0 +1,87 @@
+//! Documented information (7.5, 5.2, A.2): evidence files and policies.
+
+use super::BASE;
+use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions};
+
+pub const EVIDENCE_TYPES: &[&str] =
+    &["document", "record", "report", "test_result", "screenshot", "log_extract", "certificate", "contract", "minutes", "other"];
+
+/// A piece of evidence: an uploaded file (content-addressed by SHA-256) with what it supports.
+/// Every change, and every new file, freezes a revision, so an auditor can see what was
+/// on file when.
+pub const EVIDENCE: KindSpec = KindSpec {
+    kind: "evidence",
+    collection: "evidence",
+    label: "Evidence",
+    plural_label: "Evidence",
+    fields: &[
+        FieldSpec::new("title", "Title", FieldType::Text { max: 300 }).required(),
+        FieldSpec::new("evidence_type", "Kind of evidence", FieldType::Choice(EVIDENCE_TYPES)).required().default_text("document"),
+        FieldSpec::new("description", "Description", FieldType::Text { max: 10_000 }),
+        FieldSpec::new("owner_id", "Owner", FieldType::UserId),
+        FieldSpec::new("review_by", "Review by", FieldType::Date),
+        FieldSpec::new("ai_system_ids", "AI systems", FieldType::Ids { kind: "ai_system" }),
+        FieldSpec::new("risk_ids", "Risks", FieldType::Ids { kind: "risk" }),
+        FieldSpec::new("impact_assessment_ids", "Impact assessments", FieldType::Ids { kind: "impact_assessment" }),
+        FieldSpec::new("dataset_ids", "Datasets", FieldType::Ids { kind: "dataset" }),
+        FieldSpec::new("supplier_ids", "Suppliers", FieldType::Ids { kind: "supplier" }),
+        FieldSpec::new("policy_ids", "Policies", FieldType::Ids { kind: "policy" }),
+        FieldSpec::new("objective_ids", "Objectives", FieldType::Ids { kind: "objective" }),
+        FieldSpec::new("action_ids", "Actions", FieldType::Ids { kind: "action" }),
+        FieldSpec::new("control_refs", "Controls", FieldType::Refs { kind: "control" }),
+        FieldSpec::new("requirement_refs", "Requirements", FieldType::Refs { kind: "requirement" }),
+    ],
+    system_fields: &["file_name", "content_type", "size_bytes", "sha256", "file_revision", "uploaded_at", "uploaded_by"],
+    revisions: Revisions::EveryChange,
+    uploads: true,
+    ..BASE
+};
+
+pub const POLICY_TOPICS: &[&str] = &[
+    "ai_policy",
+    "acceptable_use",
+    "data",
+    "transparency",
+    "fairness",
+    "security",
+    "privacy",
+    "human_oversight",
+    "third_party",
+    "incident_response",
+    "other",
+];
+pub const POLICY_STATES: &[&str] = &["draft", "in_review", "approved", "published", "retired"];
+
+/// A policy (the AI policy of 5.2 or a topic policy under A.2): its text moves draft → in
+/// review → approved → published → retired; each published edition is frozen as a revision
+/// that people acknowledge.
+pub const POLICY: KindSpec = KindSpec {
+    kind: "policy",
+    collection: "policies",
+    label: "Policy",
+    plural_label: "Policies",
+    fields: &[
+        FieldSpec::new("title", "Title", FieldType::Text { max: 300 }).required(),
+        FieldSpec::new("topic", "Topic", FieldType::Choice(POLICY_TOPICS)).required().default_text("other"),
+        FieldSpec::new("summary", "Summary", FieldType::Text { max: 2_000 }),
+        FieldSpec::new("body", "Text", FieldType::Text { max: 200_000 }).required(),
+        FieldSpec::new("owner_id", "Owner", FieldType::UserId),
+        FieldSpec::new("next_review_on", "Next review", FieldType::Date),
+        FieldSpec::new("control_refs", "Controls", FieldType::Refs { kind: "control" }),
+        FieldSpec::new("requirement_refs", "Requirements", FieldType::Refs { kind: "requirement" }),
+    ],
+    system_fields: &[
+        "edition_author",
+        "submitted_by",
+        "approved_by",
+        "approved_at",
+        "published_by",
+        "published_at",
+        "published_revision",
+        "retired_at",
+        "acknowledgements",
+    ],
+    revisions: Revisions::OnTransition,
+    initial_state: Some("draft"),
+    ..BASE
+};
