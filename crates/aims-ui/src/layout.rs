@@ -107,6 +107,11 @@ pub(crate) enum Section {
     Soa,
     AiSystems,
     Risks,
+    Evidence,
+    Policies,
+    Objectives,
+    People,
+    Actions,
     Activity,
     Tokens,
 }
@@ -139,14 +144,8 @@ pub(crate) struct NavItem {
 
 /// Areas of the product that are planned but not built yet, shown disabled in the sidebar so
 /// people see where the product is going without dead links.
-pub(crate) const COMING_SOON: &[(&str, &str)] = &[
-    ("Evidence", "paperclip"),
-    ("Policies", "file"),
-    ("Audits", "search"),
-    ("Management review", "briefcase"),
-    ("Suppliers", "truck"),
-    ("Incidents", "flag"),
-];
+pub(crate) const COMING_SOON: &[(&str, &str)] =
+    &[("Audits", "search"), ("Management review", "briefcase"), ("Suppliers", "truck"), ("Incidents", "flag")];
 
 impl Shell {
     pub fn nav(&self) -> Vec<NavItem> {
@@ -159,6 +158,11 @@ impl Shell {
             item("/controls", "Statement of Applicability", "shield", Section::Soa),
             item("/ai-systems", "AI systems", "cpu", Section::AiSystems),
             item("/risks", "Risks", "alert", Section::Risks),
+            item("/evidence", "Evidence", "paperclip", Section::Evidence),
+            item("/policies", "Policies", "file", Section::Policies),
+            item("/objectives", "Objectives", "target", Section::Objectives),
+            item("/people", "People & competence", "users", Section::People),
+            item("/actions", "Actions", "check-circle", Section::Actions),
             item("/activity", "Activity log", "list", Section::Activity),
         ]
     }

@@ -5,6 +5,7 @@
 //! the JSON API, so the rules (validation, roles, optimistic locking) are enforced in one place
 //! and the UI only presents their outcome. Assets are embedded files served under `/static/`.
 
+mod actions;
 mod activity;
 mod assets;
 mod auth;
@@ -12,10 +13,14 @@ mod catalogue;
 mod charts;
 mod dashboard;
 mod error;
+mod evidence;
 mod forms;
 mod gap;
 mod impact;
 mod layout;
+mod objectives;
+mod people;
+mod policies;
 mod recform;
 mod risks;
 mod soa;
@@ -76,6 +81,11 @@ pub fn router(app: App) -> Router {
         .route("/orgs/{org}/activity", get(activity::page))
         .route("/orgs/{org}/tokens", get(tokens::page).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}/revoke", post(tokens::revoke))
+        .merge(evidence::routes())
+        .merge(policies::routes())
+        .merge(objectives::routes())
+        .merge(people::routes())
+        .merge(actions::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(map_response(layout::security_headers))
         .with_state(state)
