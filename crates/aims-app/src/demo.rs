@@ -51,6 +51,10 @@ impl App {
         self.seed_gap_assessment(&admin, &editor, &owner).await?;
         self.seed_statement_of_applicability(&admin, &editor).await?;
         self.seed_ai_inventory(&owner, &admin, &editor).await?;
+        let auditor = self.member_by_email("auditor@demo.example", DEMO_SLUG).await?;
+        let viewer = self.member_by_email("viewer@demo.example", DEMO_SLUG).await?;
+        let cast = crate::demo_documents::Cast { owner: &owner, admin: &admin, editor: &editor, auditor: &auditor, viewer: &viewer };
+        self.seed_documented_information(&cast).await?;
         Ok(Some(users))
     }
 

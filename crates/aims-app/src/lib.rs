@@ -6,6 +6,7 @@
 pub mod access;
 pub mod activity;
 pub mod demo;
+mod demo_documents;
 pub mod error;
 pub mod evidence;
 pub mod import;

@@ -18,6 +18,9 @@ use crate::access::{actor, require};
 use crate::{App, AppError, AppResult};
 use crate::{rules, transitions};
 
+/// The most records a trace returns per group of links.
+pub const TRACE_GROUP_LIMIT: i64 = 100;
+
 fn key<'a>(spec: &KindSpec, segment: &'a str) -> RecordKey<'a> {
     if spec.addressed_by_ref { RecordKey::Ref(segment) } else { RecordKey::Id(segment) }
 }
@@ -262,10 +265,12 @@ impl App {
         Ok(updated)
     }
 
-    /// The records linked to and from a record.
+    /// The records linked to and from a record, at most [`TRACE_GROUP_LIMIT`] per group
+    /// (direction, field, kind); each carries its group's total, and the list filters
+    /// (`risks?control_refs=…`, `evidence?ai_system_ids=…`) page through the rest.
     pub async fn trace(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<(Record, Vec<LinkedRecord>)> {
         let record = self.get_record(member, spec, segment).await?;
-        let linked = records::linked(&self.db, &member.org_id, &record.id).await?;
+        let linked = records::linked(&self.db, &member.org_id, &record.id, TRACE_GROUP_LIMIT).await?;
         Ok((record, linked))
     }
 }

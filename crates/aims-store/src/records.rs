@@ -218,14 +218,27 @@ pub struct LinkedRecord {
     pub field: String,
     pub outgoing: bool,
     pub record: Record,
+    /// How many records are linked in this group (same direction, field and kind), of which at
+    /// most the trace's per-group limit are returned.
+    pub group_total: i64,
 }
 
-pub async fn linked(db: &Db, org_id: &str, id: &str) -> StoreResult<Vec<LinkedRecord>> {
+/// The records linked to and from a record: per group (direction, field, kind) the first
+/// `per_group` in creation order, each with the group's total. One query, so a trace costs the
+/// same whatever the fan-out of the busiest group.
+pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedRecord>> {
     let cols: String = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let outer: String = COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT l.field, CAST(1 AS BIGINT), {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = $1 AND l.from_id = $2 \
-         UNION ALL \
-         SELECT l.field, CAST(0 AS BIGINT), {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id WHERE l.org_id = $1 AND l.to_id = $2"
+        "SELECT t.field, t.outgoing, {outer}, t.total FROM ( \
+           SELECT l.field, CAST(1 AS BIGINT) AS outgoing, {cols}, \
+                  ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY r.seq) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
+           FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = $1 AND l.from_id = $2 \
+           UNION ALL \
+           SELECT l.field, CAST(0 AS BIGINT) AS outgoing, {cols}, \
+                  ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY r.seq) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
+           FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id WHERE l.org_id = $1 AND l.to_id = $2 \
+         ) t WHERE t.n <= $3 ORDER BY t.outgoing DESC, t.kind, t.field, t.seq"
     );
     type LinkRow = (
         String,
@@ -243,11 +256,18 @@ pub async fn linked(db: &Db, org_id: &str, id: &str) -> StoreResult<Vec<LinkedRe
         Option<String>,
         String,
         Option<String>,
+        i64,
     );
-    let rows: Vec<LinkRow> = on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).fetch_all(pool).await?);
+    let rows: Vec<LinkRow> =
+        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).bind(per_group).fetch_all(pool).await?);
     rows.into_iter()
-        .map(|(field, outgoing, a, b, c, d, e, f, g, h, i, j, k, l, m)| {
-            Ok(LinkedRecord { field, outgoing: outgoing == 1, record: from_row((a, b, c, d, e, f, g, h, i, j, k, l, m))? })
+        .map(|(field, outgoing, a, b, c, d, e, f, g, h, i, j, k, l, m, total)| {
+            Ok(LinkedRecord {
+                field,
+                outgoing: outgoing == 1,
+                record: from_row((a, b, c, d, e, f, g, h, i, j, k, l, m))?,
+                group_total: total,
+            })
         })
         .collect()
 }

@@ -392,7 +392,59 @@ async fn cli_and_server_share_the_database(backend: Backend) {
     ok(aims(&db, &["log", "verify"], ""));
 }
 
+/// Every file under `dir`, depth first.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { found.extend(files_under(&path)) } else { found.push(path) }
+    }
+    found.sort();
+    found
+}
+
+/// `aims evidence verify` re-hashes every stored file: intact → 0; a changed or missing file
+/// → 1 with a line naming the evidence. The demo's files are in a folder beside a SQLite
+/// database and in the database on PostgreSQL.
+async fn evidence_verify_names_changed_and_missing_files(backend: Backend) {
+    let db = fresh_database(backend).await;
+    ok(aims(&db, &["demo"], ""));
+    let intact = ok(aims(&db, &["evidence", "verify", "--org", "demo"], ""));
+    assert!(stderr(&intact).contains("files checked=5 problems=0"), "{}", stderr(&intact));
+    match backend {
+        Backend::Sqlite => {
+            let path = db.trim_start_matches("sqlite:").trim_end_matches(".db").to_owned() + "-files";
+            let files = files_under(std::path::Path::new(&path));
+            assert_eq!(files.len(), 5, "content-addressed files in {path}");
+            std::fs::write(&files[0], b"edited behind the application's back").expect("tamper");
+            std::fs::remove_file(&files[1]).expect("remove");
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db).await.expect("connect");
+            let shas: Vec<String> =
+                sqlx::query_scalar("SELECT sha256 FROM evidence_files ORDER BY sha256").fetch_all(&pool).await.expect("files");
+            assert_eq!(shas.len(), 5);
+            sqlx::query("UPDATE evidence_files SET content = $1 WHERE sha256 = $2")
+                .bind(b"edited".to_vec())
+                .bind(&shas[0])
+                .execute(&pool)
+                .await
+                .expect("tamper");
+            sqlx::query("DELETE FROM evidence_files WHERE sha256 = $1").bind(&shas[1]).execute(&pool).await.expect("remove");
+            pool.close().await;
+        }
+    }
+    let broken = aims(&db, &["evidence", "verify", "--org", "demo"], "");
+    assert_eq!(broken.status.code(), Some(1), "{}", stderr(&broken));
+    let report = stdout(&broken);
+    assert_eq!(report.lines().count(), 2, "{report}");
+    assert!(report.contains(": hash mismatch") && report.contains(": missing"), "{report}");
+    assert!(report.lines().all(|l| l.starts_with("org=demo evidence=") && l.contains(" sha256=")), "{report}");
+    assert_eq!(aims(&db, &["evidence", "verify", "--org", "nope"], "").status.code(), Some(1));
+}
+
 on_both_backends!(
+    evidence_verify_names_changed_and_missing_files,
     bootstrap_by_cli_then_use_the_api,
     errors_name_the_field_and_use_the_contract_exit_codes,
     the_demo_is_created_once,

@@ -163,7 +163,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
         Doc::new(spec.collection, format!("trace_{}", spec.kind), format!("Records linked to and from a {}", spec.label.to_lowercase()))
             .org()
             .param(key_name, key_doc)
-            .ok(200, "The record and its linked records grouped by kind", None),
+            .ok(200, "The record and its linked records grouped by kind (at most 100 per field and kind; counts gives the totals)", None),
     )
 }
 
@@ -484,10 +484,20 @@ fn revision_json(revision: &aims_store::model::Revision) -> Value {
     })
 }
 
-/// `{"record": …, "links": {"<kind>": [{"field", "direction", "record"}]}}`.
+/// `{"record": …, "links": {"<kind>": [{"field", "direction", "record"}]}, "counts": {"<kind>": n},
+/// "truncated": bool}`: counts are the full numbers of linked records per kind; a group with
+/// more than the trace's limit is cut (`truncated`), and the list filters page through the rest.
 fn trace_json(record: &Value, linked: &[LinkedRecord]) -> Value {
     let mut groups: Map<String, Value> = Map::new();
+    let mut counts: Map<String, Value> = Map::new();
+    let mut seen_groups = std::collections::HashSet::new();
+    let mut truncated = false;
     for link in linked {
+        if seen_groups.insert((link.outgoing, link.field.as_str(), link.record.kind.as_str())) {
+            let count = counts.entry(link.record.kind.clone()).or_insert(json!(0));
+            *count = json!(count.as_i64().unwrap_or(0) + link.group_total);
+            truncated |= link.group_total > aims_app::records::TRACE_GROUP_LIMIT;
+        }
         let entry = json!({
             "field": link.field,
             "direction": if link.outgoing { "outgoing" } else { "incoming" },
@@ -497,5 +507,5 @@ fn trace_json(record: &Value, linked: &[LinkedRecord]) -> Value {
             items.push(entry);
         }
     }
-    json!({"record": record, "links": groups})
+    json!({"record": record, "links": groups, "counts": counts, "truncated": truncated})
 }

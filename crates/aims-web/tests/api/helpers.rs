@@ -72,6 +72,7 @@ pub const ROLES: [&str; 5] = ["owner", "admin", "editor", "auditor", "viewer"];
 /// owner in `other`, and a token for each.
 pub struct TestApp {
     pub app: App,
+    pub database_url: String,
     pub base: String,
     pub client: reqwest::Client,
     pub tokens: HashMap<&'static str, String>,
@@ -80,8 +81,14 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// [`TestApp::start`] with the services adjusted first (an upload limit, a file store).
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut App)) -> Self {
         let database_url = fresh_database(backend).await;
-        let (app, _) = App::open(&database_url).await.expect("open app");
+        let (mut app, _) = App::open(&database_url).await.expect("open app");
+        configure(&mut app);
         let system = Actor::System("test");
         app.create_org("acme", "Acme AI", &system).await.expect("acme");
         app.create_org("other", "Other Org", &system).await.expect("other");
@@ -101,7 +108,36 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let router = aims_web::router(app.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self { app, base, client: reqwest::Client::new(), tokens, other_token }
+        Self { app, database_url, base, client: reqwest::Client::new(), tokens, other_token }
+    }
+
+    /// Another server instance on the same database, as a second node behind a load balancer
+    /// would be; returns its base URL.
+    pub async fn second_instance(&self) -> String {
+        let (app, _) = App::open(&self.database_url).await.expect("open second instance");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let router = aims_web::router(app);
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    }
+
+    /// Sends a raw body with its content type (multipart uploads, CSV).
+    pub async fn send_raw(
+        &self,
+        role: &str,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request =
+            self.client.request(method, format!("{}{path}", self.base)).bearer_auth(self.token(role)).header("content-type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::from(request.body(body).send().await.expect("request")).await
     }
 
     pub fn token(&self, role: &str) -> &str {

@@ -8,6 +8,7 @@ mod activity;
 mod assessments;
 mod catalogue;
 mod conventions;
+mod documents;
 mod records;
 mod tenancy;
 mod tokens;
