@@ -25,6 +25,10 @@ fn key<'a>(spec: &KindSpec, segment: &'a str) -> RecordKey<'a> {
     if spec.addressed_by_ref { RecordKey::Ref(segment) } else { RecordKey::Id(segment) }
 }
 
+fn doc_key<'a>(spec: &KindSpec, segment: &'a str) -> page_json::Key<'a> {
+    if spec.addressed_by_ref { page_json::Key::Ref(segment) } else { page_json::Key::Id(segment) }
+}
+
 pub(crate) fn not_found(spec: &KindSpec, segment: &str) -> AppError {
     AppError::NotFound(format!("{} {segment}", spec.label.to_lowercase()))
 }
@@ -94,6 +98,30 @@ impl App {
         require(&auth.member, Action::Read)?;
         self.note_token_use(&auth, now);
         Ok((auth.member, page))
+    }
+
+    /// One record's version and stored JSON (the API's read route).
+    pub async fn get_record_json(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<(i64, String)> {
+        require(member, Action::Read)?;
+        page_json::get_doc(&self.db, &member.org_id, spec.kind, doc_key(spec, segment)).await?.ok_or_else(|| not_found(spec, segment))
+    }
+
+    /// Authenticates an API token and reads one record — on SQLite in one blocking call. Same
+    /// outcomes as [`App::authenticate_token`] then [`App::get_record_json`].
+    pub async fn get_record_json_by_token(&self, secret: &str, org_slug: &str, spec: &KindSpec, segment: &str) -> AppResult<(i64, String)> {
+        if !crate::tokens::plausible_token(secret) {
+            return Err(AppError::Unauthorized);
+        }
+        let now = clock::now();
+        let key = doc_key(spec, segment);
+        let found = page_json::get_doc_with_token(&self.db, &token_hash(secret), &clock::format(now), org_slug, spec.kind, key).await?;
+        let (auth, doc) = found.ok_or(AppError::Unauthorized)?;
+        if auth.member.org_slug != org_slug {
+            return Err(AppError::NotFound(format!("organisation {org_slug}")));
+        }
+        require(&auth.member, Action::Read)?;
+        self.note_token_use(&auth, now);
+        doc.ok_or_else(|| not_found(spec, segment))
     }
 
     pub async fn get_record(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<Record> {
@@ -406,15 +434,13 @@ pub(crate) async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &Kind
                     Value::String(one) => vec![one.clone()],
                     _ => value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
                 };
-                for (i, item) in wanted.iter().enumerate() {
-                    let found = match field.ty {
-                        FieldType::Refs { .. } => records::get_for_update(tx, org_id, kind, &RecordKey::Ref(item)).await?.is_some(),
-                        _ => !records::existing_ids(tx, org_id, kind, std::slice::from_ref(item)).await?.is_empty(),
-                    };
-                    if !found {
-                        let path = if value.is_string() { field.name.to_owned() } else { format!("{}[{i}]", field.name) };
-                        errors.push(path, "unknown_reference", format!("no {kind} {item} in this organisation"));
-                    }
+                let found: Vec<String> = match field.ty {
+                    FieldType::Refs { .. } => records::refs_to_ids(tx, org_id, kind, &wanted).await?.into_iter().map(|(r, _)| r).collect(),
+                    _ => records::existing_ids(tx, org_id, kind, &wanted).await?,
+                };
+                for (i, item) in wanted.iter().enumerate().filter(|(_, item)| !found.contains(item)) {
+                    let path = if value.is_string() { field.name.to_owned() } else { format!("{}[{i}]", field.name) };
+                    errors.push(path, "unknown_reference", format!("no {kind} {item} in this organisation"));
                 }
             }
             _ => {}
@@ -445,7 +471,7 @@ pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Recor
             Some(kind) => records::ids_of_refs(tx, &record.org_id, kind, &values).await?,
             None => values,
         };
-        records::set_links(tx, &record.org_id, &record.id, field, &targets).await?;
+        records::set_links(tx, &record.org_id, &record.id, field, &targets, previous.is_none()).await?;
     }
     Ok(())
 }

@@ -190,24 +190,7 @@ pub async fn list_with_token(
     let filter_values: Vec<String> = filters.iter().map(|f| filter_value(f).to_owned()).collect();
     let found = readers
         .run(move |conn| {
-            let mut statement = conn.prepare_cached(&auth_sql)?;
-            let row = statement
-                .query_row(rusqlite::params![token_hash, now], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                        r.get::<_, String>(7)?,
-                        r.get::<_, String>(8)?,
-                    ))
-                })
-                .map(Some)
-                .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
-            let Some(row) = row else { return Ok(None) };
+            let Some(row) = auth_row(conn, &auth_sql, &token_hash, &now)? else { return Ok(None) };
             let page = if row.3 == slug {
                 use rusqlite::types::Value as V;
                 let mut params = vec![V::Text(row.2.clone()), V::Text(kind), V::Integer(after_seq), V::Integer(i64::from(limit) + 1)];
@@ -219,9 +202,101 @@ pub async fn list_with_token(
             Ok(Some((row, page)))
         })
         .await?;
-    let Some(((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role), page)) = found else {
-        return Ok(None);
-    };
+    let Some((row, page)) = found else { return Ok(None) };
+    Ok(Some((token_auth(row)?, page)))
+}
+
+/// A token's row from [`crate::tokens::AUTHENTICATE_SQL`]: token id, last use, organisation id,
+/// slug and name, user id, e-mail, display name, role.
+type AuthRow = (String, Option<String>, String, String, String, String, String, String, String);
+
+fn auth_row(conn: &rusqlite::Connection, auth_sql: &str, token_hash: &str, now: &str) -> rusqlite::Result<Option<AuthRow>> {
+    let mut statement = conn.prepare_cached(auth_sql)?;
+    statement
+        .query_row(rusqlite::params![token_hash, now], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+        })
+        .map(Some)
+        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+}
+
+fn token_auth((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role): AuthRow) -> StoreResult<TokenAuth> {
     let member = Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(&role)? };
-    Ok(Some((TokenAuth { token_id, member, last_used_at }, page)))
+    Ok(TokenAuth { token_id, member, last_used_at })
+}
+
+/// How a single record is addressed: by id, or by reference (catalogue rows).
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    Id(&'a str),
+    Ref(&'a str),
+}
+
+fn doc_sql(key: Key<'_>) -> &'static str {
+    match key {
+        Key::Id(_) => "SELECT version, doc FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
+        Key::Ref(_) => "SELECT version, doc FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
+    }
+}
+
+fn key_text(key: Key<'_>) -> &str {
+    match key {
+        Key::Id(text) | Key::Ref(text) => text,
+    }
+}
+
+fn sqlite_doc(conn: &rusqlite::Connection, sql: &str, org_id: &str, kind: &str, key: &str) -> rusqlite::Result<Option<(i64, String)>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    statement
+        .query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))
+        .map(Some)
+        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+}
+
+/// One record's version and stored JSON document.
+pub async fn get_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(i64, String)>> {
+    match db {
+        Db::Sqlite(_, readers) => {
+            let sql = numbered(doc_sql(key));
+            let (org_id, kind, key) = (org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
+            readers.run(move |conn| sqlite_doc(conn, &sql, &org_id, &kind, &key)).await
+        }
+        Db::Postgres(pool) => {
+            let row: Option<(i64, Option<String>)> =
+                sqlx::query_as(doc_sql(key)).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?;
+            Ok(row.map(|(version, doc)| (version, doc.unwrap_or_default())))
+        }
+    }
+}
+
+/// Checks an API token and reads one record in one blocking call on SQLite. `None` when the
+/// token is not valid; no record when it belongs to another organisation than `slug`.
+pub async fn get_doc_with_token(
+    db: &Db,
+    token_hash: &str,
+    now: &str,
+    slug: &str,
+    kind: &str,
+    key: Key<'_>,
+) -> StoreResult<Option<(TokenAuth, Option<(i64, String)>)>> {
+    let Db::Sqlite(_, readers) = db else {
+        let Some(auth) = crate::tokens::authenticate(db, token_hash, now).await? else { return Ok(None) };
+        if auth.member.org_slug != slug {
+            return Ok(Some((auth, None)));
+        }
+        let doc = get_doc(db, &auth.member.org_id, kind, key).await?;
+        return Ok(Some((auth, doc)));
+    };
+    let (auth_sql, sql) = (numbered(crate::tokens::AUTHENTICATE_SQL), numbered(doc_sql(key)));
+    let (token_hash, now, slug, kind, key) =
+        (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned(), key_text(key).to_owned());
+    let found = readers
+        .run(move |conn| {
+            let Some(row) = auth_row(conn, &auth_sql, &token_hash, &now)? else { return Ok(None) };
+            let doc = if row.3 == slug { sqlite_doc(conn, &sql, &row.2, &kind, &key)? } else { None };
+            Ok(Some((row, doc)))
+        })
+        .await?;
+    let Some((row, doc)) = found else { return Ok(None) };
+    Ok(Some((token_auth(row)?, doc)))
 }

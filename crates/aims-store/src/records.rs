@@ -160,44 +160,71 @@ pub async fn update(
 }
 
 /// Replaces the links a record holds in one field with `targets`. The foreign keys refuse a
-/// target that is not a record of the same organisation.
-pub async fn set_links(tx: &mut WriteTx, org_id: &str, from_id: &str, field: &str, targets: &[String]) -> StoreResult<()> {
+/// target that is not a record of the same organisation. `fresh` says the record was just
+/// inserted and holds no links yet (nothing to delete).
+pub async fn set_links(tx: &mut WriteTx, org_id: &str, from_id: &str, field: &str, targets: &[String], fresh: bool) -> StoreResult<()> {
+    if !fresh {
+        on_conn!(tx, conn => {
+            sqlx::query("DELETE FROM record_links WHERE org_id = $1 AND from_id = $2 AND field = $3")
+                .bind(org_id).bind(from_id).bind(field).execute(&mut *conn).await?;
+        });
+    }
+    if targets.is_empty() {
+        return Ok(());
+    }
+    // One statement for all targets; its text depends only on their number, so it is prepared once per size.
+    let values: Vec<String> = (0..targets.len()).map(|i| format!("($1, $2, $3, ${})", i + 4)).collect();
+    let sql = format!("INSERT INTO record_links (org_id, from_id, field, to_id) VALUES {}", values.join(", "));
     on_conn!(tx, conn => {
-        sqlx::query("DELETE FROM record_links WHERE org_id = $1 AND from_id = $2 AND field = $3")
-            .bind(org_id).bind(from_id).bind(field).execute(&mut *conn).await?;
+        let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(org_id).bind(from_id).bind(field);
         for to_id in targets {
-            sqlx::query("INSERT INTO record_links (org_id, from_id, field, to_id) VALUES ($1, $2, $3, $4)")
-                .bind(org_id).bind(from_id).bind(field).bind(to_id).execute(&mut *conn).await?;
+            query = query.bind(to_id);
         }
+        query.execute(&mut *conn).await?;
     });
     Ok(())
 }
 
+/// `$first, $first+1, …` for an IN list of `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Which of `ids` are records of `kind` in the organisation (for link validation).
 pub async fn existing_ids(tx: &mut WriteTx, org_id: &str, kind: &str, ids: &[String]) -> StoreResult<Vec<String>> {
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        let hit: Option<String> = on_conn!(tx, conn => {
-            sqlx::query_scalar("SELECT id FROM records WHERE org_id = $1 AND kind = $2 AND id = $3")
-                .bind(org_id).bind(kind).bind(id).fetch_optional(&mut *conn).await?
-        });
-        found.extend(hit);
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let sql = format!("SELECT id FROM records WHERE org_id = $1 AND kind = $2 AND id IN ({})", placeholders(3, ids.len()));
+    Ok(on_conn!(tx, conn => {
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(&mut *conn).await?
+    }))
 }
 
 /// The ids of the catalogue rows of `kind` with the given references, in the order given;
 /// unknown references are left out.
 pub async fn ids_of_refs(tx: &mut WriteTx, org_id: &str, kind: &str, refs: &[String]) -> StoreResult<Vec<String>> {
-    let mut ids = Vec::with_capacity(refs.len());
-    for reference in refs {
-        let hit: Option<String> = on_conn!(tx, conn => {
-            sqlx::query_scalar("SELECT id FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3")
-                .bind(org_id).bind(kind).bind(reference).fetch_optional(&mut *conn).await?
-        });
-        ids.extend(hit);
+    Ok(refs_to_ids(tx, org_id, kind, refs).await?.into_iter().map(|(_, id)| id).collect())
+}
+
+/// `(ref, id)` of the catalogue rows of `kind` with the given references, in the order given.
+pub async fn refs_to_ids(tx: &mut WriteTx, org_id: &str, kind: &str, refs: &[String]) -> StoreResult<Vec<(String, String)>> {
+    if refs.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(ids)
+    let sql = format!("SELECT ref, id FROM records WHERE org_id = $1 AND kind = $2 AND ref IN ({})", placeholders(3, refs.len()));
+    let found: Vec<(String, String)> = on_conn!(tx, conn => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind);
+        for reference in refs {
+            query = query.bind(reference);
+        }
+        query.fetch_all(&mut *conn).await?
+    });
+    Ok(refs.iter().filter_map(|r| found.iter().find(|(f, _)| f == r).cloned()).collect())
 }
 
 /// Every link held in `field` across the organisation, as `(to_id, from_id, from_kind)`, for

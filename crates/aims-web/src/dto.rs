@@ -42,6 +42,17 @@ pub fn json_page_response(page: JsonPage) -> Response {
     response
 }
 
+/// A record's stored JSON as the response body, with its version as `ETag`.
+pub fn json_text_response(doc: String, version: i64) -> Response {
+    let mut response = doc.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(etag) = HeaderValue::from_str(&crate::input::etag(version)) {
+        headers.insert(header::ETAG, etag);
+    }
+    response
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenOut {
     pub id: String,

@@ -1,9 +1,11 @@
-//! Large-organisation benchmark: 10,000 AI systems and 50,000 risks created through the
-//! services (each with its activity event), then list, filter and detail requests, each beside
-//! a fixed-body handler of the same size (the ceiling), on SQLite and PostgreSQL.
+//! Large-organisation benchmark: 10,000 AI systems, 50,000 risks and 20,000 pieces of evidence
+//! with 100,000 evidence links, created through the services (each with its activity event),
+//! then list, filter and detail requests, each beside a fixed-body handler of the same size
+//! (the ceiling), and trace requests one at a time (no other load), on SQLite and PostgreSQL.
 //!
 //! Run: `cargo bench -p aims --bench large` (PostgreSQL from `AIMS_TEST_POSTGRES_URL`, if set).
-//! Tunables: `BENCH_SYSTEMS` (10000), `BENCH_RISKS` (50000), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16).
+//! Tunables: `BENCH_SYSTEMS` (10000), `BENCH_RISKS` (50000), `BENCH_EVIDENCE` (20000, five links
+//! each), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16).
 
 use std::time::{Duration, Instant};
 
@@ -11,12 +13,20 @@ mod common;
 use common::{Figures, env_number, fresh_database, load, print, serve};
 
 use aims_app::App;
+use aims_app::evidence::Upload;
 use aims_domain::kinds::{AI_SYSTEM, RISK};
 use aims_store::model::Actor;
 use serde_json::json;
 
-/// Creates the organisation; returns the app, a token, the system ids and creates per second.
-async fn seed(url: &str, systems: u64, risks: u64) -> (App, String, Vec<String>, f64) {
+/// The Annex A controls, for spreading links over them.
+const CONTROLS: &[&str] = &[
+    "A.2.2", "A.2.3", "A.2.4", "A.3.2", "A.3.3", "A.4.2", "A.4.3", "A.4.4", "A.4.5", "A.4.6", "A.5.2", "A.5.3", "A.5.4", "A.5.5",
+    "A.6.1.2", "A.6.1.3", "A.6.2.2", "A.6.2.3", "A.6.2.4", "A.6.2.5", "A.6.2.6", "A.6.2.7", "A.6.2.8", "A.7.2", "A.7.3", "A.7.4", "A.7.5",
+    "A.7.6", "A.8.2", "A.8.3", "A.8.4", "A.8.5", "A.9.2", "A.9.3", "A.9.4", "A.10.2", "A.10.3", "A.10.4",
+];
+
+/// Creates the organisation; returns the app, a token, the system and risk ids and creates per second.
+async fn seed(url: &str, systems: u64, risks: u64) -> (App, String, Vec<String>, Vec<String>, f64) {
     let (app, _) = App::open(url).await.expect("open");
     let system = Actor::System("bench");
     app.create_org("large", "Large Lending Group", &system).await.expect("org");
@@ -25,6 +35,7 @@ async fn seed(url: &str, systems: u64, risks: u64) -> (App, String, Vec<String>,
     let token = app.create_token(&member, Some("bench"), None, &system).await.expect("token").secret;
     let started = Instant::now();
     let mut ids = Vec::with_capacity(systems as usize);
+    let mut risk_ids = Vec::with_capacity(risks as usize);
     let categories = ["high", "limited", "minimal"];
     for i in 0..systems {
         let category = categories[i as usize % 3];
@@ -48,14 +59,66 @@ async fn seed(url: &str, systems: u64, risks: u64) -> (App, String, Vec<String>,
             "description": "Population changes after rate rises move applicants out of the training distribution",
             "source_category": "technical", "ai_system_ids": [ids[(i % systems) as usize]],
             "inherent_likelihood": likelihood, "inherent_consequence": consequence,
-            "treatment": "mitigate", "control_refs": ["A.6.2.6"],
+            "treatment": "mitigate", "control_refs": [CONTROLS[(i % CONTROLS.len() as u64) as usize]],
             "residual_likelihood": 1, "residual_consequence": consequence, "owner_id": member.user_id,
             "nist_characteristics": ["valid_reliable"],
         });
-        app.create_record(&member, &RISK, &input).await.expect("risk");
+        risk_ids.push(app.create_record(&member, &RISK, &input).await.expect("risk").id);
     }
     let rate = (systems + risks) as f64 / started.elapsed().as_secs_f64();
-    (app, token, ids, rate)
+    (app, token, ids, risk_ids, rate)
+}
+
+/// Uploads `count` pieces of evidence, each a small distinct file linked to two AI systems, a
+/// risk, a control and a requirement (five links each); returns their ids and uploads per second.
+async fn seed_evidence(app: &App, systems: &[String], risks: &[String], count: u64) -> (Vec<String>, f64) {
+    let member = app.member_by_email("owner@large.example", "large").await.expect("member");
+    let requirements = ["4.1", "5.2", "6.1.2", "6.1.4", "7.5.1", "8.2", "8.4", "9.1"];
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(count as usize);
+    for i in 0..count as usize {
+        let metadata = json!({
+            "title": format!("Evidence {i:05}: monitoring report"),
+            "evidence_type": "report", "owner_id": member.user_id,
+            "ai_system_ids": [systems[i % systems.len()], systems[(i * 7 + 3) % systems.len()]],
+            "risk_ids": [risks[i % risks.len()]],
+            "control_refs": [CONTROLS[i % CONTROLS.len()]],
+            "requirement_refs": [requirements[i % requirements.len()]],
+        });
+        let upload = Upload {
+            file_name: format!("report-{i:05}.txt"),
+            content_type: "text/plain".into(),
+            bytes: format!("Monitoring report {i}\n").into_bytes(),
+        };
+        ids.push(app.upload_evidence(&member, &metadata, upload).await.expect("evidence").id);
+    }
+    (ids, count as f64 / started.elapsed().as_secs_f64())
+}
+
+/// One request at a time (no other load): p50 and p99 over `rounds` requests cycling `paths`.
+async fn one_at_a_time(base: &str, label: &str, paths: &[String], token: &str, rounds: usize) -> Figures {
+    let client = reqwest::Client::new();
+    for path in paths.iter().take(20) {
+        common::send(&client, &format!("{base}{path}"), Some(token)).await;
+    }
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(rounds);
+    let mut bytes = 0;
+    for i in 0..rounds {
+        let t = Instant::now();
+        bytes = common::send(&client, &format!("{base}{}", paths[i % paths.len()]), Some(token)).await;
+        latencies.push(t.elapsed().as_micros() as u64);
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
+    Figures {
+        label: label.to_owned(),
+        requests: rounds,
+        seconds: started.elapsed().as_secs_f64(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        bytes,
+    }
 }
 
 async fn against_ceiling(base: &str, label: &str, path: &str, token: &str, connections: usize, duration: Duration) -> (Figures, Figures) {
@@ -77,16 +140,22 @@ async fn against_ceiling(base: &str, label: &str, path: &str, token: &str, conne
 async fn main() {
     let systems = env_number("BENCH_SYSTEMS", 10_000);
     let risks = env_number("BENCH_RISKS", 50_000);
+    let evidence = env_number("BENCH_EVIDENCE", 20_000);
     let duration = Duration::from_secs(env_number("BENCH_SECONDS", 4));
     let connections = env_number("BENCH_CONNECTIONS", 16) as usize;
-    println!("aims large-organisation benchmark: {systems} AI systems, {risks} risks, {connections} connections, release build");
+    println!(
+        "aims large-organisation benchmark: {systems} AI systems, {risks} risks, {evidence} evidence ({} evidence links), {connections} connections, release build",
+        evidence * 5
+    );
     for backend in ["sqlite", "postgres"] {
         let Some(url) = fresh_database(backend).await else {
             println!("{backend}: skipped (set AIMS_TEST_POSTGRES_URL)");
             continue;
         };
-        let (app, token, ids, rate) = seed(&url, systems, risks).await;
+        let (app, token, ids, risk_ids, rate) = seed(&url, systems, risks).await;
         println!("\n[{backend}] creates through the services, each with its activity event: {rate:.0} per second");
+        let (evidence_ids, upload_rate) = seed_evidence(&app, &ids, &risk_ids, evidence).await;
+        println!("[{backend}] evidence uploads (file stored, five links, revision, event): {upload_rate:.0} per second");
         let settings = aims::server::ServerSettings { public_url: "http://127.0.0.1".into() };
         let base = serve(aims::server::router(app.clone(), &settings)).await;
         let middle = &ids[ids.len() / 2];
@@ -104,6 +173,18 @@ async fn main() {
             let (measured, ceiling) = against_ceiling(&base, &format!("{backend}: {label}"), &path, &token, connections, duration).await;
             print(&ceiling, None);
             print(&measured, Some(&ceiling));
+        }
+        let spread = |ids: &[String], collection: &str| -> Vec<String> {
+            ids.iter().step_by((ids.len() / 200).max(1)).map(|id| format!("/api/v1/orgs/large/{collection}/{id}/trace")).collect()
+        };
+        let control_paths: Vec<String> = CONTROLS.iter().map(|c| format!("/api/v1/orgs/large/controls/{c}/trace")).collect();
+        for (label, paths) in [
+            ("trace: ai-systems/{id}/trace", spread(&ids, "ai-systems")),
+            ("trace: evidence/{id}/trace", spread(&evidence_ids, "evidence")),
+            ("trace: risks/{id}/trace", spread(&risk_ids, "risks")),
+            ("trace: controls/{ref}/trace (capped groups)", control_paths),
+        ] {
+            print(&one_at_a_time(&base, &format!("{backend}: {label}"), &paths, &token, 2_000).await, None);
         }
         app.db.close().await;
     }

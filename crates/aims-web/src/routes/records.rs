@@ -120,9 +120,12 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
     api = api.route(
         HttpMethod::Get,
         &item,
-        get(move |State(app): State<App>, Path((_org, key)): Path<(String, String)>, Authed(member)| async move {
-            let record = app.get_record(&member, spec, &key).await?;
-            ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
+        get(move |State(app): State<App>, Path((org, key)): Path<(String, String)>, credentials: Credentials| async move {
+            let (version, doc) = match credentials {
+                Credentials::Token(secret) => app.get_record_json_by_token(&secret, &org, spec, &key).await?,
+                Credentials::Member(member) => app.get_record_json(&member, spec, &key).await?,
+            };
+            ApiResult::Ok(crate::dto::json_text_response(doc, version))
         }),
         Doc::new(spec.collection, format!("get_{}", spec.kind), format!("Read a {}", spec.label.to_lowercase()))
             .org()
