@@ -46,8 +46,18 @@ fn moved(current: &Record, state: &str, document: Map<String, Value>, action: &'
     Outcome::new(Draft { reference: current.reference.clone(), state: Some(state.into()), document }, action)
 }
 
+/// Keeps what was said at a step of the workflow (a submission comment, the reason for sending
+/// back), so the page and the auditor can read why, not only that.
+fn note_step(document: &mut Map<String, Value>, member: &Member, action: &str, body: &Value) {
+    let Some(note) = text(body, "comment").or_else(|| text(body, "reason")) else { return };
+    let mut notes = document.get("workflow_notes").and_then(Value::as_array).cloned().unwrap_or_default();
+    notes.push(json!({"action": action, "by": member.user_id, "at": clock::now_text(), "note": note}));
+    document.insert("workflow_notes".into(), Value::Array(notes));
+}
+
 pub fn transition(member: &Member, name: &str, current: &Record, body: &Value) -> AppResult<Outcome> {
     let mut document = current.data.clone();
+    note_step(&mut document, member, name, body);
     let now = json!(clock::now_text());
     match name {
         "submit" => {
@@ -96,8 +106,11 @@ pub fn transition(member: &Member, name: &str, current: &Record, body: &Value) -
         "acknowledge" => {
             check_body(body, &[])?;
             require(member, Action::Acknowledge)?;
-            in_state(current, "published", "acknowledged")?;
-            let revision = current.data.get("published_revision").and_then(Value::as_i64).unwrap_or(1);
+            // The revision in force stays acknowledgeable while its next edition is drafted.
+            let revision = current.data.get("published_revision").and_then(Value::as_i64);
+            let Some(revision) = revision.filter(|_| current.state.as_deref() != Some("retired")) else {
+                return Err(AppError::Conflict("only a policy with a published revision in force can be acknowledged".into()));
+            };
             let mut acknowledgements = current.data.get("acknowledgements").and_then(Value::as_array).cloned().unwrap_or_default();
             let already = acknowledgements.iter().any(|a| a["user_id"] == json!(member.user_id) && a["revision"] == json!(revision));
             if already {
@@ -105,7 +118,8 @@ pub fn transition(member: &Member, name: &str, current: &Record, body: &Value) -
             }
             acknowledgements.push(json!({"user_id": member.user_id, "email": member.email, "revision": revision, "at": now}));
             document.insert("acknowledgements".into(), Value::Array(acknowledgements));
-            Ok(moved(current, "published", document, "acknowledge"))
+            let state = current.state.clone().unwrap_or_else(|| "published".into());
+            Ok(moved(current, &state, document, "acknowledge"))
         }
         _ => Err(AppError::NotFound(format!("transition {name} of policies"))),
     }
@@ -118,6 +132,7 @@ pub fn prepare_new(member: &Member, document: &mut Map<String, Value>) {
         document.insert((*field).into(), Value::Null);
     }
     document.insert("acknowledgements".into(), json!([]));
+    document.insert("workflow_notes".into(), json!([]));
 }
 
 /// A change to a policy's text or fields: a retired policy stays as it was; a change after

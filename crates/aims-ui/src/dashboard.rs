@@ -39,6 +39,8 @@ struct Kpi {
     value: String,
     detail: String,
     href: String,
+    /// Shown with a warning tone (overdue actions).
+    alert: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -97,26 +99,41 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
     let requirement_count: usize = clauses.iter().map(|c| c.rows.len()).sum();
     let in_place = gap_legend.first().map_or(0, |s| s.count);
     let partial = gap_legend.get(1).map_or(0, |s| s.count);
-    let kpis = vec![
+    let mut kpis = vec![
         Kpi {
             label: "Requirements in place",
             value: format!("{in_place}/{requirement_count}"),
             detail: format!("{partial} partial, {} missing", requirement_count - in_place - partial),
             href: format!("/orgs/{slug}/requirements"),
+            alert: false,
         },
         Kpi {
             label: "Annex A controls implemented",
             value: format!("{implemented}/{applicable}"),
             detail: format!("of applicable controls · {excluded} excluded"),
             href: format!("/orgs/{slug}/controls"),
+            alert: false,
         },
         Kpi {
             label: "Own controls",
             value: own.len().to_string(),
             detail: format!("{} implemented", own.iter().filter(|r| r.status == "implemented").count()),
             href: format!("/orgs/{slug}/controls#own"),
+            alert: false,
         },
     ];
+    let (my_open, my_overdue) = crate::actions::my_counts(&state, &ctx).await?;
+    kpis.push(Kpi {
+        label: "My actions",
+        value: my_open.to_string(),
+        detail: match (my_open, my_overdue) {
+            (0, _) => "nothing open assigned to you".into(),
+            (_, 0) => "open · none overdue".into(),
+            (_, n) => format!("open · {n} overdue"),
+        },
+        href: format!("/orgs/{slug}/actions#mine"),
+        alert: my_overdue > 0,
+    });
     Ok(DashboardPage {
         shell: ctx.shell(Section::Dashboard),
         kpis,

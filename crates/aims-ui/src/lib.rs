@@ -11,6 +11,7 @@ mod assets;
 mod auth;
 mod catalogue;
 mod charts;
+mod communications;
 mod dashboard;
 mod error;
 mod evidence;
@@ -85,7 +86,10 @@ pub fn router(app: App) -> Router {
         .merge(policies::routes())
         .merge(objectives::routes())
         .merge(people::routes())
+        .merge(communications::routes())
         .merge(actions::routes())
+        .merge(soa::routes())
+        .merge(gap::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(map_response(layout::security_headers))
         .with_state(state)

@@ -1,16 +1,20 @@
 //! The Statement of Applicability: the 38 Annex A controls by group plus the organisation's own
-//! controls, one control's page with guidance and the form that records applicability,
-//! justification, implementation, owner and last review, and the form for a new own control.
+//! controls with the SoA's approval (approve, what changed since, the frozen revisions), one
+//! control's page with guidance, traceability and the form that records applicability,
+//! justification, implementation, owner, AI systems covered and last review, and the form for a
+//! new own control.
 
 use aims_app::AppError;
-use aims_domain::kinds::{CONTROL, IMPLEMENTATION_STATUSES};
+use aims_domain::kinds::{CONTROL, IMPLEMENTATION_STATUSES, SOA};
 use aims_domain::policy::Action;
+use aims_domain::validate::FieldSpec;
 use aims_store::model::Record;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -21,44 +25,264 @@ use crate::error::UiError;
 use crate::forms::{self, Choice, FormErrors, Notice};
 use crate::gap::{SavedQuery, bullets, status_for};
 use crate::layout::{OrgCtx, Section, Shell};
+use crate::recform::{self, Options, Posted, record_label};
+use crate::systems::{DoneQuery, done_notice, version_of};
+use crate::text::humanize;
+
+/// The SoA's approval as the page header shows it.
+struct SoaStatus {
+    /// "Approved — revision 2 by Ada Admin on 2026-03-01", or "Not yet approved".
+    headline: String,
+    approved: bool,
+    version: i64,
+    /// Entries changed (or added) since the last approval, newest first.
+    changed: Vec<ChangedEntry>,
+    revisions: Vec<SoaRevisionRow>,
+}
+
+struct ChangedEntry {
+    reference: String,
+    title: String,
+    href: String,
+    when: String,
+    by: String,
+}
+
+struct SoaRevisionRow {
+    n: i64,
+    href: String,
+    when: String,
+    by: String,
+    summary: String,
+    comment: String,
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "controls.html")]
 struct ControlsPage {
     shell: Shell,
     can_edit: bool,
+    can_approve: bool,
+    notice: Notice,
+    soa: SoaStatus,
+    comment: String,
     groups: Vec<ControlGroup>,
     own: Vec<ControlRow>,
     totals: Vec<Segment>,
 }
 
-pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
-    let (_, names) = ctx.member_names(&state).await?;
+pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<DoneQuery>) -> Result<Response, UiError> {
+    let notice = match query.done.as_str() {
+        "approved" => Notice::Done("Statement of Applicability approved: every entry is frozen in the new revision below.".into()),
+        other => done_notice(other),
+    };
+    render_list(&state, &ctx, notice, String::new()).await
+}
+
+async fn render_list(state: &UiState, ctx: &OrgCtx, notice: Notice, comment: String) -> Result<Response, UiError> {
+    let (_, names) = ctx.member_names(state).await?;
+    let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "a former member".into());
     let records = catalogue::all(&state.app, &ctx.member, &CONTROL).await?;
     let (groups, own) = catalogue::control_groups(ctx.slug(), &records, &names);
     let totals = catalogue::soa_segments(groups.iter().flat_map(|g| &g.rows));
-    Ok(ControlsPage { shell: ctx.shell(Section::Soa), can_edit: ctx.can(Action::Edit), groups, own, totals }.into_response())
+
+    let soa = state.app.get_singleton(&ctx.member, &SOA).await?;
+    let approved_at = field(&soa, "approved_at");
+    let approved = !approved_at.is_empty();
+    let headline = if approved {
+        format!(
+            "Approved — revision {} by {} on {}",
+            field(&soa, "approved_revision"),
+            name_of(&field(&soa, "approved_by")),
+            crate::text::date(&approved_at)
+        )
+    } else {
+        "Not yet approved".to_owned()
+    };
+    let mut changed: Vec<(&Record, ChangedEntry)> = records
+        .iter()
+        .filter(|r| approved && r.updated_at > approved_at)
+        .map(|r| {
+            let reference = catalogue::reference(r);
+            let entry = ChangedEntry {
+                href: format!("/orgs/{}/controls/{reference}", ctx.slug()),
+                reference,
+                title: field(r, "title"),
+                when: crate::text::datetime(&r.updated_at),
+                by: r.updated_by.as_deref().map_or_else(|| "the system".into(), name_of),
+            };
+            (r, entry)
+        })
+        .collect();
+    changed.sort_by(|a, b| b.0.updated_at.cmp(&a.0.updated_at));
+    let revisions = state
+        .app
+        .revisions(&ctx.member, &SOA, &soa.id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|r| {
+            let summary = r.data.get("summary");
+            let count = |k: &str| summary.and_then(|s| s.get(k)).and_then(Value::as_i64).unwrap_or(0);
+            SoaRevisionRow {
+                n: r.n,
+                href: format!("/orgs/{}/soa/revisions/{}", ctx.slug(), r.n),
+                when: crate::text::datetime(&r.created_at),
+                by: r.created_by.as_deref().map(name_of).unwrap_or_default(),
+                summary: format!("{} controls · {} applicable · {} excluded", count("controls"), count("applicable"), count("excluded")),
+                comment: r.data.get("approval_comment").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            }
+        })
+        .collect();
+    let status = crate::gap::status_for(&notice);
+    let page = ControlsPage {
+        shell: ctx.shell(Section::Soa),
+        can_edit: ctx.can(Action::Edit),
+        can_approve: ctx.can(Action::Approve),
+        notice,
+        soa: SoaStatus { headline, approved, version: soa.version, changed: changed.into_iter().map(|(_, e)| e).collect(), revisions },
+        comment,
+        groups,
+        own,
+        totals,
+    };
+    Ok((status, page).into_response())
+}
+
+/// Approves the SoA as it stands: the service freezes every entry in a new revision. Only
+/// admins and owners may; anyone else's post is refused by the service and the page says why.
+pub(crate) async fn approve(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let posted = Posted(pairs);
+    let comment = posted.one("comment");
+    let body = if comment.is_empty() { json!({}) } else { json!({ "comment": comment }) };
+    let soa = state.app.get_singleton(&ctx.member, &SOA).await?;
+    match state.app.transition(&ctx.member, &SOA, &soa.id, "approve", version_of(&posted), &body).await {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/controls?done=approved#soa-status", ctx.slug())).into_response()),
+        Err(e) => {
+            let (notice, _) = forms::rejected(e)?;
+            render_list(&state, &ctx, notice, comment).await
+        }
+    }
+}
+
+// ---- one approved revision ----
+
+struct FrozenEntry {
+    reference: String,
+    title: String,
+    applicable: bool,
+    justification: String,
+    status: String,
+    status_label: String,
+    owner: String,
+    risks: usize,
+    evidence: usize,
+}
+
+struct FrozenGroup {
+    reference: String,
+    title: String,
+    entries: Vec<FrozenEntry>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "soa_revision.html")]
+struct SoaRevisionPage {
+    shell: Shell,
+    n: i64,
+    latest: i64,
+    approved_by: String,
+    approved_at: String,
+    comment: String,
+    controls: i64,
+    applicable: i64,
+    excluded: i64,
+    groups: Vec<FrozenGroup>,
+}
+
+/// One approved revision of the SoA, rendered from what the revision froze (never from the
+/// controls as they are now), so it reads the same however the entries change later. Only
+/// owner names are looked up, by the user ids the revision holds.
+pub(crate) async fn revision(State(state): State<UiState>, ctx: OrgCtx, Path((_, n)): Path<(String, i64)>) -> Result<Response, UiError> {
+    let soa = state.app.get_singleton(&ctx.member, &SOA).await?;
+    let revision = state.app.revision(&ctx.member, &SOA, &soa.id, n).await?;
+    let latest = state.app.revisions(&ctx.member, &SOA, &soa.id).await?.iter().map(|r| r.n).max().unwrap_or(n);
+    let (_, names) = ctx.member_names(&state).await?;
+    let data = &revision.data;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut groups: Vec<FrozenGroup> = Vec::new();
+    let mut own = Vec::new();
+    for entry in data.get("entries").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        let owner_id = text(entry.get("owner_id"));
+        let status = text(entry.get("implementation_status"));
+        let count = |k: &str| entry.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+        let frozen = FrozenEntry {
+            reference: text(entry.get("ref")),
+            title: text(entry.get("title")),
+            applicable: entry.get("applicable") != Some(&Value::Bool(false)),
+            justification: text(entry.get("justification")),
+            status_label: humanize(&status),
+            status,
+            owner: if owner_id.is_empty() {
+                String::new()
+            } else {
+                names.get(&owner_id).cloned().unwrap_or_else(|| "a former member".into())
+            },
+            risks: count("risk_ids"),
+            evidence: count("evidence_ids"),
+        };
+        if text(entry.get("source")) != "iso42001" {
+            own.push(frozen);
+            continue;
+        }
+        let group = text(entry.get("group"));
+        match groups.iter_mut().find(|g| g.reference == group) {
+            Some(g) => g.entries.push(frozen),
+            None => groups.push(FrozenGroup { reference: group, title: text(entry.get("group_title")), entries: vec![frozen] }),
+        }
+    }
+    if !own.is_empty() {
+        groups.push(FrozenGroup { reference: String::new(), title: "Own controls".into(), entries: own });
+    }
+    let summary = data.get("summary");
+    let count = |k: &str| summary.and_then(|s| s.get(k)).and_then(Value::as_i64).unwrap_or(0);
+    let approved_by = text(data.get("approved_by"));
+    Ok(SoaRevisionPage {
+        shell: ctx.shell(Section::Soa),
+        n: revision.n,
+        latest,
+        approved_by: names.get(&approved_by).cloned().unwrap_or_else(|| "a former member".into()),
+        approved_at: crate::text::datetime(&text(data.get("approved_at"))),
+        comment: text(data.get("approval_comment")),
+        controls: count("controls"),
+        applicable: count("applicable"),
+        excluded: count("excluded"),
+        groups,
+    }
+    .into_response())
+}
+
+/// Routes of the SoA added with its approval (the list and control pages are routed in
+/// `lib.rs`).
+pub(crate) fn routes() -> Router<UiState> {
+    Router::new().route("/orgs/{org}/soa/approve", post(approve)).route("/orgs/{org}/soa/revisions/{n}", get(revision))
 }
 
 /// The values the edit form shows: the record's, or what was just submitted.
-#[derive(Deserialize)]
 pub(crate) struct ControlInput {
-    #[serde(default)]
     version: String,
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     applicable: String,
-    #[serde(default)]
     justification: String,
-    #[serde(default)]
     implementation_status: String,
-    #[serde(default)]
     owner_id: String,
-    #[serde(default)]
     last_reviewed_on: String,
+    ai_system_ids: Vec<String>,
 }
 
 impl ControlInput {
@@ -73,6 +297,22 @@ impl ControlInput {
             implementation_status: field(record, "implementation_status"),
             owner_id: field(record, "owner_id"),
             last_reviewed_on: field(record, "last_reviewed_on"),
+            ai_system_ids: ids(record.data.get("ai_system_ids")),
+        }
+    }
+
+    fn from_posted(posted: &Posted) -> Self {
+        let systems = posted.to_json(std::slice::from_ref(systems_field()), &[], true);
+        Self {
+            version: posted.one("version"),
+            title: posted.one("title"),
+            description: posted.one("description"),
+            applicable: posted.one("applicable"),
+            justification: posted.one("justification"),
+            implementation_status: posted.one("implementation_status"),
+            owner_id: posted.one("owner_id"),
+            last_reviewed_on: posted.one("last_reviewed_on"),
+            ai_system_ids: ids(systems.get("ai_system_ids")),
         }
     }
 
@@ -89,7 +329,43 @@ impl ControlInput {
         patch.insert("implementation_status".into(), json!(self.implementation_status));
         patch.insert("owner_id".into(), forms::text_or_null(&self.owner_id));
         patch.insert("last_reviewed_on".into(), forms::text_or_null(&self.last_reviewed_on));
+        patch.insert("ai_system_ids".into(), json!(self.ai_system_ids));
         Value::Object(patch)
+    }
+}
+
+/// The control's "AI systems covered" field (declared by the kind).
+fn systems_field() -> &'static FieldSpec {
+    CONTROL.fields.iter().find(|f| f.name == "ai_system_ids").unwrap_or(&CONTROL.fields[0])
+}
+
+fn ids(value: Option<&Value>) -> Vec<String> {
+    value.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+}
+
+/// A linked record in a traceability list.
+pub(crate) struct TraceRow {
+    pub href: String,
+    pub title: String,
+    pub detail: String,
+    /// "via risk …" for AI systems reached through a risk rather than linked directly.
+    pub via: String,
+}
+
+/// What links to a control, by kind, as its page shows it.
+#[derive(Default)]
+struct Trace {
+    risks: Vec<TraceRow>,
+    evidence: Vec<TraceRow>,
+    systems: Vec<TraceRow>,
+    actions: Vec<TraceRow>,
+    records: Vec<TraceRow>,
+    policies: Vec<TraceRow>,
+}
+
+impl Trace {
+    fn total(&self) -> usize {
+        self.risks.len() + self.evidence.len() + self.systems.len() + self.actions.len() + self.records.len() + self.policies.len()
     }
 }
 
@@ -115,6 +391,8 @@ struct ControlPage {
     form: ControlInput,
     status_choices: Vec<Choice>,
     owner_choices: Vec<Choice>,
+    systems_html: String,
+    trace: Trace,
 }
 
 pub(crate) async fn detail(
@@ -133,8 +411,9 @@ pub(crate) async fn save(
     State(state): State<UiState>,
     ctx: OrgCtx,
     Path((_, reference)): Path<(String, String)>,
-    Form(input): Form<ControlInput>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
+    let input = ControlInput::from_posted(&Posted(pairs));
     let current = state.app.get_record(&ctx.member, &CONTROL, &reference).await?;
     let patch = input.patch(!is_annex_a(&current));
     // A form without a readable version cannot prove it saw the current record: treat as stale.
@@ -153,6 +432,95 @@ pub(crate) async fn save(
     render(&state, &ctx, &record, input, notice, errors).await
 }
 
+/// The control's links both ways: the risks whose treatment selected it, its evidence, the AI
+/// systems it covers (directly, or through a selecting risk), actions, lifecycle records and
+/// policies.
+async fn trace(state: &UiState, ctx: &OrgCtx, reference: &str, options: &Options) -> Result<Trace, UiError> {
+    let (_, linked) = state.app.trace(&ctx.member, &CONTROL, reference).await?;
+    let slug = ctx.slug();
+    let system_name = |id: &str| options.records.get("ai_system").and_then(|r| r.iter().find(|(i, _)| i == id)).map(|(_, l)| l.clone());
+    let mut trace = Trace::default();
+    let mut via_risk: Vec<(String, String)> = Vec::new();
+    for link in linked.iter().filter(|l| !l.record.archived) {
+        let r = &link.record;
+        let title = record_label(r);
+        match (r.kind.as_str(), link.outgoing) {
+            ("risk", false) => {
+                for system in ids(r.data.get("ai_system_ids")) {
+                    via_risk.push((system, title.clone()));
+                }
+                let residual = field(r, "residual_level");
+                trace.risks.push(TraceRow {
+                    href: format!("/orgs/{slug}/risks/{}", r.id),
+                    detail: [
+                        humanize(&field(r, "treatment")),
+                        if residual.is_empty() { String::new() } else { format!("residual {residual}") },
+                    ]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                    title,
+                    via: String::new(),
+                });
+            }
+            ("evidence", false) => trace.evidence.push(TraceRow {
+                href: format!("/orgs/{slug}/evidence/{}", r.id),
+                detail: humanize(&field(r, "evidence_type")),
+                title,
+                via: String::new(),
+            }),
+            ("ai_system", true) => trace.systems.push(TraceRow {
+                href: format!("/orgs/{slug}/ai-systems/{}", r.id),
+                detail: crate::systems::stage_label(&field(r, "lifecycle_stage")),
+                title,
+                via: String::new(),
+            }),
+            ("action", false) => trace.actions.push(TraceRow {
+                href: format!("/orgs/{slug}/actions/{}", r.id),
+                detail: crate::actions::summary(r),
+                title,
+                via: String::new(),
+            }),
+            ("lifecycle_record", false) => trace.records.push(TraceRow {
+                href: format!("/orgs/{slug}/ai-systems/{}#records", field(r, "ai_system_id")),
+                detail: [crate::systems::stage_label(&field(r, "record_type")), system_name(&field(r, "ai_system_id")).unwrap_or_default()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                title,
+                via: String::new(),
+            }),
+            ("policy", false) => trace.policies.push(TraceRow {
+                href: format!("/orgs/{slug}/policies/{}", r.id),
+                detail: humanize(r.state.as_deref().unwrap_or_default()),
+                title,
+                via: String::new(),
+            }),
+            _ => {}
+        }
+    }
+    // Systems reached through a selecting risk, unless the control names them itself.
+    for (system, risk) in via_risk {
+        if let Some(row) = trace.systems.iter_mut().find(|s| s.href.ends_with(&format!("/ai-systems/{system}"))) {
+            if !row.via.is_empty() && !row.via.contains(&risk) {
+                row.via = format!("{}, {risk}", row.via);
+            }
+            continue;
+        }
+        if let Some(name) = system_name(&system) {
+            trace.systems.push(TraceRow {
+                href: format!("/orgs/{slug}/ai-systems/{system}"),
+                title: name,
+                detail: String::new(),
+                via: risk,
+            });
+        }
+    }
+    Ok(trace)
+}
+
 async fn render(
     state: &UiState,
     ctx: &OrgCtx,
@@ -162,13 +530,17 @@ async fn render(
     errors: FormErrors,
 ) -> Result<Response, UiError> {
     let (members, names) = ctx.member_names(state).await?;
+    let options = Options::load(&state.app, &ctx.member, std::slice::from_ref(systems_field())).await?;
+    let reference = catalogue::reference(record);
+    let trace = trace(state, ctx, &reference, &options).await?;
     let updated_by = record.updated_by.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| "the system".into());
     let status = status_for(&notice);
+    let systems_values = Map::from_iter([("ai_system_ids".to_owned(), json!(form.ai_system_ids))]);
     let page = ControlPage {
         shell: ctx.shell(Section::Soa),
         can_edit: ctx.can(Action::Edit),
         own: !is_annex_a(record),
-        reference: catalogue::reference(record),
+        reference,
         title: field(record, "title"),
         description: field(record, "description"),
         group: field(record, "group"),
@@ -181,6 +553,8 @@ async fn render(
         updated: format!("{} by {updated_by}", crate::text::datetime(&record.updated_at)),
         status_choices: forms::choices(IMPLEMENTATION_STATUSES, &form.implementation_status),
         owner_choices: forms::owner_choices(&members, &form.owner_id),
+        systems_html: recform::render(std::slice::from_ref(systems_field()), &[], &systems_values, &errors, &options),
+        trace,
         form,
         notice,
         errors,

@@ -71,7 +71,7 @@ pub const POLICY: KindSpec = KindSpec {
         FieldSpec::new("requirement_refs", "Requirements", FieldType::Refs { kind: "requirement" }),
     ],
     system_fields: &[
-        "edition_author",
+        "edition_authors",
         "submitted_by",
         "approved_by",
         "approved_at",
@@ -80,6 +80,7 @@ pub const POLICY: KindSpec = KindSpec {
         "published_revision",
         "retired_at",
         "acknowledgements",
+        "workflow_notes",
     ],
     revisions: Revisions::OnTransition,
     initial_state: Some("draft"),

@@ -8,3 +8,8 @@ CREATE TABLE evidence_files (
     created_at TEXT NOT NULL,
     PRIMARY KEY (org_id, sha256)
 );
+
+-- Links are read by their target (traces, link filters, SoA snapshots): one index that answers
+-- those reads alone, so the planner never prefers scanning the organisation's links by source.
+DROP INDEX record_links_to;
+CREATE INDEX record_links_to ON record_links (org_id, to_id, field, from_id);

@@ -14,6 +14,10 @@ use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt;
 use tower_sessions::SessionManagerLayer;
 
+mod documents;
+mod objectives_people;
+mod soa_gap;
+
 struct TestUi {
     router: Router,
     app: App,

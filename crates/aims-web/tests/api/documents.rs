@@ -233,6 +233,10 @@ async fn policies_move_through_review_to_acknowledgement(backend: Backend) {
         .await
         .json();
     assert_eq!(next["state"], "draft", "changing a published policy starts its next edition");
+    let in_force = transition(&t, "auditor", &path, "acknowledge", json!({})).await.json();
+    assert_eq!((in_force["state"].as_str(), in_force["acknowledgements"][1]["revision"].as_i64()), (Some("draft"), Some(1)));
+    let notes = in_force["workflow_notes"].as_array().expect("notes");
+    assert!(notes.iter().any(|n| n["action"] == "reject" && n["note"] == "Name the owner"), "the reason for sending back is kept");
     let frozen = t.get("viewer", &format!("{path}/revisions/1")).await.json();
     assert!(frozen["data"]["body"].as_str().is_some_and(|b| b.contains("Review yearly")));
     let diff = t.get("viewer", &format!("{path}/diff?from=1")).await.json();

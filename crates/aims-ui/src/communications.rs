@@ -1,0 +1,440 @@
+//! Communication (7.4): the plan of what is communicated, with whom, how, how often and by
+//! whom, with when each line is next due; one line's page keeps the record of each time it was
+//! communicated ("what was said, when"), appended with the line's current version.
+
+use aims_domain::clock;
+use aims_domain::kinds::COMMUNICATION;
+use aims_domain::policy::Action;
+use aims_domain::validate::FieldSpec;
+use aims_domain::{FieldError, ValidationErrors};
+use aims_store::model::Record;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde_json::{Map, Value, json};
+
+use crate::UiState;
+use crate::error::UiError;
+use crate::forms::{self, FormErrors, Notice};
+use crate::layout::{OrgCtx, Section, Shell};
+use crate::people::{all, today};
+use crate::recform::{self, Options, Posted};
+use crate::systems::{DoneQuery, NewPageText, NewRecordPage, field, version_of};
+use crate::text::{datetime, humanize, truncate};
+
+pub(crate) fn routes() -> Router<UiState> {
+    Router::new()
+        .route("/orgs/{org}/communications", get(list))
+        .route("/orgs/{org}/communications/new", get(new_form).post(create))
+        .route("/orgs/{org}/communications/{id}", get(detail).post(save))
+        .route("/orgs/{org}/communications/{id}/records", post(record))
+        .route("/orgs/{org}/communications/{id}/archive", post(archive))
+}
+
+/// The plan's own fields; what was communicated is recorded on the line's page.
+fn plan_fields() -> Vec<FieldSpec> {
+    COMMUNICATION.fields.iter().filter(|f| f.name != "records").copied().collect()
+}
+
+/// Is the line's next date in the past?
+pub(crate) fn is_overdue(record: &Record, today: &str) -> bool {
+    let next = field(record, "next_on");
+    !next.is_empty() && next.as_str() < today
+}
+
+/// Due within two weeks (and not overdue).
+fn is_due_soon(record: &Record, today: &str) -> bool {
+    let next = field(record, "next_on");
+    !next.is_empty()
+        && next.as_str() >= today
+        && clock::parse_date(today)
+            .and_then(|t| t.checked_add(time::Duration::days(14)))
+            .is_some_and(|soon| next <= clock::format_date(soon))
+}
+
+/// `(communicated_on, summary)` of each time it was communicated, newest first.
+fn history(record: &Record) -> Vec<(String, String)> {
+    let mut items: Vec<(usize, String, String)> = record
+        .data
+        .get("records")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, r)| {
+            let text = |f: &str| r.get(f).and_then(Value::as_str).unwrap_or_default().to_owned();
+            (i, text("communicated_on"), text("summary"))
+        })
+        .collect();
+    items.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    items.into_iter().map(|(_, on, summary)| (on, summary)).collect()
+}
+
+/// `date` moved on by the line's frequency; `None` for one-off and on-change lines.
+fn next_after(date: &str, frequency: &str) -> Option<String> {
+    let months = match frequency {
+        "monthly" => 1,
+        "quarterly" => 3,
+        "yearly" => 12,
+        _ => return None,
+    };
+    let date = clock::parse_date(date)?;
+    let total = date.year() * 12 + i32::from(u8::from(date.month())) - 1 + months;
+    let (year, month) = (total.div_euclid(12), time::Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?);
+    let day = date.day().min(time::util::days_in_month(month, year));
+    time::Date::from_calendar_date(year, month, day).ok().map(clock::format_date)
+}
+
+// ---- the plan ----
+
+struct PlanRow {
+    href: String,
+    subject: String,
+    audience: String,
+    audience_type: String,
+    channel: String,
+    frequency: String,
+    next_on: String,
+    overdue: bool,
+    due_soon: bool,
+    responsible: String,
+    last_on: String,
+    last_summary: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "communications.html")]
+struct PlanPage {
+    shell: Shell,
+    can_edit: bool,
+    notice: Notice,
+    rows: Vec<PlanRow>,
+    overdue: usize,
+}
+
+pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<DoneQuery>) -> Result<Response, UiError> {
+    let (_, names) = ctx.member_names(&state).await?;
+    let today = today();
+    let mut lines = all(&state.app, &ctx.member, &COMMUNICATION).await?;
+    // What is due first comes first; lines without a date last, in the order they were planned.
+    lines.sort_by(|a, b| {
+        let (x, y) = (field(a, "next_on"), field(b, "next_on"));
+        x.is_empty().cmp(&y.is_empty()).then(x.cmp(&y)).then(a.seq.cmp(&b.seq))
+    });
+    let rows: Vec<PlanRow> = lines
+        .iter()
+        .map(|c| {
+            let last = history(c).into_iter().next();
+            PlanRow {
+                href: format!("/orgs/{}/communications/{}", ctx.slug(), c.id),
+                subject: field(c, "subject"),
+                audience: field(c, "audience"),
+                audience_type: humanize(&field(c, "audience_type")),
+                channel: humanize(&field(c, "channel")),
+                frequency: frequency_label(&field(c, "frequency")),
+                next_on: field(c, "next_on"),
+                overdue: is_overdue(c, &today),
+                due_soon: is_due_soon(c, &today),
+                responsible: names.get(&field(c, "responsible_id")).cloned().unwrap_or_default(),
+                last_on: last.as_ref().map(|(on, _)| on.clone()).unwrap_or_default(),
+                last_summary: last.map(|(_, s)| truncate(&s, 90)).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let notice = if query.done == "archived" {
+        Notice::Done("Archived. The line left the plan; its history stays in the activity log.".into())
+    } else {
+        Notice::None
+    };
+    Ok(PlanPage {
+        shell: ctx.shell(Section::People),
+        can_edit: ctx.can(Action::Edit),
+        notice,
+        overdue: rows.iter().filter(|r| r.overdue).count(),
+        rows,
+    }
+    .into_response())
+}
+
+fn frequency_label(code: &str) -> String {
+    match code {
+        "on_change" => "On change".into(),
+        other => humanize(other),
+    }
+}
+
+// ---- new line ----
+
+pub(crate) async fn new_form(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
+    let values = Map::from_iter([
+        ("responsible_id".to_owned(), json!(ctx.member.user_id)),
+        ("audience_type".to_owned(), json!("internal")),
+        ("frequency".to_owned(), json!("once")),
+    ]);
+    render_new(&state, &ctx, values, Notice::None, FormErrors::default()).await
+}
+
+async fn render_new(
+    state: &UiState,
+    ctx: &OrgCtx,
+    values: Map<String, Value>,
+    notice: Notice,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
+    let fields = plan_fields();
+    let options = Options::load(&state.app, &ctx.member, &fields).await?;
+    let text = NewPageText {
+        section: Section::People,
+        eyebrow: "Communication · 7.4",
+        title: "Plan a communication",
+        intro: "What the organisation communicates about its AI management system, with whom, how, how often and who does it. Record each time it happens on the line's page.",
+        back_label: "Communication plan",
+        submit: "Add to the plan",
+    };
+    let back = format!("/orgs/{}/communications", ctx.slug());
+    Ok(NewRecordPage::respond(ctx, text, back, &fields, (&values, &errors, &options), notice))
+}
+
+pub(crate) async fn create(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let body = Posted(pairs).to_json(&plan_fields(), &[], false);
+    match state.app.create_record(&ctx.member, &COMMUNICATION, &Value::Object(body.clone())).await {
+        Ok(record) => Ok(Redirect::to(&format!("/orgs/{}/communications/{}?done=created", ctx.slug(), record.id)).into_response()),
+        Err(e) => {
+            let (notice, errors) = forms::rejected(e)?;
+            render_new(&state, &ctx, body, notice, errors).await
+        }
+    }
+}
+
+// ---- one line ----
+
+#[derive(Default)]
+struct Refused {
+    form: &'static str,
+    values: Map<String, Value>,
+    errors: FormErrors,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "communication.html")]
+struct LinePage {
+    shell: Shell,
+    can_edit: bool,
+    notice: Notice,
+    notice_section: &'static str,
+    id: String,
+    subject: String,
+    version: i64,
+    updated: String,
+    overdue: bool,
+    due_soon: bool,
+    next_on: String,
+    facts: Vec<(&'static str, String)>,
+    history: Vec<(String, String)>,
+    record_on: String,
+    record_summary: String,
+    record_next: String,
+    record_next_hint: String,
+    record_errors: FormErrors,
+    details_form: String,
+    details_open: bool,
+    details_others: Vec<String>,
+}
+
+fn notice_for(code: &str) -> (Notice, &'static str) {
+    match code {
+        "created" => (Notice::Done("Added to the communication plan.".into()), "top"),
+        "saved" => (Notice::Saved, "top"),
+        "recorded" => (Notice::Done("Recorded.".into()), "record"),
+        _ => (Notice::None, "top"),
+    }
+}
+
+pub(crate) async fn detail(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, UiError> {
+    let (notice, section) = notice_for(&query.done);
+    render_line(&state, &ctx, &id, notice, section, Refused::default()).await
+}
+
+async fn render_line(
+    state: &UiState,
+    ctx: &OrgCtx,
+    id: &str,
+    notice: Notice,
+    notice_section: &'static str,
+    refused: Refused,
+) -> Result<Response, UiError> {
+    let record = state.app.get_record(&ctx.member, &COMMUNICATION, id).await?;
+    let fields = plan_fields();
+    let options = Options::load(&state.app, &ctx.member, &fields).await?;
+    let (_, names) = ctx.member_names(state).await?;
+    let today = today();
+    let frequency = field(&record, "frequency");
+    let facts = ["audience", "audience_type", "channel", "frequency", "next_on", "responsible_id", "policy_ids", "ai_system_ids"]
+        .iter()
+        .filter_map(|f| COMMUNICATION.field(f))
+        .map(|f| {
+            let shown =
+                if f.name == "frequency" { frequency_label(&frequency) } else { recform::show(f, record.data.get(f.name), &options) };
+            (f.label, shown)
+        })
+        .collect();
+    let suggested_next =
+        next_after(&today, &frequency).unwrap_or_else(|| if frequency == "once" { String::new() } else { field(&record, "next_on") });
+    let status = crate::gap::form_status(&notice, &refused.errors);
+    let Refused { form, values, errors } = refused;
+    let recorded = form == "record";
+    let text = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let (record_errors, details_errors) = match form {
+        "record" => (errors, FormErrors::default()),
+        "details" => (FormErrors::default(), errors),
+        _ => (FormErrors::default(), FormErrors::default()),
+    };
+    let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let updated_by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
+    let details_values = if form == "details" { values.clone() } else { record.data.clone() };
+    let page = LinePage {
+        shell: ctx.shell(Section::People),
+        can_edit: ctx.can(Action::Edit),
+        notice,
+        notice_section,
+        id: record.id.clone(),
+        subject: field(&record, "subject"),
+        version: record.version,
+        updated: format!("{} by {updated_by}", datetime(&record.updated_at)),
+        overdue: is_overdue(&record, &today),
+        due_soon: is_due_soon(&record, &today),
+        next_on: field(&record, "next_on"),
+        facts,
+        history: history(&record),
+        record_on: if recorded { text("communicated_on") } else { today.clone() },
+        record_summary: if recorded { text("summary") } else { String::new() },
+        record_next: if recorded { text("next_on") } else { suggested_next },
+        record_next_hint: match frequency.as_str() {
+            "monthly" | "quarterly" | "yearly" => {
+                format!(
+                    "Suggested from the frequency ({}); change it if needed, or leave it empty.",
+                    frequency_label(&frequency).to_lowercase()
+                )
+            }
+            "on_change" => "Communicated when something changes: set a date only if one is known.".into(),
+            _ => "A one-off communication: leave empty once it has happened.".into(),
+        },
+        details_form: recform::render(&fields, &[], &details_values, &details_errors, &options),
+        details_open: form == "details",
+        details_others: details_errors.others(&shown),
+        record_errors,
+    };
+    Ok((status, page).into_response())
+}
+
+/// Saves the plan fields of a line (its record of communications is left as it is).
+pub(crate) async fn save(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let posted = Posted(pairs);
+    let patch = posted.to_json(&plan_fields(), &[], true);
+    match state.app.patch_record(&ctx.member, &COMMUNICATION, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/communications/{id}?done=saved", ctx.slug())).into_response()),
+        Err(e) => {
+            let (notice, errors) = forms::rejected(e)?;
+            render_line(&state, &ctx, &id, notice, "details", Refused { form: "details", values: patch, errors }).await
+        }
+    }
+}
+
+/// Appends "communicated on …: …" to the line's records (at the version the page showed) and
+/// sets its next due date.
+pub(crate) async fn record(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let posted = Posted(pairs);
+    let (on, summary, next) = (posted.one("communicated_on"), posted.one("summary"), posted.one("next_on"));
+    let values = Map::from_iter([
+        ("communicated_on".to_owned(), json!(on)),
+        ("summary".to_owned(), json!(summary)),
+        ("next_on".to_owned(), json!(next)),
+    ]);
+    let current = state.app.get_record(&ctx.member, &COMMUNICATION, &id).await?;
+    let mut records = current.data.get("records").and_then(Value::as_array).cloned().unwrap_or_default();
+    let index = records.len();
+    let mut entry = Map::new();
+    if !on.is_empty() {
+        entry.insert("communicated_on".into(), json!(on));
+    }
+    if !summary.is_empty() {
+        entry.insert("summary".into(), json!(summary));
+    }
+    records.push(Value::Object(entry));
+    let patch = json!({ "records": records, "next_on": forms::text_or_null(&next) });
+    match state.app.patch_record(&ctx.member, &COMMUNICATION, &id, version_of(&posted), &patch).await {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/communications/{id}?done=recorded#record", ctx.slug())).into_response()),
+        Err(e) => {
+            // The new row's errors (`records[n].summary`) belong to this form's fields.
+            let e = match e {
+                aims_app::AppError::Validation(errors) => aims_app::AppError::Validation(ValidationErrors(
+                    errors
+                        .0
+                        .into_iter()
+                        .map(|fe| {
+                            let prefix = format!("records[{index}].");
+                            match fe.field.strip_prefix(&prefix) {
+                                Some(rest) => FieldError { field: rest.to_owned(), ..fe },
+                                None => fe,
+                            }
+                        })
+                        .collect(),
+                )),
+                other => other,
+            };
+            let (notice, errors) = forms::rejected(e)?;
+            render_line(&state, &ctx, &id, notice, "record", Refused { form: "record", values, errors }).await
+        }
+    }
+}
+
+pub(crate) async fn archive(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    match state.app.archive_record(&ctx.member, &COMMUNICATION, &id, version_of(&Posted(pairs))).await {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/communications?done=archived", ctx.slug())).into_response()),
+        Err(e) => {
+            let (notice, _) = forms::rejected(e)?;
+            render_line(&state, &ctx, &id, notice, "top", Refused::default()).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_dates_follow_the_frequency() {
+        assert_eq!(next_after("2026-01-31", "monthly").as_deref(), Some("2026-02-28"));
+        assert_eq!(next_after("2026-11-15", "quarterly").as_deref(), Some("2027-02-15"));
+        assert_eq!(next_after("2024-02-29", "yearly").as_deref(), Some("2025-02-28"));
+        assert_eq!(next_after("2026-01-01", "once"), None);
+        assert_eq!(next_after("bad", "monthly"), None);
+    }
+}
