@@ -79,7 +79,7 @@ impl App {
         let sha256 = sha256_hex(&upload.bytes);
         document.extend(Self::file_fields(&upload, content_type, &sha256, member, 1));
         let mut tx = self.db.begin_write().await?;
-        check_references(&mut tx, &member.org_id, &EVIDENCE, &document).await?;
+        check_references(&mut tx, &member.org_id, Some(&member.user_id), &EVIDENCE, &document).await?;
         self.files.put(&mut tx, &member.org_id, &sha256, &upload.bytes, &clock::now_text()).await?;
         let draft = Draft { reference: None, state: None, document };
         let record = insert_logged(&mut tx, &member.org_id, &actor(member), &EVIDENCE, &draft).await?;

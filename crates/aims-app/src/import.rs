@@ -57,7 +57,7 @@ impl App {
             .collect();
         let mut report = ImportReport::default();
         for (i, row) in rows.into_iter().enumerate() {
-            if let Err(AppError::Validation(e)) = check_references(&mut tx, org_id, &AI_SYSTEM, &row.document).await {
+            if let Err(AppError::Validation(e)) = check_references(&mut tx, org_id, None, &AI_SYSTEM, &row.document).await {
                 let errors =
                     e.0.into_iter().map(|f| aims_domain::FieldError { field: format!("rows[{}].{}", i + 1, f.field), ..f }).collect();
                 return Err(AppError::Validation(ValidationErrors(errors)));

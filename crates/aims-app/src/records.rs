@@ -167,7 +167,7 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let mut draft = rules::Draft { reference: None, state: spec.initial_state.map(str::to_owned), document };
         rules::before_create(&mut tx, member, spec, input, &mut draft).await?;
-        check_references(&mut tx, &member.org_id, spec, &draft.document).await?;
+        check_references(&mut tx, &member.org_id, Some(&member.user_id), spec, &draft.document).await?;
         let record = insert_logged(&mut tx, &member.org_id, &actor(member), spec, &draft).await?;
         rules::after_write(&mut tx, member, spec, None, &record).await?;
         tx.commit().await?;
@@ -187,7 +187,7 @@ impl App {
         }
         let mut draft = rules::Draft { reference: current.reference.clone(), state: current.state.clone(), document };
         rules::before_update(&mut tx, member, spec, &current, &mut draft).await?;
-        check_references(&mut tx, &member.org_id, spec, &draft.document).await?;
+        check_references(&mut tx, &member.org_id, Some(&member.user_id), spec, &draft.document).await?;
         let updated = update_logged(&mut tx, &member.org_id, &actor(member), spec, &current, &draft, current.archived, "update").await?;
         rules::after_write(&mut tx, member, spec, Some(&current), &updated).await?;
         tx.commit().await?;
@@ -416,7 +416,13 @@ pub(crate) fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<St
 
 /// Every owner must be a member, every link a record of the right kind in the same
 /// organisation, every catalogue reference a row that exists. Refusals name the field (422).
-pub(crate) async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &KindSpec, document: &Map<String, Value>) -> AppResult<()> {
+pub(crate) async fn check_references(
+    tx: &mut WriteTx,
+    org_id: &str,
+    actor_id: Option<&str>,
+    spec: &KindSpec,
+    document: &Map<String, Value>,
+) -> AppResult<()> {
     let mut errors = ValidationErrors::default();
     for field in spec.fields {
         let Some(value) = document.get(field.name).filter(|v| !v.is_null()) else {
@@ -425,7 +431,8 @@ pub(crate) async fn check_references(tx: &mut WriteTx, org_id: &str, spec: &Kind
         match field.ty {
             FieldType::UserId => {
                 let user_id = value.as_str().unwrap_or_default();
-                if !orgs::is_member(tx, org_id, user_id).await? {
+                // The acting member is known to belong; only someone else needs looking up.
+                if actor_id != Some(user_id) && !orgs::is_member(tx, org_id, user_id).await? {
                     errors.push(field.name, "unknown_reference", "not a member of this organisation");
                 }
             }

@@ -176,13 +176,11 @@ pub async fn list_with_token(
     limit: u32,
     prefix: &'static str,
 ) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
-    let Db::Sqlite(_, readers) = db else {
-        let Some(auth) = crate::tokens::authenticate(db, token_hash, now).await? else { return Ok(None) };
-        if auth.member.org_slug != slug {
-            return Ok(Some((auth, JsonPage { items: prefix.to_owned(), next_after: None })));
+    let readers = match db {
+        Db::Sqlite(_, readers) => readers,
+        Db::Postgres(pool) => {
+            return pg_list_with_token(pool, token_hash, now, slug, kind, include_archived, filters, after_seq, limit, prefix).await;
         }
-        let page = list(db, &auth.member.org_id, kind, include_archived, filters, after_seq, limit, prefix).await?;
-        return Ok(Some((auth, page)));
     };
     let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
     let auth_sql = numbered(crate::tokens::AUTHENTICATE_SQL);
@@ -204,6 +202,72 @@ pub async fn list_with_token(
         .await?;
     let Some((row, page)) = found else { return Ok(None) };
     Ok(Some((token_auth(row)?, page)))
+}
+
+/// [`list_with_token`] on PostgreSQL in one round trip: the token's row joined laterally with
+/// the page (one row per record; one row with no record for an empty page or another
+/// organisation). The page query's parameters move up by two to make room for the token's; its
+/// organisation comes from the token's row, and `$3` becomes the slug the path names.
+#[allow(clippy::too_many_arguments)]
+async fn pg_list_with_token(
+    pool: &sqlx::PgPool,
+    token_hash: &str,
+    now: &str,
+    slug: &str,
+    kind: &str,
+    include_archived: bool,
+    filters: &[Filter],
+    after_seq: i64,
+    limit: u32,
+    prefix: &str,
+) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
+    let page = shift_params(&page_sql(Backend::Postgres, include_archived, filters), 2).replace("$3", "a.org_id");
+    let sql = format!(
+        "SELECT a.*, p.seq, p.doc FROM ({}) a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) \
+         LEFT JOIN LATERAL ({page}) p ON a.org_slug = $3 ORDER BY p.seq",
+        crate::tokens::AUTHENTICATE_SQL
+    );
+    let mut query =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(token_hash).bind(now).bind(slug).bind(kind).bind(after_seq).bind(i64::from(limit) + 1);
+    for filter in filters {
+        query = query.bind(filter_value(filter).to_owned());
+    }
+    type Joined = (String, Option<String>, String, String, String, String, String, String, String, Option<i64>, Option<String>);
+    let rows: Vec<Joined> = query.fetch_all(pool).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let auth = token_auth((
+        first.0.clone(),
+        first.1.clone(),
+        first.2.clone(),
+        first.3.clone(),
+        first.4.clone(),
+        first.5.clone(),
+        first.6.clone(),
+        first.7.clone(),
+        first.8.clone(),
+    ))?;
+    let records: Vec<(i64, Option<String>)> = rows.into_iter().filter_map(|r| r.9.map(|seq| (seq, r.10))).collect();
+    Ok(Some((auth, assemble(records, limit, prefix))))
+}
+
+/// Renumbers `$n` placeholders to `$n+by`.
+fn shift_params(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' || !chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+            digits.push(d);
+            chars.next();
+        }
+        out.push('$');
+        out.push_str(&(digits.parse::<usize>().unwrap_or(0) + by).to_string());
+    }
+    out
 }
 
 /// A token's row from [`crate::tokens::AUTHENTICATE_SQL`]: token id, last use, organisation id,
@@ -279,13 +343,32 @@ pub async fn get_doc_with_token(
     kind: &str,
     key: Key<'_>,
 ) -> StoreResult<Option<(TokenAuth, Option<(i64, String)>)>> {
-    let Db::Sqlite(_, readers) = db else {
-        let Some(auth) = crate::tokens::authenticate(db, token_hash, now).await? else { return Ok(None) };
-        if auth.member.org_slug != slug {
-            return Ok(Some((auth, None)));
+    let readers = match db {
+        Db::Sqlite(_, readers) => readers,
+        Db::Postgres(pool) => {
+            // One round trip: the token's row with the record joined when the organisation matches.
+            let column = match key {
+                Key::Id(_) => "id",
+                Key::Ref(_) => "ref",
+            };
+            let sql = format!(
+                "SELECT a.*, r.version, r.doc FROM ({}) a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) \
+                 LEFT JOIN records r ON r.org_id = a.org_id AND a.org_slug = $3 AND r.kind = $4 AND r.{column} = $5",
+                crate::tokens::AUTHENTICATE_SQL
+            );
+            type Joined = (String, Option<String>, String, String, String, String, String, String, String, Option<i64>, Option<String>);
+            let row: Option<Joined> = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(token_hash)
+                .bind(now)
+                .bind(slug)
+                .bind(kind)
+                .bind(key_text(key))
+                .fetch_optional(pool)
+                .await?;
+            let Some((a, b, c, d, e, f, g, h, i, version, doc)) = row else { return Ok(None) };
+            let auth = token_auth((a, b, c, d, e, f, g, h, i))?;
+            return Ok(Some((auth, version.map(|v| (v, doc.unwrap_or_default())))));
         }
-        let doc = get_doc(db, &auth.member.org_id, kind, key).await?;
-        return Ok(Some((auth, doc)));
     };
     let (auth_sql, sql) = (numbered(crate::tokens::AUTHENTICATE_SQL), numbered(doc_sql(key)));
     let (token_hash, now, slug, kind, key) =

@@ -303,14 +303,12 @@ pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreRes
 pub async fn add_revision(tx: &mut WriteTx, record: &Record, actor_id: Option<&str>, now: &str) -> StoreResult<i64> {
     let data = Value::Object(record.data.clone()).to_string();
     let n: i64 = on_conn!(tx, conn => {
-        let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(n), 0) + 1 FROM record_revisions WHERE org_id = $1 AND record_id = $2")
-            .bind(&record.org_id).bind(&record.id).fetch_one(&mut *conn).await?;
-        sqlx::query(
-            "INSERT INTO record_revisions (org_id, record_id, n, record_version, state, data, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        sqlx::query_scalar(
+            "INSERT INTO record_revisions (org_id, record_id, n, record_version, state, data, created_at, created_by) \
+             SELECT $1, $2, COALESCE(MAX(n), 0) + 1, $3, $4, $5, $6, $7 FROM record_revisions WHERE org_id = $1 AND record_id = $2 RETURNING n",
         )
-        .bind(&record.org_id).bind(&record.id).bind(n).bind(record.version).bind(&record.state).bind(&data).bind(now).bind(actor_id)
-        .execute(&mut *conn).await?;
-        n
+        .bind(&record.org_id).bind(&record.id).bind(record.version).bind(&record.state).bind(&data).bind(now).bind(actor_id)
+        .fetch_one(&mut *conn).await?
     });
     Ok(n)
 }

@@ -289,6 +289,15 @@ async fn objectives_track_their_measurements(backend: Backend) {
 
 async fn competence_gaps_follow_roles_and_training(backend: Backend) {
     let t = TestApp::start(backend).await;
+    let bad = t.post("editor", &format!("{BASE}/people"), &json!({"name": " ", "roles": "Model validator", "user_id": "sam"})).await;
+    assert_eq!(named(&bad), vec!["name", "roles", "user_id"]);
+    let bad = t
+        .post("editor", &format!("{BASE}/competences"), &json!({"name": "Validation", "renewal_months": 0, "required_for_roles": [""]}))
+        .await;
+    assert_eq!(named(&bad), vec!["renewal_months", "required_for_roles[0]"]);
+    let outsider = t.app.member_by_email("owner@other.example", "other").await.expect("outsider");
+    let bad = t.post("editor", &format!("{BASE}/people"), &json!({"name": "Sam", "user_id": outsider.user_id})).await;
+    assert_eq!(named(&bad), vec!["user_id"]);
     let person = create(&t, "editor", "people", json!({"name": "Sam", "roles": ["Model validator"]})).await;
     let competence = create(&t, "editor", "competences", json!({"name": "Validation", "required_for_roles": ["model validator"]})).await;
     let gaps = t.get("viewer", &format!("{BASE}/competence-gaps")).await.json();
