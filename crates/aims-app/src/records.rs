@@ -19,7 +19,7 @@ use crate::{App, AppError, AppResult};
 use crate::{rules, transitions};
 
 /// The most records a trace returns per group of links.
-pub const TRACE_GROUP_LIMIT: i64 = 100;
+pub const TRACE_GROUP_LIMIT: i64 = 50;
 
 fn key<'a>(spec: &KindSpec, segment: &'a str) -> RecordKey<'a> {
     if spec.addressed_by_ref { RecordKey::Ref(segment) } else { RecordKey::Id(segment) }
@@ -478,7 +478,8 @@ pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Recor
             Some(kind) => records::ids_of_refs(tx, &record.org_id, kind, &values).await?,
             None => values,
         };
-        records::set_links(tx, &record.org_id, &record.id, field, &targets, previous.is_none()).await?;
+        let source = records::LinkSource { org_id: &record.org_id, id: &record.id, kind: &record.kind };
+        records::set_links(tx, source, field, &targets, previous.is_none()).await?;
     }
     Ok(())
 }

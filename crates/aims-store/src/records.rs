@@ -159,10 +159,19 @@ pub async fn update(
     }
 }
 
+/// The record holding links: its organisation, id and kind.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkSource<'a> {
+    pub org_id: &'a str,
+    pub id: &'a str,
+    pub kind: &'a str,
+}
+
 /// Replaces the links a record holds in one field with `targets`. The foreign keys refuse a
 /// target that is not a record of the same organisation. `fresh` says the record was just
 /// inserted and holds no links yet (nothing to delete).
-pub async fn set_links(tx: &mut WriteTx, org_id: &str, from_id: &str, field: &str, targets: &[String], fresh: bool) -> StoreResult<()> {
+pub async fn set_links(tx: &mut WriteTx, from: LinkSource<'_>, field: &str, targets: &[String], fresh: bool) -> StoreResult<()> {
+    let LinkSource { org_id, id: from_id, kind: from_kind } = from;
     if !fresh {
         on_conn!(tx, conn => {
             sqlx::query("DELETE FROM record_links WHERE org_id = $1 AND from_id = $2 AND field = $3")
@@ -173,10 +182,10 @@ pub async fn set_links(tx: &mut WriteTx, org_id: &str, from_id: &str, field: &st
         return Ok(());
     }
     // One statement for all targets; its text depends only on their number, so it is prepared once per size.
-    let values: Vec<String> = (0..targets.len()).map(|i| format!("($1, $2, $3, ${})", i + 4)).collect();
-    let sql = format!("INSERT INTO record_links (org_id, from_id, field, to_id) VALUES {}", values.join(", "));
+    let values: Vec<String> = (0..targets.len()).map(|i| format!("($1, $2, $3, $4, ${})", i + 5)).collect();
+    let sql = format!("INSERT INTO record_links (org_id, from_id, field, from_kind, to_id) VALUES {}", values.join(", "));
     on_conn!(tx, conn => {
-        let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(org_id).bind(from_id).bind(field);
+        let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(org_id).bind(from_id).bind(field).bind(from_kind);
         for to_id in targets {
             query = query.bind(to_id);
         }
@@ -251,21 +260,29 @@ pub struct LinkedRecord {
 }
 
 /// The records linked to and from a record: per group (direction, field, kind) the first
-/// `per_group` in creation order, each with the group's total. One query, so a trace costs the
+/// `per_group` in creation order (ids are time-ordered UUIDs), each with the group's total.
+/// Incoming groups are counted and cut on the links alone (each link carries its holder's
+/// kind, in one index), and only the records returned are read, so a trace costs about the
 /// same whatever the fan-out of the busiest group.
 pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedRecord>> {
-    let cols: String = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
-    let outer: String = COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+    let full: String = COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ");
+    // Outgoing links are few (a record's own fields): numbered with a window. Incoming ones can
+    // be thousands: each group is counted, its cut-off id found by one index seek, and only the
+    // links before it joined. CROSS JOIN keeps SQLite reading records last, by key.
     let sql = format!(
-        "SELECT t.field, t.outgoing, {outer}, t.total FROM ( \
-           SELECT l.field, CAST(1 AS BIGINT) AS outgoing, {cols}, \
-                  ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY r.seq) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
+        "SELECT t.field, t.outgoing, {full}, t.total FROM ( \
+           SELECT l.field, CAST(1 AS BIGINT) AS outgoing, l.to_id AS id, \
+                  ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY l.to_id) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
            FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = $1 AND l.from_id = $2 \
            UNION ALL \
-           SELECT l.field, CAST(0 AS BIGINT) AS outgoing, {cols}, \
-                  ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY r.seq) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
-           FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id WHERE l.org_id = $1 AND l.to_id = $2 \
-         ) t WHERE t.n <= $3 ORDER BY t.outgoing DESC, t.kind, t.field, t.seq"
+           SELECT l.field, CAST(0 AS BIGINT) AS outgoing, l.from_id AS id, CAST(1 AS BIGINT) AS n, g.total FROM ( \
+             SELECT lg.field, lg.from_kind, COUNT(*) AS total, \
+                    (SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = $1 AND l2.to_id = $2 AND l2.field = lg.field \
+                     AND l2.from_kind = lg.from_kind ORDER BY l2.from_id LIMIT 1 OFFSET $3) AS cutoff \
+             FROM record_links lg WHERE lg.org_id = $1 AND lg.to_id = $2 GROUP BY lg.field, lg.from_kind \
+           ) g JOIN record_links l ON l.org_id = $1 AND l.to_id = $2 AND l.field = g.field AND l.from_kind = g.from_kind \
+           WHERE g.cutoff IS NULL OR l.from_id < g.cutoff \
+         ) t CROSS JOIN records f WHERE f.org_id = $1 AND f.id = t.id AND t.n <= $3 ORDER BY t.outgoing DESC, f.kind, t.field, f.seq"
     );
     type LinkRow = (
         String,

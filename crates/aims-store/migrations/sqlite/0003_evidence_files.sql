@@ -9,7 +9,10 @@ CREATE TABLE evidence_files (
     PRIMARY KEY (org_id, sha256)
 );
 
--- Links are read by their target (traces, link filters, SoA snapshots): one index that answers
--- those reads alone, so the planner never prefers scanning the organisation's links by source.
+-- Links are read by their target (traces, link filters, SoA snapshots). Each link keeps the
+-- kind of the record holding it, so a trace counts and picks the records that point at a
+-- record from this one index, without reading those records' rows.
+ALTER TABLE record_links ADD COLUMN from_kind TEXT;
+UPDATE record_links SET from_kind = (SELECT r.kind FROM records r WHERE r.org_id = record_links.org_id AND r.id = record_links.from_id);
 DROP INDEX record_links_to;
-CREATE INDEX record_links_to ON record_links (org_id, to_id, field, from_id);
+CREATE INDEX record_links_to ON record_links (org_id, to_id, field, from_kind, from_id);

@@ -166,7 +166,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
         Doc::new(spec.collection, format!("trace_{}", spec.kind), format!("Records linked to and from a {}", spec.label.to_lowercase()))
             .org()
             .param(key_name, key_doc)
-            .ok(200, "The record and its linked records grouped by kind (at most 100 per field and kind; counts gives the totals)", None),
+            .ok(200, "The record and its linked records grouped by kind (at most 50 per field and kind; counts gives the totals)", None),
     )
 }
 

@@ -351,19 +351,21 @@ async fn communications_and_owner_filters(backend: Backend) {
     assert_eq!(named(&t.get("editor", &format!("{BASE}/actions?owner_id=me")).await), vec!["owner_id"]);
 }
 
-/// A trace returns at most 100 records per group, with the full counts.
+/// A trace returns at most 50 records per group, with the full counts.
 async fn traces_are_capped_per_group_with_counts(backend: Backend) {
     let t = TestApp::start(backend).await;
     let system = create(&t, "editor", "ai-systems", json!({"name": "Busy"})).await;
-    for i in 0..101 {
+    for i in 0..51 {
         create(&t, "editor", "risks", json!({"title": format!("Risk {i}"), "source_category": "technical", "ai_system_ids": [id(&system)], "control_refs": ["A.6.2.6"]})).await;
     }
     let trace = t.get("viewer", &format!("{BASE}/ai-systems/{}/trace", id(&system))).await.json();
-    assert_eq!(trace["links"]["risk"].as_array().map(Vec::len), Some(100));
-    assert_eq!((trace["counts"]["risk"].as_i64(), trace["truncated"].as_bool()), (Some(101), Some(true)));
+    assert_eq!(trace["links"]["risk"].as_array().map(Vec::len), Some(50));
+    assert_eq!((trace["counts"]["risk"].as_i64(), trace["truncated"].as_bool()), (Some(51), Some(true)));
     assert_eq!(trace["links"]["risk"][0]["record"]["title"], "Risk 0", "the earliest first");
     let control = t.get("viewer", &format!("{BASE}/controls/A.6.2.6/trace")).await.json();
-    assert_eq!(control["counts"]["risk"], 101);
+    assert_eq!(control["counts"]["risk"], 51);
+    assert_eq!(control["links"]["risk"].as_array().map(Vec::len), Some(50));
+    assert_eq!(control["links"]["risk"][0]["record"]["title"], "Risk 0", "incoming groups too");
     let small = t.get("viewer", &format!("{BASE}/controls/A.2.2/trace")).await.json();
     assert_eq!((small["counts"].as_object().map(|c| c.len()), small["truncated"].as_bool()), (Some(0), Some(false)));
 }
