@@ -214,8 +214,13 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query)
 
 // ---- new action ----
 
-pub(crate) async fn new_form(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
-    let values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id))]);
+pub(crate) async fn new_form(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(system): Query<crate::systems::ForSystem>,
+) -> Result<Response, UiError> {
+    let mut values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id))]);
+    system.prefill(&mut values);
     render_new(&state, &ctx, values, Notice::None, FormErrors::default()).await
 }
 

@@ -168,12 +168,17 @@ fn frequency_label(code: &str) -> String {
 
 // ---- new line ----
 
-pub(crate) async fn new_form(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
-    let values = Map::from_iter([
+pub(crate) async fn new_form(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(system): Query<crate::systems::ForSystem>,
+) -> Result<Response, UiError> {
+    let mut values = Map::from_iter([
         ("responsible_id".to_owned(), json!(ctx.member.user_id)),
         ("audience_type".to_owned(), json!("internal")),
         ("frequency".to_owned(), json!("once")),
     ]);
+    system.prefill(&mut values);
     render_new(&state, &ctx, values, Notice::None, FormErrors::default()).await
 }
 

@@ -394,14 +394,18 @@ pub(crate) struct ListQuery {
     kind: String,
     #[serde(default)]
     overdue: String,
+    /// Opened from an AI system's page: the upload form links the new evidence to it.
+    #[serde(default)]
+    ai_system_id: String,
 }
 
 pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<ListQuery>) -> Result<Response, UiError> {
     // Whoever uploads owns the evidence until they say otherwise.
-    let values = Map::from_iter([
+    let mut values = Map::from_iter([
         ("owner_id".to_owned(), Value::String(ctx.member.user_id.clone())),
         ("evidence_type".to_owned(), Value::String("document".into())),
     ]);
+    crate::systems::ForSystem { ai_system_id: query.ai_system_id.clone() }.prefill(&mut values);
     render_list(&state, &ctx, &query, values, Notice::None, FormErrors::default(), StatusCode::OK, false).await
 }
 

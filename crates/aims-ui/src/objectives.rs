@@ -53,7 +53,7 @@ fn goal_of(record: &Record) -> (TrendTarget<'_>, bool) {
 }
 
 /// `on_track`, `off_track` or `no_data`, and its label.
-fn status_of(record: &Record) -> (&'static str, &'static str) {
+pub(crate) fn status_of(record: &Record) -> (&'static str, &'static str) {
     match record.data.get("on_track") {
         Some(Value::Bool(true)) => ("on_track", "On track"),
         Some(Value::Bool(false)) => ("off_track", "Off track"),
@@ -187,9 +187,14 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
 
 // ---- new objective ----
 
-pub(crate) async fn new_form(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
+pub(crate) async fn new_form(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(system): Query<crate::systems::ForSystem>,
+) -> Result<Response, UiError> {
     // Whoever sets an objective owns it until they say otherwise.
-    let values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id)), ("direction".to_owned(), json!("at_least"))]);
+    let mut values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id)), ("direction".to_owned(), json!("at_least"))]);
+    system.prefill(&mut values);
     render_new(&state, &ctx, values, Notice::None, FormErrors::default()).await
 }
 

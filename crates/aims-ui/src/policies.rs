@@ -1,7 +1,8 @@
 //! Policies (5.2, A.2): the list with states, review dates and acknowledgements; a policy's
 //! page with its text, the workflow draft → in review → approved → published → retired (the
-//! buttons each role may use), acknowledgements of the published revision, the revisions and
-//! a readable comparison of two of them.
+//! buttons each role may use) with what was said at each step, acknowledgements of the revision
+//! in force (also while its next edition is prepared), the revisions and a readable comparison
+//! of two of them.
 
 use aims_domain::clock;
 use aims_domain::kinds::POLICY;
@@ -192,7 +193,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
             let next_review = field(r, "next_review_on");
             let live = state_code != "retired";
             let (acks_text, mine_pending) = match (current, state_code.as_str()) {
-                (Some(n), "published") => {
+                (Some(n), state) if state != "retired" => {
                     let count = acks.iter().filter(|a| a.2 == n).count();
                     (format!("{count} of {}", members.len()), !acks.iter().any(|a| a.0 == me && a.2 == n))
                 }
@@ -204,7 +205,12 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
                 summary: field(r, "summary"),
                 topic: humanize(&field(r, "topic")).replace("Ai ", "AI "),
                 state_label: state_label(&state_code),
-                published: current.map(|n| format!("Revision {n}")).unwrap_or_default(),
+                published: match current {
+                    // A new edition is being prepared: say which revision still applies.
+                    Some(n) if live && state_code != "published" => format!("Revision {n} in force"),
+                    Some(n) => format!("Revision {n}"),
+                    None => String::new(),
+                },
                 published_on: crate::text::date(&field(r, "published_at")),
                 overdue: live && is_past(&next_review, &today),
                 next_review,
@@ -276,6 +282,55 @@ struct AckRow {
     when: String,
 }
 
+/// What was said at a step of the workflow (a submission note, why it was sent back).
+struct NoteRow {
+    action: String,
+    label: String,
+    who: String,
+    when: String,
+    note: String,
+}
+
+/// How the history names a step of the workflow.
+fn step_label(action: &str) -> String {
+    match action {
+        "submit" => "Submitted for review".into(),
+        "approve" => "Approved".into(),
+        "reject" => "Sent back to draft".into(),
+        "publish" => "Published".into(),
+        "retire" => "Retired".into(),
+        other => humanize(other),
+    }
+}
+
+/// Notes shown before the rest folds away.
+const RECENT_NOTES: usize = 4;
+
+/// The workflow notes, newest first.
+fn workflow_notes(data: &Map<String, Value>, name_of: &dyn Fn(&str) -> String) -> Vec<NoteRow> {
+    let text = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut notes: Vec<NoteRow> = data
+        .get("workflow_notes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|item| !text(item, "note").trim().is_empty())
+        .map(|item| {
+            let action = text(item, "action");
+            let who = name_of(&text(item, "by"));
+            NoteRow {
+                label: step_label(&action),
+                action,
+                who: if who.is_empty() { "someone".into() } else { who },
+                when: crate::text::date(&text(item, "at")),
+                note: text(item, "note"),
+            }
+        })
+        .collect();
+    notes.reverse();
+    notes
+}
+
 struct RevisionRow {
     n: i64,
     href: String,
@@ -324,8 +379,15 @@ struct PolicyPage {
     published: String,
     retired: String,
     my_ack: String,
+    /// A published revision is in force (published, or its next edition being prepared).
+    in_force: bool,
+    /// Acknowledgements of the revision in force (of the last one, once retired).
     acks: Vec<AckRow>,
+    /// Acknowledgements of revisions before it.
+    earlier_acks: Vec<AckRow>,
     ack_summary: String,
+    recent_notes: Vec<NoteRow>,
+    older_notes: Vec<NoteRow>,
     not_yet: Vec<String>,
     revisions: Vec<RevisionRow>,
     edit_html: String,
@@ -433,7 +495,7 @@ async fn render(
         }
         None => (String::new(), Vec::new()),
     };
-    let acks = acks_all
+    let (acks, earlier_acks): (Vec<AckRow>, Vec<AckRow>) = acks_all
         .iter()
         .rev()
         .map(|(user, email, revision, at)| AckRow {
@@ -441,7 +503,9 @@ async fn render(
             revision: *revision,
             when: datetime(at),
         })
-        .collect();
+        .partition(|a| Some(a.revision) == current_revision);
+    let mut recent_notes = workflow_notes(&record.data, &name_of);
+    let older_notes = recent_notes.split_off(recent_notes.len().min(RECENT_NOTES));
     let history = state.app.revisions(&ctx.member, &POLICY, &record.id).await?;
     let editing = state_code != "published" && state_code != "retired";
     let revisions = history
@@ -521,8 +585,12 @@ async fn render(
         published: when_by("published_by", "published_at"),
         retired: if field(record, "retired_at").is_empty() { String::new() } else { datetime(&field(record, "retired_at")) },
         my_ack,
+        in_force: current_revision.is_some() && state_code != "retired",
         acks,
+        earlier_acks,
         ack_summary,
+        recent_notes,
+        older_notes,
         not_yet,
         revisions,
         edit_html,

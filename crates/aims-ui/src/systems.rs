@@ -1,12 +1,16 @@
 //! The AI system inventory: the register, the form that registers a system, and one system's
 //! whole picture — details, lifecycle gates (request, approve, reject), lifecycle records,
-//! resources, datasets, linked risks, impact assessments and recent activity.
+//! resources, datasets, linked risks, impact assessments, its traceability (controls, evidence,
+//! actions, objectives, communications and policies) and recent activity.
 
 use aims_domain::kinds::inventory::LIFECYCLE_STAGES;
-use aims_domain::kinds::{AI_SYSTEM, DATASET, GATE, LIFECYCLE_RECORD, RESOURCE};
+use std::collections::HashMap;
+
+use aims_domain::kinds::{AI_SYSTEM, CONTROL, DATASET, GATE, LIFECYCLE_RECORD, POLICY, RESOURCE};
 use aims_domain::policy::Action;
 use aims_store::activity::ActivityFilter;
 use aims_store::model::Record;
+use aims_store::records::LinkedRecord;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -20,13 +24,28 @@ use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::text::{datetime, humanize};
+use crate::text::{datetime, encode_query_value, humanize};
 
 /// `?done=` after a successful post: what to say, and in which part of the page.
 #[derive(Deserialize, Default)]
 pub(crate) struct DoneQuery {
     #[serde(default)]
     pub done: String,
+}
+
+/// `?ai_system_id=` on a form opened from an AI system's page: the new record names the system.
+#[derive(Deserialize, Default)]
+pub(crate) struct ForSystem {
+    #[serde(default)]
+    pub ai_system_id: String,
+}
+
+impl ForSystem {
+    pub(crate) fn prefill(&self, values: &mut Map<String, Value>) {
+        if !self.ai_system_id.is_empty() {
+            values.insert("ai_system_ids".into(), json!([self.ai_system_id]));
+        }
+    }
 }
 
 pub(crate) fn done_notice(code: &str) -> Notice {
@@ -306,7 +325,9 @@ struct SystemPage {
     dataset_form: String,
     dataset_open: bool,
     risks: Vec<LinkRow>,
+    risks_more: i64,
     assessments: Vec<AssessmentRow>,
+    trace: SystemTrace,
     activity: Vec<ActivityRow>,
 }
 
@@ -483,6 +504,7 @@ async fn render_system(
         .collect();
 
     let assessments = of_kind("impact_assessment").into_iter().map(|a| assessment_row(slug, a, &name_of)).collect();
+    let trace = system_trace(state, ctx, &system, &linked).await?;
 
     let filter = ActivityFilter { record_id: Some(system.id.clone()), ..ActivityFilter::default() };
     let events = app.list_activity(member, &filter, 0, Some(200)).await?;
@@ -540,11 +562,371 @@ async fn render_system(
         dataset_form: recform::render(DATASET.fields, &[], &values_for("dataset", None), errors_for("dataset"), &options),
         dataset_open: refused.form == "dataset",
         risks,
+        risks_more: beyond_shown(&linked, "risk", false),
         assessments,
+        trace,
         activity,
         notice,
     };
     Ok((status, page).into_response())
+}
+
+// ---- traceability ----
+
+/// One record in the AI system's traceability panel.
+pub(crate) struct TraceItem {
+    href: Option<String>,
+    /// A catalogue reference shown before the title (controls).
+    reference: String,
+    title: String,
+    detail: String,
+    /// A status badge: its class and its words.
+    badge: Option<(String, String)>,
+    /// Why it is listed when it does not name the system itself ("via risk: …").
+    via: String,
+}
+
+/// A group of the traceability panel; an empty one is shown as one short line saying where
+/// to start.
+pub(crate) struct TraceGroup {
+    id: &'static str,
+    heading: &'static str,
+    items: Vec<TraceItem>,
+    /// Linked records beyond those shown (a trace returns a limited number per group).
+    more: i64,
+    more_href: String,
+    /// A few words next to the heading ("1 open · 1 overdue").
+    note: String,
+    /// The line shown instead of an empty group; an empty text hides the group altogether.
+    empty: &'static str,
+    start_href: String,
+    start_label: &'static str,
+}
+
+impl TraceGroup {
+    fn new(id: &'static str, heading: &'static str, empty: &'static str) -> Self {
+        Self {
+            id,
+            heading,
+            items: Vec::new(),
+            more: 0,
+            more_href: String::new(),
+            note: String::new(),
+            empty,
+            start_href: String::new(),
+            start_label: "",
+        }
+    }
+
+    fn start(mut self, href: String, label: &'static str) -> Self {
+        self.start_href = href;
+        self.start_label = label;
+        self
+    }
+
+    fn count(&self) -> i64 {
+        i64::try_from(self.items.len()).unwrap_or(i64::MAX).saturating_add(self.more)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+}
+
+/// What an AI system is traced to beyond its own cards: controls, evidence, actions,
+/// objectives, communications and the policies those name.
+pub(crate) struct SystemTrace {
+    groups: Vec<TraceGroup>,
+}
+
+impl SystemTrace {
+    fn filled(&self) -> Vec<&TraceGroup> {
+        self.groups.iter().filter(|g| !g.is_empty()).collect()
+    }
+
+    fn empty(&self) -> Vec<&TraceGroup> {
+        self.groups.iter().filter(|g| g.is_empty() && !g.empty.is_empty()).collect()
+    }
+
+    fn total(&self) -> i64 {
+        self.groups.iter().map(TraceGroup::count).sum()
+    }
+}
+
+/// How many records of a kind linked to the system (in one direction) the trace left out.
+fn beyond_shown(linked: &[LinkedRecord], kind: &str, outgoing: bool) -> i64 {
+    let mut groups: HashMap<&str, (i64, i64)> = HashMap::new();
+    for link in linked.iter().filter(|l| l.record.kind == kind && l.outgoing == outgoing) {
+        let entry = groups.entry(link.field.as_str()).or_insert((link.group_total, 0));
+        entry.1 += 1;
+    }
+    groups.values().map(|(total, shown)| (total - shown).max(0)).sum()
+}
+
+fn ids_of(record: &Record, name: &str) -> Vec<String> {
+    record.data.get(name).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+}
+
+/// A catalogue reference in a path segment.
+fn ref_segment(reference: &str) -> String {
+    encode_query_value(reference).replace('/', "%2F")
+}
+
+/// Orders catalogue references as people read them: A.9 before A.10.
+fn reference_key(reference: &str) -> Vec<(u8, u64, String)> {
+    let mut key = Vec::new();
+    let mut chars = reference.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        let mut run = String::new();
+        let digits = c.is_ascii_digit();
+        while let Some(&c) = chars.peek() {
+            if c.is_ascii_digit() != digits {
+                break;
+            }
+            run.push(c);
+            chars.next();
+        }
+        key.push(if digits { (0, run.parse().unwrap_or(u64::MAX), String::new()) } else { (1, 0, run.to_lowercase()) });
+    }
+    key
+}
+
+/// At most this many records are fetched one by one; more, and the whole kind is read once.
+const FETCH_ONE_BY_ONE: usize = 20;
+
+/// The controls with these references, by reference (missing ones are left out).
+async fn controls_by_ref(state: &UiState, ctx: &OrgCtx, refs: &[String]) -> Result<HashMap<String, Record>, UiError> {
+    let mut found = HashMap::new();
+    if refs.len() > FETCH_ONE_BY_ONE {
+        for record in crate::catalogue::all(&state.app, &ctx.member, &CONTROL).await? {
+            let reference = crate::catalogue::reference(&record);
+            if refs.contains(&reference) {
+                found.insert(reference, record);
+            }
+        }
+        return Ok(found);
+    }
+    for reference in refs {
+        match state.app.get_record(&ctx.member, &CONTROL, reference).await {
+            Ok(record) => {
+                found.insert(reference.clone(), record);
+            }
+            Err(aims_app::AppError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(found)
+}
+
+/// The control row of the panel: reference, title and implementation status.
+fn control_item(slug: &str, reference: &str, record: Option<&Record>, via: String) -> TraceItem {
+    let badge = record.map(|r| {
+        if r.archived {
+            ("cancelled".to_owned(), "Archived".to_owned())
+        } else if r.data.get("applicable") == Some(&Value::Bool(false)) {
+            ("excluded".to_owned(), "Excluded".to_owned())
+        } else {
+            let status = field(r, "implementation_status");
+            let label = humanize(&status);
+            (status, label)
+        }
+    });
+    TraceItem {
+        href: Some(format!("/orgs/{slug}/controls/{}", ref_segment(reference))),
+        reference: reference.to_owned(),
+        title: record.map(|r| field(r, "title")).unwrap_or_default(),
+        detail: String::new(),
+        badge: badge.filter(|(status, _)| !status.is_empty()),
+        via,
+    }
+}
+
+/// The AI system's links beyond its own cards, both ways: controls that name it or that its
+/// risks selected, evidence, actions, objectives, communications, and the policies those name.
+async fn system_trace(state: &UiState, ctx: &OrgCtx, system: &Record, linked: &[LinkedRecord]) -> Result<SystemTrace, UiError> {
+    let slug = ctx.slug();
+    let can_edit = ctx.can(Action::Edit);
+    let today = crate::actions::today();
+    let incoming = |kind: &str| -> Vec<&Record> {
+        linked.iter().filter(|l| !l.outgoing && l.record.kind == kind && !l.record.archived).map(|l| &l.record).collect()
+    };
+    let for_system = format!("ai_system_id={}", encode_query_value(&system.id));
+
+    // Controls: those naming the system, then those its risks selected.
+    let mut controls = TraceGroup::new("trace-controls", "Controls", "No controls yet")
+        .start(format!("/orgs/{slug}/controls"), "choose them in the Statement of Applicability");
+    let direct: Vec<&Record> = incoming("control");
+    let mut via_risk: Vec<(String, Vec<String>)> = Vec::new();
+    for risk in incoming("risk") {
+        for reference in ids_of(risk, "control_refs") {
+            match via_risk.iter_mut().find(|(r, _)| *r == reference) {
+                Some((_, risks)) => risks.push(field(risk, "title")),
+                None => via_risk.push((reference, vec![field(risk, "title")])),
+            }
+        }
+    }
+    let direct_refs: Vec<String> = direct.iter().map(|r| crate::catalogue::reference(r)).collect();
+    let to_fetch: Vec<String> = via_risk.iter().map(|(r, _)| r.clone()).filter(|r| !direct_refs.contains(r)).collect();
+    let fetched = controls_by_ref(state, ctx, &to_fetch).await?;
+    let mut rows: Vec<(String, TraceItem)> = Vec::new();
+    for record in &direct {
+        let reference = crate::catalogue::reference(record);
+        let via = match via_risk.iter().find(|(r, _)| *r == reference) {
+            Some((_, risks)) => format!("directly and via risk: {}", risks.join(", ")),
+            None => String::new(),
+        };
+        rows.push((reference.clone(), control_item(slug, &reference, Some(record), via)));
+    }
+    for (reference, risks) in &via_risk {
+        if direct_refs.contains(reference) {
+            continue;
+        }
+        let via = format!("via risk: {}", risks.join(", "));
+        rows.push((reference.clone(), control_item(slug, reference, fetched.get(reference), via)));
+    }
+    rows.sort_by_cached_key(|(reference, _)| reference_key(reference));
+    controls.items = rows.into_iter().map(|(_, item)| item).collect();
+    controls.more = beyond_shown(linked, "control", false);
+    controls.more_href = format!("/orgs/{slug}/controls");
+    let implemented = controls.items.iter().filter(|i| i.badge.as_ref().is_some_and(|(s, _)| s == "implemented")).count();
+    if !controls.items.is_empty() {
+        controls.note = format!("{implemented} of {} implemented", controls.items.len());
+    }
+
+    // Evidence, with its file and review date.
+    let mut evidence = TraceGroup::new("trace-evidence", "Evidence", "No evidence yet")
+        .start(format!("/orgs/{slug}/evidence?{for_system}#upload"), if can_edit { "upload evidence" } else { "see all evidence" });
+    let mut overdue = 0;
+    for record in incoming("evidence") {
+        let review_by = field(record, "review_by");
+        let late = crate::evidence::is_past(&review_by, &today);
+        overdue += usize::from(late);
+        evidence.items.push(TraceItem {
+            href: Some(format!("/orgs/{slug}/evidence/{}", record.id)),
+            reference: String::new(),
+            title: field(record, "title"),
+            detail: [
+                field(record, "file_name"),
+                if review_by.is_empty() { "no review date".to_owned() } else { format!("review by {review_by}") },
+            ]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · "),
+            badge: late.then(|| ("overdue".to_owned(), "Review overdue".to_owned())),
+            via: String::new(),
+        });
+    }
+    evidence.more = beyond_shown(linked, "evidence", false);
+    evidence.more_href = format!("/orgs/{slug}/evidence");
+    if overdue > 0 {
+        evidence.note = format!("{overdue} overdue for review");
+    }
+
+    // Actions: open ones first, overdue on top.
+    let mut actions = TraceGroup::new("trace-actions", "Actions", "No actions yet").start(
+        if can_edit { format!("/orgs/{slug}/actions/new?{for_system}") } else { format!("/orgs/{slug}/actions") },
+        if can_edit { "add an action" } else { "open the actions tracker" },
+    );
+    let mut records = incoming("action");
+    let open = |r: &Record| ["open", "in_progress"].contains(&field(r, "status").as_str());
+    records.sort_by_key(|r| (!crate::actions::is_overdue(r, &today), !open(r), r.seq));
+    let open_count = records.iter().filter(|r| open(r)).count();
+    let overdue_count = records.iter().filter(|r| crate::actions::is_overdue(r, &today)).count();
+    for record in records {
+        let late = crate::actions::is_overdue(record, &today);
+        actions.items.push(TraceItem {
+            href: Some(format!("/orgs/{slug}/actions/{}", record.id)),
+            reference: String::new(),
+            title: field(record, "title"),
+            detail: crate::actions::summary(record),
+            badge: late.then(|| ("overdue".to_owned(), "Overdue".to_owned())),
+            via: String::new(),
+        });
+    }
+    actions.more = beyond_shown(linked, "action", false);
+    actions.more_href = format!("/orgs/{slug}/actions");
+    if !actions.items.is_empty() {
+        actions.note =
+            if overdue_count > 0 { format!("{open_count} open · {overdue_count} overdue") } else { format!("{open_count} open") };
+    }
+
+    // Objectives and communications, and the policies they name.
+    let mut policy_via: Vec<(String, Vec<String>)> = Vec::new();
+    let mut name_policies = |record: &Record, what: &str, title: String| {
+        for id in ids_of(record, "policy_ids") {
+            let why = format!("{what} {title}");
+            match policy_via.iter_mut().find(|(p, _)| *p == id) {
+                Some((_, whys)) => whys.push(why),
+                None => policy_via.push((id, vec![why])),
+            }
+        }
+    };
+    let mut objectives = TraceGroup::new("trace-objectives", "Objectives", "No objectives yet").start(
+        if can_edit { format!("/orgs/{slug}/objectives/new?{for_system}") } else { format!("/orgs/{slug}/objectives") },
+        if can_edit { "set an objective" } else { "see all objectives" },
+    );
+    for record in incoming("objective") {
+        let title = field(record, "title");
+        name_policies(record, "objective:", title.clone());
+        let (status, label) = crate::objectives::status_of(record);
+        objectives.items.push(TraceItem {
+            href: Some(format!("/orgs/{slug}/objectives/{}", record.id)),
+            reference: String::new(),
+            title,
+            detail: field(record, "metric"),
+            badge: Some((status.to_owned(), label.to_owned())),
+            via: String::new(),
+        });
+    }
+    objectives.more = beyond_shown(linked, "objective", false);
+    objectives.more_href = format!("/orgs/{slug}/objectives");
+
+    let mut communications = TraceGroup::new("trace-communications", "Communications", "No communications planned").start(
+        if can_edit { format!("/orgs/{slug}/communications/new?{for_system}") } else { format!("/orgs/{slug}/communications") },
+        if can_edit { "plan one" } else { "see the communication plan" },
+    );
+    for record in incoming("communication") {
+        let title = field(record, "subject");
+        name_policies(record, "communication:", title.clone());
+        let next = field(record, "next_on");
+        let late = crate::communications::is_overdue(record, &today);
+        communications.items.push(TraceItem {
+            href: Some(format!("/orgs/{slug}/communications/{}", record.id)),
+            reference: String::new(),
+            title,
+            detail: [field(record, "audience"), if next.is_empty() { String::new() } else { format!("next {next}") }]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            badge: late.then(|| ("overdue".to_owned(), "Overdue".to_owned())),
+            via: String::new(),
+        });
+    }
+    communications.more = beyond_shown(linked, "communication", false);
+    communications.more_href = format!("/orgs/{slug}/communications");
+
+    // Policies never name an AI system themselves: only those reached through the above show.
+    let mut policies = TraceGroup::new("trace-policies", "Policies", "");
+    for (id, whys) in policy_via.into_iter().take(FETCH_ONE_BY_ONE) {
+        let record = match state.app.get_record(&ctx.member, &POLICY, &id).await {
+            Ok(record) if !record.archived => record,
+            Ok(_) | Err(aims_app::AppError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let state_code = record.state.clone().unwrap_or_default();
+        policies.items.push(TraceItem {
+            href: Some(format!("/orgs/{slug}/policies/{}", record.id)),
+            reference: String::new(),
+            title: field(&record, "title"),
+            detail: String::new(),
+            badge: Some((state_code.clone(), crate::policies::state_label(&state_code))),
+            via: format!("via {}", whys.join(", ")),
+        });
+    }
+
+    Ok(SystemTrace { groups: vec![controls, evidence, actions, objectives, communications, policies] })
 }
 
 pub(crate) fn assessment_row(slug: &str, a: &Record, name_of: &dyn Fn(&str) -> String) -> AssessmentRow {

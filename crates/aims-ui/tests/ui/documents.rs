@@ -445,3 +445,137 @@ async fn policy_workflow_through_forms_with_acknowledgement_and_diff() {
     let missing = ui.get(&format!("/orgs/demo/policies/{id}/diff?from=9"), Some(&viewer)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn policy_notes_explain_a_send_back_and_the_revision_in_force_stays_acknowledgeable() {
+    let ui = start().await;
+    let editor = ui.sign_in(Role::Editor).await;
+    let admin = ui.sign_in(Role::Admin).await;
+    let owner = ui.sign_in(Role::Owner).await;
+    let viewer = ui.sign_in(Role::Viewer).await;
+    let editor_name = member_of(&ui, Role::Editor).await.display_name;
+    let owner_name = member_of(&ui, Role::Owner).await.display_name;
+
+    let created = ui
+        .post(
+            "/orgs/demo/policies/new",
+            Some(&editor),
+            &[
+                ("title", "Human oversight of AI decisions"),
+                ("topic", "human_oversight"),
+                ("body", "Every decline is reviewed by a person."),
+            ],
+        )
+        .await;
+    let id = id_in(created.location.as_deref().expect("redirect"), "policies");
+    let path = format!("/orgs/demo/policies/{id}");
+    // A post of the page's form (the edit form when `name` is empty, else a transition).
+    let step = |who: &str, name: &str, fields: &[(&str, &str)], html: &str| {
+        let version = form_version(html);
+        let mut form = vec![("version".to_owned(), version)];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        (who.to_owned(), if name.is_empty() { path.clone() } else { format!("{path}/{name}") }, form)
+    };
+    async fn post(ui: &TestUi, (cookie, path, form): (String, String, Vec<(String, String)>)) -> Reply {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ui.post(&path, Some(&cookie), &form).await
+    }
+
+    // Submitted with a note, sent back with a reason: both are on the page, newest first.
+    let page = ui.get(&path, Some(&editor)).await;
+    let done = post(&ui, step(&editor, "submit", &[("comment", "Ready for the board.")], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = ui.get(&path, Some(&owner)).await;
+    let done = post(&ui, step(&owner, "reject", &[("reason", "Say who may overrule the model & how.")], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = ui.get(&path, Some(&editor)).await;
+    let html = &page.body;
+    assert!(html.contains(r#"<h3 class="support-h" id="wf-notes-h">Review notes</h3>"#), "{html}");
+    let sent_back = html.find(r#"<li class="wf-note wf-note-reject">"#).expect("the send-back note");
+    let submitted = html.find(r#"<li class="wf-note wf-note-submit">"#).expect("the submission note");
+    assert!(sent_back < submitted, "newest first");
+    assert!(html.contains(&format!("<strong>Sent back to draft</strong> · {owner_name} · ")));
+    assert!(html.contains("Say who may overrule the model &#38; how."), "the reason, escaped");
+    assert!(html.contains(&format!("<strong>Submitted for review</strong> · {editor_name} · ")));
+    assert!(html.contains("Ready for the board."));
+    assert!(!html.contains("Acknowledge revision"), "nothing in force to acknowledge yet");
+    assert!(html.contains("Members acknowledge a policy once it is published."));
+
+    // Resubmitted, approved and published as revision 1 by the owner.
+    let done = post(&ui, step(&editor, "submit", &[], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = ui.get(&path, Some(&owner)).await;
+    let done = post(&ui, step(&owner, "approve", &[("comment", "Clear now.")], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = ui.get(&path, Some(&owner)).await;
+    let done = post(&ui, step(&owner, "publish", &[], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = ui.get(&path, Some(&viewer)).await;
+    let done = post(&ui, step(&viewer, "acknowledge", &[], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+
+    // The admin starts edition 2; revision 1 stays in force and the owner acknowledges it now.
+    let page = ui.get(&path, Some(&admin)).await;
+    let edited = post(
+        &ui,
+        step(
+            &admin,
+            "",
+            &[
+                ("title", "Human oversight of AI decisions"),
+                ("topic", "human_oversight"),
+                ("body", "Every decline and referral is reviewed."),
+            ],
+            &page.body,
+        ),
+    )
+    .await;
+    assert!(edited.location.as_deref().is_some_and(|l| l.contains("done=new_edition")), "{}", edited.body);
+    let page = ui.get(&path, Some(&owner)).await;
+    let html = &page.body;
+    assert!(html.contains(">Acknowledge revision 1 (in force)</button>"), "{html}");
+    assert!(html.contains(&format!(r#"<a href="/orgs/demo/policies/{id}/revisions/1">Read revision 1</a>"#)));
+    assert!(html.contains("1 of 5 members have acknowledged revision 1."));
+    assert!(html.contains("Not yet acknowledged: "));
+    let done = post(&ui, step(&owner, "acknowledge", &[], html)).await;
+    assert_eq!(done.location.as_deref(), Some(format!("{path}?done=acknowledge#ack").as_str()), "{}", done.body);
+    let page = ui.get(&format!("{path}?done=acknowledge"), Some(&owner)).await;
+    let html = &page.body;
+    assert!(html.contains("Thank you: your acknowledgement of revision 1 is recorded."));
+    assert!(html.contains("You acknowledged revision 1 on "));
+    assert!(html.contains("2 of 5 members have acknowledged revision 1."));
+    assert!(!html.contains("Acknowledgements of earlier revisions"), "every acknowledgement is of the revision in force");
+    let list = ui.get("/orgs/demo/policies", Some(&owner)).await;
+    let row = &list.body[list.body.find("Human oversight of AI decisions").expect("row")..];
+    assert!(row.contains("Revision 1 in force") && row.contains("2 of 5"), "{row}");
+
+    // Once revision 2 is published, the earlier acknowledgements fold under their own heading.
+    let page = ui.get(&path, Some(&editor)).await;
+    let done = post(&ui, step(&editor, "submit", &[], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = ui.get(&path, Some(&owner)).await;
+    let done = post(&ui, step(&owner, "approve", &[], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = ui.get(&path, Some(&owner)).await;
+    let done = post(&ui, step(&owner, "publish", &[], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = ui.get(&path, Some(&viewer)).await;
+    let html = &page.body;
+    assert!(html.contains(">Acknowledge revision 2</button>"));
+    assert!(html.contains("<summary class=\"small\">Acknowledgements of earlier revisions (2)</summary>"), "{html}");
+    assert!(html.contains("0 of 5 members have acknowledged revision 2."));
+
+    // A retired policy is no longer acknowledged.
+    let page = ui.get(&path, Some(&owner)).await;
+    let done = post(&ui, step(&owner, "retire", &[("reason", "Merged into the AI policy.")], &page.body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = ui.get(&path, Some(&viewer)).await;
+    assert!(!page.body.contains(">Acknowledge revision"));
+    assert!(page.body.contains("This policy is retired; it no longer needs acknowledging."));
+    assert!(page.body.contains("<strong>Retired</strong>") && page.body.contains("Merged into the AI policy."));
+    let record = ui.app.get_record(&member_of(&ui, Role::Viewer).await, &POLICY, &id).await.expect("policy");
+    let version = record.version.to_string();
+    let refused = ui.post(&format!("{path}/acknowledge"), Some(&viewer), &[("version", &version)]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.body.contains("Only a policy with a published revision in force can be acknowledged."), "{}", refused.body);
+}
