@@ -293,6 +293,17 @@ impl App {
         Ok(updated)
     }
 
+    /// [`App::trace`] as stored JSON (the API's trace route): the record's version and
+    /// document, and its linked records' documents.
+    pub async fn trace_json(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<(i64, String, Vec<page_json::LinkedDoc>)> {
+        require(member, Action::Read)?;
+        let key = doc_key(spec, segment);
+        let (id, version, doc) =
+            page_json::get_id_and_doc(&self.db, &member.org_id, spec.kind, key).await?.ok_or_else(|| not_found(spec, segment))?;
+        let linked = page_json::linked_docs(&self.db, &member.org_id, &id, TRACE_GROUP_LIMIT).await?;
+        Ok((version, doc, linked))
+    }
+
     /// The records linked to and from a record, at most [`TRACE_GROUP_LIMIT`] per group
     /// (direction, field, kind); each carries its group's total, and the list filters
     /// (`risks?control_refs=…`, `evidence?ai_system_ids=…`) page through the rest.

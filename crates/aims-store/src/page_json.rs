@@ -383,3 +383,73 @@ pub async fn get_doc_with_token(
     let Some((row, doc)) = found else { return Ok(None) };
     Ok(Some((token_auth(row)?, doc)))
 }
+
+/// One record's id, version and stored JSON document (a trace's subject, addressed by id or by
+/// reference).
+pub async fn get_id_and_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(String, i64, String)>> {
+    let sql = match key {
+        Key::Id(_) => "SELECT id, version, doc FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
+        Key::Ref(_) => "SELECT id, version, doc FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
+    };
+    let row: Option<(String, i64, Option<String>)> = match db {
+        Db::Sqlite(_, readers) => {
+            let sql = numbered(sql);
+            let (org_id, kind, key) = (org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
+            readers
+                .run(move |conn| {
+                    let mut statement = conn.prepare_cached(&sql)?;
+                    statement
+                        .query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .map(Some)
+                        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+                })
+                .await?
+        }
+        Db::Postgres(pool) => sqlx::query_as(sql).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?,
+    };
+    Ok(row.map(|(id, version, doc)| (id, version, doc.unwrap_or_default())))
+}
+
+/// A linked record in a trace, as stored JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedDoc {
+    pub field: String,
+    pub outgoing: bool,
+    pub kind: String,
+    /// How many records the group (direction, field, kind) holds.
+    pub group_total: i64,
+    pub doc: String,
+}
+
+/// The trace of a record as stored documents (the API's trace route): the same records as
+/// [`crate::records::linked`], without decoding them.
+pub async fn linked_docs(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedDoc>> {
+    let sql = crate::records::linked_sql("f.kind, f.doc");
+    type Row = (String, i64, String, Option<String>, i64);
+    let into = |(field, outgoing, kind, doc, group_total): Row| LinkedDoc {
+        field,
+        outgoing: outgoing == 1,
+        kind,
+        group_total,
+        doc: doc.unwrap_or_default(),
+    };
+    match db {
+        Db::Sqlite(_, readers) => {
+            let sql = numbered(&sql);
+            let (org_id, id) = (org_id.to_owned(), id.to_owned());
+            readers
+                .run(move |conn| {
+                    let mut statement = conn.prepare_cached(&sql)?;
+                    let rows = statement.query_map(rusqlite::params![org_id, id, per_group], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?;
+                    rows.map(|row| row.map(into)).collect()
+                })
+                .await
+        }
+        Db::Postgres(pool) => {
+            let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).bind(per_group).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(into).collect())
+        }
+    }
+}

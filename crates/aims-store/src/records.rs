@@ -259,17 +259,13 @@ pub struct LinkedRecord {
     pub group_total: i64,
 }
 
-/// The records linked to and from a record: per group (direction, field, kind) the first
-/// `per_group` in creation order (ids are time-ordered UUIDs), each with the group's total.
-/// Incoming groups are counted and cut on the links alone (each link carries its holder's
-/// kind, in one index), and only the records returned are read, so a trace costs about the
-/// same whatever the fan-out of the busiest group.
-pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedRecord>> {
-    let full: String = COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ");
-    // Outgoing links are few (a record's own fields): numbered with a window. Incoming ones can
-    // be thousands: each group is counted, its cut-off id found by one index seek, and only the
-    // links before it joined. CROSS JOIN keeps SQLite reading records last, by key.
-    let sql = format!(
+/// The trace query: `t.field, t.outgoing`, then `full` (columns of each linked record `f`),
+/// then `t.total`.
+/// Outgoing links are few (a record's own fields): numbered with a window. Incoming ones can
+/// be thousands: each group is counted, its cut-off id found by one index seek, and only the
+/// links before it joined. CROSS JOIN keeps SQLite reading records last, by key.
+pub(crate) fn linked_sql(full: &str) -> String {
+    format!(
         "SELECT t.field, t.outgoing, {full}, t.total FROM ( \
            SELECT l.field, CAST(1 AS BIGINT) AS outgoing, l.to_id AS id, \
                   ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY l.to_id) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
@@ -283,7 +279,17 @@ pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreRes
            ) g JOIN record_links l ON l.org_id = $1 AND l.to_id = $2 AND l.field = g.field AND l.from_kind = g.from_kind \
            WHERE g.cutoff IS NULL OR l.from_id < g.cutoff \
          ) t CROSS JOIN records f WHERE f.org_id = $1 AND f.id = t.id AND t.n <= $3 ORDER BY t.outgoing DESC, f.kind, t.field, f.seq"
-    );
+    )
+}
+
+/// The records linked to and from a record: per group (direction, field, kind) the first
+/// `per_group` in creation order (ids are time-ordered UUIDs), each with the group's total.
+/// Incoming groups are counted and cut on the links alone (each link carries its holder's
+/// kind, in one index), and only the records returned are read, so a trace costs about the
+/// same whatever the fan-out of the busiest group.
+pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedRecord>> {
+    let full: String = COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = linked_sql(&full);
     type LinkRow = (
         String,
         i64,

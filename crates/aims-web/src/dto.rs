@@ -42,6 +42,13 @@ pub fn json_page_response(page: JsonPage) -> Response {
     response
 }
 
+/// JSON text (assembled from stored documents) as the response body.
+pub fn json_text_body(text: String) -> Response {
+    let mut response = text.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
 /// A record's stored JSON as the response body, with its version as `ETag`.
 pub fn json_text_response(doc: String, version: i64) -> Response {
     let mut response = doc.into_response();

@@ -3,7 +3,6 @@
 
 use aims_app::App;
 use aims_domain::validate::KindSpec;
-use aims_store::records::LinkedRecord;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post};
@@ -12,7 +11,7 @@ use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::{Ref, RefOr};
 
 use crate::auth::{Authed, Credentials};
-use crate::dto::{PAGE_PREFIX, json_page_response, record_json};
+use crate::dto::{PAGE_PREFIX, json_page_response, json_text_body, record_json};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::input::{IfMatch, JsonBody, ListQuery, OptionalJsonBody, QueryPairs, parse_list_query};
@@ -160,8 +159,8 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
         HttpMethod::Get,
         &format!("{item}/trace"),
         get(move |State(app): State<App>, Path((_org, key)): Path<(String, String)>, Authed(member)| async move {
-            let (record, linked) = app.trace(&member, spec, &key).await?;
-            ApiResult::Ok(axum::Json(trace_json(&record_json(&record), &linked)))
+            let (_, record, linked) = app.trace_json(&member, spec, &key).await?;
+            ApiResult::Ok(json_text_body(trace_text(&record, &linked)))
         }),
         Doc::new(spec.collection, format!("trace_{}", spec.kind), format!("Records linked to and from a {}", spec.label.to_lowercase()))
             .org()
@@ -490,25 +489,47 @@ fn revision_json(revision: &aims_store::model::Revision) -> Value {
 /// `{"record": …, "links": {"<kind>": [{"field", "direction", "record"}]}, "counts": {"<kind>": n},
 /// "truncated": bool}`: counts are the full numbers of linked records per kind; a group with
 /// more than the trace's limit is cut (`truncated`), and the list filters page through the rest.
-fn trace_json(record: &Value, linked: &[LinkedRecord]) -> Value {
-    let mut groups: Map<String, Value> = Map::new();
+/// Written from the stored documents, which go into the body as they are.
+fn trace_text(record: &str, linked: &[aims_store::page_json::LinkedDoc]) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
     let mut counts: Map<String, Value> = Map::new();
     let mut seen_groups = std::collections::HashSet::new();
     let mut truncated = false;
     for link in linked {
-        if seen_groups.insert((link.outgoing, link.field.as_str(), link.record.kind.as_str())) {
-            let count = counts.entry(link.record.kind.clone()).or_insert(json!(0));
+        if !kinds.contains(&link.kind.as_str()) {
+            kinds.push(&link.kind);
+        }
+        if seen_groups.insert((link.outgoing, link.field.as_str(), link.kind.as_str())) {
+            let count = counts.entry(link.kind.clone()).or_insert(json!(0));
             *count = json!(count.as_i64().unwrap_or(0) + link.group_total);
             truncated |= link.group_total > aims_app::records::TRACE_GROUP_LIMIT;
         }
-        let entry = json!({
-            "field": link.field,
-            "direction": if link.outgoing { "outgoing" } else { "incoming" },
-            "record": record_json(&link.record),
-        });
-        if let Value::Array(items) = groups.entry(link.record.kind.clone()).or_insert_with(|| Value::Array(Vec::new())) {
-            items.push(entry);
-        }
     }
-    json!({"record": record, "links": groups, "counts": counts, "truncated": truncated})
+    let mut body = String::with_capacity(record.len() + linked.iter().map(|l| l.doc.len() + 64).sum::<usize>() + 256);
+    body.push_str("{\"record\":");
+    body.push_str(record);
+    body.push_str(",\"links\":{");
+    for (k, kind) in kinds.iter().enumerate() {
+        if k > 0 {
+            body.push(',');
+        }
+        body.push_str(&json!(kind).to_string());
+        body.push_str(":[");
+        for (i, link) in linked.iter().filter(|l| l.kind == *kind).enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            let direction = if link.outgoing { "outgoing" } else { "incoming" };
+            body.push_str(&format!("{{\"field\":{},\"direction\":\"{direction}\",\"record\":", json!(link.field)));
+            body.push_str(&link.doc);
+            body.push('}');
+        }
+        body.push(']');
+    }
+    body.push_str("},\"counts\":");
+    body.push_str(&Value::Object(counts).to_string());
+    body.push_str(",\"truncated\":");
+    body.push_str(if truncated { "true" } else { "false" });
+    body.push('}');
+    body
 }
