@@ -2,6 +2,7 @@
 //! driver the URL selected.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -13,8 +14,9 @@ use crate::error::{StoreError, StoreResult};
 /// A connection pool on one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The sqlx pool for everything, plus plain read-only connections for the hot read paths.
-    Sqlite(SqlitePool, crate::readers::Readers),
+    /// The sqlx pool for everything, plain read-only connections for the hot read paths, and
+    /// the queue of this process's writers.
+    Sqlite(SqlitePool, crate::readers::Readers, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
@@ -28,7 +30,7 @@ pub enum Backend {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool, _) => $body,
+            $crate::db::Db::Sqlite($pool, _, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -81,7 +83,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(20))
             .connect_with(options)
             .await?;
-        Ok(Db::Sqlite(pool, readers))
+        Ok(Db::Sqlite(pool, readers, Arc::new(tokio::sync::Mutex::new(()))))
     }
 
     pub fn backend(&self) -> Backend {
@@ -94,11 +96,16 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so two writers never deadlock on a lock upgrade.
     pub async fn begin_write(&self) -> StoreResult<WriteTx> {
-        let inner = match self {
-            Db::Sqlite(pool, _) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
-        };
-        Ok(WriteTx { inner })
+        match self {
+            Db::Sqlite(pool, _, writer) => {
+                // Writers of this process queue here, in order, instead of polling SQLite's
+                // write lock with sleeps; other processes (the CLI) still meet the busy timeout.
+                let turn = writer.clone().lock_owned().await;
+                let inner = TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?);
+                Ok(WriteTx { inner, _turn: Some(turn) })
+            }
+            Db::Postgres(pool) => Ok(WriteTx { inner: TxInner::Postgres(pool.begin().await?), _turn: None }),
+        }
     }
 
     /// Checks that the database answers (for `/healthz`).
@@ -125,6 +132,8 @@ pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
 /// A write transaction on either backend. Dropped without [`WriteTx::commit`], it rolls back.
 pub struct WriteTx {
     pub(crate) inner: TxInner,
+    /// This process's turn to write (SQLite), released after the transaction ends.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 pub(crate) enum TxInner {
@@ -134,7 +143,8 @@ pub(crate) enum TxInner {
 
 impl WriteTx {
     pub async fn commit(self) -> StoreResult<()> {
-        match self.inner {
+        let WriteTx { inner, _turn } = self;
+        match inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }

@@ -110,7 +110,7 @@ pub async fn list(
     let sql = page_sql(db.backend(), include_archived, filters);
     let params = page_params(org_id, kind, filters, after_seq, limit);
     match db {
-        Db::Sqlite(_, readers) => {
+        Db::Sqlite(_, readers, _) => {
             let sql = numbered(&sql);
             readers.run(move |conn| sqlite_page(conn, &sql, &params, limit, prefix)).await
         }
@@ -177,7 +177,7 @@ pub async fn list_with_token(
     prefix: &'static str,
 ) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
     let readers = match db {
-        Db::Sqlite(_, readers) => readers,
+        Db::Sqlite(_, readers, _) => readers,
         Db::Postgres(pool) => {
             return pg_list_with_token(pool, token_hash, now, slug, kind, include_archived, filters, after_seq, limit, prefix).await;
         }
@@ -320,7 +320,7 @@ fn sqlite_doc(conn: &rusqlite::Connection, sql: &str, org_id: &str, kind: &str, 
 /// One record's version and stored JSON document.
 pub async fn get_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(i64, String)>> {
     match db {
-        Db::Sqlite(_, readers) => {
+        Db::Sqlite(_, readers, _) => {
             let sql = numbered(doc_sql(key));
             let (org_id, kind, key) = (org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
             readers.run(move |conn| sqlite_doc(conn, &sql, &org_id, &kind, &key)).await
@@ -344,7 +344,7 @@ pub async fn get_doc_with_token(
     key: Key<'_>,
 ) -> StoreResult<Option<(TokenAuth, Option<(i64, String)>)>> {
     let readers = match db {
-        Db::Sqlite(_, readers) => readers,
+        Db::Sqlite(_, readers, _) => readers,
         Db::Postgres(pool) => {
             // One round trip: the token's row with the record joined when the organisation matches.
             let column = match key {
@@ -392,7 +392,7 @@ pub async fn get_id_and_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> 
         Key::Ref(_) => "SELECT id, version, doc FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
     };
     let row: Option<(String, i64, Option<String>)> = match db {
-        Db::Sqlite(_, readers) => {
+        Db::Sqlite(_, readers, _) => {
             let sql = numbered(sql);
             let (org_id, kind, key) = (org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
             readers
@@ -434,7 +434,7 @@ pub async fn linked_docs(db: &Db, org_id: &str, id: &str, per_group: i64) -> Sto
         doc: doc.unwrap_or_default(),
     };
     match db {
-        Db::Sqlite(_, readers) => {
+        Db::Sqlite(_, readers, _) => {
             let sql = numbered(&sql);
             let (org_id, id) = (org_id.to_owned(), id.to_owned());
             readers

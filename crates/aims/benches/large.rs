@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench -p aims --bench large` (PostgreSQL from `AIMS_TEST_POSTGRES_URL`, if set).
 //! Tunables: `BENCH_SYSTEMS` (10000), `BENCH_RISKS` (50000), `BENCH_EVIDENCE` (20000, five links
-//! each), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16).
+//! each), `BENCH_WRITERS` (4 concurrent creators), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16).
 
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,67 @@ const CONTROLS: &[&str] = &[
     "A.7.6", "A.8.2", "A.8.3", "A.8.4", "A.8.5", "A.9.2", "A.9.3", "A.9.4", "A.10.2", "A.10.3", "A.10.4",
 ];
 
-/// Creates the organisation; returns the app, a token, the system and risk ids and creates per second.
-async fn seed(url: &str, systems: u64, risks: u64) -> (App, String, Vec<String>, Vec<String>, f64) {
+fn system_input(i: u64, owner: &str) -> serde_json::Value {
+    let category = ["high", "limited", "minimal"][i as usize % 3];
+    json!({
+        "name": format!("AI system {i:05}"),
+        "purpose": "Decision support in consumer lending operations",
+        "intended_use": "Recommendations reviewed by trained staff before any decision about a customer",
+        "ai_roles": ["ai_provider"], "eu_ai_act_role": "provider", "owner_id": owner,
+        "business_unit": format!("Unit {}", i % 40), "geographies": ["Ireland", "Germany"],
+        "model_type": "Gradient-boosted trees", "data_categories": ["personal", "financial"],
+        "eu_ai_act_risk_category": category, "eu_ai_act_risk_reason": "Classified by the AI governance board",
+        "human_oversight_mode": "human_in_the_loop", "human_oversight_rationale": "Staff confirm each recommendation",
+    })
+}
+
+fn risk_input(i: u64, system_id: &str, owner: &str) -> serde_json::Value {
+    let likelihood = (i % 5 + 1) as i64;
+    let consequence = ((i / 5) % 5 + 1) as i64;
+    json!({
+        "title": format!("Risk {i:05}: drift degrades approval accuracy"),
+        "description": "Population changes after rate rises move applicants out of the training distribution",
+        "source_category": "technical", "ai_system_ids": [system_id],
+        "inherent_likelihood": likelihood, "inherent_consequence": consequence,
+        "treatment": "mitigate", "control_refs": [CONTROLS[(i % CONTROLS.len() as u64) as usize]],
+        "residual_likelihood": 1, "residual_consequence": consequence, "owner_id": owner,
+        "nist_characteristics": ["valid_reliable"],
+    })
+}
+
+/// Creates records `0..count` with `writers` concurrent callers of the service, as a server's
+/// request handlers would; returns the ids in order.
+async fn create_concurrently(
+    app: &App,
+    writers: u64,
+    count: u64,
+    spec: &'static aims_domain::validate::KindSpec,
+    input: impl Fn(u64) -> serde_json::Value + Send + Sync + 'static,
+) -> Vec<String> {
+    let member = app.member_by_email("owner@large.example", "large").await.expect("member");
+    let input = std::sync::Arc::new(input);
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (app, member, input) = (app.clone(), member.clone(), input.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            for i in (w..count).step_by(writers as usize) {
+                made.push((i, app.create_record(&member, spec, &input(i)).await.expect("create").id));
+            }
+            made
+        }));
+    }
+    let mut all = Vec::with_capacity(count as usize);
+    for task in tasks {
+        all.extend(task.await.expect("writer"));
+    }
+    all.sort();
+    all.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Creates the organisation; returns the app, a token, the system and risk ids and creates per
+/// second (`writers` concurrent callers).
+async fn seed(url: &str, systems: u64, risks: u64, writers: u64) -> (App, String, Vec<String>, Vec<String>, f64) {
     let (app, _) = App::open(url).await.expect("open");
     let system = Actor::System("bench");
     app.create_org("large", "Large Lending Group", &system).await.expect("org");
@@ -34,37 +93,13 @@ async fn seed(url: &str, systems: u64, risks: u64) -> (App, String, Vec<String>,
     let member = app.member_by_email("owner@large.example", "large").await.expect("member");
     let token = app.create_token(&member, Some("bench"), None, &system).await.expect("token").secret;
     let started = Instant::now();
-    let mut ids = Vec::with_capacity(systems as usize);
-    let mut risk_ids = Vec::with_capacity(risks as usize);
-    let categories = ["high", "limited", "minimal"];
-    for i in 0..systems {
-        let category = categories[i as usize % 3];
-        let input = json!({
-            "name": format!("AI system {i:05}"),
-            "purpose": "Decision support in consumer lending operations",
-            "intended_use": "Recommendations reviewed by trained staff before any decision about a customer",
-            "ai_roles": ["ai_provider"], "eu_ai_act_role": "provider", "owner_id": member.user_id,
-            "business_unit": format!("Unit {}", i % 40), "geographies": ["Ireland", "Germany"],
-            "model_type": "Gradient-boosted trees", "data_categories": ["personal", "financial"],
-            "eu_ai_act_risk_category": category, "eu_ai_act_risk_reason": "Classified by the AI governance board",
-            "human_oversight_mode": "human_in_the_loop", "human_oversight_rationale": "Staff confirm each recommendation",
-        });
-        ids.push(app.create_record(&member, &AI_SYSTEM, &input).await.expect("system").id);
-    }
-    for i in 0..risks {
-        let likelihood = (i % 5 + 1) as i64;
-        let consequence = ((i / 5) % 5 + 1) as i64;
-        let input = json!({
-            "title": format!("Risk {i:05}: drift degrades approval accuracy"),
-            "description": "Population changes after rate rises move applicants out of the training distribution",
-            "source_category": "technical", "ai_system_ids": [ids[(i % systems) as usize]],
-            "inherent_likelihood": likelihood, "inherent_consequence": consequence,
-            "treatment": "mitigate", "control_refs": [CONTROLS[(i % CONTROLS.len() as u64) as usize]],
-            "residual_likelihood": 1, "residual_consequence": consequence, "owner_id": member.user_id,
-            "nist_characteristics": ["valid_reliable"],
-        });
-        risk_ids.push(app.create_record(&member, &RISK, &input).await.expect("risk").id);
-    }
+    let owner = member.user_id.clone();
+    let ids = create_concurrently(&app, writers, systems, &AI_SYSTEM, move |i| system_input(i, &owner)).await;
+    let (owner, system_ids) = (member.user_id.clone(), std::sync::Arc::new(ids.clone()));
+    let risk_ids = create_concurrently(&app, writers, risks, &RISK, move |i| {
+        risk_input(i, &system_ids[(i % system_ids.len() as u64) as usize], &owner)
+    })
+    .await;
     let rate = (systems + risks) as f64 / started.elapsed().as_secs_f64();
     (app, token, ids, risk_ids, rate)
 }
@@ -141,6 +176,7 @@ async fn main() {
     let systems = env_number("BENCH_SYSTEMS", 10_000);
     let risks = env_number("BENCH_RISKS", 50_000);
     let evidence = env_number("BENCH_EVIDENCE", 20_000);
+    let writers = env_number("BENCH_WRITERS", 4);
     let duration = Duration::from_secs(env_number("BENCH_SECONDS", 4));
     let connections = env_number("BENCH_CONNECTIONS", 16) as usize;
     println!(
@@ -152,8 +188,10 @@ async fn main() {
             println!("{backend}: skipped (set AIMS_TEST_POSTGRES_URL)");
             continue;
         };
-        let (app, token, ids, risk_ids, rate) = seed(&url, systems, risks).await;
-        println!("\n[{backend}] creates through the services, each with its activity event: {rate:.0} per second");
+        let (app, token, ids, risk_ids, rate) = seed(&url, systems, risks, writers).await;
+        println!(
+            "\n[{backend}] creates through the services ({writers} concurrent callers), each with its activity event: {rate:.0} per second"
+        );
         let (evidence_ids, upload_rate) = seed_evidence(&app, &ids, &risk_ids, evidence).await;
         println!("[{backend}] evidence uploads (file stored, five links, revision, event): {upload_rate:.0} per second");
         let settings = aims::server::ServerSettings { public_url: "http://127.0.0.1".into() };
