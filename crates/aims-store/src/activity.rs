@@ -19,10 +19,12 @@ pub struct NewEvent<'a> {
 
 /// Appends one event to an organisation's chain within `tx`.
 pub async fn append(tx: &mut WriteTx, org_id: &str, actor: &Actor, event: NewEvent<'_>) -> StoreResult<ActivityEvent> {
-    // PostgreSQL: the row lock on the organisation serialises appends to its chain. SQLite
-    // already holds the database write lock (BEGIN IMMEDIATE).
+    // PostgreSQL: the row lock on the organisation serialises appends to its chain. It is a
+    // NO KEY UPDATE lock: the foreign-key checks of the same transactions hold KEY SHARE locks
+    // on that row, which a FOR UPDATE would have to wait for — two writers would deadlock.
+    // SQLite already holds the database write lock (BEGIN IMMEDIATE).
     let head_sql = match tx.backend() {
-        Backend::Postgres => "SELECT log_seq, log_head FROM organizations WHERE id = $1 FOR UPDATE",
+        Backend::Postgres => "SELECT log_seq, log_head FROM organizations WHERE id = $1 FOR NO KEY UPDATE",
         Backend::Sqlite => "SELECT log_seq, log_head FROM organizations WHERE id = $1",
     };
     let (last_seq, last_hash): (i64, String) = on_conn!(tx, conn => {

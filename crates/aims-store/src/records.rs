@@ -83,7 +83,7 @@ pub async fn get(db: &Db, org_id: &str, kind: &str, key: &RecordKey<'_>) -> Stor
 pub async fn get_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, key: &RecordKey<'_>) -> StoreResult<Option<Record>> {
     let (mut sql, key_value) = get_sql(key);
     if tx.backend() == crate::Backend::Postgres {
-        sql.push_str(" FOR UPDATE");
+        sql.push_str(" FOR NO KEY UPDATE");
     }
     let row: Option<Row> = on_conn!(tx, conn => {
         sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(kind).bind(key_value).fetch_optional(&mut *conn).await?

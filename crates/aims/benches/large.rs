@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench -p aims --bench large` (PostgreSQL from `AIMS_TEST_POSTGRES_URL`, if set).
 //! Tunables: `BENCH_SYSTEMS` (10000), `BENCH_RISKS` (50000), `BENCH_EVIDENCE` (20000, five links
-//! each), `BENCH_WRITERS` (4 concurrent creators), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16).
+//! each), `BENCH_WRITERS` (1: concurrent creators), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16).
 
 use std::time::{Duration, Instant};
 
@@ -176,7 +176,7 @@ async fn main() {
     let systems = env_number("BENCH_SYSTEMS", 10_000);
     let risks = env_number("BENCH_RISKS", 50_000);
     let evidence = env_number("BENCH_EVIDENCE", 20_000);
-    let writers = env_number("BENCH_WRITERS", 4);
+    let writers = env_number("BENCH_WRITERS", 1);
     let duration = Duration::from_secs(env_number("BENCH_SECONDS", 4));
     let connections = env_number("BENCH_CONNECTIONS", 16) as usize;
     println!(
