@@ -2,6 +2,7 @@
 //! A list request is the hottest path of the API; one aggregated row avoids decoding and
 //! re-encoding every record.
 
+use rusqlite::OptionalExtension;
 use sqlx::AssertSqlSafe;
 
 use crate::model::Member;
@@ -280,8 +281,7 @@ fn auth_row(conn: &rusqlite::Connection, auth_sql: &str, token_hash: &str, now: 
         .query_row(rusqlite::params![token_hash, now], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
         })
-        .map(Some)
-        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+        .optional()
 }
 
 fn token_auth((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role): AuthRow) -> StoreResult<TokenAuth> {
@@ -313,24 +313,12 @@ fn sqlite_doc(conn: &rusqlite::Connection, sql: &str, org_id: &str, kind: &str, 
     let mut statement = conn.prepare_cached(sql)?;
     statement
         .query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))
-        .map(Some)
-        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+        .optional()
 }
 
 /// One record's version and stored JSON document.
 pub async fn get_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(i64, String)>> {
-    match db {
-        Db::Sqlite(_, readers, _) => {
-            let sql = numbered(doc_sql(key));
-            let (org_id, kind, key) = (org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
-            readers.run(move |conn| sqlite_doc(conn, &sql, &org_id, &kind, &key)).await
-        }
-        Db::Postgres(pool) => {
-            let row: Option<(i64, Option<String>)> =
-                sqlx::query_as(doc_sql(key)).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?;
-            Ok(row.map(|(version, doc)| (version, doc.unwrap_or_default())))
-        }
-    }
+    Ok(get_id_and_doc(db, org_id, kind, key).await?.map(|(_, version, doc)| (version, doc)))
 }
 
 /// Checks an API token and reads one record in one blocking call on SQLite. `None` when the
@@ -398,10 +386,7 @@ pub async fn get_id_and_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> 
             readers
                 .run(move |conn| {
                     let mut statement = conn.prepare_cached(&sql)?;
-                    statement
-                        .query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                        .map(Some)
-                        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })
+                    statement.query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()
                 })
                 .await?
         }
