@@ -8,7 +8,7 @@ use aims_domain::{ValidationErrors, clock};
 use aims_store::activity::{self, NewEvent};
 use aims_store::model::{Actor, Member, Page, Record, Revision};
 use aims_store::page_json::{self, Filter, JsonPage};
-use aims_store::records::{self, LinkedRecord, NewRecord, RecordKey};
+use aims_store::records::{self, LinkTargets, LinkedRecord, NewRecord, RecordKey};
 
 use crate::secrets::token_hash;
 use aims_store::{StoreError, WriteTx, orgs};
@@ -468,7 +468,8 @@ pub(crate) async fn check_references(
 }
 
 /// Mirrors the record's link fields (`…_ids`, and the catalogue `…_refs` resolved to the rows'
-/// ids) into `record_links`, where foreign keys hold them and traces read them both ways.
+/// ids) into `record_links`, where foreign keys hold them and traces read them both ways. Only
+/// fields that changed are rewritten, all in one statement.
 pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Record, previous: Option<&Record>) -> AppResult<()> {
     let parent = spec.parent.map(|p| (p.field, None));
     let fields = spec.fields.iter().filter_map(|f| match f.ty {
@@ -476,6 +477,7 @@ pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Recor
         FieldType::Refs { kind } => Some((f.name, Some(kind))),
         _ => None,
     });
+    let mut changed: Vec<(&str, Option<&str>, Vec<String>)> = Vec::new();
     for (field, catalogue_kind) in fields.chain(parent) {
         let now = record.data.get(field);
         if previous.is_some_and(|p| p.data.get(field) == now) {
@@ -485,12 +487,19 @@ pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Recor
             Some(Value::String(one)) => vec![one.clone()],
             _ => now.and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         };
-        let targets = match catalogue_kind {
-            Some(kind) => records::ids_of_refs(tx, &record.org_id, kind, &values).await?,
-            None => values,
-        };
-        let source = records::LinkSource { org_id: &record.org_id, id: &record.id, kind: &record.kind };
-        records::set_links(tx, source, field, &targets, previous.is_none()).await?;
+        changed.push((field, catalogue_kind, values));
     }
+    let targets: Vec<(&str, LinkTargets<'_>)> = changed
+        .iter()
+        .map(|(field, catalogue_kind, values)| {
+            let targets = match catalogue_kind {
+                Some(kind) => LinkTargets::Refs { kind, refs: values },
+                None => LinkTargets::Ids(values),
+            };
+            (*field, targets)
+        })
+        .collect();
+    let source = records::LinkSource { org_id: &record.org_id, id: &record.id, kind: &record.kind };
+    records::replace_links(tx, source, &targets, previous.is_none()).await?;
     Ok(())
 }

@@ -2,21 +2,20 @@
 //! driver the URL selected.
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, Postgres, SqlitePool, Transaction};
 
 use crate::error::{StoreError, StoreResult};
 
 /// A connection pool on one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The sqlx pool for everything, plain read-only connections for the hot read paths, and
-    /// the queue of this process's writers.
-    Sqlite(SqlitePool, crate::readers::Readers, Arc<tokio::sync::Mutex<()>>),
+    /// The sqlx pool for reads, plain read-only connections for the hot read paths, and the
+    /// process's one writer connection, which write transactions take in turn.
+    Sqlite(SqlitePool, crate::readers::Readers, crate::writer::Writer),
     Postgres(PgPool),
 }
 
@@ -32,22 +31,6 @@ macro_rules! on_pool {
         match $db {
             $crate::db::Db::Sqlite($pool, _, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
-        }
-    };
-}
-
-/// Runs `$body` with `$conn` bound to the concrete connection of a write transaction.
-macro_rules! on_conn {
-    ($tx:expr, $conn:ident => $body:expr) => {
-        match &mut $tx.inner {
-            $crate::db::TxInner::Sqlite(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-            $crate::db::TxInner::Postgres(t) => {
-                let $conn = &mut **t;
-                $body
-            }
         }
     };
 }
@@ -83,7 +66,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(20))
             .connect_with(options)
             .await?;
-        Ok(Db::Sqlite(pool, readers, Arc::new(tokio::sync::Mutex::new(()))))
+        Ok(Db::Sqlite(pool, readers, crate::writer::Writer::new(path)))
     }
 
     pub fn backend(&self) -> Backend {
@@ -96,21 +79,24 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so two writers never deadlock on a lock upgrade.
     pub async fn begin_write(&self) -> StoreResult<WriteTx> {
-        match self {
-            Db::Sqlite(pool, _, writer) => {
-                // Writers of this process queue here, in order, instead of polling SQLite's
-                // write lock with sleeps; other processes (the CLI) still meet the busy timeout.
-                let turn = writer.clone().lock_owned().await;
-                let inner = TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?);
-                Ok(WriteTx { inner, _turn: Some(turn) })
-            }
-            Db::Postgres(pool) => Ok(WriteTx { inner: TxInner::Postgres(pool.begin().await?), _turn: None }),
-        }
+        let inner = match self {
+            Db::Sqlite(_, _, writer) => TxInner::Sqlite(writer.begin().await?),
+            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(WriteTx { inner })
     }
 
     /// Checks that the database answers (for `/healthz`).
     pub async fn ping(&self) -> StoreResult<()> {
         on_pool!(self, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        Ok(())
+    }
+
+    /// Refreshes the query planner's statistics. PostgreSQL's autovacuum does this on its own a
+    /// while after a bulk load; calling it at once (after an import, in benchmarks) spares the
+    /// first queries plans made for empty tables.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        on_pool!(self, pool => { sqlx::query("ANALYZE").execute(pool).await?; });
         Ok(())
     }
 
@@ -132,19 +118,16 @@ pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
 /// A write transaction on either backend. Dropped without [`WriteTx::commit`], it rolls back.
 pub struct WriteTx {
     pub(crate) inner: TxInner,
-    /// This process's turn to write (SQLite), released after the transaction ends.
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 pub(crate) enum TxInner {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(crate::writer::SqliteTx),
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl WriteTx {
     pub async fn commit(self) -> StoreResult<()> {
-        let WriteTx { inner, _turn } = self;
-        match inner {
+        match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }

@@ -18,6 +18,7 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// An error of the rusqlite connections (SQLite's hot reads and its writer).
     #[error("database error: {0}")]
     Reader(#[from] rusqlite::Error),
     #[error("file store error: {0}")]
@@ -31,18 +32,13 @@ impl StoreError {
     pub fn on_unique(self, what: &str) -> Self {
         match &self {
             StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+            StoreError::Reader(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Conflict(what.to_owned())
+            }
             _ => self,
         }
-    }
-}
-
-/// `?`-friendly conversion of a unique violation into a conflict.
-pub trait OnUnique<T> {
-    fn on_unique(self, what: &str) -> StoreResult<T>;
-}
-
-impl<T> OnUnique<T> for Result<T, sqlx::Error> {
-    fn on_unique(self, what: &str) -> StoreResult<T> {
-        self.map_err(|e| StoreError::from(e).on_unique(what))
     }
 }

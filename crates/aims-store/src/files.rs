@@ -74,14 +74,17 @@ impl FileStore {
             }
             FileStore::Database => {
                 let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-                on_conn!(tx, conn => {
-                    sqlx::query(
-                        "INSERT INTO evidence_files (org_id, sha256, size_bytes, content, created_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (org_id, sha256) DO UPDATE SET content = excluded.content, size_bytes = excluded.size_bytes",
-                    )
-                    .bind(org_id).bind(sha256).bind(size).bind(bytes).bind(now)
-                    .execute(&mut *conn).await?;
-                });
+                tx.query(
+                    "INSERT INTO evidence_files (org_id, sha256, size_bytes, content, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (org_id, sha256) DO UPDATE SET content = excluded.content, size_bytes = excluded.size_bytes",
+                )
+                .bind(org_id)
+                .bind(sha256)
+                .bind(size)
+                .bind(bytes)
+                .bind(now)
+                .execute()
+                .await?;
             }
         }
         Ok(())

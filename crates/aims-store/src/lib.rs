@@ -1,10 +1,12 @@
 //! Storage of aims behind one interface for SQLite (the embedded default) and PostgreSQL.
 //!
 //! Every query is written once, in SQL both backends accept (TEXT ids and timestamps, BIGINT
-//! counters, `$n` placeholders), and run through [`on_pool!`] / [`on_conn!`], which expand the
-//! same code for each driver. Writes go through [`WriteTx`], which serialises writers (SQLite
-//! `BEGIN IMMEDIATE`; PostgreSQL row lock on the organisation) so the activity chain and
-//! record versions never race.
+//! counters, `$n` placeholders). Reads run through [`on_pool!`], which expands the same sqlx
+//! code for each driver (and the hottest ones on rusqlite read connections, see [`readers`]).
+//! Writes go through [`WriteTx`] and its `query(…)` builder ([`sql`]): sqlx on PostgreSQL, the
+//! process's one rusqlite writer connection on SQLite ([`writer`]). Writers are serialised
+//! (SQLite `BEGIN IMMEDIATE`; PostgreSQL row lock on the organisation) so the activity chain
+//! and record versions never race.
 
 #[macro_use]
 mod db;
@@ -19,9 +21,11 @@ pub mod page_json;
 pub mod readers;
 pub mod records;
 pub mod sessions;
+mod sql;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod writer;
 
 pub use db::{Backend, Db, WriteTx};
 pub use error::{StoreError, StoreResult};

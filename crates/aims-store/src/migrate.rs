@@ -66,15 +66,14 @@ pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
             Db::Sqlite(..) => migration.sqlite,
             Db::Postgres(_) => migration.postgres,
         };
-        on_conn!(tx, conn => {
-            sqlx::raw_sql(script).execute(&mut *conn).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(migration.version)
-                .bind(migration.name)
-                .bind(aims_domain::clock::now_text())
-                .execute(&mut *conn)
-                .await?;
-        });
+        tx.execute_script(script).await?;
+        let now = aims_domain::clock::now_text();
+        tx.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(&now)
+            .execute()
+            .await?;
         tx.commit().await?;
         applied.push(format!("{:04}_{}", migration.version, migration.name));
     }

@@ -39,15 +39,19 @@ pub async fn peek(db: &Db, token_hash: &str, purpose: Purpose, now: &str) -> Sto
 /// Uses the link up inside `tx`; `None` when it is not (or no longer) valid, so two concurrent
 /// uses cannot both succeed.
 pub async fn consume(tx: &mut WriteTx, token_hash: &str, purpose: Purpose, now: &str) -> StoreResult<Option<Option<String>>> {
-    let user: Option<Option<String>> = on_conn!(tx, conn => {
-        sqlx::query_scalar("SELECT user_id FROM one_time_links WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3")
-            .bind(token_hash).bind(purpose.as_str()).bind(now).fetch_optional(&mut *conn).await?
-    });
+    let user: Option<(Option<String>,)> = tx
+        .query("SELECT user_id FROM one_time_links WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3")
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .bind(now)
+        .fetch_optional()
+        .await?;
     if user.is_some() {
-        on_conn!(tx, conn => {
-            sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
-                .bind(now).bind(token_hash).execute(&mut *conn).await?;
-        });
+        tx.query("UPDATE one_time_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(token_hash)
+            .execute()
+            .await?;
     }
-    Ok(user)
+    Ok(user.map(|(user_id,)| user_id))
 }

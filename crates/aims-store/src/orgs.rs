@@ -4,17 +4,20 @@ use aims_domain::identity::Role;
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Db, WriteTx};
-use crate::error::{OnUnique, StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 use crate::model::{Member, Organization};
 
 const ORG_COLUMNS: &str = "id, slug, name, version, created_at, updated_at";
 
 pub async fn insert(tx: &mut WriteTx, id: &str, slug: &str, name: &str, now: &str) -> StoreResult<()> {
-    on_conn!(tx, conn => {
-        sqlx::query("INSERT INTO organizations (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
-            .bind(id).bind(slug).bind(name).bind(now)
-            .execute(&mut *conn).await.on_unique(&format!("an organisation with slug {slug} exists"))?;
-    });
+    tx.query("INSERT INTO organizations (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+        .bind(id)
+        .bind(slug)
+        .bind(name)
+        .bind(now)
+        .execute()
+        .await
+        .map_err(|e| e.on_unique(&format!("an organisation with slug {slug} exists")))?;
     Ok(())
 }
 
@@ -34,19 +37,26 @@ pub async fn count(db: &Db) -> StoreResult<i64> {
 
 /// Adds a membership or changes its role. Returns the previous role, if there was one.
 pub async fn upsert_membership(tx: &mut WriteTx, org_id: &str, user_id: &str, role: Role, now: &str) -> StoreResult<Option<Role>> {
-    let previous: Option<String> = on_conn!(tx, conn => {
-        sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
-            .bind(org_id).bind(user_id).fetch_optional(&mut *conn).await?
-    });
-    on_conn!(tx, conn => {
-        if previous.is_some() {
-            sqlx::query("UPDATE memberships SET role = $1, updated_at = $2 WHERE org_id = $3 AND user_id = $4")
-                .bind(role.as_str()).bind(now).bind(org_id).bind(user_id).execute(&mut *conn).await?;
-        } else {
-            sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
-                .bind(org_id).bind(user_id).bind(role.as_str()).bind(now).execute(&mut *conn).await?;
-        }
-    });
+    let previous: Option<(String,)> =
+        tx.query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2").bind(org_id).bind(user_id).fetch_optional().await?;
+    let previous = previous.map(|(role,)| role);
+    if previous.is_some() {
+        tx.query("UPDATE memberships SET role = $1, updated_at = $2 WHERE org_id = $3 AND user_id = $4")
+            .bind(role.as_str())
+            .bind(now)
+            .bind(org_id)
+            .bind(user_id)
+            .execute()
+            .await?;
+    } else {
+        tx.query("INSERT INTO memberships (org_id, user_id, role, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(org_id)
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(now)
+            .execute()
+            .await?;
+    }
     previous.map(|r| parse_role(&r)).transpose()
 }
 
@@ -88,9 +98,8 @@ pub async fn members(db: &Db, org_id: &str) -> StoreResult<Vec<Member>> {
 
 /// Is `user_id` a member of the organisation? (For owner fields and links to people.)
 pub async fn is_member(tx: &mut WriteTx, org_id: &str, user_id: &str) -> StoreResult<bool> {
-    let found: i64 = on_conn!(tx, conn => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id = $2").bind(org_id).bind(user_id).fetch_one(&mut *conn).await?
-    });
+    let (found,): (i64,) =
+        tx.query("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id = $2").bind(org_id).bind(user_id).fetch_one().await?;
     Ok(found > 0)
 }
 
@@ -103,10 +112,15 @@ pub async fn insert_framework(
     version: i64,
     now: &str,
 ) -> StoreResult<()> {
-    on_conn!(tx, conn => {
-        sqlx::query("INSERT INTO frameworks (org_id, urn, ref_id, name, library_version, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(org_id).bind(urn).bind(ref_id).bind(name).bind(version).bind(now)
-            .execute(&mut *conn).await.on_unique("the framework is already loaded")?;
-    });
+    tx.query("INSERT INTO frameworks (org_id, urn, ref_id, name, library_version, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(org_id)
+        .bind(urn)
+        .bind(ref_id)
+        .bind(name)
+        .bind(version)
+        .bind(now)
+        .execute()
+        .await
+        .map_err(|e| e.on_unique("the framework is already loaded"))?;
     Ok(())
 }

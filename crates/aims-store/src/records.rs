@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Db, WriteTx};
-use crate::error::{OnUnique, StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 use crate::model::{Page, Record, Revision};
 
 const COLUMNS: &str = "seq, org_id, id, kind, ref, version, state, archived, data, created_at, created_by, updated_at, updated_by";
@@ -61,12 +61,20 @@ pub async fn insert(tx: &mut WriteTx, new: &NewRecord<'_>) -> StoreResult<Record
          VALUES ($1, $2, $3, $4, 1, $5, FALSE, $6, $7, $8, $7, $8, $9) RETURNING {COLUMNS}"
     );
     let conflict = format!("a {} with reference {} exists", new.kind, new.reference.unwrap_or("-"));
-    let row: Row = on_conn!(tx, conn => {
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(new.org_id).bind(new.id).bind(new.kind).bind(new.reference).bind(new.state).bind(&data)
-            .bind(new.now).bind(new.actor_id).bind(&doc)
-            .fetch_one(&mut *conn).await.on_unique(&conflict)?
-    });
+    let row: Row = tx
+        .query(&sql)
+        .bind(new.org_id)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(new.reference)
+        .bind(new.state)
+        .bind(&data)
+        .bind(new.now)
+        .bind(new.actor_id)
+        .bind(&doc)
+        .fetch_one()
+        .await
+        .map_err(|e| e.on_unique(&conflict))?;
     from_row(row)
 }
 
@@ -85,9 +93,7 @@ pub async fn get_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, key: &Re
     if tx.backend() == crate::Backend::Postgres {
         sql.push_str(" FOR NO KEY UPDATE");
     }
-    let row: Option<Row> = on_conn!(tx, conn => {
-        sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(kind).bind(key_value).fetch_optional(&mut *conn).await?
-    });
+    let row: Option<Row> = tx.query(&sql).bind(org_id).bind(kind).bind(key_value).fetch_optional().await?;
     row.map(from_row).transpose()
 }
 
@@ -147,12 +153,19 @@ pub async fn update(
         "UPDATE records SET data = $1, state = $2, archived = $3, version = version + 1, updated_at = $4, updated_by = $5, doc = $9 \
          WHERE org_id = $6 AND id = $7 AND version = $8 RETURNING {COLUMNS}"
     );
-    let row: Option<Row> = on_conn!(tx, conn => {
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(&text).bind(state).bind(archived).bind(now).bind(actor_id)
-            .bind(&current.org_id).bind(&current.id).bind(expected_version).bind(&doc)
-            .fetch_optional(&mut *conn).await?
-    });
+    let row: Option<Row> = tx
+        .query(&sql)
+        .bind(&text)
+        .bind(state)
+        .bind(archived)
+        .bind(now)
+        .bind(actor_id)
+        .bind(&current.org_id)
+        .bind(&current.id)
+        .bind(expected_version)
+        .bind(&doc)
+        .fetch_optional()
+        .await?;
     match row {
         Some(row) => from_row(row),
         None => Err(StoreError::Stale { current: current.version }),
@@ -167,31 +180,79 @@ pub struct LinkSource<'a> {
     pub kind: &'a str,
 }
 
-/// Replaces the links a record holds in one field with `targets`. The foreign keys refuse a
-/// target that is not a record of the same organisation. `fresh` says the record was just
-/// inserted and holds no links yet (nothing to delete).
-pub async fn set_links(tx: &mut WriteTx, from: LinkSource<'_>, field: &str, targets: &[String], fresh: bool) -> StoreResult<()> {
+/// What one link field of a record points at.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkTargets<'a> {
+    /// Record ids.
+    Ids(&'a [String]),
+    /// References of catalogue rows of `kind` (`control_refs`), resolved to their ids as the
+    /// links are written; unknown references are left out (callers check them first).
+    Refs { kind: &'a str, refs: &'a [String] },
+}
+
+/// Replaces the links a record holds in `fields` with the given targets, in one DELETE (none
+/// when `fresh`: the record was just inserted) and one INSERT. The foreign keys refuse a target
+/// that is not a record of the same organisation.
+pub async fn replace_links(tx: &mut WriteTx, from: LinkSource<'_>, fields: &[(&str, LinkTargets<'_>)], fresh: bool) -> StoreResult<()> {
     let LinkSource { org_id, id: from_id, kind: from_kind } = from;
-    if !fresh {
-        on_conn!(tx, conn => {
-            sqlx::query("DELETE FROM record_links WHERE org_id = $1 AND from_id = $2 AND field = $3")
-                .bind(org_id).bind(from_id).bind(field).execute(&mut *conn).await?;
-        });
-    }
-    if targets.is_empty() {
+    if fields.is_empty() {
         return Ok(());
     }
-    // One statement for all targets; its text depends only on their number, so it is prepared once per size.
-    let values: Vec<String> = (0..targets.len()).map(|i| format!("($1, $2, $3, $4, ${})", i + 5)).collect();
-    let sql = format!("INSERT INTO record_links (org_id, from_id, field, from_kind, to_id) VALUES {}", values.join(", "));
-    on_conn!(tx, conn => {
-        let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(org_id).bind(from_id).bind(field).bind(from_kind);
-        for to_id in targets {
-            query = query.bind(to_id);
+    if !fresh {
+        let sql = format!("DELETE FROM record_links WHERE org_id = $1 AND from_id = $2 AND field IN ({})", placeholders(3, fields.len()));
+        let mut query = tx.query(&sql).bind(org_id).bind(from_id);
+        for (field, _) in fields {
+            query = query.bind(*field);
         }
-        query.execute(&mut *conn).await?;
-    });
+        query.execute().await?;
+    }
+    let (sql, values) = insert_links_sql(fields);
+    let Some(sql) = sql else { return Ok(()) };
+    let mut query = tx.query(&sql).bind(org_id).bind(from_id).bind(from_kind);
+    for value in values {
+        query = query.bind(value);
+    }
+    query.execute().await?;
     Ok(())
+}
+
+/// The INSERT of [`replace_links`] and its values from `$4` on (`None` when there is nothing to
+/// link): per field one SELECT — ids from a VALUES list, references through the catalogue
+/// rows — joined with UNION ALL. Its text depends only on the shape, so it is prepared once per shape.
+fn insert_links_sql<'a>(fields: &[(&'a str, LinkTargets<'a>)]) -> (Option<String>, Vec<&'a str>) {
+    let mut parts = Vec::new();
+    let mut values: Vec<&'a str> = Vec::new();
+    for (field, targets) in fields {
+        let (kind, items) = match targets {
+            LinkTargets::Ids(ids) => (None, *ids),
+            LinkTargets::Refs { kind, refs } => (Some(*kind), *refs),
+        };
+        if items.is_empty() {
+            continue;
+        }
+        values.push(field);
+        let field_param = values.len() + 3;
+        let first = values.len() + 4;
+        values.extend(items.iter().map(String::as_str));
+        match kind {
+            None => {
+                let rows: Vec<String> = (first..first + items.len()).map(|i| format!("(${i})")).collect();
+                parts.push(format!("SELECT $1, $2, ${field_param}, $3, v.column1 FROM (VALUES {}) v", rows.join(", ")));
+            }
+            Some(kind) => {
+                values.push(kind);
+                parts.push(format!(
+                    "SELECT $1, $2, ${field_param}, $3, c.id FROM records c WHERE c.org_id = $1 AND c.kind = ${} AND c.ref IN ({})",
+                    first + items.len(),
+                    placeholders(first, items.len())
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return (None, values);
+    }
+    (Some(format!("INSERT INTO record_links (org_id, from_id, field, from_kind, to_id) {}", parts.join(" UNION ALL "))), values)
 }
 
 /// `$first, $first+1, …` for an IN list of `n` values.
@@ -205,19 +266,12 @@ pub async fn existing_ids(tx: &mut WriteTx, org_id: &str, kind: &str, ids: &[Str
         return Ok(Vec::new());
     }
     let sql = format!("SELECT id FROM records WHERE org_id = $1 AND kind = $2 AND id IN ({})", placeholders(3, ids.len()));
-    Ok(on_conn!(tx, conn => {
-        let mut query = sqlx::query_scalar(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind);
-        for id in ids {
-            query = query.bind(id);
-        }
-        query.fetch_all(&mut *conn).await?
-    }))
-}
-
-/// The ids of the catalogue rows of `kind` with the given references, in the order given;
-/// unknown references are left out.
-pub async fn ids_of_refs(tx: &mut WriteTx, org_id: &str, kind: &str, refs: &[String]) -> StoreResult<Vec<String>> {
-    Ok(refs_to_ids(tx, org_id, kind, refs).await?.into_iter().map(|(_, id)| id).collect())
+    let mut query = tx.query(&sql).bind(org_id).bind(kind);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let found: Vec<(String,)> = query.fetch_all().await?;
+    Ok(found.into_iter().map(|(id,)| id).collect())
 }
 
 /// `(ref, id)` of the catalogue rows of `kind` with the given references, in the order given.
@@ -226,26 +280,25 @@ pub async fn refs_to_ids(tx: &mut WriteTx, org_id: &str, kind: &str, refs: &[Str
         return Ok(Vec::new());
     }
     let sql = format!("SELECT ref, id FROM records WHERE org_id = $1 AND kind = $2 AND ref IN ({})", placeholders(3, refs.len()));
-    let found: Vec<(String, String)> = on_conn!(tx, conn => {
-        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind);
-        for reference in refs {
-            query = query.bind(reference);
-        }
-        query.fetch_all(&mut *conn).await?
-    });
+    let mut query = tx.query(&sql).bind(org_id).bind(kind);
+    for reference in refs {
+        query = query.bind(reference);
+    }
+    let found: Vec<(String, String)> = query.fetch_all().await?;
     Ok(refs.iter().filter_map(|r| found.iter().find(|(f, _)| f == r).cloned()).collect())
 }
 
 /// Every link held in `field` across the organisation, as `(to_id, from_id, from_kind)`, for
 /// records that are not archived (the SoA snapshot: which risks and evidence point at which control).
 pub async fn incoming_links_for_update(tx: &mut WriteTx, org_id: &str, field: &str) -> StoreResult<Vec<(String, String, String)>> {
-    Ok(on_conn!(tx, conn => {
-        sqlx::query_as(
-            "SELECT l.to_id, l.from_id, r.kind FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id \
-             WHERE l.org_id = $1 AND l.field = $2 AND r.archived = FALSE ORDER BY r.seq",
-        )
-        .bind(org_id).bind(field).fetch_all(&mut *conn).await?
-    }))
+    tx.query(
+        "SELECT l.to_id, l.from_id, r.kind FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id \
+         WHERE l.org_id = $1 AND l.field = $2 AND r.archived = FALSE ORDER BY r.seq",
+    )
+    .bind(org_id)
+    .bind(field)
+    .fetch_all()
+    .await
 }
 
 /// Records linked to or from a record, with the field that links them and the direction.
@@ -325,14 +378,13 @@ pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreRes
 /// Freezes the current edition of a record as its next revision; returns the revision number.
 pub async fn add_revision(tx: &mut WriteTx, record: &Record, actor_id: Option<&str>, now: &str) -> StoreResult<i64> {
     let data = Value::Object(record.data.clone()).to_string();
-    let n: i64 = on_conn!(tx, conn => {
-        sqlx::query_scalar(
+    let (n,): (i64,) = tx
+        .query(
             "INSERT INTO record_revisions (org_id, record_id, n, record_version, state, data, created_at, created_by) \
              SELECT $1, $2, COALESCE(MAX(n), 0) + 1, $3, $4, $5, $6, $7 FROM record_revisions WHERE org_id = $1 AND record_id = $2 RETURNING n",
         )
         .bind(&record.org_id).bind(&record.id).bind(record.version).bind(&record.state).bind(&data).bind(now).bind(actor_id)
-        .fetch_one(&mut *conn).await?
-    });
+        .fetch_one().await?;
     Ok(n)
 }
 
@@ -349,9 +401,7 @@ pub async fn backfill_documents(db: &Db) -> StoreResult<u64> {
         for row in rows {
             let record = from_row(row)?;
             let doc = record.to_json().to_string();
-            on_conn!(tx, conn => {
-                sqlx::query("UPDATE records SET doc = $1 WHERE seq = $2").bind(&doc).bind(record.seq).execute(&mut *conn).await?;
-            });
+            tx.query("UPDATE records SET doc = $1 WHERE seq = $2").bind(&doc).bind(record.seq).execute().await?;
             filled += 1;
         }
         tx.commit().await?;
@@ -414,9 +464,7 @@ pub async fn linked_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, field
         "SELECT {cols} FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.from_id \
          WHERE l.org_id = $1 AND l.to_id = $2 AND l.field = $3 AND r.kind = $4 AND r.archived = FALSE ORDER BY r.seq"
     );
-    let rows: Vec<Row> = on_conn!(tx, conn => {
-        sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(target_id).bind(field).bind(kind).fetch_all(&mut *conn).await?
-    });
+    let rows: Vec<Row> = tx.query(&sql).bind(org_id).bind(target_id).bind(field).bind(kind).fetch_all().await?;
     rows.into_iter().map(from_row).collect()
 }
 
@@ -424,7 +472,7 @@ pub async fn linked_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, field
 /// gate requirements, singletons).
 pub async fn all_for_update(tx: &mut WriteTx, org_id: &str, kind: &str) -> StoreResult<Vec<Record>> {
     let sql = format!("SELECT {COLUMNS} FROM records WHERE org_id = $1 AND kind = $2 AND archived = FALSE ORDER BY seq");
-    let rows: Vec<Row> = on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(kind).fetch_all(&mut *conn).await?);
+    let rows: Vec<Row> = tx.query(&sql).bind(org_id).bind(kind).fetch_all().await?;
     rows.into_iter().map(from_row).collect()
 }
 

@@ -10,6 +10,12 @@ use crate::orgs::parse_role;
 
 const TOKEN_COLUMNS: &str = "id, org_id, user_id, name, created_at, expires_at, last_used_at, revoked_at";
 
+type TokenRow = (String, String, String, String, String, Option<String>, Option<String>, Option<String>);
+
+fn token_from_row((id, org_id, user_id, name, created_at, expires_at, last_used_at, revoked_at): TokenRow) -> ApiToken {
+    ApiToken { id, org_id, user_id, name, created_at, expires_at, last_used_at, revoked_at }
+}
+
 pub struct NewToken<'a> {
     pub id: &'a str,
     pub org_id: &'a str,
@@ -21,14 +27,16 @@ pub struct NewToken<'a> {
 }
 
 pub async fn insert(tx: &mut WriteTx, token: &NewToken<'_>) -> StoreResult<()> {
-    on_conn!(tx, conn => {
-        sqlx::query(
-            "INSERT INTO api_tokens (id, org_id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(token.id).bind(token.org_id).bind(token.user_id).bind(token.name).bind(token.token_hash)
-        .bind(token.created_at).bind(token.expires_at)
-        .execute(&mut *conn).await?;
-    });
+    tx.query("INSERT INTO api_tokens (id, org_id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(token.id)
+        .bind(token.org_id)
+        .bind(token.user_id)
+        .bind(token.name)
+        .bind(token.token_hash)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute()
+        .await?;
     Ok(())
 }
 
@@ -81,7 +89,8 @@ pub async fn list(db: &Db, org_id: &str, user_id: Option<&str>) -> StoreResult<V
 
 pub async fn get(tx: &mut WriteTx, token_id: &str) -> StoreResult<Option<ApiToken>> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
-    Ok(on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(token_id).fetch_optional(&mut *conn).await?))
+    let row: Option<TokenRow> = tx.query(&sql).bind(token_id).fetch_optional().await?;
+    Ok(row.map(token_from_row))
 }
 
 pub async fn get_in_org(db: &Db, org_id: &str, token_id: &str) -> StoreResult<Option<ApiToken>> {
@@ -91,8 +100,7 @@ pub async fn get_in_org(db: &Db, org_id: &str, token_id: &str) -> StoreResult<Op
 
 /// Revokes a token; `false` when it was already revoked.
 pub async fn revoke(tx: &mut WriteTx, token_id: &str, now: &str) -> StoreResult<bool> {
-    let done = on_conn!(tx, conn => {
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(token_id).execute(&mut *conn).await?.rows_affected()
-    });
+    let done =
+        tx.query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(token_id).execute().await?;
     Ok(done == 1)
 }

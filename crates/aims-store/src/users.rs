@@ -1,18 +1,24 @@
 //! Users: identities with a password hash, independent of any organisation.
 
 use crate::db::{Db, WriteTx};
-use crate::error::{OnUnique, StoreResult};
+use crate::error::StoreResult;
 use crate::model::User;
 use sqlx::AssertSqlSafe;
 
 const USER_COLUMNS: &str = "id, email, display_name, active, version, created_at, updated_at";
 
+type UserRow = (String, String, String, bool, i64, String, String);
+
 pub async fn insert(tx: &mut WriteTx, id: &str, email: &str, display_name: &str, password_hash: &str, now: &str) -> StoreResult<()> {
-    on_conn!(tx, conn => {
-        sqlx::query("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
-            .bind(id).bind(email).bind(display_name).bind(password_hash).bind(now)
-            .execute(&mut *conn).await.on_unique(&format!("a user with e-mail {email} exists"))?;
-    });
+    tx.query("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(id)
+        .bind(email)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(now)
+        .execute()
+        .await
+        .map_err(|e| e.on_unique(&format!("a user with e-mail {email} exists")))?;
     Ok(())
 }
 
@@ -28,7 +34,16 @@ pub async fn by_id(db: &Db, id: &str) -> StoreResult<Option<User>> {
 
 pub async fn by_email_in(tx: &mut WriteTx, email: &str) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-    Ok(on_conn!(tx, conn => sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(&mut *conn).await?))
+    let row: Option<UserRow> = tx.query(&sql).bind(email).fetch_optional().await?;
+    Ok(row.map(|(id, email, display_name, active, version, created_at, updated_at)| User {
+        id,
+        email,
+        display_name,
+        active,
+        version,
+        created_at,
+        updated_at,
+    }))
 }
 
 /// The stored password hash of an active user, for login.
@@ -46,36 +61,35 @@ pub async fn count(db: &Db) -> StoreResult<i64> {
 }
 
 pub async fn set_password(tx: &mut WriteTx, user_id: &str, password_hash: &str, now: &str) -> StoreResult<()> {
-    on_conn!(tx, conn => {
-        sqlx::query("UPDATE users SET password_hash = $1, version = version + 1, updated_at = $2 WHERE id = $3")
-            .bind(password_hash).bind(now).bind(user_id).execute(&mut *conn).await?;
-    });
+    tx.query("UPDATE users SET password_hash = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+        .bind(password_hash)
+        .bind(now)
+        .bind(user_id)
+        .execute()
+        .await?;
     Ok(())
 }
 
 /// Marks a user inactive and ends every session and token of theirs, in the same transaction.
 pub async fn deactivate(tx: &mut WriteTx, user_id: &str, now: &str) -> StoreResult<u64> {
-    on_conn!(tx, conn => {
-        sqlx::query("UPDATE users SET active = FALSE, version = version + 1, updated_at = $1 WHERE id = $2")
-            .bind(now).bind(user_id).execute(&mut *conn).await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
-        let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(now).bind(user_id).execute(&mut *conn).await?;
-        Ok(revoked.rows_affected())
-    })
+    tx.query("UPDATE users SET active = FALSE, version = version + 1, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute()
+        .await?;
+    tx.query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute().await?;
+    tx.query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL").bind(now).bind(user_id).execute().await
 }
 
 /// Ends every session of a user (after a password reset).
 pub async fn end_sessions(tx: &mut WriteTx, user_id: &str) -> StoreResult<()> {
-    on_conn!(tx, conn => {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
-    });
+    tx.query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute().await?;
     Ok(())
 }
 
 /// The memberships (organisation ids) of a user, so user-level changes are logged in each.
 pub async fn org_ids(tx: &mut WriteTx, user_id: &str) -> StoreResult<Vec<String>> {
-    Ok(on_conn!(tx, conn => {
-        sqlx::query_scalar("SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY org_id").bind(user_id).fetch_all(&mut *conn).await?
-    }))
+    let rows: Vec<(String,)> =
+        tx.query("SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY org_id").bind(user_id).fetch_all().await?;
+    Ok(rows.into_iter().map(|(org_id,)| org_id).collect())
 }

@@ -40,22 +40,20 @@ async fn the_schema_refuses_cross_organisation_links(backend: Backend) {
         .expect("id")
         .to_owned();
     let mut tx = t.app.db.begin_write().await.expect("tx");
-    let refused = aims_store::records::set_links(
+    let refused = aims_store::records::replace_links(
         &mut tx,
         aims_store::records::LinkSource { org_id: &acme.id, id: &ours, kind: "control" },
-        "control_ids",
-        &[theirs.clone()],
+        &[("control_ids", aims_store::records::LinkTargets::Ids(&[theirs.clone()]))],
         false,
     )
     .await;
     assert!(refused.is_err(), "a link from acme to other's record must violate the foreign key");
     drop(tx);
     let mut tx = t.app.db.begin_write().await.expect("tx");
-    let refused = aims_store::records::set_links(
+    let refused = aims_store::records::replace_links(
         &mut tx,
         aims_store::records::LinkSource { org_id: &other.id, id: &ours, kind: "control" },
-        "control_ids",
-        &[theirs],
+        &[("control_ids", aims_store::records::LinkTargets::Ids(&[theirs.clone()]))],
         false,
     )
     .await;
