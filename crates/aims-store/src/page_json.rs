@@ -409,7 +409,7 @@ pub struct LinkedDoc {
 /// The trace of a record as stored documents (the API's trace route): the same records as
 /// [`crate::records::linked`], without decoding them.
 pub async fn linked_docs(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedDoc>> {
-    let sql = crate::records::linked_sql("f.kind, f.doc");
+    let sql = crate::records::linked_sql(db.backend(), "f.kind, f.doc");
     type Row = (String, i64, String, Option<String>, i64);
     let into = |(field, outgoing, kind, doc, group_total): Row| LinkedDoc {
         field,

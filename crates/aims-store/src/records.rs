@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Db, WriteTx};
+use crate::db::{Backend, Db, WriteTx};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{Page, Record, Revision};
 
@@ -315,22 +315,37 @@ pub struct LinkedRecord {
 /// The trace query: `t.field, t.outgoing`, then `full` (columns of each linked record `f`),
 /// then `t.total`.
 /// Outgoing links are few (a record's own fields): numbered with a window. Incoming ones can
-/// be thousands: each group is counted, its cut-off id found by one index seek, and only the
-/// links before it joined. CROSS JOIN keeps SQLite reading records last, by key.
-pub(crate) fn linked_sql(full: &str) -> String {
+/// be thousands: each group (field, holder's kind) is counted on the index alone, and only its
+/// first `$3` links are read — on PostgreSQL by a LATERAL index scan per group; SQLite has no
+/// LATERAL, so there each group's cut-off id is found by one index seek and only the links
+/// before it are joined. CROSS JOIN keeps SQLite reading records last, by key.
+pub(crate) fn linked_sql(backend: Backend, full: &str) -> String {
+    let incoming = match backend {
+        Backend::Postgres => {
+            "SELECT g.field, CAST(0 AS BIGINT) AS outgoing, l.from_id AS id, CAST(1 AS BIGINT) AS n, g.total FROM ( \
+               SELECT lg.field, lg.from_kind, COUNT(*) AS total FROM record_links lg WHERE lg.org_id = $1 AND lg.to_id = $2 \
+               GROUP BY lg.field, lg.from_kind \
+             ) g CROSS JOIN LATERAL ( \
+               SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = $1 AND l2.to_id = $2 AND l2.field = g.field \
+               AND l2.from_kind = g.from_kind ORDER BY l2.from_id LIMIT $3 \
+             ) l"
+        }
+        Backend::Sqlite => {
+            "SELECT l.field, CAST(0 AS BIGINT) AS outgoing, l.from_id AS id, CAST(1 AS BIGINT) AS n, g.total FROM ( \
+               SELECT lg.field, lg.from_kind, COUNT(*) AS total, \
+                      (SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = $1 AND l2.to_id = $2 AND l2.field = lg.field \
+                       AND l2.from_kind = lg.from_kind ORDER BY l2.from_id LIMIT 1 OFFSET $3) AS cutoff \
+               FROM record_links lg WHERE lg.org_id = $1 AND lg.to_id = $2 GROUP BY lg.field, lg.from_kind \
+             ) g JOIN record_links l ON l.org_id = $1 AND l.to_id = $2 AND l.field = g.field AND l.from_kind = g.from_kind \
+             WHERE g.cutoff IS NULL OR l.from_id < g.cutoff"
+        }
+    };
     format!(
         "SELECT t.field, t.outgoing, {full}, t.total FROM ( \
            SELECT l.field, CAST(1 AS BIGINT) AS outgoing, l.to_id AS id, \
                   ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY l.to_id) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
            FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = $1 AND l.from_id = $2 \
-           UNION ALL \
-           SELECT l.field, CAST(0 AS BIGINT) AS outgoing, l.from_id AS id, CAST(1 AS BIGINT) AS n, g.total FROM ( \
-             SELECT lg.field, lg.from_kind, COUNT(*) AS total, \
-                    (SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = $1 AND l2.to_id = $2 AND l2.field = lg.field \
-                     AND l2.from_kind = lg.from_kind ORDER BY l2.from_id LIMIT 1 OFFSET $3) AS cutoff \
-             FROM record_links lg WHERE lg.org_id = $1 AND lg.to_id = $2 GROUP BY lg.field, lg.from_kind \
-           ) g JOIN record_links l ON l.org_id = $1 AND l.to_id = $2 AND l.field = g.field AND l.from_kind = g.from_kind \
-           WHERE g.cutoff IS NULL OR l.from_id < g.cutoff \
+           UNION ALL {incoming} \
          ) t CROSS JOIN records f WHERE f.org_id = $1 AND f.id = t.id AND t.n <= $3 ORDER BY t.outgoing DESC, f.kind, t.field, f.seq"
     )
 }
@@ -342,7 +357,7 @@ pub(crate) fn linked_sql(full: &str) -> String {
 /// same whatever the fan-out of the busiest group.
 pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedRecord>> {
     let full: String = COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ");
-    let sql = linked_sql(&full);
+    let sql = linked_sql(db.backend(), &full);
     type LinkRow = (
         String,
         i64,
