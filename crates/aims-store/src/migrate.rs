@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_evidence_files.sql"),
         postgres: include_str!("../migrations/postgres/0003_evidence_files.sql"),
     },
+    Migration {
+        version: 4,
+        name: "inline_documents",
+        sqlite: include_str!("../migrations/sqlite/0004_inline_documents.sql"),
+        postgres: include_str!("../migrations/postgres/0004_inline_documents.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
