@@ -1,5 +1,5 @@
-//! Connecting to either backend, and the macros that run one piece of sqlx code on whichever
-//! driver the URL selected.
+//! Connecting to either backend, write transactions, and the macro that runs one piece of
+//! sqlx code on whichever pool the URL selected.
 
 use std::str::FromStr;
 use std::time::Duration;

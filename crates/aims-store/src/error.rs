@@ -20,7 +20,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     /// An error of the rusqlite connections (SQLite's hot reads and its writer).
     #[error("database error: {0}")]
-    Reader(#[from] rusqlite::Error),
+    Rusqlite(#[from] rusqlite::Error),
     #[error("file store error: {0}")]
     Files(#[from] std::io::Error),
 }
@@ -32,7 +32,7 @@ impl StoreError {
     pub fn on_unique(self, what: &str) -> Self {
         match &self {
             StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation() => StoreError::Conflict(what.to_owned()),
-            StoreError::Reader(rusqlite::Error::SqliteFailure(e, _))
+            StoreError::Rusqlite(rusqlite::Error::SqliteFailure(e, _))
                 if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
             {

@@ -5,7 +5,7 @@
 //! transaction took the write lock at `BEGIN IMMEDIATE`. A `BEGIN` that has to wait for another
 //! process, and every `COMMIT` (which may write a checkpoint and fsync), go to the blocking pool.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,7 +75,7 @@ fn begin_without_waiting(connection: &Connection) -> rusqlite::Result<()> {
     started
 }
 
-fn open(path: &PathBuf) -> rusqlite::Result<Connection> {
+fn open(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
