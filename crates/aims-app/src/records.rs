@@ -295,13 +295,40 @@ impl App {
 
     /// [`App::trace`] as stored JSON (the API's trace route): the record's version and
     /// document, and its linked records' documents.
-    pub async fn trace_json(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<(i64, String, Vec<page_json::LinkedDoc>)> {
+    pub async fn trace_json(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<page_json::TraceDocs> {
         require(member, Action::Read)?;
         let key = doc_key(spec, segment);
         let (id, version, doc) =
             page_json::get_id_and_doc(&self.db, &member.org_id, spec.kind, key).await?.ok_or_else(|| not_found(spec, segment))?;
         let linked = page_json::linked_docs(&self.db, &member.org_id, &id, TRACE_GROUP_LIMIT).await?;
         Ok((version, doc, linked))
+    }
+
+    /// Authenticates an API token and reads a trace — on SQLite in one blocking call, on
+    /// PostgreSQL in one statement. Same outcomes as [`App::authenticate_token`] then
+    /// [`App::trace_json`].
+    pub async fn trace_json_by_token(
+        &self,
+        secret: &str,
+        org_slug: &str,
+        spec: &KindSpec,
+        segment: &str,
+    ) -> AppResult<page_json::TraceDocs> {
+        if !crate::tokens::plausible_token(secret) {
+            return Err(AppError::Unauthorized);
+        }
+        let now = clock::now();
+        let key = doc_key(spec, segment);
+        let found =
+            page_json::trace_with_token(&self.db, &token_hash(secret), &clock::format(now), org_slug, spec.kind, key, TRACE_GROUP_LIMIT)
+                .await?;
+        let (auth, trace) = found.ok_or(AppError::Unauthorized)?;
+        if auth.member.org_slug != org_slug {
+            return Err(AppError::NotFound(format!("organisation {org_slug}")));
+        }
+        require(&auth.member, Action::Read)?;
+        self.note_token_use(&auth, now);
+        trace.ok_or_else(|| not_found(spec, segment))
     }
 
     /// The records linked to and from a record, at most [`TRACE_GROUP_LIMIT`] per group

@@ -7,8 +7,10 @@ use sqlx::AssertSqlSafe;
 
 use crate::model::Member;
 use crate::orgs::parse_role;
-use crate::readers::numbered;
+use crate::readers::{numbered, sqlite_text};
+use crate::records::TraceOf;
 use crate::tokens::TokenAuth;
+use crate::tokens::{token_columns, token_joins, token_valid};
 
 use crate::db::{Backend, Db};
 use crate::error::StoreResult;
@@ -184,12 +186,12 @@ pub async fn list_with_token(
         }
     };
     let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
-    let auth_sql = numbered(crate::tokens::AUTHENTICATE_SQL);
+    let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQL);
     let (token_hash, now, slug, kind) = (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned());
     let filter_values: Vec<String> = filters.iter().map(|f| filter_value(f).to_owned()).collect();
     let found = readers
-        .run(move |conn| {
-            let Some(row) = auth_row(conn, &auth_sql, &token_hash, &now)? else { return Ok(None) };
+        .run_in_snapshot(move |conn| {
+            let Some(row) = auth_row(conn, auth_sql, &token_hash, &now)? else { return Ok(None) };
             let page = if row.3 == slug {
                 use rusqlite::types::Value as V;
                 let mut params = vec![V::Text(row.2.clone()), V::Text(kind), V::Integer(after_seq), V::Integer(i64::from(limit) + 1)];
@@ -296,10 +298,18 @@ pub enum Key<'a> {
     Ref(&'a str),
 }
 
-fn doc_sql(key: Key<'_>) -> &'static str {
+fn id_and_doc_sql(key: Key<'_>) -> &'static str {
     match key {
-        Key::Id(_) => "SELECT version, doc FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
-        Key::Ref(_) => "SELECT version, doc FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
+        Key::Id(_) => "SELECT id, version, doc FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
+        Key::Ref(_) => "SELECT id, version, doc FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
+    }
+}
+
+/// The column a key matches.
+fn key_column(key: Key<'_>) -> &'static str {
+    match key {
+        Key::Id(_) => "id",
+        Key::Ref(_) => "ref",
     }
 }
 
@@ -309,20 +319,31 @@ fn key_text(key: Key<'_>) -> &str {
     }
 }
 
-fn sqlite_doc(conn: &rusqlite::Connection, sql: &str, org_id: &str, kind: &str, key: &str) -> rusqlite::Result<Option<(i64, String)>> {
-    let mut statement = conn.prepare_cached(sql)?;
-    statement
-        .query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))
-        .optional()
-}
-
 /// One record's version and stored JSON document.
 pub async fn get_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(i64, String)>> {
     Ok(get_id_and_doc(db, org_id, kind, key).await?.map(|(_, version, doc)| (version, doc)))
 }
 
-/// Checks an API token and reads one record in one blocking call on SQLite. `None` when the
-/// token is not valid; no record when it belongs to another organisation than `slug`.
+/// The token's row with the record joined when the organisation matches (`$3` the slug the
+/// path names, `$4` the kind, `$5` the id or reference).
+macro_rules! doc_with_token_sql {
+    ($column:literal) => {
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            ", r.version, r.doc FROM ",
+            token_joins!(),
+            " LEFT JOIN records r ON r.org_id = t.org_id AND o.slug = $3 AND r.kind = $4 AND r.",
+            $column,
+            " = $5 WHERE ",
+            token_valid!()
+        )
+    };
+}
+
+/// Checks an API token and reads one record in one statement: one round trip on PostgreSQL,
+/// one read transaction on SQLite. `None` when the token is not valid; no record when it
+/// belongs to another organisation than `slug`.
 pub async fn get_doc_with_token(
     db: &Db,
     token_hash: &str,
@@ -331,54 +352,55 @@ pub async fn get_doc_with_token(
     kind: &str,
     key: Key<'_>,
 ) -> StoreResult<Option<(TokenAuth, Option<(i64, String)>)>> {
-    let readers = match db {
-        Db::Sqlite(_, readers, _) => readers,
-        Db::Postgres(pool) => {
-            // One round trip: the token's row with the record joined when the organisation matches.
-            let column = match key {
-                Key::Id(_) => "id",
-                Key::Ref(_) => "ref",
+    const BY_ID: &str = doc_with_token_sql!("id");
+    const BY_REF: &str = doc_with_token_sql!("ref");
+    type Joined = (String, Option<String>, String, String, String, String, String, String, String, Option<i64>, Option<String>);
+    let row: Option<Joined> = match db {
+        Db::Sqlite(_, readers, _) => {
+            let sql = match key {
+                Key::Id(_) => sqlite_text!(BY_ID),
+                Key::Ref(_) => sqlite_text!(BY_REF),
             };
-            let sql = format!(
-                "SELECT a.*, r.version, r.doc FROM ({}) a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) \
-                 LEFT JOIN records r ON r.org_id = a.org_id AND a.org_slug = $3 AND r.kind = $4 AND r.{column} = $5",
-                crate::tokens::AUTHENTICATE_SQL
-            );
-            type Joined = (String, Option<String>, String, String, String, String, String, String, String, Option<i64>, Option<String>);
-            let row: Option<Joined> = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(token_hash)
-                .bind(now)
-                .bind(slug)
-                .bind(kind)
-                .bind(key_text(key))
-                .fetch_optional(pool)
-                .await?;
-            let Some((a, b, c, d, e, f, g, h, i, version, doc)) = row else { return Ok(None) };
-            let auth = token_auth((a, b, c, d, e, f, g, h, i))?;
-            return Ok(Some((auth, version.map(|v| (v, doc.unwrap_or_default())))));
+            let params = [token_hash, now, slug, kind, key_text(key)].map(str::to_owned);
+            readers
+                .run(move |conn| {
+                    let mut statement = conn.prepare_cached(sql)?;
+                    statement
+                        .query_row(rusqlite::params_from_iter(params), |r| {
+                            Ok((
+                                r.get(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                                r.get(4)?,
+                                r.get(5)?,
+                                r.get(6)?,
+                                r.get(7)?,
+                                r.get(8)?,
+                                r.get(9)?,
+                                r.get(10)?,
+                            ))
+                        })
+                        .optional()
+                })
+                .await?
+        }
+        Db::Postgres(pool) => {
+            let sql = match key {
+                Key::Id(_) => BY_ID,
+                Key::Ref(_) => BY_REF,
+            };
+            sqlx::query_as(sql).bind(token_hash).bind(now).bind(slug).bind(kind).bind(key_text(key)).fetch_optional(pool).await?
         }
     };
-    let (auth_sql, sql) = (numbered(crate::tokens::AUTHENTICATE_SQL), numbered(doc_sql(key)));
-    let (token_hash, now, slug, kind, key) =
-        (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned(), key_text(key).to_owned());
-    let found = readers
-        .run(move |conn| {
-            let Some(row) = auth_row(conn, &auth_sql, &token_hash, &now)? else { return Ok(None) };
-            let doc = if row.3 == slug { sqlite_doc(conn, &sql, &row.2, &kind, &key)? } else { None };
-            Ok(Some((row, doc)))
-        })
-        .await?;
-    let Some((row, doc)) = found else { return Ok(None) };
-    Ok(Some((token_auth(row)?, doc)))
+    let Some((a, b, c, d, e, f, g, h, i, version, doc)) = row else { return Ok(None) };
+    Ok(Some((token_auth((a, b, c, d, e, f, g, h, i))?, version.map(|v| (v, doc.unwrap_or_default())))))
 }
 
 /// One record's id, version and stored JSON document (a trace's subject, addressed by id or by
 /// reference).
 pub async fn get_id_and_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(String, i64, String)>> {
-    let sql = match key {
-        Key::Id(_) => "SELECT id, version, doc FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
-        Key::Ref(_) => "SELECT id, version, doc FROM records WHERE org_id = $1 AND kind = $2 AND ref = $3",
-    };
+    let sql = id_and_doc_sql(key);
     let row: Option<(String, i64, Option<String>)> = match db {
         Db::Sqlite(_, readers, _) => {
             let sql = numbered(sql);
@@ -406,35 +428,154 @@ pub struct LinkedDoc {
     pub doc: String,
 }
 
+/// A linked record's row: field, direction (1 outgoing), kind, document, group total.
+type LinkedRow = (String, i64, String, Option<String>, i64);
+
+fn linked_doc((field, outgoing, kind, doc, group_total): LinkedRow) -> LinkedDoc {
+    LinkedDoc { field, outgoing: outgoing == 1, kind, group_total, doc: doc.unwrap_or_default() }
+}
+
+fn sqlite_linked(conn: &rusqlite::Connection, sql: &str, org_id: &str, id: &str, per_group: i64) -> rusqlite::Result<Vec<LinkedDoc>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement
+        .query_map(rusqlite::params![org_id, id, per_group], |r| Ok(linked_doc((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?;
+    rows.collect()
+}
+
 /// The trace of a record as stored documents (the API's trace route): the same records as
 /// [`crate::records::linked`], without decoding them.
 pub async fn linked_docs(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedDoc>> {
-    let sql = crate::records::linked_sql(db.backend(), "f.kind, f.doc");
-    type Row = (String, i64, String, Option<String>, i64);
-    let into = |(field, outgoing, kind, doc, group_total): Row| LinkedDoc {
-        field,
-        outgoing: outgoing == 1,
-        kind,
-        group_total,
-        doc: doc.unwrap_or_default(),
-    };
+    let sql = crate::records::linked_sql(db.backend(), "f.kind, f.doc", TraceOf::PARAMS);
     match db {
         Db::Sqlite(_, readers, _) => {
             let sql = numbered(&sql);
             let (org_id, id) = (org_id.to_owned(), id.to_owned());
-            readers
-                .run(move |conn| {
-                    let mut statement = conn.prepare_cached(&sql)?;
-                    let rows = statement.query_map(rusqlite::params![org_id, id, per_group], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })?;
-                    rows.map(|row| row.map(into)).collect()
-                })
-                .await
+            readers.run(move |conn| sqlite_linked(conn, &sql, &org_id, &id, per_group)).await
         }
         Db::Postgres(pool) => {
-            let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).bind(per_group).fetch_all(pool).await?;
-            Ok(rows.into_iter().map(into).collect())
+            let rows: Vec<LinkedRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).bind(per_group).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(linked_doc).collect())
         }
     }
+}
+
+/// A trace as stored JSON: the record's version and document, and its linked records.
+pub type TraceDocs = (i64, String, Vec<LinkedDoc>);
+
+/// Checks an API token and reads a trace (the record and its linked records) — on SQLite in one
+/// blocking call, on PostgreSQL in one statement. `None` when the token is not valid; no trace
+/// when the record is not found or the token belongs to another organisation than `slug`.
+pub async fn trace_with_token(
+    db: &Db,
+    token_hash: &str,
+    now: &str,
+    slug: &str,
+    kind: &str,
+    key: Key<'_>,
+    per_group: i64,
+) -> StoreResult<Option<(TokenAuth, Option<TraceDocs>)>> {
+    let readers = match db {
+        Db::Sqlite(_, readers, _) => readers,
+        Db::Postgres(pool) => return pg_trace_with_token(pool, token_hash, now, slug, kind, key, per_group).await,
+    };
+    let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQL);
+    let subject_sql = match key {
+        Key::Id(_) => sqlite_text!(id_and_doc_sql(Key::Id(""))),
+        Key::Ref(_) => sqlite_text!(id_and_doc_sql(Key::Ref(""))),
+    };
+    let linked_sql = sqlite_text!(&crate::records::linked_sql(Backend::Sqlite, "f.kind, f.doc", TraceOf::PARAMS));
+    let (token_hash, now, slug, kind, key) =
+        (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned(), key_text(key).to_owned());
+    let found = readers
+        .run_in_snapshot(move |conn| {
+            let Some(row) = auth_row(conn, auth_sql, &token_hash, &now)? else { return Ok(None) };
+            if row.3 != slug {
+                return Ok(Some((row, None)));
+            }
+            let mut statement = conn.prepare_cached(subject_sql)?;
+            let subject: Option<(String, i64, Option<String>)> =
+                statement.query_row(rusqlite::params![row.2, kind, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+            let Some((id, version, doc)) = subject else { return Ok(Some((row, None))) };
+            let linked = sqlite_linked(conn, linked_sql, &row.2, &id, per_group)?;
+            Ok(Some((row, Some((version, doc.unwrap_or_default(), linked)))))
+        })
+        .await?;
+    let Some((row, trace)) = found else { return Ok(None) };
+    Ok(Some((token_auth(row)?, trace)))
+}
+
+/// [`trace_with_token`] on PostgreSQL: the token's row with the record (one header row), then
+/// the linked records, whose query takes the organisation and record id from the header.
+/// `outgoing` sorts the header first (2), then the trace order of [`crate::records::linked_sql`].
+async fn pg_trace_with_token(
+    pool: &sqlx::PgPool,
+    token_hash: &str,
+    now: &str,
+    slug: &str,
+    kind: &str,
+    key: Key<'_>,
+    per_group: i64,
+) -> StoreResult<Option<(TokenAuth, Option<TraceDocs>)>> {
+    let column = key_column(key);
+    let linked = crate::records::linked_sql(
+        Backend::Postgres,
+        "f.kind, f.doc, f.seq",
+        TraceOf { org: "(SELECT s.org_id FROM s)", id: "(SELECT s.id FROM s)", limit: "$6" },
+    );
+    let sql = format!(
+        "WITH a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) AS ({auth}), \
+         s AS (SELECT r.org_id, r.id, r.version, r.doc FROM a JOIN records r \
+               ON r.org_id = a.org_id AND a.org_slug = $3 AND r.kind = $4 AND r.{column} = $5) \
+         SELECT a.*, s.version, s.doc, CAST(NULL AS TEXT) AS field, CAST(2 AS BIGINT) AS outgoing, \
+                CAST(NULL AS TEXT) AS kind, CAST(NULL AS BIGINT) AS total, CAST(NULL AS BIGINT) AS seq FROM a LEFT JOIN s ON TRUE \
+         UNION ALL \
+         SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.doc, x.field, x.outgoing, x.kind, x.total, x.seq \
+         FROM ({linked}) x(field, outgoing, kind, doc, seq, total) \
+         ORDER BY outgoing DESC, kind, field, seq",
+        auth = crate::tokens::AUTHENTICATE_SQL
+    );
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(token_hash)
+        .bind(now)
+        .bind(slug)
+        .bind(kind)
+        .bind(key_text(key))
+        .bind(per_group)
+        .fetch_all(pool)
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some(header) = rows.next() else { return Ok(None) };
+    let text = |value: Option<String>| value.unwrap_or_default();
+    let auth = token_auth((
+        text(header.0),
+        header.1,
+        text(header.2),
+        text(header.3),
+        text(header.4),
+        text(header.5),
+        text(header.6),
+        text(header.7),
+        text(header.8),
+    ))?;
+    let Some(version) = header.9 else { return Ok(Some((auth, None))) };
+    let linked = rows.map(|r| linked_doc((text(r.11), r.12, text(r.13), r.10, r.14.unwrap_or(0)))).collect();
+    Ok(Some((auth, Some((version, text(header.10), linked)))))
 }

@@ -45,6 +45,24 @@ impl Readers {
         result.map_err(StoreError::from)
     }
 
+    /// [`Readers::run`] in one read transaction: the statements of `read` see one snapshot,
+    /// and SQLite takes its read locks once rather than once per statement.
+    pub async fn run_in_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            conn.prepare_cached("BEGIN")?.execute([])?;
+            let result = read(conn);
+            let ended = conn.prepare_cached("COMMIT").and_then(|mut end| end.execute([]));
+            let value = result?;
+            ended?;
+            Ok(value)
+        })
+        .await
+    }
+
     fn take(&self) -> rusqlite::Result<Connection> {
         if let Some(connection) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
             return Ok(connection);
@@ -57,6 +75,10 @@ impl Readers {
     }
 
     fn give(&self, connection: Connection) {
+        // A connection still inside a transaction would serve its old snapshot to later reads.
+        if !connection.is_autocommit() {
+            return;
+        }
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
                 idle.push(connection);
@@ -64,6 +86,16 @@ impl Readers {
         }
     }
 }
+
+/// [`numbered`] for SQL known at compile time, converted once (at first use) rather than on
+/// every request.
+macro_rules! sqlite_text {
+    ($sql:expr) => {{
+        static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| $crate::readers::numbered($sql));
+        TEXT.as_str()
+    }};
+}
+pub(crate) use sqlite_text;
 
 /// `$n` placeholders (as the rest of the store writes them) to SQLite's `?n`, so parameters
 /// bind by number wherever they appear in the text.

@@ -314,39 +314,56 @@ pub struct LinkedRecord {
 
 /// The trace query: `t.field, t.outgoing`, then `full` (columns of each linked record `f`),
 /// then `t.total`.
+/// Where a trace query takes its organisation, record id and per-group limit from: bound
+/// parameters on their own, or expressions over an enclosing query (the token-checked trace
+/// of [`crate::page_json::trace_with_token`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TraceOf<'a> {
+    pub org: &'a str,
+    pub id: &'a str,
+    pub limit: &'a str,
+}
+
+impl TraceOf<'static> {
+    /// `$1` organisation, `$2` record id, `$3` per-group limit.
+    pub(crate) const PARAMS: TraceOf<'static> = TraceOf { org: "$1", id: "$2", limit: "$3" };
+}
+
 /// Outgoing links are few (a record's own fields): numbered with a window. Incoming ones can
 /// be thousands: each group (field, holder's kind) is counted on the index alone, and only its
-/// first `$3` links are read — on PostgreSQL by a LATERAL index scan per group; SQLite has no
+/// first `limit` links are read — on PostgreSQL by a LATERAL index scan per group; SQLite has no
 /// LATERAL, so there each group's cut-off id is found by one index seek and only the links
-/// before it are joined. CROSS JOIN keeps SQLite reading records last, by key.
-pub(crate) fn linked_sql(backend: Backend, full: &str) -> String {
+/// before it are joined. CROSS JOIN keeps SQLite reading records last, by key. Rows come in
+/// trace order: outgoing first, then by kind, field and creation.
+pub(crate) fn linked_sql(backend: Backend, full: &str, of: TraceOf<'_>) -> String {
+    let TraceOf { org, id, limit } = of;
     let incoming = match backend {
-        Backend::Postgres => {
+        Backend::Postgres => format!(
             "SELECT g.field, CAST(0 AS BIGINT) AS outgoing, l.from_id AS id, CAST(1 AS BIGINT) AS n, g.total FROM ( \
-               SELECT lg.field, lg.from_kind, COUNT(*) AS total FROM record_links lg WHERE lg.org_id = $1 AND lg.to_id = $2 \
+               SELECT lg.field, lg.from_kind, COUNT(*) AS total FROM record_links lg WHERE lg.org_id = {org} AND lg.to_id = {id} \
                GROUP BY lg.field, lg.from_kind \
              ) g CROSS JOIN LATERAL ( \
-               SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = $1 AND l2.to_id = $2 AND l2.field = g.field \
-               AND l2.from_kind = g.from_kind ORDER BY l2.from_id LIMIT $3 \
+               SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = {org} AND l2.to_id = {id} AND l2.field = g.field \
+               AND l2.from_kind = g.from_kind ORDER BY l2.from_id LIMIT {limit} \
              ) l"
-        }
-        Backend::Sqlite => {
+        ),
+        Backend::Sqlite => format!(
             "SELECT l.field, CAST(0 AS BIGINT) AS outgoing, l.from_id AS id, CAST(1 AS BIGINT) AS n, g.total FROM ( \
                SELECT lg.field, lg.from_kind, COUNT(*) AS total, \
-                      (SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = $1 AND l2.to_id = $2 AND l2.field = lg.field \
-                       AND l2.from_kind = lg.from_kind ORDER BY l2.from_id LIMIT 1 OFFSET $3) AS cutoff \
-               FROM record_links lg WHERE lg.org_id = $1 AND lg.to_id = $2 GROUP BY lg.field, lg.from_kind \
-             ) g JOIN record_links l ON l.org_id = $1 AND l.to_id = $2 AND l.field = g.field AND l.from_kind = g.from_kind \
+                      (SELECT l2.from_id FROM record_links l2 WHERE l2.org_id = {org} AND l2.to_id = {id} AND l2.field = lg.field \
+                       AND l2.from_kind = lg.from_kind ORDER BY l2.from_id LIMIT 1 OFFSET {limit}) AS cutoff \
+               FROM record_links lg WHERE lg.org_id = {org} AND lg.to_id = {id} GROUP BY lg.field, lg.from_kind \
+             ) g JOIN record_links l ON l.org_id = {org} AND l.to_id = {id} AND l.field = g.field AND l.from_kind = g.from_kind \
              WHERE g.cutoff IS NULL OR l.from_id < g.cutoff"
-        }
+        ),
     };
     format!(
         "SELECT t.field, t.outgoing, {full}, t.total FROM ( \
            SELECT l.field, CAST(1 AS BIGINT) AS outgoing, l.to_id AS id, \
                   ROW_NUMBER() OVER (PARTITION BY l.field, r.kind ORDER BY l.to_id) AS n, COUNT(*) OVER (PARTITION BY l.field, r.kind) AS total \
-           FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = $1 AND l.from_id = $2 \
+           FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.to_id WHERE l.org_id = {org} AND l.from_id = {id} \
            UNION ALL {incoming} \
-         ) t CROSS JOIN records f WHERE f.org_id = $1 AND f.id = t.id AND t.n <= $3 ORDER BY t.outgoing DESC, f.kind, t.field, f.seq"
+         ) t CROSS JOIN records f WHERE f.org_id = {org} AND f.id = t.id AND t.n <= {limit} ORDER BY t.outgoing DESC, f.kind, t.field, f.seq"
     )
 }
 
@@ -357,7 +374,7 @@ pub(crate) fn linked_sql(backend: Backend, full: &str) -> String {
 /// same whatever the fan-out of the busiest group.
 pub async fn linked(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedRecord>> {
     let full: String = COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ");
-    let sql = linked_sql(db.backend(), &full);
+    let sql = linked_sql(db.backend(), &full, TraceOf::PARAMS);
     type LinkRow = (
         String,
         i64,

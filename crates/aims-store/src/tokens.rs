@@ -53,13 +53,35 @@ type AuthRow = (String, Option<String>, String, String, String, String, String, 
 /// Resolves a token hash to its member (parameters: $1 token hash, $2 now) in one indexed
 /// query. Revoked or expired tokens and inactive users resolve to nothing; the query runs on
 /// every request, so revocation takes effect on the very next one.
-pub const AUTHENTICATE_SQL: &str = "SELECT t.id, t.last_used_at, o.id, o.slug, o.name, u.id, u.email, u.display_name, m.role \
-        FROM api_tokens t \
-        JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id \
-        JOIN organizations o ON o.id = t.org_id \
-        JOIN users u ON u.id = t.user_id \
-        WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
-        AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE";
+pub const AUTHENTICATE_SQL: &str = concat!("SELECT ", token_columns!(), " FROM ", token_joins!(), " WHERE ", token_valid!());
+
+/// The columns of an authenticated token's row: token id, last use, organisation id, slug and
+/// name, user id, e-mail, display name, role. Macros, so that queries joining more to the
+/// token's row are written with `concat!` from the same pieces as [`AUTHENTICATE_SQL`].
+macro_rules! token_columns {
+    () => {
+        "t.id, t.last_used_at, o.id, o.slug, o.name, u.id, u.email, u.display_name, m.role"
+    };
+}
+
+/// The tables of a token's row: the token `t`, its membership `m`, organisation `o` and user `u`.
+macro_rules! token_joins {
+    () => {
+        "api_tokens t \
+         JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id \
+         JOIN organizations o ON o.id = t.org_id \
+         JOIN users u ON u.id = t.user_id"
+    };
+}
+
+/// The condition of a valid token: `$1` its hash, `$2` now.
+macro_rules! token_valid {
+    () => {
+        "t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE"
+    };
+}
+
+pub(crate) use {token_columns, token_joins, token_valid};
 
 pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<Option<TokenAuth>> {
     let row: Option<AuthRow> = on_pool!(db, pool => {

@@ -6,7 +6,9 @@
 //! Run: `cargo bench -p aims --bench large` (PostgreSQL from `AIMS_TEST_POSTGRES_URL`, if set).
 //! Tunables: `BENCH_SYSTEMS` (10000), `BENCH_RISKS` (50000), `BENCH_EVIDENCE` (20000, five links
 //! each), `BENCH_WRITERS` (1: concurrent creators), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16),
-//! `BENCH_BACKENDS` (`sqlite,postgres`).
+//! `BENCH_BACKENDS` (`sqlite,postgres`), `BENCH_DATABASE` (the URL of a database an earlier run
+//! loaded, printed at its start: measures the requests again without loading anew),
+//! `BENCH_ONLY` (measure only the requests whose label contains this text).
 
 use std::time::{Duration, Instant};
 
@@ -131,6 +133,51 @@ async fn seed_evidence(app: &App, systems: &[String], risks: &[String], count: u
     (ids, count as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The ids of a kind in a database an earlier run loaded, in creation order.
+async fn ids_of(url: &str, kind: &str) -> Vec<String> {
+    let sql = "SELECT id FROM records WHERE kind = $1 ORDER BY seq";
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        sqlx::query_scalar(sql).bind(kind).fetch_all(&pool).await.expect("ids")
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+        sqlx::query_scalar(sql).bind(kind).fetch_all(&pool).await.expect("ids")
+    }
+}
+
+/// Opens the organisation an earlier run loaded into `url`, with a new token.
+async fn reopen(url: &str) -> (App, String, Vec<String>, Vec<String>, Vec<String>) {
+    let (app, _) = App::open(url).await.expect("open");
+    let member = app.member_by_email("owner@large.example", "large").await.expect("member");
+    let token = app.create_token(&member, Some("bench"), None, &Actor::System("bench")).await.expect("token").secret;
+    let (systems, risks, evidence) = (ids_of(url, AI_SYSTEM.kind).await, ids_of(url, RISK.kind).await, ids_of(url, "evidence").await);
+    (app, token, systems, risks, evidence)
+}
+
+/// Loads the organisation into a fresh database of `backend`, printing the rates; `None` when
+/// the backend is not configured.
+async fn load_fresh(
+    backend: &str,
+    systems: u64,
+    risks: u64,
+    evidence: u64,
+    writers: u64,
+) -> Option<(App, String, Vec<String>, Vec<String>, Vec<String>)> {
+    let Some(url) = fresh_database(backend).await else {
+        println!("{backend}: skipped (set AIMS_TEST_POSTGRES_URL)");
+        return None;
+    };
+    println!("\n[{backend}] loading into {url}");
+    let statistics = refresh_statistics(&url);
+    let (app, token, ids, risk_ids, rate) = seed(&url, systems, risks, writers).await;
+    println!("[{backend}] creates through the services ({writers} concurrent callers), each with its activity event: {rate:.0} per second");
+    let (evidence_ids, upload_rate) = seed_evidence(&app, &ids, &risk_ids, evidence).await;
+    println!("[{backend}] evidence uploads (file stored, five links, revision, event): {upload_rate:.0} per second");
+    statistics.abort();
+    app.db.vacuum_analyze().await.expect("vacuum");
+    Some((app, token, ids, risk_ids, evidence_ids))
+}
+
 /// One request at a time (no other load): p50 and p99 over `rounds` requests cycling `paths`.
 async fn one_at_a_time(base: &str, label: &str, paths: &[String], token: &str, rounds: usize) -> Figures {
     let client = reqwest::Client::new();
@@ -205,21 +252,18 @@ async fn main() {
         "aims large-organisation benchmark: {systems} AI systems, {risks} risks, {evidence} evidence ({} evidence links), {connections} connections, release build",
         evidence * 5
     );
-    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let reuse = std::env::var("BENCH_DATABASE").ok();
+    let backends = match &reuse {
+        Some(url) if url.starts_with("postgres") => "postgres".to_owned(),
+        Some(_) => "sqlite".to_owned(),
+        None => std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into()),
+    };
     for backend in backends.split(',').map(str::trim) {
-        let Some(url) = fresh_database(backend).await else {
-            println!("{backend}: skipped (set AIMS_TEST_POSTGRES_URL)");
-            continue;
+        let loaded = match &reuse {
+            Some(url) => Some(reopen(url).await),
+            None => load_fresh(backend, systems, risks, evidence, writers).await,
         };
-        let statistics = refresh_statistics(&url);
-        let (app, token, ids, risk_ids, rate) = seed(&url, systems, risks, writers).await;
-        println!(
-            "\n[{backend}] creates through the services ({writers} concurrent callers), each with its activity event: {rate:.0} per second"
-        );
-        let (evidence_ids, upload_rate) = seed_evidence(&app, &ids, &risk_ids, evidence).await;
-        println!("[{backend}] evidence uploads (file stored, five links, revision, event): {upload_rate:.0} per second");
-        statistics.abort();
-        app.db.vacuum_analyze().await.expect("vacuum");
+        let Some((app, token, ids, risk_ids, evidence_ids)) = loaded else { continue };
         let settings = aims::server::ServerSettings { public_url: "http://127.0.0.1".into() };
         let base = serve(aims::server::router(app.clone(), &settings)).await;
         let middle = &ids[ids.len() / 2];
@@ -233,7 +277,8 @@ async fn main() {
             ),
             ("detail: ai-systems/{id}", format!("/api/v1/orgs/large/ai-systems/{middle}")),
         ];
-        for (label, path) in cases {
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        for (label, path) in cases.into_iter().filter(|(label, _)| label.contains(only.as_str())) {
             let (measured, ceiling) = against_ceiling(&base, &format!("{backend}: {label}"), &path, &token, connections, duration).await;
             print(&ceiling, None);
             print(&measured, Some(&ceiling));
@@ -247,7 +292,10 @@ async fn main() {
             ("trace: evidence/{id}/trace", spread(&evidence_ids, "evidence")),
             ("trace: risks/{id}/trace", spread(&risk_ids, "risks")),
             ("trace: controls/{ref}/trace (capped groups)", control_paths),
-        ] {
+        ]
+        .into_iter()
+        .filter(|(label, _)| label.contains(only.as_str()))
+        {
             print(&one_at_a_time(&base, &format!("{backend}: {label}"), &paths, &token, 2_000).await, None);
         }
         app.db.close().await;

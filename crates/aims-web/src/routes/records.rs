@@ -158,8 +158,11 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
     api.route(
         HttpMethod::Get,
         &format!("{item}/trace"),
-        get(move |State(app): State<App>, Path((_org, key)): Path<(String, String)>, Authed(member)| async move {
-            let (_, record, linked) = app.trace_json(&member, spec, &key).await?;
+        get(move |State(app): State<App>, Path((org, key)): Path<(String, String)>, credentials: Credentials| async move {
+            let (_, record, linked) = match credentials {
+                Credentials::Token(secret) => app.trace_json_by_token(&secret, &org, spec, &key).await?,
+                Credentials::Member(member) => app.trace_json(&member, spec, &key).await?,
+            };
             ApiResult::Ok(json_text_body(trace_text(&record, &linked)))
         }),
         Doc::new(spec.collection, format!("trace_{}", spec.kind), format!("Records linked to and from a {}", spec.label.to_lowercase()))

@@ -3,6 +3,7 @@
 //! through their life with acknowledgements and diffs, objectives and measurements,
 //! competence gaps, communications, and traces both ways.
 
+use aims_domain::kinds;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -368,6 +369,15 @@ async fn traces_are_capped_per_group_with_counts(backend: Backend) {
     assert_eq!(control["links"]["risk"][0]["record"]["title"], "Risk 0", "incoming groups too");
     let small = t.get("viewer", &format!("{BASE}/controls/A.2.2/trace")).await.json();
     assert_eq!((small["counts"].as_object().map(|c| c.len()), small["truncated"].as_bool()), (Some(0), Some(false)));
+    t.get("viewer", &format!("{BASE}/ai-systems/{}/trace", uuid::Uuid::now_v7())).await.problem(404);
+    t.get("viewer", &format!("{BASE}/controls/A.99/trace")).await.problem(404);
+    // A token's trace is read in one statement; a signed-in member's in several: the same records.
+    let viewer = t.member("viewer").await;
+    for (spec, key) in [(&kinds::AI_SYSTEM, id(&system)), (&kinds::CONTROL, "A.6.2.6".to_owned())] {
+        let by_member = t.app.trace_json(&viewer, spec, &key).await.expect("trace as member");
+        let by_token = t.app.trace_json_by_token(t.token("viewer"), "acme", spec, &key).await.expect("trace by token");
+        assert_eq!(by_member, by_token, "{}", spec.kind);
+    }
 }
 
 on_both_backends!(
