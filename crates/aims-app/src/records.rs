@@ -167,7 +167,7 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let mut draft = rules::Draft { reference: None, state: spec.initial_state.map(str::to_owned), document };
         rules::before_create(&mut tx, member, spec, input, &mut draft).await?;
-        check_references(&mut tx, &member.org_id, Some(&member.user_id), spec, &draft.document).await?;
+        check_members(&mut tx, &member.org_id, Some(&member.user_id), spec, &draft.document).await?;
         let record = insert_logged(&mut tx, &member.org_id, &actor(member), spec, &draft).await?;
         rules::after_write(&mut tx, member, spec, None, &record).await?;
         tx.commit().await?;
@@ -375,7 +375,7 @@ pub(crate) async fn insert_logged(
         },
     )
     .await?;
-    sync_links(tx, spec, &record, None).await?;
+    sync_links(tx, actor, spec, &record, None).await?;
     let mut changes = draft.document.clone();
     if let Some(reference) = &draft.reference {
         changes.insert("ref".into(), json!(reference));
@@ -412,7 +412,7 @@ pub(crate) async fn update_logged(
     let updated = records::update(tx, current, current.version, &draft.document, draft.state.as_deref(), archived, actor.user_id(), &now)
         .await
         .map_err(|e| stale(e, current.version))?;
-    sync_links(tx, spec, &updated, Some(current)).await?;
+    sync_links(tx, actor, spec, &updated, Some(current)).await?;
     let mut changes = diff(&current.data, &draft.document);
     if current.state != draft.state {
         changes.insert("state".into(), json!({"from": current.state, "to": draft.state}));
@@ -461,72 +461,112 @@ pub(crate) async fn check_references(
     spec: &KindSpec,
     document: &Map<String, Value>,
 ) -> AppResult<()> {
-    let mut errors = ValidationErrors::default();
+    let mut errors = member_errors(tx, org_id, actor_id, spec, document).await?;
     for field in spec.fields {
         let Some(value) = document.get(field.name).filter(|v| !v.is_null()) else {
             continue;
         };
-        match field.ty {
-            FieldType::UserId => {
-                let user_id = value.as_str().unwrap_or_default();
-                // The acting member is known to belong; only someone else needs looking up.
-                if actor_id != Some(user_id) && !orgs::is_member(tx, org_id, user_id).await? {
-                    errors.push(field.name, "unknown_reference", "not a member of this organisation");
-                }
-            }
-            FieldType::Ids { kind } | FieldType::Refs { kind } | FieldType::Link { kind } => {
-                let wanted: Vec<String> = match value {
-                    Value::String(one) => vec![one.clone()],
-                    _ => value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-                };
-                let found: Vec<String> = match field.ty {
-                    FieldType::Refs { .. } => records::refs_to_ids(tx, org_id, kind, &wanted).await?.into_iter().map(|(r, _)| r).collect(),
-                    _ => records::existing_ids(tx, org_id, kind, &wanted).await?,
-                };
-                for (i, item) in wanted.iter().enumerate().filter(|(_, item)| !found.contains(item)) {
-                    let path = if value.is_string() { field.name.to_owned() } else { format!("{}[{i}]", field.name) };
-                    errors.push(path, "unknown_reference", format!("no {kind} {item} in this organisation"));
-                }
-            }
-            _ => {}
+        let (FieldType::Ids { kind } | FieldType::Refs { kind } | FieldType::Link { kind }) = field.ty else {
+            continue;
+        };
+        let wanted = link_values(Some(value));
+        let found: Vec<String> = match field.ty {
+            FieldType::Refs { .. } => records::refs_to_ids(tx, org_id, kind, &wanted).await?.into_iter().map(|(r, _)| r).collect(),
+            _ => records::existing_ids(tx, org_id, kind, &wanted).await?,
+        };
+        for (i, item) in wanted.iter().enumerate().filter(|(_, item)| !found.contains(item)) {
+            let path = if value.is_string() { field.name.to_owned() } else { format!("{}[{i}]", field.name) };
+            errors.push(path, "unknown_reference", format!("no {kind} {item} in this organisation"));
         }
     }
     Ok(errors.into_result()?)
 }
 
+/// The member references of [`check_references`] alone, for writes whose links are checked as
+/// they are written ([`sync_links`]); when one is bad, every bad reference is reported at once.
+pub(crate) async fn check_members(
+    tx: &mut WriteTx,
+    org_id: &str,
+    actor_id: Option<&str>,
+    spec: &KindSpec,
+    document: &Map<String, Value>,
+) -> AppResult<()> {
+    if member_errors(tx, org_id, actor_id, spec, document).await?.0.is_empty() {
+        return Ok(());
+    }
+    check_references(tx, org_id, actor_id, spec, document).await
+}
+
+async fn member_errors(
+    tx: &mut WriteTx,
+    org_id: &str,
+    actor_id: Option<&str>,
+    spec: &KindSpec,
+    document: &Map<String, Value>,
+) -> AppResult<ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    for field in spec.fields.iter().filter(|f| matches!(f.ty, FieldType::UserId)) {
+        let Some(user_id) = document.get(field.name).and_then(Value::as_str) else {
+            continue;
+        };
+        // The acting member is known to belong; only someone else needs looking up.
+        if actor_id != Some(user_id) && !orgs::is_member(tx, org_id, user_id).await? {
+            errors.push(field.name, "unknown_reference", "not a member of this organisation");
+        }
+    }
+    Ok(errors)
+}
+
+/// The ids or references a link field holds (one, or a list).
+fn link_values(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => value.and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+    }
+}
+
 /// Mirrors the record's link fields (`…_ids`, and the catalogue `…_refs` resolved to the rows'
 /// ids) into `record_links`, where foreign keys hold them and traces read them both ways. Only
-/// fields that changed are rewritten, all in one statement.
-pub(crate) async fn sync_links(tx: &mut WriteTx, spec: &KindSpec, record: &Record, previous: Option<&Record>) -> AppResult<()> {
-    let parent = spec.parent.map(|p| (p.field, None));
+/// fields that changed are rewritten, all in one statement, which writes only targets of the
+/// right kind: when fewer links are written than targets given, the references are checked
+/// one by one and the bad ones reported (422), and the transaction goes no further.
+pub(crate) async fn sync_links(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    spec: &KindSpec,
+    record: &Record,
+    previous: Option<&Record>,
+) -> AppResult<()> {
+    let parent = spec.parent.map(|p| (p.field, p.kind, false));
     let fields = spec.fields.iter().filter_map(|f| match f.ty {
-        FieldType::Ids { .. } | FieldType::Link { .. } => Some((f.name, None)),
-        FieldType::Refs { kind } => Some((f.name, Some(kind))),
+        FieldType::Ids { kind } | FieldType::Link { kind } => Some((f.name, kind, false)),
+        FieldType::Refs { kind } => Some((f.name, kind, true)),
         _ => None,
     });
-    let mut changed: Vec<(&str, Option<&str>, Vec<String>)> = Vec::new();
-    for (field, catalogue_kind) in fields.chain(parent) {
+    let mut changed: Vec<(&str, &str, bool, Vec<String>)> = Vec::new();
+    for (field, kind, by_ref) in fields.chain(parent) {
         let now = record.data.get(field);
         if previous.is_some_and(|p| p.data.get(field) == now) {
             continue;
         }
-        let values: Vec<String> = match now {
-            Some(Value::String(one)) => vec![one.clone()],
-            _ => now.and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        };
-        changed.push((field, catalogue_kind, values));
+        changed.push((field, kind, by_ref, link_values(now)));
     }
     let targets: Vec<(&str, LinkTargets<'_>)> = changed
         .iter()
-        .map(|(field, catalogue_kind, values)| {
-            let targets = match catalogue_kind {
-                Some(kind) => LinkTargets::Refs { kind, refs: values },
-                None => LinkTargets::Ids(values),
-            };
+        .map(|(field, kind, by_ref, values)| {
+            let targets = if *by_ref { LinkTargets::Refs { kind, refs: values } } else { LinkTargets::Records { kind, ids: values } };
             (*field, targets)
         })
         .collect();
     let source = records::LinkSource { org_id: &record.org_id, id: &record.id, kind: &record.kind };
-    records::replace_links(tx, source, &targets, previous.is_none()).await?;
-    Ok(())
+    let written = records::replace_links(tx, source, &targets, previous.is_none()).await?;
+    let all_written = changed.iter().all(|(field, _, _, values)| {
+        let distinct: std::collections::HashSet<&String> = values.iter().collect();
+        written.iter().filter(|w| w == field).count() == distinct.len()
+    });
+    if all_written {
+        return Ok(());
+    }
+    check_references(tx, &record.org_id, actor.user_id(), spec, &record.data).await?;
+    Err(AppError::Conflict("a linked record changed while this one was saved; try again".into()))
 }

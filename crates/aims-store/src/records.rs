@@ -183,20 +183,29 @@ pub struct LinkSource<'a> {
 /// What one link field of a record points at.
 #[derive(Debug, Clone, Copy)]
 pub enum LinkTargets<'a> {
-    /// Record ids.
+    /// Record ids as given: the foreign keys refuse one that is not a record of the
+    /// organisation.
     Ids(&'a [String]),
+    /// Ids of records of `kind`; an id that is not one is left out (callers compare the links
+    /// written with the ids given).
+    Records { kind: &'a str, ids: &'a [String] },
     /// References of catalogue rows of `kind` (`control_refs`), resolved to their ids as the
-    /// links are written; unknown references are left out (callers check them first).
+    /// links are written; unknown references are left out, as with `Records`.
     Refs { kind: &'a str, refs: &'a [String] },
 }
 
 /// Replaces the links a record holds in `fields` with the given targets, in one DELETE (none
-/// when `fresh`: the record was just inserted) and one INSERT. The foreign keys refuse a target
-/// that is not a record of the same organisation.
-pub async fn replace_links(tx: &mut WriteTx, from: LinkSource<'_>, fields: &[(&str, LinkTargets<'_>)], fresh: bool) -> StoreResult<()> {
+/// when `fresh`: the record was just inserted) and one INSERT; returns the field of each link
+/// written. The foreign keys refuse a target that is not a record of the same organisation.
+pub async fn replace_links(
+    tx: &mut WriteTx,
+    from: LinkSource<'_>,
+    fields: &[(&str, LinkTargets<'_>)],
+    fresh: bool,
+) -> StoreResult<Vec<String>> {
     let LinkSource { org_id, id: from_id, kind: from_kind } = from;
     if fields.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     if !fresh {
         let sql = format!("DELETE FROM record_links WHERE org_id = $1 AND from_id = $2 AND field IN ({})", placeholders(3, fields.len()));
@@ -207,25 +216,27 @@ pub async fn replace_links(tx: &mut WriteTx, from: LinkSource<'_>, fields: &[(&s
         query.execute().await?;
     }
     let (sql, values) = insert_links_sql(fields);
-    let Some(sql) = sql else { return Ok(()) };
+    let Some(sql) = sql else { return Ok(Vec::new()) };
     let mut query = tx.query(&sql).bind(org_id).bind(from_id).bind(from_kind);
     for value in values {
         query = query.bind(value);
     }
-    query.execute().await?;
-    Ok(())
+    let written: Vec<(String,)> = query.fetch_all().await?;
+    Ok(written.into_iter().map(|(field,)| field).collect())
 }
 
 /// The INSERT of [`replace_links`] and its values from `$4` on (`None` when there is nothing to
-/// link): per field one SELECT — ids from a VALUES list, references through the catalogue
-/// rows — joined with UNION ALL. Its text depends only on the shape, so it is prepared once per shape.
+/// link): per field one SELECT — ids from a VALUES list, or the matching rows of a kind by id
+/// or by reference — joined with UNION ALL. Its text depends only on the shape, so it is
+/// prepared once per shape.
 fn insert_links_sql<'a>(fields: &[(&'a str, LinkTargets<'a>)]) -> (Option<String>, Vec<&'a str>) {
     let mut parts = Vec::new();
     let mut values: Vec<&'a str> = Vec::new();
     for (field, targets) in fields {
-        let (kind, items) = match targets {
+        let (matched, items) = match targets {
             LinkTargets::Ids(ids) => (None, *ids),
-            LinkTargets::Refs { kind, refs } => (Some(*kind), *refs),
+            LinkTargets::Records { kind, ids } => (Some((*kind, "id")), *ids),
+            LinkTargets::Refs { kind, refs } => (Some((*kind, "ref")), *refs),
         };
         if items.is_empty() {
             continue;
@@ -234,15 +245,15 @@ fn insert_links_sql<'a>(fields: &[(&'a str, LinkTargets<'a>)]) -> (Option<String
         let field_param = values.len() + 3;
         let first = values.len() + 4;
         values.extend(items.iter().map(String::as_str));
-        match kind {
+        match matched {
             None => {
                 let rows: Vec<String> = (first..first + items.len()).map(|i| format!("(${i})")).collect();
                 parts.push(format!("SELECT $1, $2, ${field_param}, $3, v.column1 FROM (VALUES {}) v", rows.join(", ")));
             }
-            Some(kind) => {
+            Some((kind, column)) => {
                 values.push(kind);
                 parts.push(format!(
-                    "SELECT $1, $2, ${field_param}, $3, c.id FROM records c WHERE c.org_id = $1 AND c.kind = ${} AND c.ref IN ({})",
+                    "SELECT $1, $2, ${field_param}, $3, c.id FROM records c WHERE c.org_id = $1 AND c.kind = ${} AND c.{column} IN ({})",
                     first + items.len(),
                     placeholders(first, items.len())
                 ));
@@ -252,7 +263,10 @@ fn insert_links_sql<'a>(fields: &[(&'a str, LinkTargets<'a>)]) -> (Option<String
     if parts.is_empty() {
         return (None, values);
     }
-    (Some(format!("INSERT INTO record_links (org_id, from_id, field, from_kind, to_id) {}", parts.join(" UNION ALL "))), values)
+    (
+        Some(format!("INSERT INTO record_links (org_id, from_id, field, from_kind, to_id) {} RETURNING field", parts.join(" UNION ALL "))),
+        values,
+    )
 }
 
 /// `$first, $first+1, …` for an IN list of `n` values.

@@ -27,6 +27,29 @@ async fn links_to_another_organisation_are_refused(backend: Backend) {
     let insider = t.member("auditor").await;
     let reply = t.patch("editor", "/api/v1/orgs/acme/controls/A.2.2", 1, &json!({"owner_id": insider.user_id})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
+    // A create checks its links as it writes them: a bad one leaves nothing behind, and every
+    // bad reference is named at once.
+    let theirs =
+        t.call(&t.other_token, reqwest::Method::POST, "/api/v1/orgs/other/ai-systems", Some(&json!({"name": "Theirs"})), &[]).await;
+    let theirs = theirs.json()["id"].as_str().expect("id").to_owned();
+    let ours =
+        t.post("editor", "/api/v1/orgs/acme/ai-systems", &json!({"name": "Ours"})).await.json()["id"].as_str().expect("id").to_owned();
+    let events = t.event_count().await;
+    let risk = |owner: &str, systems: Vec<&str>, controls: Vec<&str>| json!({"title": "R", "source_category": "technical", "owner_id": owner, "ai_system_ids": systems, "control_refs": controls});
+    let bad_link =
+        t.post("editor", "/api/v1/orgs/acme/risks", &risk(&insider.user_id, vec![ours.as_str(), theirs.as_str()], vec!["A.2.2"])).await;
+    assert_eq!(bad_link.problem(422), vec!["ai_system_ids[1]"]);
+    let all_bad = t.post("editor", "/api/v1/orgs/acme/risks", &risk(&outsider.user_id, vec![theirs.as_str()], vec!["A.99"])).await;
+    assert_eq!(all_bad.problem(422), vec!["owner_id", "ai_system_ids[0]", "control_refs[0]"]);
+    assert_eq!(t.event_count().await, events, "a refused create wrote an event");
+    assert_eq!(
+        t.get("viewer", "/api/v1/orgs/acme/risks").await.json()["items"].as_array().map(Vec::len),
+        Some(0),
+        "a refused create wrote a risk"
+    );
+    let good =
+        t.post("editor", "/api/v1/orgs/acme/risks", &risk(&insider.user_id, vec![ours.as_str(), ours.as_str()], vec!["A.2.2"])).await;
+    assert_eq!(good.status, 201, "the same system twice is one link: {}", good.text);
 }
 
 /// The schema itself refuses a cross-organisation link, whatever the code above it does.
