@@ -16,7 +16,8 @@ pub enum Db {
     /// The sqlx pool for reads, plain read-only connections for the hot read paths, and the
     /// process's one writer connection, which write transactions take in turn.
     Sqlite(SqlitePool, crate::readers::Readers, crate::writer::Writer),
-    Postgres(PgPool),
+    /// The sqlx pool, and connections for the hot read paths outside it.
+    Postgres(PgPool, crate::pg_readers::PgReaders),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +31,7 @@ macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool, _, _) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Postgres($pool, _) => $body,
         }
     };
 }
@@ -47,8 +48,15 @@ impl Db {
                 // of the list, record and trace queries (a custom plan looked cheaper than the
                 // generic one), and planning took longer than running them.
                 .options([("plan_cache_mode", "force_generic_plan")]);
-            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
-            return Ok(Db::Postgres(pool));
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                // sqlx already tests a connection with a round trip when it is released; a
+                // second one before every use doubled the round trips of a request.
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+                .await?;
+            return Ok(Db::Postgres(pool, crate::pg_readers::PgReaders::new(options)));
         }
         let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;
         let readers = crate::readers::Readers::new(path);
@@ -78,7 +86,7 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(..) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -87,7 +95,7 @@ impl Db {
     pub async fn begin_write(&self) -> StoreResult<WriteTx> {
         let inner = match self {
             Db::Sqlite(_, _, writer) => TxInner::Sqlite(writer.begin().await?),
-            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+            Db::Postgres(pool, _) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(WriteTx { inner })
     }
@@ -101,7 +109,7 @@ impl Db {
     /// Refreshes PostgreSQL's planner statistics (ANALYZE), as autovacuum does a while after
     /// many rows changed. Benchmarks call it while they load. Nothing on SQLite.
     pub async fn analyze(&self) -> StoreResult<()> {
-        if let Db::Postgres(pool) = self {
+        if let Db::Postgres(pool, _) = self {
             sqlx::query("ANALYZE").execute(pool).await?;
         }
         Ok(())
@@ -111,13 +119,16 @@ impl Db {
     /// pages all-visible, so index-only scans skip the table) and ANALYZE. Benchmarks call it
     /// after loading, as if autovacuum had run. Nothing on SQLite.
     pub async fn vacuum_analyze(&self) -> StoreResult<()> {
-        if let Db::Postgres(pool) = self {
+        if let Db::Postgres(pool, _) = self {
             sqlx::query("VACUUM (ANALYZE)").execute(pool).await?;
         }
         Ok(())
     }
 
     pub async fn close(&self) {
+        if let Db::Postgres(_, readers) = self {
+            readers.close().await;
+        }
         on_pool!(self, pool => pool.close().await)
     }
 }

@@ -70,7 +70,7 @@ pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
         let mut tx = db.begin_write().await?;
         let script = match db {
             Db::Sqlite(..) => migration.sqlite,
-            Db::Postgres(_) => migration.postgres,
+            Db::Postgres(..) => migration.postgres,
         };
         tx.execute_script(script).await?;
         let now = aims_domain::clock::now_text();

@@ -7,6 +7,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::model::Member;
 use crate::orgs::parse_role;
+use crate::pg_readers::PgReaders;
 use crate::readers::{numbered, sqlite_text};
 use crate::records::TraceOf;
 use crate::tokens::TokenAuth;
@@ -117,7 +118,7 @@ pub async fn list(
             let sql = numbered(&sql);
             readers.run(move |conn| sqlite_page(conn, &sql, &params, limit, prefix)).await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             let mut query =
                 sqlx::query_as(AssertSqlSafe(sql)).bind(org_id.to_owned()).bind(kind.to_owned()).bind(after_seq).bind(i64::from(limit) + 1);
             for filter in filters {
@@ -181,8 +182,8 @@ pub async fn list_with_token(
 ) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
     let readers = match db {
         Db::Sqlite(_, readers, _) => readers,
-        Db::Postgres(pool) => {
-            return pg_list_with_token(pool, token_hash, now, slug, kind, include_archived, filters, after_seq, limit, prefix).await;
+        Db::Postgres(_, readers) => {
+            return pg_list_with_token(readers, token_hash, now, slug, kind, include_archived, filters, after_seq, limit, prefix).await;
         }
     };
     let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
@@ -207,13 +208,14 @@ pub async fn list_with_token(
     Ok(Some((token_auth(row)?, page)))
 }
 
-/// [`list_with_token`] on PostgreSQL in one round trip: the token's row joined laterally with
-/// the page (one row per record; one row with no record for an empty page or another
-/// organisation). The page query's parameters move up by two to make room for the token's; its
-/// organisation comes from the token's row, and `$3` becomes the slug the path names.
+/// [`list_with_token`] on PostgreSQL in one round trip and one row: the token's row (none when
+/// the token is not valid) with its page joined as one aggregate — the documents joined with
+/// commas, the last one's position, and how many were fetched (one more than the page says more
+/// exist). The page is empty when the token belongs to another organisation than the slug the
+/// path names (`$3`). The page query's parameters move up by two to make room for the token's.
 #[allow(clippy::too_many_arguments)]
 async fn pg_list_with_token(
-    pool: &sqlx::PgPool,
+    readers: &PgReaders,
     token_hash: &str,
     now: &str,
     slug: &str,
@@ -226,8 +228,13 @@ async fn pg_list_with_token(
 ) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
     let page = shift_params(&page_sql(Backend::Postgres, include_archived, filters), 2).replace("$3", "a.org_id");
     let sql = format!(
-        "SELECT a.*, p.seq, p.doc FROM ({}) a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) \
-         LEFT JOIN LATERAL ({page}) p ON a.org_slug = $3 ORDER BY p.seq",
+        "SELECT a.*, g.items, g.last_seq, g.fetched \
+         FROM ({}) a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) \
+         LEFT JOIN LATERAL ( \
+           SELECT string_agg(COALESCE(p.doc, '{{}}'), ',' ORDER BY p.seq) FILTER (WHERE p.n < $6) AS items, \
+                  MAX(p.seq) FILTER (WHERE p.n < $6) AS last_seq, COUNT(*) AS fetched \
+           FROM (SELECT q.seq, q.doc, ROW_NUMBER() OVER (ORDER BY q.seq) AS n FROM ({page}) q) p \
+         ) g ON a.org_slug = $3",
         crate::tokens::AUTHENTICATE_SQL
     );
     let mut query =
@@ -235,22 +242,18 @@ async fn pg_list_with_token(
     for filter in filters {
         query = query.bind(filter_value(filter).to_owned());
     }
-    type Joined = (String, Option<String>, String, String, String, String, String, String, String, Option<i64>, Option<String>);
-    let rows: Vec<Joined> = query.fetch_all(pool).await?;
-    let Some(first) = rows.first() else { return Ok(None) };
-    let auth = token_auth((
-        first.0.clone(),
-        first.1.clone(),
-        first.2.clone(),
-        first.3.clone(),
-        first.4.clone(),
-        first.5.clone(),
-        first.6.clone(),
-        first.7.clone(),
-        first.8.clone(),
-    ))?;
-    let records: Vec<(i64, Option<String>)> = rows.into_iter().filter_map(|r| r.9.map(|seq| (seq, r.10))).collect();
-    Ok(Some((auth, assemble(records, limit, prefix))))
+    type Row = (String, Option<String>, String, String, String, String, String, String, String, Option<String>, Option<i64>, Option<i64>);
+    let mut reader = readers.take().await?;
+    let row: Option<Row> = query.fetch_optional(reader.connection()).await?;
+    reader.done();
+    let Some((a, b, c, d, e, f, g, h, i, docs, last_seq, fetched)) = row else { return Ok(None) };
+    let auth = token_auth((a, b, c, d, e, f, g, h, i))?;
+    let docs = docs.unwrap_or_default();
+    let mut items = String::with_capacity(prefix.len() + docs.len());
+    items.push_str(prefix);
+    items.push_str(&docs);
+    let more = fetched.unwrap_or(0) > i64::from(limit);
+    Ok(Some((auth, JsonPage { items, next_after: if more { last_seq } else { None } })))
 }
 
 /// Renumbers `$n` placeholders to `$n+by`.
@@ -385,12 +388,22 @@ pub async fn get_doc_with_token(
                 })
                 .await?
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(_, readers) => {
             let sql = match key {
                 Key::Id(_) => BY_ID,
                 Key::Ref(_) => BY_REF,
             };
-            sqlx::query_as(sql).bind(token_hash).bind(now).bind(slug).bind(kind).bind(key_text(key)).fetch_optional(pool).await?
+            let mut reader = readers.take().await?;
+            let row = sqlx::query_as(sql)
+                .bind(token_hash)
+                .bind(now)
+                .bind(slug)
+                .bind(kind)
+                .bind(key_text(key))
+                .fetch_optional(reader.connection())
+                .await?;
+            reader.done();
+            row
         }
     };
     let Some((a, b, c, d, e, f, g, h, i, version, doc)) = row else { return Ok(None) };
@@ -412,7 +425,7 @@ pub async fn get_id_and_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> 
                 })
                 .await?
         }
-        Db::Postgres(pool) => sqlx::query_as(sql).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?,
+        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?,
     };
     Ok(row.map(|(id, version, doc)| (id, version, doc.unwrap_or_default())))
 }
@@ -452,7 +465,7 @@ pub async fn linked_docs(db: &Db, org_id: &str, id: &str, per_group: i64) -> Sto
             let (org_id, id) = (org_id.to_owned(), id.to_owned());
             readers.run(move |conn| sqlite_linked(conn, &sql, &org_id, &id, per_group)).await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             let rows: Vec<LinkedRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).bind(per_group).fetch_all(pool).await?;
             Ok(rows.into_iter().map(linked_doc).collect())
         }
@@ -476,7 +489,7 @@ pub async fn trace_with_token(
 ) -> StoreResult<Option<(TokenAuth, Option<TraceDocs>)>> {
     let readers = match db {
         Db::Sqlite(_, readers, _) => readers,
-        Db::Postgres(pool) => return pg_trace_with_token(pool, token_hash, now, slug, kind, key, per_group).await,
+        Db::Postgres(_, readers) => return pg_trace_with_token(readers, token_hash, now, slug, kind, key, per_group).await,
     };
     let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQL);
     let subject_sql = match key {
@@ -508,7 +521,7 @@ pub async fn trace_with_token(
 /// the linked records, whose query takes the organisation and record id from the header.
 /// `outgoing` sorts the header first (2), then the trace order of [`crate::records::linked_sql`].
 async fn pg_trace_with_token(
-    pool: &sqlx::PgPool,
+    readers: &PgReaders,
     token_hash: &str,
     now: &str,
     slug: &str,
@@ -552,6 +565,7 @@ async fn pg_trace_with_token(
         Option<i64>,
         Option<i64>,
     );
+    let mut reader = readers.take().await?;
     let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(token_hash)
         .bind(now)
@@ -559,8 +573,9 @@ async fn pg_trace_with_token(
         .bind(kind)
         .bind(key_text(key))
         .bind(per_group)
-        .fetch_all(pool)
+        .fetch_all(reader.connection())
         .await?;
+    reader.done();
     let mut rows = rows.into_iter();
     let Some(header) = rows.next() else { return Ok(None) };
     let text = |value: Option<String>| value.unwrap_or_default();
