@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{env_number, fresh_database, idle_memory_mb, load, print, serve};
+use common::{env_number, fresh_database, idle_memory_mb, median_round, print, serve};
 
 use aims_app::App;
 use aims_domain::kinds::CONTROL;
@@ -89,23 +89,14 @@ async fn main() {
                 ),
         )
         .await;
-        // Rounds alternate the measured route and its ceiling, and the median round is shown,
-        // so a passing disturbance on the machine affects both sides alike.
         let rounds = env_number("BENCH_ROUNDS", 3) as usize;
         for (label, url, ceiling_url) in [
             (format!("{backend}: GET controls?limit=50 (token)"), list_url, format!("{ceiling_base}/list")),
             (format!("{backend}: GET controls/NWL-00100 (token)"), single_url, format!("{ceiling_base}/single")),
         ] {
-            let mut pairs = Vec::new();
-            for _ in 0..rounds {
-                let ceiling = load("ceiling: fixed body of the same size", &ceiling_url, None, connections, duration).await;
-                let measured = load(&label, &url, Some(&token), connections, duration).await;
-                pairs.push((measured.rps() / ceiling.rps(), measured, ceiling));
-            }
-            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let (_, measured, ceiling) = &pairs[pairs.len() / 2];
-            print(ceiling, None);
-            print(measured, Some(ceiling));
+            let (measured, ceiling) = median_round(&label, &url, Some(&token), &ceiling_url, connections, duration, rounds).await;
+            print(&ceiling, None);
+            print(&measured, Some(&ceiling));
         }
         if let Some(mb) = idle_memory_mb(&url) {
             println!("[{backend}] idle memory of `aims serve` (release, VmRSS after start): {mb:.1} MB");

@@ -8,12 +8,13 @@
 //! each), `BENCH_WRITERS` (1: concurrent creators), `BENCH_SECONDS` (4), `BENCH_CONNECTIONS` (16),
 //! `BENCH_BACKENDS` (`sqlite,postgres`), `BENCH_DATABASE` (the URL of a database an earlier run
 //! loaded, printed at its start: measures the requests again without loading anew),
-//! `BENCH_ONLY` (measure only the requests whose label contains this text).
+//! `BENCH_ONLY` (measure only the requests whose label contains this text), `BENCH_ROUNDS` (3:
+//! alternating rounds of a request and its ceiling; the median is shown).
 
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Figures, env_number, fresh_database, load, print, serve};
+use common::{Figures, env_number, fresh_database, load, median_round, print, serve};
 
 use aims_app::App;
 use aims_app::evidence::Upload;
@@ -204,9 +205,12 @@ async fn one_at_a_time(base: &str, label: &str, paths: &[String], token: &str, r
     }
 }
 
+/// Loads `path` once (which also tells the size of its body), then alternates rounds of it and
+/// of a fixed-body handler of the same size; the round with the median ratio.
 async fn against_ceiling(base: &str, label: &str, path: &str, token: &str, connections: usize, duration: Duration) -> (Figures, Figures) {
-    let measured = load(label, &format!("{base}{path}"), Some(token), connections, duration).await;
-    let body = vec![b'x'; measured.bytes];
+    let url = format!("{base}{path}");
+    let first = load(label, &url, Some(token), connections, duration).await;
+    let body = vec![b'x'; first.bytes];
     let ceiling_base = serve(axum::Router::new().route(
         "/fixed",
         axum::routing::get(move || {
@@ -215,8 +219,8 @@ async fn against_ceiling(base: &str, label: &str, path: &str, token: &str, conne
         }),
     ))
     .await;
-    let ceiling = load("ceiling: fixed body of the same size", &format!("{ceiling_base}/fixed"), None, connections, duration).await;
-    (measured, ceiling)
+    let rounds = env_number("BENCH_ROUNDS", 3) as usize;
+    median_round(label, &url, Some(token), &format!("{ceiling_base}/fixed"), connections, duration, rounds).await
 }
 
 /// Refreshes PostgreSQL's statistics every two seconds while the organisation is loaded, and

@@ -65,6 +65,29 @@ pub async fn load(label: &str, url: &str, token: Option<&str>, connections: usiz
     Figures { label: label.to_owned(), requests: latencies.len(), seconds, p50_ms: pct(0.50), p99_ms: pct(0.99), bytes }
 }
 
+/// Alternates `rounds` loads of the ceiling and of `url`, and returns the round (measured,
+/// ceiling) with the median ratio, so a passing disturbance on the machine affects both sides
+/// alike.
+pub async fn median_round(
+    label: &str,
+    url: &str,
+    token: Option<&str>,
+    ceiling_url: &str,
+    connections: usize,
+    duration: Duration,
+    rounds: usize,
+) -> (Figures, Figures) {
+    let mut pairs = Vec::new();
+    for _ in 0..rounds.max(1) {
+        let ceiling = load("ceiling: fixed body of the same size", ceiling_url, None, connections, duration).await;
+        let measured = load(label, url, token, connections, duration).await;
+        pairs.push((measured.rps() / ceiling.rps(), measured, ceiling));
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (_, measured, ceiling) = pairs.swap_remove(pairs.len() / 2);
+    (measured, ceiling)
+}
+
 pub async fn send(client: &reqwest::Client, url: &str, token: Option<&str>) -> usize {
     let mut request = client.get(url);
     if let Some(token) = token {
