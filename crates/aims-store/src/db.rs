@@ -48,14 +48,8 @@ impl Db {
                 // of the list, record and trace queries (a custom plan looked cheaper than the
                 // generic one), and planning took longer than running them.
                 .options([("plan_cache_mode", "force_generic_plan")]);
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                // sqlx already tests a connection with a round trip when it is released; a
-                // second one before every use doubled the round trips of a request.
-                .test_before_acquire(false)
-                .connect_with(options.clone())
-                .await?;
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options.clone()).await?;
             return Ok(Db::Postgres(pool, crate::pg_readers::PgReaders::new(options)));
         }
         let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;

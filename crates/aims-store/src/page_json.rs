@@ -246,15 +246,23 @@ async fn pg_list_with_token(
          ) g ON a.org_slug = $3",
         crate::tokens::AUTHENTICATE_SQL
     );
-    let mut query =
-        sqlx::query_as(AssertSqlSafe(sql)).bind(token_hash).bind(now).bind(slug).bind(kind).bind(after_seq).bind(i64::from(limit) + 1);
-    for filter in filters {
-        query = query.bind(filter_value(filter).to_owned());
-    }
     type Row = (String, Option<String>, String, String, String, String, String, String, String, Option<String>, Option<i64>, Option<i64>);
-    let mut reader = readers.take().await?;
-    let row: Option<Row> = query.fetch_optional(reader.connection()).await?;
-    reader.done();
+    let row: Option<Row> = readers
+        .read(|connection| {
+            // Owned values: the statement must not outlive what it borrows, whatever the caller's.
+            let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(token_hash.to_owned())
+                .bind(now.to_owned())
+                .bind(slug.to_owned())
+                .bind(kind.to_owned())
+                .bind(after_seq)
+                .bind(i64::from(limit) + 1);
+            for filter in filters {
+                query = query.bind(filter_value(filter).to_owned());
+            }
+            Box::pin(query.fetch_optional(connection))
+        })
+        .await?;
     let Some((a, b, c, d, e, f, g, h, i, docs, last_seq, fetched)) = row else { return Ok(None) };
     let auth = token_auth((a, b, c, d, e, f, g, h, i))?;
     let docs = docs.unwrap_or_default();
@@ -402,17 +410,19 @@ pub async fn get_doc_with_token(
                 Key::Id(_) => BY_ID,
                 Key::Ref(_) => BY_REF,
             };
-            let mut reader = readers.take().await?;
-            let row = sqlx::query_as(sql)
-                .bind(token_hash)
-                .bind(now)
-                .bind(slug)
-                .bind(kind)
-                .bind(key_text(key))
-                .fetch_optional(reader.connection())
-                .await?;
-            reader.done();
-            row
+            readers
+                .read(|connection| {
+                    Box::pin(
+                        sqlx::query_as(sql)
+                            .bind(token_hash.to_owned())
+                            .bind(now.to_owned())
+                            .bind(slug.to_owned())
+                            .bind(kind.to_owned())
+                            .bind(key_text(key).to_owned())
+                            .fetch_optional(connection),
+                    )
+                })
+                .await?
         }
     };
     let Some((a, b, c, d, e, f, g, h, i, version, doc)) = row else { return Ok(None) };
@@ -574,17 +584,20 @@ async fn pg_trace_with_token(
         Option<i64>,
         Option<i64>,
     );
-    let mut reader = readers.take().await?;
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(token_hash)
-        .bind(now)
-        .bind(slug)
-        .bind(kind)
-        .bind(key_text(key))
-        .bind(per_group)
-        .fetch_all(reader.connection())
+    let rows: Vec<Row> = readers
+        .read(|connection| {
+            Box::pin(
+                sqlx::query_as(AssertSqlSafe(sql.clone()))
+                    .bind(token_hash.to_owned())
+                    .bind(now.to_owned())
+                    .bind(slug.to_owned())
+                    .bind(kind.to_owned())
+                    .bind(key_text(key).to_owned())
+                    .bind(per_group)
+                    .fetch_all(connection),
+            )
+        })
         .await?;
-    reader.done();
     let mut rows = rows.into_iter();
     let Some(header) = rows.next() else { return Ok(None) };
     let text = |value: Option<String>| value.unwrap_or_default();

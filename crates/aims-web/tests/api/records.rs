@@ -76,8 +76,35 @@ async fn the_gap_assessment_records_status_owner_and_notes(backend: Backend) {
     assert!(trace["links"].is_object());
 }
 
+/// When PostgreSQL drops every connection (a restart, a failover), the next requests open new
+/// ones instead of failing on the broken ones.
+async fn requests_recover_when_the_database_drops_its_connections(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let reads = ["/api/v1/orgs/acme/controls/A.2.2", "/api/v1/orgs/acme/controls?limit=5", "/api/v1/orgs/acme/controls/A.2.2/trace"];
+    for path in reads {
+        assert_eq!(t.get("viewer", path).await.status, 200, "{path}");
+    }
+    if backend == Backend::Postgres {
+        let database = sqlx::PgPool::connect(&t.database_url).await.expect("connect");
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&database)
+        .await
+        .expect("terminate");
+        database.close().await;
+    }
+    for path in reads {
+        let reply = t.get("viewer", path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+    }
+    let created = t.post("editor", "/api/v1/orgs/acme/ai-systems", &json!({"name": "After the restart"})).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+}
+
 on_both_backends!(
     own_controls_are_created_changed_and_archived,
     catalogue_rows_cannot_be_created_or_archived,
-    the_gap_assessment_records_status_owner_and_notes
+    the_gap_assessment_records_status_owner_and_notes,
+    requests_recover_when_the_database_drops_its_connections
 );
