@@ -74,13 +74,10 @@ impl App {
         limit: u32,
         prefix: &'static str,
     ) -> AppResult<(Member, JsonPage)> {
-        if !crate::tokens::plausible_token(secret) {
-            return Err(AppError::Unauthorized);
-        }
-        let now = clock::now();
+        let (hash, now) = token_read(secret)?;
         let found = page_json::list_with_token(
             &self.db,
-            &token_hash(secret),
+            &hash,
             &clock::format(now),
             org_slug,
             spec.kind,
@@ -91,13 +88,7 @@ impl App {
             prefix,
         )
         .await?;
-        let (auth, page) = found.ok_or(AppError::Unauthorized)?;
-        if auth.member.org_slug != org_slug {
-            return Err(AppError::NotFound(format!("organisation {org_slug}")));
-        }
-        require(&auth.member, Action::Read)?;
-        self.note_token_use(&auth, now);
-        Ok((auth.member, page))
+        self.admit_token_read(found, org_slug, now)
     }
 
     /// One record's version and stored JSON (the API's read route).
@@ -109,18 +100,10 @@ impl App {
     /// Authenticates an API token and reads one record — on SQLite in one blocking call. Same
     /// outcomes as [`App::authenticate_token`] then [`App::get_record_json`].
     pub async fn get_record_json_by_token(&self, secret: &str, org_slug: &str, spec: &KindSpec, segment: &str) -> AppResult<(i64, String)> {
-        if !crate::tokens::plausible_token(secret) {
-            return Err(AppError::Unauthorized);
-        }
-        let now = clock::now();
+        let (hash, now) = token_read(secret)?;
         let key = doc_key(spec, segment);
-        let found = page_json::get_doc_with_token(&self.db, &token_hash(secret), &clock::format(now), org_slug, spec.kind, key).await?;
-        let (auth, doc) = found.ok_or(AppError::Unauthorized)?;
-        if auth.member.org_slug != org_slug {
-            return Err(AppError::NotFound(format!("organisation {org_slug}")));
-        }
-        require(&auth.member, Action::Read)?;
-        self.note_token_use(&auth, now);
+        let found = page_json::get_doc_with_token(&self.db, &hash, &clock::format(now), org_slug, spec.kind, key).await?;
+        let (_, doc) = self.admit_token_read(found, org_slug, now)?;
         doc.ok_or_else(|| not_found(spec, segment))
     }
 
@@ -314,21 +297,29 @@ impl App {
         spec: &KindSpec,
         segment: &str,
     ) -> AppResult<page_json::TraceDocs> {
-        if !crate::tokens::plausible_token(secret) {
-            return Err(AppError::Unauthorized);
-        }
-        let now = clock::now();
+        let (hash, now) = token_read(secret)?;
         let key = doc_key(spec, segment);
-        let found =
-            page_json::trace_with_token(&self.db, &token_hash(secret), &clock::format(now), org_slug, spec.kind, key, TRACE_GROUP_LIMIT)
-                .await?;
-        let (auth, trace) = found.ok_or(AppError::Unauthorized)?;
+        let found = page_json::trace_with_token(&self.db, &hash, &clock::format(now), org_slug, spec.kind, key, TRACE_GROUP_LIMIT).await?;
+        let (_, trace) = self.admit_token_read(found, org_slug, now)?;
+        trace.ok_or_else(|| not_found(spec, segment))
+    }
+
+    /// The checks every token-checked read shares once the store has resolved the token with
+    /// the read: an invalid token is 401, one of another organisation 404 (as if the
+    /// organisation did not exist); the member must be allowed to read; the token's use is noted.
+    fn admit_token_read<T>(
+        &self,
+        found: Option<(aims_store::tokens::TokenAuth, T)>,
+        org_slug: &str,
+        now: time::OffsetDateTime,
+    ) -> AppResult<(Member, T)> {
+        let (auth, read) = found.ok_or(AppError::Unauthorized)?;
         if auth.member.org_slug != org_slug {
             return Err(AppError::NotFound(format!("organisation {org_slug}")));
         }
         require(&auth.member, Action::Read)?;
         self.note_token_use(&auth, now);
-        trace.ok_or_else(|| not_found(spec, segment))
+        Ok((auth.member, read))
     }
 
     /// The records linked to and from a record, at most [`TRACE_GROUP_LIMIT`] per group
@@ -339,6 +330,15 @@ impl App {
         let linked = records::linked(&self.db, &member.org_id, &record.id, TRACE_GROUP_LIMIT).await?;
         Ok((record, linked))
     }
+}
+
+/// A token-checked read's start: the token's hash (an implausible token is refused without a
+/// look-up) and the time it is checked at.
+fn token_read(secret: &str) -> AppResult<(String, time::OffsetDateTime)> {
+    if !crate::tokens::plausible_token(secret) {
+        return Err(AppError::Unauthorized);
+    }
+    Ok((token_hash(secret), clock::now()))
 }
 
 /// Reads a record for change inside `tx` and checks the version the client based it on.

@@ -2,6 +2,8 @@
 //! A list request is the hottest path of the API; one aggregated row avoids decoding and
 //! re-encoding every record.
 
+use std::sync::LazyLock;
+
 use rusqlite::OptionalExtension;
 use sqlx::AssertSqlSafe;
 
@@ -325,14 +327,6 @@ fn id_and_doc_sql(key: Key<'_>) -> &'static str {
     }
 }
 
-/// The column a key matches.
-fn key_column(key: Key<'_>) -> &'static str {
-    match key {
-        Key::Id(_) => "id",
-        Key::Ref(_) => "ref",
-    }
-}
-
 fn key_text(key: Key<'_>) -> &str {
     match key {
         Key::Id(text) | Key::Ref(text) => text,
@@ -548,24 +542,12 @@ async fn pg_trace_with_token(
     key: Key<'_>,
     per_group: i64,
 ) -> StoreResult<Option<(TokenAuth, Option<TraceDocs>)>> {
-    let column = key_column(key);
-    let linked = crate::records::linked_sql(
-        Backend::Postgres,
-        "f.kind, f.doc, f.seq",
-        TraceOf { org: "(SELECT s.org_id FROM s)", id: "(SELECT s.id FROM s)", limit: "$6" },
-    );
-    let sql = format!(
-        "WITH a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) AS ({auth}), \
-         s AS (SELECT r.org_id, r.id, r.version, r.doc FROM a JOIN records r \
-               ON r.org_id = a.org_id AND a.org_slug = $3 AND r.kind = $4 AND r.{column} = $5) \
-         SELECT a.*, s.version, s.doc, CAST(NULL AS TEXT) AS field, CAST(2 AS BIGINT) AS outgoing, \
-                CAST(NULL AS TEXT) AS kind, CAST(NULL AS BIGINT) AS total, CAST(NULL AS BIGINT) AS seq FROM a LEFT JOIN s ON TRUE \
-         UNION ALL \
-         SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.doc, x.field, x.outgoing, x.kind, x.total, x.seq \
-         FROM ({linked}) x(field, outgoing, kind, doc, seq, total) \
-         ORDER BY outgoing DESC, kind, field, seq",
-        auth = crate::tokens::AUTHENTICATE_SQL
-    );
+    static BY_ID: LazyLock<String> = LazyLock::new(|| pg_trace_sql("id"));
+    static BY_REF: LazyLock<String> = LazyLock::new(|| pg_trace_sql("ref"));
+    let sql: &'static str = match key {
+        Key::Id(_) => &BY_ID,
+        Key::Ref(_) => &BY_REF,
+    };
     type Row = (
         Option<String>,
         Option<String>,
@@ -587,7 +569,7 @@ async fn pg_trace_with_token(
     let rows: Vec<Row> = readers
         .read(|connection| {
             Box::pin(
-                sqlx::query_as(AssertSqlSafe(sql.clone()))
+                sqlx::query_as(sql)
                     .bind(token_hash.to_owned())
                     .bind(now.to_owned())
                     .bind(slug.to_owned())
@@ -615,4 +597,25 @@ async fn pg_trace_with_token(
     let Some(version) = header.9 else { return Ok(Some((auth, None))) };
     let linked = rows.map(|r| linked_doc((text(r.11), r.12, text(r.13), r.10, r.14.unwrap_or(0)))).collect();
     Ok(Some((auth, Some((version, text(header.10), linked)))))
+}
+
+/// The statement of [`pg_trace_with_token`] for a record addressed by `column` (`id` or `ref`).
+fn pg_trace_sql(column: &str) -> String {
+    let linked = crate::records::linked_sql(
+        Backend::Postgres,
+        "f.kind, f.doc, f.seq",
+        TraceOf { org: "(SELECT s.org_id FROM s)", id: "(SELECT s.id FROM s)", limit: "$6" },
+    );
+    format!(
+        "WITH a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role) AS ({auth}), \
+         s AS (SELECT r.org_id, r.id, r.version, r.doc FROM a JOIN records r \
+               ON r.org_id = a.org_id AND a.org_slug = $3 AND r.kind = $4 AND r.{column} = $5) \
+         SELECT a.*, s.version, s.doc, CAST(NULL AS TEXT) AS field, CAST(2 AS BIGINT) AS outgoing, \
+                CAST(NULL AS TEXT) AS kind, CAST(NULL AS BIGINT) AS total, CAST(NULL AS BIGINT) AS seq FROM a LEFT JOIN s ON TRUE \
+         UNION ALL \
+         SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.doc, x.field, x.outgoing, x.kind, x.total, x.seq \
+         FROM ({linked}) x(field, outgoing, kind, doc, seq, total) \
+         ORDER BY outgoing DESC, kind, field, seq",
+        auth = crate::tokens::AUTHENTICATE_SQL
+    )
 }
