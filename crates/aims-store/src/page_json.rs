@@ -251,14 +251,8 @@ async fn pg_list_with_token(
     type Row = (String, Option<String>, String, String, String, String, String, String, String, Option<String>, Option<i64>, Option<i64>);
     let row: Option<Row> = readers
         .read(|connection| {
-            // Owned values: the statement must not outlive what it borrows, whatever the caller's.
-            let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
-                .bind(token_hash.to_owned())
-                .bind(now.to_owned())
-                .bind(slug.to_owned())
-                .bind(kind.to_owned())
-                .bind(after_seq)
-                .bind(i64::from(limit) + 1);
+            let mut query =
+                token_read_query(AssertSqlSafe(sql.clone()), token_hash, now, slug, kind).bind(after_seq).bind(i64::from(limit) + 1);
             for filter in filters {
                 query = query.bind(filter_value(filter).to_owned());
             }
@@ -273,6 +267,22 @@ async fn pg_list_with_token(
     items.push_str(&docs);
     let more = fetched.unwrap_or(0) > i64::from(limit);
     Ok(Some((auth, JsonPage { items, next_after: if more { last_seq } else { None } })))
+}
+
+/// A token-checked read on PostgreSQL with the parameters every one starts with: `$1` the
+/// token's hash, `$2` now, `$3` the slug the path names, `$4` the kind. Bound as owned values,
+/// so the statement borrows nothing of its caller's and [`PgReaders::read`] can run it again.
+fn token_read_query<O>(
+    sql: impl sqlx::SqlSafeStr,
+    token_hash: &str,
+    now: &str,
+    slug: &str,
+    kind: &str,
+) -> sqlx::query::QueryAs<'static, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    sqlx::query_as(sql).bind(token_hash.to_owned()).bind(now.to_owned()).bind(slug.to_owned()).bind(kind.to_owned())
 }
 
 /// Renumbers `$n` placeholders to `$n+by`.
@@ -406,15 +416,7 @@ pub async fn get_doc_with_token(
             };
             readers
                 .read(|connection| {
-                    Box::pin(
-                        sqlx::query_as(sql)
-                            .bind(token_hash.to_owned())
-                            .bind(now.to_owned())
-                            .bind(slug.to_owned())
-                            .bind(kind.to_owned())
-                            .bind(key_text(key).to_owned())
-                            .fetch_optional(connection),
-                    )
+                    Box::pin(token_read_query(sql, token_hash, now, slug, kind).bind(key_text(key).to_owned()).fetch_optional(connection))
                 })
                 .await?
         }
@@ -426,21 +428,28 @@ pub async fn get_doc_with_token(
 /// One record's id, version and stored JSON document (a trace's subject, addressed by id or by
 /// reference).
 pub async fn get_id_and_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(String, i64, String)>> {
-    let sql = id_and_doc_sql(key);
     let row: Option<(String, i64, Option<String>)> = match db {
         Db::Sqlite(_, readers, _) => {
-            let sql = numbered(sql);
-            let (org_id, kind, key) = (org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
-            readers
-                .run(move |conn| {
-                    let mut statement = conn.prepare_cached(&sql)?;
-                    statement.query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()
-                })
-                .await?
+            let (by_ref, org_id, kind, key) = (matches!(key, Key::Ref(_)), org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
+            readers.run(move |conn| sqlite_id_and_doc(conn, by_ref, &org_id, &kind, &key)).await?
         }
-        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?,
+        Db::Postgres(pool, _) => {
+            sqlx::query_as(id_and_doc_sql(key)).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?
+        }
     };
     Ok(row.map(|(id, version, doc)| (id, version, doc.unwrap_or_default())))
+}
+
+/// [`get_id_and_doc`] on a SQLite read connection (`by_ref`: `key` is a reference).
+fn sqlite_id_and_doc(
+    conn: &rusqlite::Connection,
+    by_ref: bool,
+    org_id: &str,
+    kind: &str,
+    key: &str,
+) -> rusqlite::Result<Option<(String, i64, Option<String>)>> {
+    let sql = if by_ref { sqlite_text!(id_and_doc_sql(Key::Ref(""))) } else { sqlite_text!(id_and_doc_sql(Key::Id(""))) };
+    conn.prepare_cached(sql)?.query_row(rusqlite::params![org_id, kind, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()
 }
 
 /// A linked record in a trace, as stored JSON.
@@ -461,7 +470,9 @@ fn linked_doc((field, outgoing, kind, doc, group_total): LinkedRow) -> LinkedDoc
     LinkedDoc { field, outgoing: outgoing == 1, kind, group_total, doc: doc.unwrap_or_default() }
 }
 
-fn sqlite_linked(conn: &rusqlite::Connection, sql: &str, org_id: &str, id: &str, per_group: i64) -> rusqlite::Result<Vec<LinkedDoc>> {
+/// [`linked_docs`] on a SQLite read connection.
+fn sqlite_linked(conn: &rusqlite::Connection, org_id: &str, id: &str, per_group: i64) -> rusqlite::Result<Vec<LinkedDoc>> {
+    let sql = sqlite_text!(&crate::records::linked_sql(Backend::Sqlite, "f.kind, f.doc", TraceOf::PARAMS));
     let mut statement = conn.prepare_cached(sql)?;
     let rows = statement
         .query_map(rusqlite::params![org_id, id, per_group], |r| Ok(linked_doc((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?;
@@ -471,14 +482,13 @@ fn sqlite_linked(conn: &rusqlite::Connection, sql: &str, org_id: &str, id: &str,
 /// The trace of a record as stored documents (the API's trace route): the same records as
 /// [`crate::records::linked`], without decoding them.
 pub async fn linked_docs(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedDoc>> {
-    let sql = crate::records::linked_sql(db.backend(), "f.kind, f.doc", TraceOf::PARAMS);
     match db {
         Db::Sqlite(_, readers, _) => {
-            let sql = numbered(&sql);
             let (org_id, id) = (org_id.to_owned(), id.to_owned());
-            readers.run(move |conn| sqlite_linked(conn, &sql, &org_id, &id, per_group)).await
+            readers.run(move |conn| sqlite_linked(conn, &org_id, &id, per_group)).await
         }
         Db::Postgres(pool, _) => {
+            let sql = crate::records::linked_sql(Backend::Postgres, "f.kind, f.doc", TraceOf::PARAMS);
             let rows: Vec<LinkedRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).bind(per_group).fetch_all(pool).await?;
             Ok(rows.into_iter().map(linked_doc).collect())
         }
@@ -505,11 +515,7 @@ pub async fn trace_with_token(
         Db::Postgres(_, readers) => return pg_trace_with_token(readers, token_hash, now, slug, kind, key, per_group).await,
     };
     let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQL);
-    let subject_sql = match key {
-        Key::Id(_) => sqlite_text!(id_and_doc_sql(Key::Id(""))),
-        Key::Ref(_) => sqlite_text!(id_and_doc_sql(Key::Ref(""))),
-    };
-    let linked_sql = sqlite_text!(&crate::records::linked_sql(Backend::Sqlite, "f.kind, f.doc", TraceOf::PARAMS));
+    let by_ref = matches!(key, Key::Ref(_));
     let (token_hash, now, slug, kind, key) =
         (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned(), key_text(key).to_owned());
     let found = readers
@@ -518,11 +524,8 @@ pub async fn trace_with_token(
             if row.3 != slug {
                 return Ok(Some((row, None)));
             }
-            let mut statement = conn.prepare_cached(subject_sql)?;
-            let subject: Option<(String, i64, Option<String>)> =
-                statement.query_row(rusqlite::params![row.2, kind, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-            let Some((id, version, doc)) = subject else { return Ok(Some((row, None))) };
-            let linked = sqlite_linked(conn, linked_sql, &row.2, &id, per_group)?;
+            let Some((id, version, doc)) = sqlite_id_and_doc(conn, by_ref, &row.2, &kind, &key)? else { return Ok(Some((row, None))) };
+            let linked = sqlite_linked(conn, &row.2, &id, per_group)?;
             Ok(Some((row, Some((version, doc.unwrap_or_default(), linked)))))
         })
         .await?;
@@ -569,14 +572,7 @@ async fn pg_trace_with_token(
     let rows: Vec<Row> = readers
         .read(|connection| {
             Box::pin(
-                sqlx::query_as(sql)
-                    .bind(token_hash.to_owned())
-                    .bind(now.to_owned())
-                    .bind(slug.to_owned())
-                    .bind(kind.to_owned())
-                    .bind(key_text(key).to_owned())
-                    .bind(per_group)
-                    .fetch_all(connection),
+                token_read_query(sql, token_hash, now, slug, kind).bind(key_text(key).to_owned()).bind(per_group).fetch_all(connection),
             )
         })
         .await?;

@@ -326,8 +326,6 @@ pub struct LinkedRecord {
     pub group_total: i64,
 }
 
-/// The trace query: `t.field, t.outgoing`, then `full` (columns of each linked record `f`),
-/// then `t.total`.
 /// Where a trace query takes its organisation, record id and per-group limit from: bound
 /// parameters on their own, or expressions over an enclosing query (the token-checked trace
 /// of [`crate::page_json::trace_with_token`]).
@@ -347,8 +345,9 @@ impl TraceOf<'static> {
 /// be thousands: each group (field, holder's kind) is counted on the index alone, and only its
 /// first `limit` links are read — on PostgreSQL by a LATERAL index scan per group; SQLite has no
 /// LATERAL, so there each group's cut-off id is found by one index seek and only the links
-/// before it are joined. CROSS JOIN keeps SQLite reading records last, by key. Rows come in
-/// trace order: outgoing first, then by kind, field and creation.
+/// before it are joined. CROSS JOIN keeps SQLite reading records last, by key. Columns:
+/// `t.field, t.outgoing`, then `full` (columns of each linked record `f`), then `t.total`;
+/// rows come in trace order: outgoing first, then by kind, field and creation.
 pub(crate) fn linked_sql(backend: Backend, full: &str, of: TraceOf<'_>) -> String {
     let TraceOf { org, id, limit } = of;
     let incoming = match backend {
