@@ -7,13 +7,14 @@ pub mod dto;
 pub mod error;
 pub mod input;
 pub mod openapi;
+pub mod request_metrics;
 pub mod routes;
 
 use aims_app::App;
 use axum::Router;
 use utoipa::openapi::OpenApi;
 
-pub use routes::meta::track_metrics;
+pub use request_metrics::RequestMetricsLayer;
 
 /// Every API route with its OpenAPI document.
 pub fn api(app: App) -> (Router, OpenApi) {

@@ -358,6 +358,43 @@ async fn a_newer_database_is_refused(backend: Backend) {
     assert!(stderr(&refused).contains("newer"), "{}", stderr(&refused));
 }
 
+/// The layers every response passes through: security headers on API and UI responses alike,
+/// cross-site form posts refused, and each request counted under its route template.
+async fn every_response_passes_the_cross_cutting_layers(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let token = bootstrap(&db);
+    let server = Server::start(&db, &[]);
+    let client = reqwest::Client::new();
+    let api = client.get(format!("{}/api/v1/orgs/acme/controls/A.2.2", server.url)).bearer_auth(&token).send().await.expect("send");
+    let page = client.get(format!("{}/login", server.url)).send().await.expect("send");
+    for response in [&api, &page] {
+        assert_eq!(response.status(), 200, "{}", response.url());
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{}", response.url());
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{}", response.url());
+        assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"), "{}", response.url());
+        assert!(header("content-security-policy").is_some_and(|csp| csp.contains("frame-ancestors 'none'")), "{}", response.url());
+    }
+    let cross_site = client
+        .post(format!("{}/login", server.url))
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=owner%40acme.example&password=correct+horse+battery+staple")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(cross_site.status(), 403, "a cross-site form post is refused");
+    let metrics = client.get(format!("{}/metrics", server.url)).send().await.expect("send").text().await.expect("text");
+    let counted = metrics.lines().find(|line| {
+        line.starts_with("aims_http_request_duration_seconds_count")
+            && line.contains(r#"route="/api/v1/orgs/{org}/controls/{ref}""#)
+            && line.contains(r#"method="GET""#)
+            && line.contains(r#"status="200""#)
+    });
+    assert!(counted.is_some_and(|line| line.ends_with(" 1")), "the control read is counted once under its route template:\n{metrics}");
+    assert!(metrics.contains(r#"status="403""#), "the refused post is counted too:\n{metrics}");
+}
+
 /// The CLI and a running server write to one SQLite file at once without "database is locked".
 async fn cli_and_server_share_the_database(backend: Backend) {
     let db = fresh_database(backend).await;
@@ -453,4 +490,5 @@ on_both_backends!(
     tampering_makes_log_verify_fail_and_name_the_event,
     a_newer_database_is_refused,
     cli_and_server_share_the_database,
+    every_response_passes_the_cross_cutting_layers,
 );

@@ -1,13 +1,11 @@
 //! Unauthenticated service routes: `/healthz`, `/metrics`, `/api/openapi.json`.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use aims_app::App;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
@@ -82,31 +80,9 @@ fn metrics_handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Records each request's latency by method, route template and status. The histogram's
-/// `_count` series is the request counter, so one registry update per request suffices.
-pub async fn track_metrics(request: Request, next: Next) -> Response {
+/// Installs the process-wide recorder before the first request is recorded.
+pub(crate) fn install_recorder() {
     let _ = metrics_handle();
-    let started = Instant::now();
-    let method = static_method(request.method());
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    let labels = [("method", method.to_owned()), ("route", route), ("status", response.status().as_u16().to_string())];
-    metrics::histogram!("aims_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
-    response
-}
-
-fn static_method(method: &axum::http::Method) -> &'static str {
-    use axum::http::Method;
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PATCH => "PATCH",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
-    }
 }
 
 /// Answers unknown API paths with a problem document rather than an empty 404.
