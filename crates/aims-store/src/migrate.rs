@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_inline_documents.sql"),
         postgres: include_str!("../migrations/postgres/0004_inline_documents.sql"),
     },
+    Migration {
+        version: 5,
+        name: "token_check_indexes",
+        sqlite: include_str!("../migrations/sqlite/0005_token_check_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0005_token_check_indexes.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

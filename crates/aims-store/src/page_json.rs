@@ -13,7 +13,7 @@ use crate::pg_readers::PgReaders;
 use crate::readers::{numbered, sqlite_text};
 use crate::records::TraceOf;
 use crate::tokens::TokenAuth;
-use crate::tokens::{token_columns, token_joins, token_valid};
+use crate::tokens::{token_columns, token_joins, token_joins_sqlite, token_valid};
 
 use crate::db::{Backend, Db};
 use crate::error::StoreResult;
@@ -198,7 +198,7 @@ pub async fn list_with_token(
         }
     };
     let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
-    let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQL);
+    let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQLITE_SQL);
     let (token_hash, now, slug, kind) = (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned());
     let filter_values: Vec<String> = filters.iter().map(|f| filter_value(f).to_owned()).collect();
     let found = readers
@@ -349,14 +349,14 @@ pub async fn get_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreRe
 }
 
 /// The token's row with the record joined when the organisation matches (`$3` the slug the
-/// path names, `$4` the kind, `$5` the id or reference).
+/// path names, `$4` the kind, `$5` the id or reference), the token's tables joined by `$joins`.
 macro_rules! doc_with_token_sql {
-    ($column:literal) => {
+    ($joins:ident, $column:literal) => {
         concat!(
             "SELECT ",
             token_columns!(),
             ", r.version, r.doc FROM ",
-            token_joins!(),
+            $joins!(),
             " LEFT JOIN records r ON r.org_id = t.org_id AND o.slug = $3 AND r.kind = $4 AND r.",
             $column,
             " = $5 WHERE ",
@@ -376,14 +376,16 @@ pub async fn get_doc_with_token(
     kind: &str,
     key: Key<'_>,
 ) -> StoreResult<Option<(TokenAuth, Option<(i64, String)>)>> {
-    const BY_ID: &str = doc_with_token_sql!("id");
-    const BY_REF: &str = doc_with_token_sql!("ref");
+    const BY_ID: &str = doc_with_token_sql!(token_joins, "id");
+    const BY_REF: &str = doc_with_token_sql!(token_joins, "ref");
+    const SQLITE_BY_ID: &str = doc_with_token_sql!(token_joins_sqlite, "id");
+    const SQLITE_BY_REF: &str = doc_with_token_sql!(token_joins_sqlite, "ref");
     type Joined = (String, Option<String>, String, String, String, String, String, String, String, Option<i64>, Option<String>);
     let row: Option<Joined> = match db {
         Db::Sqlite(_, readers, _) => {
             let sql = match key {
-                Key::Id(_) => sqlite_text!(BY_ID),
-                Key::Ref(_) => sqlite_text!(BY_REF),
+                Key::Id(_) => sqlite_text!(SQLITE_BY_ID),
+                Key::Ref(_) => sqlite_text!(SQLITE_BY_REF),
             };
             let params = [token_hash, now, slug, kind, key_text(key)].map(str::to_owned);
             readers
@@ -514,7 +516,7 @@ pub async fn trace_with_token(
         Db::Sqlite(_, readers, _) => readers,
         Db::Postgres(_, readers) => return pg_trace_with_token(readers, token_hash, now, slug, kind, key, per_group).await,
     };
-    let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQL);
+    let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQLITE_SQL);
     let by_ref = matches!(key, Key::Ref(_));
     let (token_hash, now, slug, kind, key) =
         (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned(), key_text(key).to_owned());

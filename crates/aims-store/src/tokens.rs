@@ -55,6 +55,9 @@ type AuthRow = (String, Option<String>, String, String, String, String, String, 
 /// every request, so revocation takes effect on the very next one.
 pub const AUTHENTICATE_SQL: &str = concat!("SELECT ", token_columns!(), " FROM ", token_joins!(), " WHERE ", token_valid!());
 
+/// [`AUTHENTICATE_SQL`] for SQLite's read connections, from the covering indexes.
+pub const AUTHENTICATE_SQLITE_SQL: &str = concat!("SELECT ", token_columns!(), " FROM ", token_joins_sqlite!(), " WHERE ", token_valid!());
+
 /// The columns of an authenticated token's row: token id, last use, organisation id, slug and
 /// name, user id, e-mail, display name, role. Macros, so that queries joining more to the
 /// token's row are written with `concat!` from the same pieces as [`AUTHENTICATE_SQL`].
@@ -74,6 +77,19 @@ macro_rules! token_joins {
     };
 }
 
+/// [`token_joins`] on SQLite, naming the covering indexes of migration 5: each table is read
+/// from its index alone, one B-tree search instead of two. Without statistics (aims never
+/// runs ANALYZE: it had halved read throughput) SQLite prefers a unique index that matches a
+/// single row, and would otherwise go on to the table for the remaining columns.
+macro_rules! token_joins_sqlite {
+    () => {
+        "api_tokens t INDEXED BY api_tokens_check \
+         JOIN memberships m INDEXED BY memberships_check ON m.org_id = t.org_id AND m.user_id = t.user_id \
+         JOIN organizations o INDEXED BY organizations_check ON o.id = t.org_id \
+         JOIN users u INDEXED BY users_check ON u.id = t.user_id"
+    };
+}
+
 /// The condition of a valid token: `$1` its hash, `$2` now.
 macro_rules! token_valid {
     () => {
@@ -81,7 +97,7 @@ macro_rules! token_valid {
     };
 }
 
-pub(crate) use {token_columns, token_joins, token_valid};
+pub(crate) use {token_columns, token_joins, token_joins_sqlite, token_valid};
 
 pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<Option<TokenAuth>> {
     let row: Option<AuthRow> = on_pool!(db, pool => {
