@@ -1,6 +1,6 @@
 //! Request latency by method, route template and status, as a tower layer. Written out rather
-//! than with `axum::middleware::from_fn`, which boxes the inner service and its future on
-//! every request: on a single-record read that cost more than the database read itself.
+//! than with `axum::middleware::from_fn`, which clones and boxes the inner service and boxes
+//! its future on every request.
 
 use std::future::Future;
 use std::pin::Pin;
