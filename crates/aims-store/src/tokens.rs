@@ -70,10 +70,7 @@ macro_rules! token_columns {
 /// The tables of a token's row: the token `t`, its membership `m`, organisation `o` and user `u`.
 macro_rules! token_joins {
     () => {
-        "api_tokens t \
-         JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id \
-         JOIN organizations o ON o.id = t.org_id \
-         JOIN users u ON u.id = t.user_id"
+        $crate::tokens::token_joins_from!("", "", "", "")
     };
 }
 
@@ -83,10 +80,30 @@ macro_rules! token_joins {
 /// single row, and would otherwise go on to the table for the remaining columns.
 macro_rules! token_joins_sqlite {
     () => {
-        "api_tokens t INDEXED BY api_tokens_check \
-         JOIN memberships m INDEXED BY memberships_check ON m.org_id = t.org_id AND m.user_id = t.user_id \
-         JOIN organizations o INDEXED BY organizations_check ON o.id = t.org_id \
-         JOIN users u INDEXED BY users_check ON u.id = t.user_id"
+        $crate::tokens::token_joins_from!(
+            " INDEXED BY api_tokens_check",
+            " INDEXED BY memberships_check",
+            " INDEXED BY organizations_check",
+            " INDEXED BY users_check"
+        )
+    };
+}
+
+/// The joins of [`token_joins`], each table followed by how it is read (empty: as the
+/// database chooses).
+macro_rules! token_joins_from {
+    ($token:literal, $membership:literal, $organization:literal, $user:literal) => {
+        concat!(
+            "api_tokens t",
+            $token,
+            " JOIN memberships m",
+            $membership,
+            " ON m.org_id = t.org_id AND m.user_id = t.user_id JOIN organizations o",
+            $organization,
+            " ON o.id = t.org_id JOIN users u",
+            $user,
+            " ON u.id = t.user_id"
+        )
     };
 }
 
@@ -97,7 +114,7 @@ macro_rules! token_valid {
     };
 }
 
-pub(crate) use {token_columns, token_joins, token_joins_sqlite, token_valid};
+pub(crate) use {token_columns, token_joins, token_joins_from, token_joins_sqlite, token_valid};
 
 pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<Option<TokenAuth>> {
     let row: Option<AuthRow> = on_pool!(db, pool => {
@@ -141,4 +158,20 @@ pub async fn revoke(tx: &mut WriteTx, token_id: &str, now: &str) -> StoreResult<
     let done =
         tx.query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(token_id).execute().await?;
     Ok(done == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    /// SQLite's token check is the shared one with index hints, and nothing else.
+    #[test]
+    fn the_sqlite_token_check_differs_only_by_its_index_hints() {
+        let unhinted = ["api_tokens_check", "memberships_check", "organizations_check", "users_check"]
+            .iter()
+            .fold(super::AUTHENTICATE_SQLITE_SQL.to_owned(), |sql, index| sql.replace(&format!(" INDEXED BY {index}"), ""));
+        assert_eq!(unhinted, super::AUTHENTICATE_SQL);
+        assert!(super::AUTHENTICATE_SQL.contains(
+            "FROM api_tokens t JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id \
+             JOIN organizations o ON o.id = t.org_id JOIN users u ON u.id = t.user_id WHERE"
+        ));
+    }
 }
