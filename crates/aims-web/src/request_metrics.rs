@@ -20,7 +20,10 @@ pub struct RequestMetricsLayer;
 impl<S> tower::Layer<S> for RequestMetricsLayer {
     type Service = RequestMetrics<S>;
 
+    /// Runs once per route when the router is built: the recorder is installed by then, and
+    /// requests need not ask.
     fn layer(&self, inner: S) -> Self::Service {
+        crate::routes::meta::install_recorder();
         RequestMetrics { inner }
     }
 }
@@ -43,7 +46,6 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        crate::routes::meta::install_recorder();
         let method = static_method(request.method());
         let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
         Recorded { inner: self.inner.call(request), started: Instant::now(), labels: Some((method, route)) }

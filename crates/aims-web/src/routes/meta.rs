@@ -80,7 +80,7 @@ fn metrics_handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Installs the process-wide recorder before the first request is recorded.
+/// Installs the process-wide recorder, so requests are recorded from the first one on.
 pub(crate) fn install_recorder() {
     let _ = metrics_handle();
 }
