@@ -74,11 +74,11 @@ impl App {
         limit: u32,
         prefix: &'static str,
     ) -> AppResult<(Member, JsonPage)> {
-        let (hash, now) = token_read(secret)?;
+        let (hash, now, now_text) = token_read(secret)?;
         let found = page_json::list_with_token(
             &self.db,
             &hash,
-            &clock::format(now),
+            &now_text,
             org_slug,
             spec.kind,
             include_archived,
@@ -88,7 +88,7 @@ impl App {
             prefix,
         )
         .await?;
-        self.admit_token_read(found, org_slug, now)
+        self.admit_token_read(found, org_slug, now, &now_text)
     }
 
     /// One record's version and stored JSON (the API's read route).
@@ -100,10 +100,10 @@ impl App {
     /// Authenticates an API token and reads one record — on SQLite in one blocking call. Same
     /// outcomes as [`App::authenticate_token`] then [`App::get_record_json`].
     pub async fn get_record_json_by_token(&self, secret: &str, org_slug: &str, spec: &KindSpec, segment: &str) -> AppResult<(i64, String)> {
-        let (hash, now) = token_read(secret)?;
+        let (hash, now, now_text) = token_read(secret)?;
         let key = doc_key(spec, segment);
-        let found = page_json::get_doc_with_token(&self.db, &hash, &clock::format(now), org_slug, spec.kind, key).await?;
-        let (_, doc) = self.admit_token_read(found, org_slug, now)?;
+        let found = page_json::get_doc_with_token(&self.db, &hash, &now_text, org_slug, spec.kind, key).await?;
+        let (_, doc) = self.admit_token_read(found, org_slug, now, &now_text)?;
         doc.ok_or_else(|| not_found(spec, segment))
     }
 
@@ -297,10 +297,10 @@ impl App {
         spec: &KindSpec,
         segment: &str,
     ) -> AppResult<page_json::TraceDocs> {
-        let (hash, now) = token_read(secret)?;
+        let (hash, now, now_text) = token_read(secret)?;
         let key = doc_key(spec, segment);
-        let found = page_json::trace_with_token(&self.db, &hash, &clock::format(now), org_slug, spec.kind, key, TRACE_GROUP_LIMIT).await?;
-        let (_, trace) = self.admit_token_read(found, org_slug, now)?;
+        let found = page_json::trace_with_token(&self.db, &hash, &now_text, org_slug, spec.kind, key, TRACE_GROUP_LIMIT).await?;
+        let (_, trace) = self.admit_token_read(found, org_slug, now, &now_text)?;
         trace.ok_or_else(|| not_found(spec, segment))
     }
 
@@ -312,13 +312,14 @@ impl App {
         found: Option<(aims_store::tokens::TokenAuth, T)>,
         org_slug: &str,
         now: time::OffsetDateTime,
+        now_text: &str,
     ) -> AppResult<(Member, T)> {
         let (auth, read) = found.ok_or(AppError::Unauthorized)?;
         if auth.member.org_slug != org_slug {
             return Err(AppError::NotFound(format!("organisation {org_slug}")));
         }
         require(&auth.member, Action::Read)?;
-        self.note_token_use(&auth, now);
+        self.note_token_use(&auth, now, now_text);
         Ok((auth.member, read))
     }
 
@@ -333,12 +334,13 @@ impl App {
 }
 
 /// A token-checked read's start: the token's hash (an implausible token is refused without a
-/// look-up) and the time it is checked at.
-fn token_read(secret: &str) -> AppResult<(String, time::OffsetDateTime)> {
+/// look-up) and the time it is checked at, also in its stored form.
+fn token_read(secret: &str) -> AppResult<(String, time::OffsetDateTime, String)> {
     if !crate::tokens::plausible_token(secret) {
         return Err(AppError::Unauthorized);
     }
-    Ok((token_hash(secret), clock::now()))
+    let now = clock::now();
+    Ok((token_hash(secret), now, clock::format(now)))
 }
 
 /// Reads a record for change inside `tx` and checks the version the client based it on.

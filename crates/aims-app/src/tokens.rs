@@ -19,6 +19,13 @@ pub const TOKEN_PREFIX: &str = "aims_";
 /// A token's last use is written at most this often, so reads do not turn into writes.
 const LAST_USED_GRANULARITY: Duration = Duration::minutes(1);
 
+/// Whether two stored timestamps fall in the same minute (they share `YYYY-MM-DDTHH:MM`); two
+/// such times are less than [`LAST_USED_GRANULARITY`] apart.
+fn same_minute(a: &str, b: &str) -> bool {
+    const MINUTE_PREFIX: usize = "YYYY-MM-DDTHH:MM".len();
+    a.get(..MINUTE_PREFIX).is_some_and(|minute| b.get(..MINUTE_PREFIX) == Some(minute))
+}
+
 /// Cheap shape check before any hashing or query.
 pub(crate) fn plausible_token(secret: &str) -> bool {
     secret.starts_with(TOKEN_PREFIX) && secret.len() <= 100
@@ -103,24 +110,30 @@ impl App {
             return Err(AppError::Unauthorized);
         }
         let now = clock::now();
-        let auth: Option<TokenAuth> = tokens::authenticate(&self.db, &token_hash(secret), &clock::format(now)).await?;
+        let now_text = clock::format(now);
+        let auth: Option<TokenAuth> = tokens::authenticate(&self.db, &token_hash(secret), &now_text).await?;
         let auth = auth.ok_or(AppError::Unauthorized)?;
         if auth.member.org_slug != org_slug {
             return Err(AppError::NotFound(format!("organisation {org_slug}")));
         }
-        self.note_token_use(&auth, now);
+        self.note_token_use(&auth, now, &now_text);
         Ok(auth.member)
     }
 
     /// Records that a token was used, at most once a minute, off the request path (a busy
-    /// writer must not delay reads).
-    pub(crate) fn note_token_use(&self, auth: &TokenAuth, now: time::OffsetDateTime) {
+    /// writer must not delay reads). `now_text` is `now` in its stored form.
+    pub(crate) fn note_token_use(&self, auth: &TokenAuth, now: time::OffsetDateTime, now_text: &str) {
+        // A use recorded in the same minute of the clock is surely recent enough; seeing that
+        // from the texts spares formatting a second timestamp on nearly every request.
+        if auth.last_used_at.as_deref().is_some_and(|used| same_minute(used, now_text)) {
+            return;
+        }
         let stale_before = clock::format(now - LAST_USED_GRANULARITY);
         if auth.last_used_at.as_deref().is_some_and(|used| used >= stale_before.as_str()) {
             return;
         }
         let db = self.db.clone();
-        let (token_id, now) = (auth.token_id.clone(), clock::format(now));
+        let (token_id, now) = (auth.token_id.clone(), now_text.to_owned());
         tokio::spawn(async move {
             if let Err(e) = tokens::touch(&db, &token_id, &now, &stale_before).await {
                 tracing::warn!(error = %e, "could not record token use");
@@ -170,5 +183,21 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(ApiToken { revoked_at: Some(now), ..token })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_minute_compares_the_minute_of_stored_timestamps() {
+        let at = time::macros::datetime!(2026-12-03 11:40:59.999999 UTC);
+        let text = clock::format(at);
+        assert!(same_minute(&clock::format(at - Duration::seconds(59)), &text));
+        assert!(!same_minute(&clock::format(at - Duration::seconds(60)), &text));
+        // One microsecond apart, either side of a minute: not the same minute, though recent.
+        assert!(!same_minute(&clock::format(at + Duration::microseconds(1)), &text));
+        assert!(!same_minute("", &text));
     }
 }

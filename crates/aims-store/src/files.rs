@@ -4,6 +4,7 @@
 //! database itself (the default on PostgreSQL, so every instance sharing it reaches every file).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -12,8 +13,9 @@ use crate::error::{StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub enum FileStore {
-    /// `<root>/<org id>/<first two hex digits>/<sha256>`.
-    Folder(PathBuf),
+    /// `<root>/<org id>/<first two hex digits>/<sha256>`. Shared, not owned: the store is
+    /// cloned with the application state for every request.
+    Folder(Arc<Path>),
     /// The `evidence_files` table.
     Database,
 }
@@ -29,12 +31,12 @@ impl FileStore {
     pub fn choose(setting: Option<&str>, database_url: &str) -> Self {
         match setting.map(str::trim).filter(|s| !s.is_empty()) {
             Some("database") => FileStore::Database,
-            Some(folder) => FileStore::Folder(PathBuf::from(folder.strip_prefix("folder:").unwrap_or(folder))),
+            Some(folder) => FileStore::Folder(PathBuf::from(folder.strip_prefix("folder:").unwrap_or(folder)).into()),
             None => match crate::db::sqlite_path(database_url) {
                 Some(path) if !database_url.starts_with("postgres") && !path.contains(":memory:") => {
                     let path = Path::new(path);
                     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("aims");
-                    FileStore::Folder(path.with_file_name(format!("{stem}-files")))
+                    FileStore::Folder(path.with_file_name(format!("{stem}-files")).into())
                 }
                 _ => FileStore::Database,
             },
@@ -114,10 +116,10 @@ mod tests {
     fn default_store_follows_the_database() {
         assert!(matches!(FileStore::choose(None, "postgres://x/y"), FileStore::Database));
         let FileStore::Folder(path) = FileStore::choose(None, "sqlite:/data/aims.db") else { panic!("folder expected") };
-        assert_eq!(path, PathBuf::from("/data/aims-files"));
+        assert_eq!(&*path, Path::new("/data/aims-files"));
         assert!(matches!(FileStore::choose(Some("database"), "sqlite:/data/aims.db"), FileStore::Database));
         let FileStore::Folder(path) = FileStore::choose(Some("folder:/srv/files"), "postgres://x") else { panic!("folder expected") };
-        assert_eq!(path, PathBuf::from("/srv/files"));
+        assert_eq!(&*path, Path::new("/srv/files"));
     }
 
     #[test]

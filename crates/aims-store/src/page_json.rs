@@ -199,15 +199,14 @@ pub async fn list_with_token(
     };
     let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
     let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQLITE_SQL);
-    let (token_hash, now, slug, kind) = (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned());
-    let filter_values: Vec<String> = filters.iter().map(|f| filter_value(f).to_owned()).collect();
     let found = readers
-        .run_in_snapshot(move |conn| {
-            let Some(row) = auth_row(conn, auth_sql, &token_hash, &now)? else { return Ok(None) };
+        .run_in_snapshot(|conn| {
+            let Some(row) = auth_row(conn, auth_sql, token_hash, now)? else { return Ok(None) };
             let page = if row.3 == slug {
                 use rusqlite::types::Value as V;
-                let mut params = vec![V::Text(row.2.clone()), V::Text(kind), V::Integer(after_seq), V::Integer(i64::from(limit) + 1)];
-                params.extend(filter_values.into_iter().map(V::Text));
+                let mut params =
+                    vec![V::Text(row.2.clone()), V::Text(kind.to_owned()), V::Integer(after_seq), V::Integer(i64::from(limit) + 1)];
+                params.extend(filters.iter().map(|f| V::Text(filter_value(f).to_owned())));
                 sqlite_page(conn, &page_sql, &params, limit, prefix)?
             } else {
                 JsonPage { items: prefix.to_owned(), next_after: None }
@@ -387,9 +386,9 @@ pub async fn get_doc_with_token(
                 Key::Id(_) => sqlite_text!(SQLITE_BY_ID),
                 Key::Ref(_) => sqlite_text!(SQLITE_BY_REF),
             };
-            let params = [token_hash, now, slug, kind, key_text(key)].map(str::to_owned);
+            let params = [token_hash, now, slug, kind, key_text(key)];
             readers
-                .run(move |conn| {
+                .run(|conn| {
                     let mut statement = conn.prepare_cached(sql)?;
                     statement
                         .query_row(rusqlite::params_from_iter(params), |r| {
@@ -432,8 +431,8 @@ pub async fn get_doc_with_token(
 pub async fn get_id_and_doc(db: &Db, org_id: &str, kind: &str, key: Key<'_>) -> StoreResult<Option<(String, i64, String)>> {
     let row: Option<(String, i64, Option<String>)> = match db {
         Db::Sqlite(_, readers, _) => {
-            let (by_ref, org_id, kind, key) = (matches!(key, Key::Ref(_)), org_id.to_owned(), kind.to_owned(), key_text(key).to_owned());
-            readers.run(move |conn| sqlite_id_and_doc(conn, by_ref, &org_id, &kind, &key)).await?
+            let by_ref = matches!(key, Key::Ref(_));
+            readers.run(|conn| sqlite_id_and_doc(conn, by_ref, org_id, kind, key_text(key))).await?
         }
         Db::Postgres(pool, _) => {
             sqlx::query_as(id_and_doc_sql(key)).bind(org_id).bind(kind).bind(key_text(key)).fetch_optional(pool).await?
@@ -485,10 +484,7 @@ fn sqlite_linked(conn: &rusqlite::Connection, org_id: &str, id: &str, per_group:
 /// [`crate::records::linked`], without decoding them.
 pub async fn linked_docs(db: &Db, org_id: &str, id: &str, per_group: i64) -> StoreResult<Vec<LinkedDoc>> {
     match db {
-        Db::Sqlite(_, readers, _) => {
-            let (org_id, id) = (org_id.to_owned(), id.to_owned());
-            readers.run(move |conn| sqlite_linked(conn, &org_id, &id, per_group)).await
-        }
+        Db::Sqlite(_, readers, _) => readers.run(|conn| sqlite_linked(conn, org_id, id, per_group)).await,
         Db::Postgres(pool, _) => {
             let sql = crate::records::linked_sql(Backend::Postgres, "f.kind, f.doc", TraceOf::PARAMS);
             let rows: Vec<LinkedRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(id).bind(per_group).fetch_all(pool).await?;
@@ -518,15 +514,15 @@ pub async fn trace_with_token(
     };
     let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQLITE_SQL);
     let by_ref = matches!(key, Key::Ref(_));
-    let (token_hash, now, slug, kind, key) =
-        (token_hash.to_owned(), now.to_owned(), slug.to_owned(), kind.to_owned(), key_text(key).to_owned());
     let found = readers
-        .run_in_snapshot(move |conn| {
-            let Some(row) = auth_row(conn, auth_sql, &token_hash, &now)? else { return Ok(None) };
+        .run_in_snapshot(|conn| {
+            let Some(row) = auth_row(conn, auth_sql, token_hash, now)? else { return Ok(None) };
             if row.3 != slug {
                 return Ok(Some((row, None)));
             }
-            let Some((id, version, doc)) = sqlite_id_and_doc(conn, by_ref, &row.2, &kind, &key)? else { return Ok(Some((row, None))) };
+            let Some((id, version, doc)) = sqlite_id_and_doc(conn, by_ref, &row.2, kind, key_text(key))? else {
+                return Ok(Some((row, None)));
+            };
             let linked = sqlite_linked(conn, &row.2, &id, per_group)?;
             Ok(Some((row, Some((version, doc.unwrap_or_default(), linked)))))
         })

@@ -33,11 +33,11 @@ impl Readers {
 
     /// Runs `read` on a read-only connection. These are short indexed reads (tens of
     /// microseconds) that never wait for writers in WAL mode, so they run on the calling thread:
-    /// handing them to the blocking pool would cost more than the read itself.
+    /// handing them to the blocking pool would cost more than the read itself. For the same
+    /// reason `read` may borrow its parameters rather than own copies of them.
     pub async fn run<T, F>(&self, read: F) -> StoreResult<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
     {
         let connection = self.take()?;
         let result = read(&connection);
@@ -49,8 +49,7 @@ impl Readers {
     /// and SQLite takes its read locks once rather than once per statement.
     pub async fn run_in_snapshot<T, F>(&self, read: F) -> StoreResult<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
     {
         self.run(move |conn| {
             conn.prepare_cached("BEGIN")?.execute([])?;

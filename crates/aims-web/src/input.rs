@@ -20,16 +20,13 @@ pub struct JsonBody(pub Value);
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
             return Err(ApiError::UnsupportedMediaType("Content-Type: application/json (or application/merge-patch+json)"));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
-        if bytes.len() > MAX_JSON_BYTES {
-            return Err(ApiError::PayloadTooLarge(MAX_JSON_BYTES));
-        }
+        let bytes = limited_body(req).await?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
     }
 }
@@ -44,7 +41,7 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
         let declared = req.headers().contains_key(header::CONTENT_TYPE);
         let empty = req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v == "0");
         if !declared || empty {
-            let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
+            let bytes = limited_body(req).await?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJsonBody(Value::Object(Default::default())));
             }
@@ -52,6 +49,13 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
         }
         JsonBody::from_request(req, state).await.map(|JsonBody(v)| OptionalJsonBody(v))
     }
+}
+
+/// A JSON body's bytes, at most [`MAX_JSON_BYTES`] of them. The limit is applied here rather
+/// than by a `DefaultBodyLimit` layer over the API, which would wrap every route (the reads
+/// too) in one more service per request.
+async fn limited_body(req: Request) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES).await.map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))
 }
 
 /// The version a change is based on, from `If-Match: "<version>"`.

@@ -32,7 +32,6 @@ pub fn api(app: App) -> (Router, OpenApi) {
     let router = router
         .merge(routes::meta::openapi_route(doc.clone()))
         .route("/api/{*rest}", axum::routing::any(routes::meta::api_not_found))
-        .layer(axum::extract::DefaultBodyLimit::max(input::MAX_JSON_BYTES))
         .with_state(app);
     (router, doc)
 }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -24,14 +25,55 @@ impl<S> tower::Layer<S> for RequestMetricsLayer {
     /// requests need not ask.
     fn layer(&self, inner: S) -> Self::Service {
         crate::routes::meta::install_recorder();
-        RequestMetrics { inner }
+        RequestMetrics { inner, handles: Handles::default() }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct RequestMetrics<S> {
     inner: S,
+    handles: Handles,
 }
+
+/// The histogram handles one route's service has recorded into, by route, method and status.
+/// Going through `histogram!` on every request builds a key of three owned labels, hashes it
+/// and looks it up in the registry (which clones it once more); the metrics crate's handles
+/// are made to be kept instead. A layered service serves one route template and method, so
+/// the list stays as short as the statuses it answers with.
+#[derive(Debug, Clone, Default)]
+struct Handles(Arc<RwLock<Vec<Handle>>>);
+
+#[derive(Debug)]
+struct Handle {
+    method: &'static str,
+    route: MatchedPath,
+    status: u16,
+    histogram: metrics::Histogram,
+}
+
+impl Handles {
+    fn record(&self, method: &'static str, route: Option<&MatchedPath>, status: u16, seconds: f64) {
+        let route_text = route.map_or(UNMATCHED, MatchedPath::as_str);
+        let matches = |h: &Handle| h.status == status && h.method == method && h.route.as_str() == route_text;
+        let kept = self.0.read().ok().and_then(|handles| handles.iter().find(|h| matches(h)).map(|h| h.histogram.record(seconds)));
+        if kept.is_some() {
+            return;
+        }
+        let labels = [("method", method.to_owned()), ("route", route_text.to_owned()), ("status", status.to_string())];
+        let histogram = metrics::histogram!("aims_http_request_duration_seconds", &labels);
+        histogram.record(seconds);
+        // Requests outside any route (no template) are not kept: their paths are whatever a
+        // client sent.
+        if let (Some(route), Ok(mut handles)) = (route, self.0.write()) {
+            if !handles.iter().any(|h| matches(h)) {
+                handles.push(Handle { method, route: route.clone(), status, histogram });
+            }
+        }
+    }
+}
+
+/// The route label of requests that matched no route.
+const UNMATCHED: &str = "unmatched";
 
 impl<S> tower::Service<Request> for RequestMetrics<S>
 where
@@ -47,8 +89,8 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let method = static_method(request.method());
-        let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-        Recorded { inner: self.inner.call(request), started: Instant::now(), labels: Some((method, route)) }
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        Recorded { inner: self.inner.call(request), started: Instant::now(), labels: Some((method, route, self.handles.clone())) }
     }
 }
 
@@ -58,7 +100,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         started: Instant,
-        labels: Option<(&'static str, String)>,
+        labels: Option<(&'static str, Option<MatchedPath>, Handles)>,
     }
 }
 
@@ -71,9 +113,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let outcome = std::task::ready!(this.inner.poll(cx));
-        if let (Ok(response), Some((method, route))) = (&outcome, this.labels.take()) {
-            let labels = [("method", method.to_owned()), ("route", route), ("status", response.status().as_u16().to_string())];
-            metrics::histogram!("aims_http_request_duration_seconds", &labels).record(this.started.elapsed().as_secs_f64());
+        if let (Ok(response), Some((method, route, handles))) = (&outcome, this.labels.take()) {
+            handles.record(method, route.as_ref(), response.status().as_u16(), this.started.elapsed().as_secs_f64());
         }
         Poll::Ready(outcome)
     }
