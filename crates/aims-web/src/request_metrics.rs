@@ -62,8 +62,8 @@ impl Handles {
         let labels = [("method", method.to_owned()), ("route", route_text.to_owned()), ("status", status.to_string())];
         let histogram = metrics::histogram!("aims_http_request_duration_seconds", &labels);
         histogram.record(seconds);
-        // Requests outside any route (no template) are not kept: their paths are whatever a
-        // client sent.
+        // Requests that matched no route have no template to keep a handle by; they are the
+        // rare ones.
         if let (Some(route), Ok(mut handles)) = (route, self.0.write()) {
             if !handles.iter().any(|h| matches(h)) {
                 handles.push(Handle { method, route: route.clone(), status, histogram });
