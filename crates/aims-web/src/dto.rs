@@ -2,8 +2,9 @@
 
 use aims_store::model::{ActivityEvent, ApiToken, Page, Record};
 use aims_store::page_json::JsonPage;
+use axum::body::Body;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -37,25 +38,22 @@ pub fn json_page_response(page: JsonPage) -> Response {
         None => body.push_str("null"),
     }
     body.push('}');
-    let mut response = body.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    json_text_body(body)
 }
 
-/// JSON text (assembled from stored documents) as the response body.
+/// JSON text (assembled from stored documents) as the response body. Built directly rather
+/// than through `String::into_response`, which first labels the body `text/plain`.
 pub fn json_text_body(text: String) -> Response {
-    let mut response = text.into_response();
+    let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
 /// A record's stored JSON as the response body, with its version as `ETag`.
 pub fn json_text_response(doc: String, version: i64) -> Response {
-    let mut response = doc.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut response = json_text_body(doc);
     if let Ok(etag) = HeaderValue::from_str(&crate::input::etag(version)) {
-        headers.insert(header::ETAG, etag);
+        response.headers_mut().insert(header::ETAG, etag);
     }
     response
 }
