@@ -18,6 +18,7 @@ pub mod rules;
 pub mod secrets;
 pub mod setup;
 pub mod soa;
+pub mod token_checks;
 pub mod tokens;
 pub mod transitions;
 pub mod users;
@@ -38,6 +39,8 @@ pub struct App {
     pub catalogue: Arc<Iso42001>,
     /// The largest evidence file accepted, in bytes.
     pub max_upload_bytes: usize,
+    /// Token checks the hot reads may reuse while the auth generation holds.
+    pub(crate) token_checks: Arc<token_checks::TokenChecks>,
 }
 
 /// The default upload limit: 25 MiB.
@@ -67,7 +70,7 @@ impl App {
         let report = aims_store::migrate::run(&db).await?;
         aims_store::records::backfill_documents(&db).await?;
         let catalogue = Iso42001::shipped().map_err(AppError::Validation)?;
-        let app = Self { db, files, catalogue: Arc::new(catalogue), max_upload_bytes };
+        let app = Self { db, files, catalogue: Arc::new(catalogue), max_upload_bytes, token_checks: Arc::default() };
         app.backfill_org_defaults().await?;
         Ok((app, report))
     }

@@ -75,6 +75,26 @@ impl App {
         prefix: &'static str,
     ) -> AppResult<(Member, JsonPage)> {
         let (hash, now, now_text) = token_read(secret)?;
+        if let Some(remembered) = self.remembered_check(&hash, &now_text, org_slug) {
+            let generation = remembered.checked.generation;
+            let org_id = &remembered.auth.member.org_id;
+            match page_json::list_if_generation(
+                &self.db,
+                generation,
+                org_id,
+                spec.kind,
+                include_archived,
+                filters,
+                after_seq,
+                limit,
+                prefix,
+            )
+            .await?
+            {
+                Some(page) => return self.admit_token_read(Some((remembered.auth, page)), org_slug, now, &now_text),
+                None => self.token_checks.forget(&hash),
+            }
+        }
         let found = page_json::list_with_token(
             &self.db,
             &hash,
@@ -88,6 +108,7 @@ impl App {
             prefix,
         )
         .await?;
+        self.remember_check(&hash, &found);
         self.admit_token_read(found, org_slug, now, &now_text)
     }
 
@@ -102,7 +123,18 @@ impl App {
     pub async fn get_record_json_by_token(&self, secret: &str, org_slug: &str, spec: &KindSpec, segment: &str) -> AppResult<(i64, String)> {
         let (hash, now, now_text) = token_read(secret)?;
         let key = doc_key(spec, segment);
+        if let Some(remembered) = self.remembered_check(&hash, &now_text, org_slug) {
+            let (generation, org_id) = (remembered.checked.generation, &remembered.auth.member.org_id);
+            match page_json::get_doc_if_generation(&self.db, generation, org_id, spec.kind, key).await? {
+                Some(doc) => {
+                    let (_, doc) = self.admit_token_read(Some((remembered.auth, doc)), org_slug, now, &now_text)?;
+                    return doc.ok_or_else(|| not_found(spec, segment));
+                }
+                None => self.token_checks.forget(&hash),
+            }
+        }
         let found = page_json::get_doc_with_token(&self.db, &hash, &now_text, org_slug, spec.kind, key).await?;
+        self.remember_check(&hash, &found);
         let (_, doc) = self.admit_token_read(found, org_slug, now, &now_text)?;
         doc.ok_or_else(|| not_found(spec, segment))
     }
@@ -304,6 +336,19 @@ impl App {
         trace.ok_or_else(|| not_found(spec, segment))
     }
 
+    /// A remembered check of the token for a read in `org_slug`. One of another organisation is
+    /// not used: the full check tells 404 from 401 (a revoked token is 401 wherever it is sent).
+    fn remembered_check(&self, token_hash: &str, now_text: &str, org_slug: &str) -> Option<crate::token_checks::Remembered> {
+        self.token_checks.get(token_hash, now_text).filter(|r| r.auth.member.org_slug == org_slug)
+    }
+
+    /// Remembers what a full token check found (nothing when the token was not valid).
+    fn remember_check<T>(&self, token_hash: &str, found: &Option<(aims_store::tokens::TokenAuth, T)>) {
+        if let Some((auth, _)) = found {
+            self.token_checks.remember(token_hash, auth);
+        }
+    }
+
     /// The checks every token-checked read shares once the store has resolved the token with
     /// the read: an invalid token is 401, one of another organisation 404 (as if the
     /// organisation did not exist); the member must be allowed to read; the token's use is noted.
@@ -363,7 +408,8 @@ pub(crate) async fn insert_logged(
 ) -> AppResult<Record> {
     let id = uuid::Uuid::now_v7().to_string();
     let now = clock::now_text();
-    let record = records::insert(
+    let changed = changed_links(spec, &draft.document, None);
+    let inserted = records::insert_with_links(
         tx,
         &NewRecord {
             org_id,
@@ -375,9 +421,11 @@ pub(crate) async fn insert_logged(
             actor_id: actor.user_id(),
             now: &now,
         },
+        &link_targets(&changed),
     )
     .await?;
-    sync_links(tx, actor, spec, &record, None).await?;
+    let (record, head) = (inserted.record, inserted.head);
+    confirm_links(tx, actor, spec, &record, &changed, &inserted.links).await?;
     let mut changes = draft.document.clone();
     if let Some(reference) = &draft.reference {
         changes.insert("ref".into(), json!(reference));
@@ -385,13 +433,11 @@ pub(crate) async fn insert_logged(
     if let Some(state) = &draft.state {
         changes.insert("state".into(), json!(state));
     }
-    activity::append(
-        tx,
-        org_id,
-        actor,
-        NewEvent { action: "create", record_type: spec.kind, record_id: &id, changes: Value::Object(changes) },
-    )
-    .await?;
+    let event = NewEvent { action: "create", record_type: spec.kind, record_id: &id, changes: Value::Object(changes) };
+    match head {
+        Some(head) => activity::append_to_locked(tx, org_id, actor, event, head).await?,
+        None => activity::append(tx, org_id, actor, event).await?,
+    };
     if spec.revisions == Revisions::EveryChange {
         records::add_revision(tx, &record, actor.user_id(), &now).await?;
     }
@@ -539,29 +585,54 @@ pub(crate) async fn sync_links(
     record: &Record,
     previous: Option<&Record>,
 ) -> AppResult<()> {
+    let changed = changed_links(spec, &record.data, previous);
+    let source = records::LinkSource { org_id: &record.org_id, id: &record.id, kind: &record.kind };
+    let written = records::replace_links(tx, source, &link_targets(&changed), previous.is_none()).await?;
+    confirm_links(tx, actor, spec, record, &changed, &written).await
+}
+
+/// A link field whose value changed (all of them for a new record): field, target kind, whether
+/// by reference, and the values.
+type ChangedLinks<'s> = Vec<(&'s str, &'s str, bool, Vec<String>)>;
+
+fn changed_links<'s>(spec: &'s KindSpec, data: &Map<String, Value>, previous: Option<&Record>) -> ChangedLinks<'s> {
     let parent = spec.parent.map(|p| (p.field, p.kind, false));
     let fields = spec.fields.iter().filter_map(|f| match f.ty {
         FieldType::Ids { kind } | FieldType::Link { kind } => Some((f.name, kind, false)),
         FieldType::Refs { kind } => Some((f.name, kind, true)),
         _ => None,
     });
-    let mut changed: Vec<(&str, &str, bool, Vec<String>)> = Vec::new();
+    let mut changed = Vec::new();
     for (field, kind, by_ref) in fields.chain(parent) {
-        let now = record.data.get(field);
+        let now = data.get(field);
         if previous.is_some_and(|p| p.data.get(field) == now) {
             continue;
         }
         changed.push((field, kind, by_ref, link_values(now)));
     }
-    let targets: Vec<(&str, LinkTargets<'_>)> = changed
+    changed
+}
+
+fn link_targets<'c>(changed: &'c ChangedLinks<'_>) -> Vec<(&'c str, LinkTargets<'c>)> {
+    changed
         .iter()
         .map(|(field, kind, by_ref, values)| {
             let targets = if *by_ref { LinkTargets::Refs { kind, refs: values } } else { LinkTargets::Records { kind, ids: values } };
             (*field, targets)
         })
-        .collect();
-    let source = records::LinkSource { org_id: &record.org_id, id: &record.id, kind: &record.kind };
-    let written = records::replace_links(tx, source, &targets, previous.is_none()).await?;
+        .collect()
+}
+
+/// Every changed link was written, or the 422 that names the target that is not there (or a
+/// 409 when a target went away while the record was saved).
+async fn confirm_links(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    spec: &KindSpec,
+    record: &Record,
+    changed: &ChangedLinks<'_>,
+    written: &[String],
+) -> AppResult<()> {
     let all_written = changed.iter().all(|(field, _, _, values)| {
         let distinct: std::collections::HashSet<&String> = values.iter().collect();
         written.iter().filter(|w| w == field).count() == distinct.len()

@@ -103,7 +103,8 @@ impl App {
     }
 
     /// Resolves a bearer token for a request to `org_slug`. Checked against the database on
-    /// every request, so a revocation takes effect on the very next one. A valid token of
+    /// every request (the hot reads of `records` reuse a check only together with a read that
+    /// proves it still holds), so a revocation takes effect on the very next one. A valid token of
     /// another organisation gets "not found", as if the organisation did not exist.
     pub async fn authenticate_token(&self, secret: &str, org_slug: &str) -> AppResult<Member> {
         if !plausible_token(secret) {
@@ -132,6 +133,7 @@ impl App {
         if auth.last_used_at.as_deref().is_some_and(|used| used >= stale_before.as_str()) {
             return;
         }
+        self.token_checks.note_use(&auth.token_id, now_text);
         let db = self.db.clone();
         let (token_id, now) = (auth.token_id.clone(), now_text.to_owned());
         tokio::spawn(async move {

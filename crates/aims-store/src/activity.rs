@@ -28,7 +28,20 @@ pub async fn append(tx: &mut WriteTx, org_id: &str, actor: &Actor, event: NewEve
         Backend::Postgres => "SELECT log_seq, log_head FROM organizations WHERE id = $1 FOR NO KEY UPDATE",
         Backend::Sqlite => "SELECT log_seq, log_head FROM organizations WHERE id = $1",
     };
-    let (last_seq, last_hash): (i64, String) = tx.query(head_sql).bind(org_id).fetch_optional().await?.ok_or(StoreError::NotFound)?;
+    let (seq, hash): (i64, String) = tx.query(head_sql).bind(org_id).fetch_optional().await?.ok_or(StoreError::NotFound)?;
+    append_to_locked(tx, org_id, actor, event, Head { seq, hash }).await
+}
+
+/// Appends one event after `head`, which this transaction read under the organisation's row
+/// lock (`records::insert_with_links`) and has not appended to since.
+pub async fn append_to_locked(
+    tx: &mut WriteTx,
+    org_id: &str,
+    actor: &Actor,
+    event: NewEvent<'_>,
+    head: Head,
+) -> StoreResult<ActivityEvent> {
+    let Head { seq: last_seq, hash: last_hash } = head;
     let content = EventContent {
         id: uuid::Uuid::now_v7().to_string(),
         org_id: org_id.to_owned(),

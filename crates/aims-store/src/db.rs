@@ -16,8 +16,9 @@ pub enum Db {
     /// The sqlx pool for reads, plain read-only connections for the hot read paths, and the
     /// process's one writer connection, which write transactions take in turn.
     Sqlite(SqlitePool, crate::readers::Readers, crate::writer::Writer),
-    /// The sqlx pool, and connections for the hot read paths outside it.
-    Postgres(PgPool, crate::pg_readers::PgReaders),
+    /// The sqlx pool, connections for the hot read paths outside it, and the pool of write
+    /// transactions (see [`Db::connect`]).
+    Postgres(PgPool, crate::pg_readers::PgReaders, PgPool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,7 @@ macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool, _, _) => $body,
-            $crate::db::Db::Postgres($pool, _) => $body,
+            $crate::db::Db::Postgres($pool, _, _) => $body,
         }
     };
 }
@@ -50,7 +51,25 @@ impl Db {
                 .options([("plan_cache_mode", "force_generic_plan")]);
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options.clone()).await?;
-            return Ok(Db::Postgres(pool, crate::pg_readers::PgReaders::new(options)));
+            // Write transactions have a pool of their own: sqlx tests every connection it hands
+            // out with a round trip to the server, one in six of a create's. Here one idle for a
+            // while is tested; one the server dropped meanwhile fails at BEGIN, and the next is
+            // taken (`begin_postgres`). Writes to one organisation queue on its activity chain,
+            // so a few connections serve them.
+            let writes = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .before_acquire(|connection, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for > crate::pg_readers::TEST_AFTER_IDLE {
+                            sqlx::Connection::ping(connection).await?;
+                        }
+                        Ok(true)
+                    })
+                })
+                .connect_lazy_with(options.clone());
+            return Ok(Db::Postgres(pool, crate::pg_readers::PgReaders::new(options.clone()), writes));
         }
         let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;
         let readers = crate::readers::Readers::new(path);
@@ -89,7 +108,7 @@ impl Db {
     pub async fn begin_write(&self) -> StoreResult<WriteTx> {
         let inner = match self {
             Db::Sqlite(_, _, writer) => TxInner::Sqlite(writer.begin().await?),
-            Db::Postgres(pool, _) => TxInner::Postgres(pool.begin().await?),
+            Db::Postgres(_, _, writes) => TxInner::Postgres(begin_postgres(writes).await?),
         };
         Ok(WriteTx { inner })
     }
@@ -103,7 +122,7 @@ impl Db {
     /// Refreshes PostgreSQL's planner statistics (ANALYZE), as autovacuum does a while after
     /// many rows changed. Benchmarks call it while they load. Nothing on SQLite.
     pub async fn analyze(&self) -> StoreResult<()> {
-        if let Db::Postgres(pool, _) = self {
+        if let Db::Postgres(pool, _, _) = self {
             sqlx::query("ANALYZE").execute(pool).await?;
         }
         Ok(())
@@ -113,17 +132,31 @@ impl Db {
     /// pages all-visible, so index-only scans skip the table) and ANALYZE. Benchmarks call it
     /// after loading, as if autovacuum had run. Nothing on SQLite.
     pub async fn vacuum_analyze(&self) -> StoreResult<()> {
-        if let Db::Postgres(pool, _) = self {
+        if let Db::Postgres(pool, _, _) = self {
             sqlx::query("VACUUM (ANALYZE)").execute(pool).await?;
         }
         Ok(())
     }
 
     pub async fn close(&self) {
-        if let Db::Postgres(_, readers) = self {
+        if let Db::Postgres(_, readers, writes) = self {
             readers.close().await;
+            writes.close().await;
         }
         on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// `BEGIN` on a pooled PostgreSQL connection. Connections are handed out untested (see
+/// [`Db::connect`]): one the server dropped (a restart, a failover) fails here, the pool
+/// discards it, and the next one is tried.
+async fn begin_postgres(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> {
+    let mut attempts = pool.options().get_max_connections() + 1;
+    loop {
+        match pool.begin().await {
+            Err(e) if attempts > 1 && crate::pg_readers::connection_failed(&e) => attempts -= 1,
+            outcome => return Ok(outcome?),
+        }
     }
 }
 

@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_token_check_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0005_token_check_indexes.sql"),
     },
+    Migration {
+        version: 6,
+        name: "auth_generation",
+        sqlite: include_str!("../migrations/sqlite/0006_auth_generation.sql"),
+        postgres: include_str!("../migrations/postgres/0006_auth_generation.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -22,7 +22,7 @@ use crate::error::StoreResult;
 const MAX_CONNECTIONS: usize = 16;
 
 /// A connection idle for longer is tested with a round trip before it is used.
-const TEST_AFTER_IDLE: Duration = Duration::from_secs(30);
+pub(crate) const TEST_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 type Idle = Arc<Mutex<Vec<(PgConnection, Instant)>>>;
 
@@ -123,7 +123,7 @@ impl PgReader {
 /// socket or the protocol, or the server ending the session (SQLSTATE class 08, connection
 /// exception, or 57, operator intervention: `terminating connection due to administrator
 /// command` on a restart).
-fn connection_failed(error: &sqlx::Error) -> bool {
+pub(crate) fn connection_failed(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(e) => e.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")),

@@ -1,6 +1,5 @@
 //! API tokens. Only the SHA-256 of a token is stored; the token itself is shown once.
 
-use aims_domain::identity::Role;
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Db, WriteTx};
@@ -40,23 +39,46 @@ pub async fn insert(tx: &mut WriteTx, token: &NewToken<'_>) -> StoreResult<()> {
     Ok(())
 }
 
-/// A token that authenticated a request: the member it acts for, and when it was last used.
+/// A token that authenticated a request: the member it acts for, when it was last used, and
+/// (from the checks that read them) what lets a process remember the check.
 #[derive(Debug, Clone)]
 pub struct TokenAuth {
     pub token_id: String,
     pub member: Member,
     pub last_used_at: Option<String>,
+    pub checked: Option<CheckedAt>,
 }
 
-type AuthRow = (String, Option<String>, String, String, String, String, String, String, String);
+/// When a token check was made: the auth generation it saw (see migration 6: it moves with every
+/// change to what the check reads) and when the token expires. While both hold, the check
+/// holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedAt {
+    pub generation: i64,
+    pub expires_at: Option<String>,
+}
+
+/// [`AUTHENTICATE_SQL`]'s row: token id, last use, organisation id, slug and name, user id,
+/// e-mail, display name, role, expiry, auth generation.
+pub(crate) type AuthRow = (String, Option<String>, String, String, String, String, String, String, String, Option<String>, i64);
+
+/// The [`TokenAuth`] of an [`AuthRow`].
+pub(crate) fn auth_from_row(
+    (token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role, expires_at, generation): AuthRow,
+) -> StoreResult<TokenAuth> {
+    let member = Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(&role)? };
+    Ok(TokenAuth { token_id, member, last_used_at, checked: Some(CheckedAt { generation, expires_at }) })
+}
 
 /// Resolves a token hash to its member (parameters: $1 token hash, $2 now) in one indexed
 /// query. Revoked or expired tokens and inactive users resolve to nothing; the query runs on
 /// every request, so revocation takes effect on the very next one.
-pub const AUTHENTICATE_SQL: &str = concat!("SELECT ", token_columns!(), " FROM ", token_joins!(), " WHERE ", token_valid!());
+pub const AUTHENTICATE_SQL: &str =
+    concat!("SELECT ", token_columns!(), ", ", token_check_columns!(), " FROM ", token_joins!(), " WHERE ", token_valid!());
 
 /// [`AUTHENTICATE_SQL`] for SQLite's read connections, from the covering indexes.
-pub const AUTHENTICATE_SQLITE_SQL: &str = concat!("SELECT ", token_columns!(), " FROM ", token_joins_sqlite!(), " WHERE ", token_valid!());
+pub const AUTHENTICATE_SQLITE_SQL: &str =
+    concat!("SELECT ", token_columns!(), ", ", token_check_columns!(), " FROM ", token_joins_sqlite!(), " WHERE ", token_valid!());
 
 /// The columns of an authenticated token's row: token id, last use, organisation id, slug and
 /// name, user id, e-mail, display name, role. Macros, so that queries joining more to the
@@ -64,6 +86,14 @@ pub const AUTHENTICATE_SQLITE_SQL: &str = concat!("SELECT ", token_columns!(), "
 macro_rules! token_columns {
     () => {
         "t.id, t.last_used_at, o.id, o.slug, o.name, u.id, u.email, u.display_name, m.role"
+    };
+}
+
+/// The columns that let a check be remembered ([`CheckedAt`]): the token's expiry and the auth
+/// generation, read in the same statement (so from the same snapshot) as the check.
+macro_rules! token_check_columns {
+    () => {
+        "t.expires_at, (SELECT g.generation FROM auth_generation g)"
     };
 }
 
@@ -114,17 +144,20 @@ macro_rules! token_valid {
     };
 }
 
-pub(crate) use {token_columns, token_joins, token_joins_from, token_joins_sqlite, token_valid};
+pub(crate) use {token_check_columns, token_columns, token_joins, token_joins_from, token_joins_sqlite, token_valid};
 
 pub async fn authenticate(db: &Db, token_hash: &str, now: &str) -> StoreResult<Option<TokenAuth>> {
     let row: Option<AuthRow> = on_pool!(db, pool => {
         sqlx::query_as(AUTHENTICATE_SQL).bind(token_hash).bind(now).fetch_optional(pool).await?
     });
-    let Some((token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role)) = row else {
-        return Ok(None);
-    };
-    let role: Role = parse_role(&role)?;
-    Ok(Some(TokenAuth { token_id, member: Member { org_id, org_slug, org_name, user_id, email, display_name, role }, last_used_at }))
+    row.map(auth_from_row).transpose()
+}
+
+/// The auth generation now (see [`CheckedAt`]).
+pub async fn generation(db: &Db) -> StoreResult<i64> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT generation FROM auth_generation WHERE id = 1").fetch_one(pool).await?
+    }))
 }
 
 /// Records use of a token, at most once a minute (`stale_before` is now minus a minute).
