@@ -7,7 +7,7 @@ use aims_domain::validate::{FieldType, KindSpec, Revisions};
 use aims_domain::{ValidationErrors, clock};
 use aims_store::activity::{self, NewEvent};
 use aims_store::model::{Actor, Member, Page, Record, Revision};
-use aims_store::page_json::{self, Filter, JsonPage};
+use aims_store::page_json::{self, Filter, JsonPage, PageRequest};
 use aims_store::records::{self, LinkTargets, LinkedRecord, NewRecord, RecordKey};
 
 use crate::secrets::token_hash;
@@ -58,7 +58,8 @@ impl App {
         prefix: &'static str,
     ) -> AppResult<JsonPage> {
         require(member, Action::Read)?;
-        Ok(page_json::list(&self.db, &member.org_id, spec.kind, include_archived, filters, after_seq, limit, prefix).await?)
+        let page = PageRequest { kind: spec.kind, include_archived, filters, after_seq, limit, prefix };
+        Ok(page_json::list(&self.db, &member.org_id, &page).await?)
     }
 
     /// Authenticates an API token and lists a page — the API's hottest path: on SQLite one
@@ -75,39 +76,15 @@ impl App {
         prefix: &'static str,
     ) -> AppResult<(Member, JsonPage)> {
         let (hash, now, now_text) = token_read(secret)?;
+        let page = PageRequest { kind: spec.kind, include_archived, filters, after_seq, limit, prefix };
         if let Some(remembered) = self.remembered_check(&hash, &now_text, org_slug) {
-            let generation = remembered.checked.generation;
-            let org_id = &remembered.auth.member.org_id;
-            match page_json::list_if_generation(
-                &self.db,
-                generation,
-                org_id,
-                spec.kind,
-                include_archived,
-                filters,
-                after_seq,
-                limit,
-                prefix,
-            )
-            .await?
-            {
+            let (generation, org_id) = (remembered.checked.generation, &remembered.auth.member.org_id);
+            match page_json::list_if_generation(&self.db, generation, org_id, &page).await? {
                 Some(page) => return self.admit_token_read(Some((remembered.auth, page)), org_slug, now, &now_text),
                 None => self.token_checks.forget(&hash),
             }
         }
-        let found = page_json::list_with_token(
-            &self.db,
-            &hash,
-            &now_text,
-            org_slug,
-            spec.kind,
-            include_archived,
-            filters,
-            after_seq,
-            limit,
-            prefix,
-        )
-        .await?;
+        let found = page_json::list_with_token(&self.db, &hash, &now_text, org_slug, &page).await?;
         self.remember_check(&hash, &found);
         self.admit_token_read(found, org_slug, now, &now_text)
     }

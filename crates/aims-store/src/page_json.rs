@@ -26,6 +26,19 @@ pub struct JsonPage {
     pub next_after: Option<i64>,
 }
 
+/// What a list page asks for: the kind, whether archived records count, the filters, where
+/// the page starts and how many it holds, and the text the items follow (so the web layer
+/// wraps the page without copying it).
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest<'a> {
+    pub kind: &'a str,
+    pub include_archived: bool,
+    pub filters: &'a [Filter],
+    pub after_seq: i64,
+    pub limit: u32,
+    pub prefix: &'static str,
+}
+
 /// A condition on a list. Field names come from the kinds' specs (never from requests), so
 /// they are safe to place in SQL; values are always bound.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,16 +125,8 @@ fn assemble(rows: Vec<(i64, Option<String>)>, limit: u32, prefix: &str) -> JsonP
 
 /// One page of records of a kind in an organisation, matching every filter, from the stored
 /// documents.
-pub async fn list(
-    db: &Db,
-    org_id: &str,
-    kind: &str,
-    include_archived: bool,
-    filters: &[Filter],
-    after_seq: i64,
-    limit: u32,
-    prefix: &'static str,
-) -> StoreResult<JsonPage> {
+pub async fn list(db: &Db, org_id: &str, page: &PageRequest<'_>) -> StoreResult<JsonPage> {
+    let PageRequest { kind, include_archived, filters, after_seq, limit, prefix } = *page;
     let sql = page_sql(db.backend(), include_archived, filters);
     let params = page_params(org_id, kind, filters, after_seq, limit);
     match db {
@@ -184,19 +189,13 @@ pub async fn list_with_token(
     token_hash: &str,
     now: &str,
     slug: &str,
-    kind: &str,
-    include_archived: bool,
-    filters: &[Filter],
-    after_seq: i64,
-    limit: u32,
-    prefix: &'static str,
+    page: &PageRequest<'_>,
 ) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
     let readers = match db {
         Db::Sqlite(_, readers, _) => readers,
-        Db::Postgres(_, readers, _) => {
-            return pg_list_with_token(readers, token_hash, now, slug, kind, include_archived, filters, after_seq, limit, prefix).await;
-        }
+        Db::Postgres(_, readers, _) => return pg_list_with_token(readers, token_hash, now, slug, page).await,
     };
+    let PageRequest { kind, include_archived, filters, after_seq, limit, prefix } = *page;
     let page_sql = numbered(&page_sql(Backend::Sqlite, include_archived, filters));
     let auth_sql = sqlite_text!(crate::tokens::AUTHENTICATE_SQLITE_SQL);
     let found = readers
@@ -222,19 +221,14 @@ pub async fn list_with_token(
 /// is not valid), then the page's rows, one more than the page when more exist. The page is
 /// empty when the token belongs to another organisation than the slug the path names (`$3`).
 /// The page query's parameters move up by two to make room for the token's.
-#[allow(clippy::too_many_arguments)]
 async fn pg_list_with_token(
     readers: &PgReaders,
     token_hash: &str,
     now: &str,
     slug: &str,
-    kind: &str,
-    include_archived: bool,
-    filters: &[Filter],
-    after_seq: i64,
-    limit: u32,
-    prefix: &str,
+    request: &PageRequest<'_>,
 ) -> StoreResult<Option<(TokenAuth, JsonPage)>> {
+    let PageRequest { kind, include_archived, filters, after_seq, limit, prefix } = *request;
     let page = shift_params(&page_sql(Backend::Postgres, include_archived, filters), 2)
         .replace("$3", "(SELECT a.org_id FROM a WHERE a.org_slug = $3)");
     // Rows rather than one aggregate: PostgreSQL copied every document three more times to
@@ -309,18 +303,8 @@ fn in_seq_order(mut rows: Vec<(i64, Option<String>)>) -> Vec<(i64, Option<String
 
 /// A page when the auth generation is still `generation` (a remembered token check holds), in
 /// one read: `None` when it moved. Parameters and outcome otherwise as [`list`].
-#[allow(clippy::too_many_arguments)]
-pub async fn list_if_generation(
-    db: &Db,
-    generation: i64,
-    org_id: &str,
-    kind: &str,
-    include_archived: bool,
-    filters: &[Filter],
-    after_seq: i64,
-    limit: u32,
-    prefix: &'static str,
-) -> StoreResult<Option<JsonPage>> {
+pub async fn list_if_generation(db: &Db, generation: i64, org_id: &str, request: &PageRequest<'_>) -> StoreResult<Option<JsonPage>> {
+    let PageRequest { kind, include_archived, filters, after_seq, limit, prefix } = *request;
     let page = page_sql(db.backend(), include_archived, filters);
     match db {
         Db::Sqlite(_, readers, _) => {
