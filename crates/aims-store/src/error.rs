@@ -18,6 +18,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// An error of the pipelining PostgreSQL connections (`pg_pipelined`).
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
     /// An error of the rusqlite connections (SQLite's hot reads and its writer).
     #[error("database error: {0}")]
     Rusqlite(#[from] rusqlite::Error),

@@ -18,6 +18,7 @@ pub mod model;
 pub mod onetime;
 pub mod orgs;
 pub mod page_json;
+pub mod pg_pipelined;
 pub mod pg_readers;
 pub mod readers;
 pub mod records;

@@ -323,19 +323,15 @@ pub async fn list_if_generation(db: &Db, generation: i64, org_id: &str, request:
                 "SELECT g.generation, CAST(NULL AS BIGINT) AS seq, CAST(NULL AS TEXT) AS doc FROM auth_generation g \
                  UNION ALL SELECT NULL, q.seq, q.doc FROM ({page}) q"
             );
-            let rows: Vec<(Option<i64>, Option<i64>, Option<String>)> = readers
-                .read(|connection| {
-                    let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
-                        .bind(org_id.to_owned())
-                        .bind(kind.to_owned())
-                        .bind(after_seq)
-                        .bind(i64::from(limit) + 1);
-                    for filter in filters {
-                        query = query.bind(filter_value(filter).to_owned());
-                    }
-                    Box::pin(query.fetch_all(connection))
-                })
-                .await?;
+            let (after, fetch) = (after_seq, i64::from(limit) + 1);
+            let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&org_id, &kind, &after, &fetch];
+            let values: Vec<&str> = filters.iter().map(filter_value).collect();
+            params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
+            let rows = readers.pipelined.query(&sql, &params).await?;
+            let rows = rows
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+                .collect::<Result<Vec<(Option<i64>, Option<i64>, Option<String>)>, tokio_postgres::Error>>()?;
             let mut seen = None;
             let mut docs = Vec::with_capacity(rows.len());
             for (current, seq, doc) in rows {
@@ -564,17 +560,9 @@ pub async fn get_doc_if_generation(
                 Key::Id(_) => doc_if_generation_sql!("id"),
                 Key::Ref(_) => doc_if_generation_sql!("ref"),
             };
-            readers
-                .read(|connection| {
-                    Box::pin(
-                        sqlx::query_as(sql)
-                            .bind(org_id.to_owned())
-                            .bind(kind.to_owned())
-                            .bind(key_text(key).to_owned())
-                            .fetch_one(connection),
-                    )
-                })
-                .await?
+            let rows = readers.pipelined.query(sql, &[&org_id, &kind, &key_text(key)]).await?;
+            let row = rows.first().ok_or(crate::error::StoreError::NotFound)?;
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)
         }
     };
     Ok((current == generation).then(|| version.map(|v| (v, doc.unwrap_or_default()))))

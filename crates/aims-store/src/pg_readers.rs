@@ -28,6 +28,7 @@ type Idle = Arc<Mutex<Vec<(PgConnection, Instant)>>>;
 
 #[derive(Clone)]
 pub struct PgReaders {
+    pub(crate) pipelined: crate::pg_pipelined::PgPipelined,
     options: Arc<PgConnectOptions>,
     idle: Idle,
     permits: Arc<Semaphore>,
@@ -47,8 +48,8 @@ struct PgReader {
 }
 
 impl PgReaders {
-    pub fn new(options: PgConnectOptions) -> Self {
-        Self { options: Arc::new(options), idle: Arc::default(), permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)) }
+    pub fn new(options: PgConnectOptions, pipelined: crate::pg_pipelined::PgPipelined) -> Self {
+        Self { pipelined, options: Arc::new(options), idle: Arc::default(), permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)) }
     }
 
     /// An idle connection, or a new one when none is idle (or the idle one failed its test).
@@ -86,6 +87,7 @@ impl PgReaders {
 
     /// Closes the idle connections and refuses new reads.
     pub async fn close(&self) {
+        self.pipelined.close();
         self.permits.close();
         let idle: Vec<(PgConnection, Instant)> = self.idle.lock().map(|mut idle| std::mem::take(&mut *idle)).unwrap_or_default();
         for (connection, _) in idle {
