@@ -57,7 +57,7 @@ impl PgPipelined {
         let slot = self.next.fetch_add(1, Ordering::Relaxed) % CONNECTIONS;
         let connection = self.connection(slot).await?;
         match run(&connection, sql, params).await {
-            Err(e) if connection.client.is_closed() || e.is_closed() => {
+            Err(e) if connection.client.is_closed() || connection_failed(&e) => {
                 self.forget(slot, &connection);
                 Ok(run(&*self.connection(slot).await?, sql, params).await?)
             }
@@ -95,12 +95,20 @@ impl PgPipelined {
 
     /// Drops `broken` from `slot` (unless another read replaced it already).
     fn forget(&self, slot: usize, broken: &Arc<Connection>) {
-        if let Ok(mut current) = self.slots[slot].lock() {
-            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, broken)) {
-                current.take();
-            }
+        if let Ok(mut current) = self.slots[slot].lock()
+            && current.as_ref().is_some_and(|c| Arc::ptr_eq(c, broken))
+        {
+            current.take();
         }
     }
+}
+
+/// Whether an error broke the connection rather than the statement: the connection closed, or
+/// the server ended the session (SQLSTATE class 08, connection exception, or 57, operator
+/// intervention: `terminating connection due to administrator command` on a restart), which
+/// can reach the read before the connection's task has seen the socket close.
+fn connection_failed(error: &tokio_postgres::Error) -> bool {
+    error.is_closed() || error.code().is_some_and(|code| code.code().starts_with("08") || code.code().starts_with("57"))
 }
 
 async fn run(connection: &Connection, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, tokio_postgres::Error> {
