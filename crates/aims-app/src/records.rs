@@ -78,9 +78,9 @@ impl App {
         let (hash, now, now_text) = token_read(secret)?;
         let page = PageRequest { kind: spec.kind, include_archived, filters, after_seq, limit, prefix };
         if let Some(remembered) = self.remembered_check(&hash, &now_text, org_slug) {
-            let (generation, org_id) = (remembered.checked.generation, &remembered.auth.member.org_id);
+            let (generation, org_id) = (remembered.checked.generation, &remembered.member.org_id);
             match page_json::list_if_generation(&self.db, generation, org_id, &page).await? {
-                Some(page) => return self.admit_token_read(Some((remembered.auth, page)), org_slug, now, &now_text),
+                Some(page) => return self.admit_token_read(Some((remembered, page)), org_slug, now, &now_text),
                 None => self.token_checks.forget(&hash),
             }
         }
@@ -101,10 +101,10 @@ impl App {
         let (hash, now, now_text) = token_read(secret)?;
         let key = doc_key(spec, segment);
         if let Some(remembered) = self.remembered_check(&hash, &now_text, org_slug) {
-            let (generation, org_id) = (remembered.checked.generation, &remembered.auth.member.org_id);
+            let (generation, org_id) = (remembered.checked.generation, &remembered.member.org_id);
             match page_json::get_doc_if_generation(&self.db, generation, org_id, spec.kind, key).await? {
                 Some(doc) => {
-                    let (_, doc) = self.admit_token_read(Some((remembered.auth, doc)), org_slug, now, &now_text)?;
+                    let (_, doc) = self.admit_token_read(Some((remembered, doc)), org_slug, now, &now_text)?;
                     return doc.ok_or_else(|| not_found(spec, segment));
                 }
                 None => self.token_checks.forget(&hash),
@@ -315,8 +315,8 @@ impl App {
 
     /// A remembered check of the token for a read in `org_slug`. One of another organisation is
     /// not used: the full check tells 404 from 401 (a revoked token is 401 wherever it is sent).
-    fn remembered_check(&self, token_hash: &str, now_text: &str, org_slug: &str) -> Option<crate::token_checks::Remembered> {
-        self.token_checks.get(token_hash, now_text).filter(|r| r.auth.member.org_slug == org_slug)
+    fn remembered_check(&self, token_hash: &str, now_text: &str, org_slug: &str) -> Option<aims_store::tokens::TokenAuth> {
+        self.token_checks.get(token_hash, now_text).filter(|auth| auth.member.org_slug == org_slug)
     }
 
     /// Remembers what a full token check found (nothing when the token was not valid).

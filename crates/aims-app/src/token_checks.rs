@@ -10,27 +10,20 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use aims_store::tokens::{CheckedAt, TokenAuth};
+use aims_store::tokens::TokenAuth;
 
 /// How many checks are remembered; past that, all are forgotten (a busy API has few tokens).
 const CAPACITY: usize = 4096;
 
 #[derive(Debug, Default)]
 pub struct TokenChecks {
-    by_hash: RwLock<HashMap<String, Remembered>>,
-}
-
-/// A remembered check: what it found, and the generation and expiry it holds under.
-#[derive(Debug, Clone)]
-pub struct Remembered {
-    pub auth: TokenAuth,
-    pub checked: CheckedAt,
+    by_hash: RwLock<HashMap<String, TokenAuth>>,
 }
 
 impl TokenChecks {
     /// The remembered check of the token with this hash, unless it has expired by `now` (stored
     /// form: fixed-width UTC text, which orders as the times do, as the database compares them).
-    pub fn get(&self, token_hash: &str, now: &str) -> Option<Remembered> {
+    pub fn get(&self, token_hash: &str, now: &str) -> Option<TokenAuth> {
         let remembered = self.by_hash.read().ok()?.get(token_hash).cloned()?;
         match remembered.checked.expires_at.as_deref() {
             Some(expires_at) if expires_at <= now => None,
@@ -38,14 +31,13 @@ impl TokenChecks {
         }
     }
 
-    /// Remembers a check that read its generation and expiry; other checks are not remembered.
+    /// Remembers a check, under the generation and expiry it read.
     pub fn remember(&self, token_hash: &str, auth: &TokenAuth) {
-        let Some(checked) = auth.checked.clone() else { return };
         let Ok(mut by_hash) = self.by_hash.write() else { return };
         if by_hash.len() >= CAPACITY && !by_hash.contains_key(token_hash) {
             by_hash.clear();
         }
-        by_hash.insert(token_hash.to_owned(), Remembered { auth: auth.clone(), checked });
+        by_hash.insert(token_hash.to_owned(), auth.clone());
     }
 
     /// Forgets the check of one token (its generation moved).
@@ -59,8 +51,8 @@ impl TokenChecks {
     /// it to be recorded again within the minute.
     pub fn note_use(&self, token_id: &str, at: &str) {
         let Ok(mut by_hash) = self.by_hash.write() else { return };
-        for remembered in by_hash.values_mut().filter(|r| r.auth.token_id == token_id) {
-            remembered.auth.last_used_at = Some(at.to_owned());
+        for remembered in by_hash.values_mut().filter(|auth| auth.token_id == token_id) {
+            remembered.last_used_at = Some(at.to_owned());
         }
     }
 }
@@ -70,6 +62,7 @@ mod tests {
     use super::*;
     use aims_domain::identity::Role;
     use aims_store::model::Member;
+    use aims_store::tokens::CheckedAt;
 
     fn auth(token_id: &str, expires_at: Option<&str>) -> TokenAuth {
         let member = Member {
@@ -81,7 +74,7 @@ mod tests {
             display_name: "A".into(),
             role: Role::Viewer,
         };
-        let checked = Some(CheckedAt { generation: 7, expires_at: expires_at.map(str::to_owned) });
+        let checked = CheckedAt { generation: 7, expires_at: expires_at.map(str::to_owned) };
         TokenAuth { token_id: token_id.into(), member, last_used_at: None, checked }
     }
 
@@ -96,21 +89,12 @@ mod tests {
     }
 
     #[test]
-    fn checks_without_a_generation_are_not_remembered() {
-        let checks = TokenChecks::default();
-        let mut unchecked = auth("t", None);
-        unchecked.checked = None;
-        checks.remember("h", &unchecked);
-        assert!(checks.get("h", "2026-12-04T09:00:00.000000Z").is_none());
-    }
-
-    #[test]
     fn forgetting_and_noting_use() {
         let checks = TokenChecks::default();
         checks.remember("h", &auth("t", None));
         checks.note_use("t", "2026-12-04T09:00:00.000000Z");
         let found = checks.get("h", "2026-12-04T09:00:01.000000Z").expect("remembered");
-        assert_eq!(found.auth.last_used_at.as_deref(), Some("2026-12-04T09:00:00.000000Z"));
+        assert_eq!(found.last_used_at.as_deref(), Some("2026-12-04T09:00:00.000000Z"));
         checks.forget("h");
         assert!(checks.get("h", "2026-12-04T09:00:01.000000Z").is_none());
     }

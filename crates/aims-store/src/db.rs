@@ -69,11 +69,7 @@ impl Db {
                     })
                 })
                 .connect_lazy_with(options.clone());
-            return Ok(Db::Postgres(
-                pool,
-                crate::pg_readers::PgReaders::new(options.clone(), crate::pg_pipelined::PgPipelined::new(url)?),
-                writes,
-            ));
+            return Ok(Db::Postgres(pool, crate::pg_readers::PgReaders::new(options, crate::pg_pipelined::PgPipelined::new(url)?), writes));
         }
         let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;
         let readers = crate::readers::Readers::new(path);

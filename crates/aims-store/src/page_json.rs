@@ -6,9 +6,8 @@ use std::sync::LazyLock;
 
 use rusqlite::OptionalExtension;
 use sqlx::AssertSqlSafe;
+use sqlx::Row as _;
 
-use crate::model::Member;
-use crate::orgs::parse_role;
 use crate::pg_readers::PgReaders;
 use crate::readers::{numbered, sqlite_text};
 use crate::records::TraceOf;
@@ -239,22 +238,7 @@ async fn pg_list_with_token(
          UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, q.seq, q.doc FROM ({page}) q",
         crate::tokens::AUTHENTICATE_SQL
     );
-    type Row = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = readers
+    let rows = readers
         .read(|connection| {
             let mut query =
                 token_read_query(AssertSqlSafe(sql.clone()), token_hash, now, slug, kind).bind(after_seq).bind(i64::from(limit) + 1);
@@ -266,26 +250,14 @@ async fn pg_list_with_token(
         .await?;
     let mut header = None;
     let mut docs = Vec::with_capacity(rows.len());
-    for row in rows {
-        match (row.0, row.11) {
-            (Some(token_id), _) => {
-                let text = |value: Option<String>| value.unwrap_or_default();
-                header = Some((
-                    token_id,
-                    row.1,
-                    text(row.2),
-                    text(row.3),
-                    text(row.4),
-                    text(row.5),
-                    text(row.6),
-                    text(row.7),
-                    text(row.8),
-                    row.9,
-                    row.10.unwrap_or_default(),
-                ));
+    for row in &rows {
+        match pg_token_header(row)? {
+            Some(token) => header = Some(token),
+            None => {
+                if let Some(seq) = row.try_get::<Option<i64>, _>(11)? {
+                    docs.push((seq, row.try_get(12)?));
+                }
             }
-            (None, Some(seq)) => docs.push((seq, row.12)),
-            (None, None) => {}
         }
     }
     let Some(header) = header else { return Ok(None) };
@@ -299,6 +271,15 @@ fn in_seq_order(mut rows: Vec<(i64, Option<String>)>) -> Vec<(i64, Option<String
         rows.sort_by_key(|(seq, _)| *seq);
     }
     rows
+}
+
+/// The token's row at the head of a `UNION ALL` whose other rows leave its eleven columns
+/// ([`AUTHENTICATE_SQL`](crate::tokens::AUTHENTICATE_SQL)'s) NULL: `None` for those rows.
+fn pg_token_header(row: &sqlx::postgres::PgRow) -> Result<Option<AuthRow>, sqlx::Error> {
+    let Some(token_id) = row.try_get::<Option<String>, _>(0)? else { return Ok(None) };
+    let text = |i: usize| row.try_get::<Option<String>, _>(i).map(Option::unwrap_or_default);
+    let generation = row.try_get::<Option<i64>, _>(10)?.unwrap_or_default();
+    Ok(Some((token_id, row.try_get(1)?, text(2)?, text(3)?, text(4)?, text(5)?, text(6)?, text(7)?, text(8)?, row.try_get(9)?, generation)))
 }
 
 /// A page when the auth generation is still `generation` (a remembered token check holds), in
@@ -353,17 +334,14 @@ fn sqlite_generation(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
 /// A token-checked read on PostgreSQL with the parameters every one starts with: `$1` the
 /// token's hash, `$2` now, `$3` the slug the path names, `$4` the kind. Bound as owned values,
 /// so the statement borrows nothing of its caller's and [`PgReaders::read`] can run it again.
-fn token_read_query<O>(
+fn token_read_query(
     sql: impl sqlx::SqlSafeStr,
     token_hash: &str,
     now: &str,
     slug: &str,
     kind: &str,
-) -> sqlx::query::QueryAs<'static, sqlx::Postgres, O, sqlx::postgres::PgArguments>
-where
-    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
-{
-    sqlx::query_as(sql).bind(token_hash.to_owned()).bind(now.to_owned()).bind(slug.to_owned()).bind(kind.to_owned())
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sql).bind(token_hash.to_owned()).bind(now.to_owned()).bind(slug.to_owned()).bind(kind.to_owned())
 }
 
 /// Renumbers `$n` placeholders to `$n+by`.
@@ -393,24 +371,6 @@ fn auth_row(conn: &rusqlite::Connection, auth_sql: &str, token_hash: &str, now: 
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?))
         })
         .optional()
-}
-
-/// A token's check read without what lets it be remembered (the trace's statement has no
-/// room for those columns).
-#[allow(clippy::too_many_arguments)]
-fn unremembered_auth(
-    token_id: String,
-    last_used_at: Option<String>,
-    org_id: String,
-    org_slug: String,
-    org_name: String,
-    user_id: String,
-    email: String,
-    display_name: String,
-    role: &str,
-) -> StoreResult<TokenAuth> {
-    let member = Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(role)? };
-    Ok(TokenAuth { token_id, member, last_used_at, checked: None })
 }
 
 /// How a single record is addressed: by id, or by reference (catalogue rows).
@@ -511,11 +471,12 @@ pub async fn get_doc_with_token(
                 Key::Id(_) => BY_ID,
                 Key::Ref(_) => BY_REF,
             };
-            readers
+            let row = readers
                 .read(|connection| {
                     Box::pin(token_read_query(sql, token_hash, now, slug, kind).bind(key_text(key).to_owned()).fetch_optional(connection))
                 })
-                .await?
+                .await?;
+            row.as_ref().map(sqlx::FromRow::from_row).transpose()?
         }
     };
     let Some((a, b, c, d, e, f, g, h, i, expires_at, generation, version, doc)) = row else { return Ok(None) };
@@ -691,48 +652,25 @@ async fn pg_trace_with_token(
         Key::Id(_) => &BY_ID,
         Key::Ref(_) => &BY_REF,
     };
-    type Row = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        i64,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-    );
-    let rows: Vec<Row> = readers
+    let rows = readers
         .read(|connection| {
             Box::pin(
                 token_read_query(sql, token_hash, now, slug, kind).bind(key_text(key).to_owned()).bind(per_group).fetch_all(connection),
             )
         })
         .await?;
-    let mut rows = rows.into_iter();
-    let Some(header) = rows.next() else { return Ok(None) };
-    let text = |value: Option<String>| value.unwrap_or_default();
-    let auth = unremembered_auth(
-        text(header.0),
-        header.1,
-        text(header.2),
-        text(header.3),
-        text(header.4),
-        text(header.5),
-        text(header.6),
-        text(header.7),
-        &text(header.8),
-    )?;
-    let Some(version) = header.9 else { return Ok(Some((auth, None))) };
-    let linked = rows.map(|r| linked_doc((text(r.11), r.12, text(r.13), r.10, r.14.unwrap_or(0)))).collect();
-    Ok(Some((auth, Some((version, text(header.10), linked)))))
+    let Some(header) = rows.first() else { return Ok(None) };
+    let Some(token) = pg_token_header(header)? else { return Ok(None) };
+    let auth = auth_from_row(token)?;
+    let Some(version) = header.try_get::<Option<i64>, _>(11)? else { return Ok(Some((auth, None))) };
+    let text = |row: &sqlx::postgres::PgRow, i: usize| row.try_get::<Option<String>, _>(i).map(Option::unwrap_or_default);
+    let linked = rows[1..]
+        .iter()
+        .map(|r| {
+            Ok(linked_doc((text(r, 13)?, r.try_get(14)?, text(r, 15)?, r.try_get(12)?, r.try_get::<Option<i64>, _>(16)?.unwrap_or(0))))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some((auth, Some((version, text(header, 12)?, linked)))))
 }
 
 /// The statement of [`pg_trace_with_token`] for a record addressed by `column` (`id` or `ref`).
@@ -746,11 +684,10 @@ fn pg_trace_sql(column: &str) -> String {
         "WITH a(token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role, expires_at, generation) AS ({auth}), \
          s AS (SELECT r.org_id, r.id, r.version, r.doc FROM a JOIN records r \
                ON r.org_id = a.org_id AND a.org_slug = $3 AND r.kind = $4 AND r.{column} = $5) \
-         SELECT a.token_id, a.last_used_at, a.org_id, a.org_slug, a.org_name, a.user_id, a.email, a.display_name, a.role, \
-                s.version, s.doc, CAST(NULL AS TEXT) AS field, CAST(2 AS BIGINT) AS outgoing, \
+         SELECT a.*, s.version, s.doc, CAST(NULL AS TEXT) AS field, CAST(2 AS BIGINT) AS outgoing, \
                 CAST(NULL AS TEXT) AS kind, CAST(NULL AS BIGINT) AS total, CAST(NULL AS BIGINT) AS seq FROM a LEFT JOIN s ON TRUE \
          UNION ALL \
-         SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.doc, x.field, x.outgoing, x.kind, x.total, x.seq \
+         SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.doc, x.field, x.outgoing, x.kind, x.total, x.seq \
          FROM ({linked}) x(field, outgoing, kind, doc, seq, total) \
          ORDER BY outgoing DESC, kind, field, seq",
         auth = crate::tokens::AUTHENTICATE_SQL

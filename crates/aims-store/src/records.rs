@@ -271,9 +271,9 @@ pub async fn replace_links(
 }
 
 /// The INSERT of [`replace_links`] and its values from `$base` on (`None` when there is nothing
-/// to link; `$1`–`$3` are the organisation, the record and its kind): per field one SELECT — ids from a VALUES list, or the matching rows of a kind by id
-/// or by reference — joined with UNION ALL. Its text depends only on the shape, so it is
-/// prepared once per shape.
+/// to link; `$1`–`$3` are the organisation, the record and its kind): per field one SELECT —
+/// ids from a VALUES list, or the matching rows of a kind by id or by reference — joined with
+/// UNION ALL. Its text depends only on the shape, so it is prepared once per shape.
 fn insert_links_sql<'a>(fields: &[(&'a str, LinkTargets<'a>)], base: usize) -> (Option<String>, Vec<&'a str>) {
     let mut parts = Vec::new();
     let mut values: Vec<&'a str> = Vec::new();

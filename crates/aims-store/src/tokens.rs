@@ -40,13 +40,13 @@ pub async fn insert(tx: &mut WriteTx, token: &NewToken<'_>) -> StoreResult<()> {
 }
 
 /// A token that authenticated a request: the member it acts for, when it was last used, and
-/// (from the checks that read them) what lets a process remember the check.
+/// what lets a process remember the check.
 #[derive(Debug, Clone)]
 pub struct TokenAuth {
     pub token_id: String,
     pub member: Member,
     pub last_used_at: Option<String>,
-    pub checked: Option<CheckedAt>,
+    pub checked: CheckedAt,
 }
 
 /// When a token check was made: the auth generation it saw (see migration 6: it moves with every
@@ -67,7 +67,7 @@ pub(crate) fn auth_from_row(
     (token_id, last_used_at, org_id, org_slug, org_name, user_id, email, display_name, role, expires_at, generation): AuthRow,
 ) -> StoreResult<TokenAuth> {
     let member = Member { org_id, org_slug, org_name, user_id, email, display_name, role: parse_role(&role)? };
-    Ok(TokenAuth { token_id, member, last_used_at, checked: Some(CheckedAt { generation, expires_at }) })
+    Ok(TokenAuth { token_id, member, last_used_at, checked: CheckedAt { generation, expires_at } })
 }
 
 /// Resolves a token hash to its member (parameters: $1 token hash, $2 now) in one indexed
