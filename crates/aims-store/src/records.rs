@@ -56,6 +56,7 @@ pub struct Inserted {
 /// ([`crate::activity::append_to_locked`]), and writes the links: a create's round trips are
 /// few, and this saves one or two. No head on SQLite, whose write lock the transaction holds.
 pub async fn insert_with_links(tx: &mut WriteTx, new: &NewRecord<'_>, links: &[(&str, LinkTargets<'_>)]) -> StoreResult<Inserted> {
+    tx.inserted += 1;
     let data = Value::Object(new.data.clone()).to_string();
     let mut record = Record {
         seq: 0,
