@@ -30,5 +30,5 @@ pub mod tokens;
 pub mod users;
 pub mod writer;
 
-pub use db::{Backend, Db, Durability, WriteTx, sqlite_path};
+pub use db::{Backend, Db, Durability, SYNCHRONOUS_ENV, WriteTx, sqlite_path};
 pub use error::{StoreError, StoreResult};
