@@ -361,7 +361,8 @@ async fn render_system(
     all_fields.extend(RESOURCE.fields.iter().copied());
     all_fields.extend(LIFECYCLE_RECORD.fields.iter().copied());
     all_fields.extend(DATASET.fields.iter().copied());
-    let options = Options::load(app, member, &all_fields).await?;
+    let mut options = Options::load(app, member, &all_fields).await?;
+    options.label_linked(app, member, AI_SYSTEM.fields, &system.data).await?;
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
     let slug = ctx.slug();
@@ -960,7 +961,7 @@ pub(crate) async fn save(
 ) -> Result<Response, UiError> {
     let posted = Posted(pairs);
     let patch = posted.to_json(AI_SYSTEM.fields, &[], true);
-    match state.app.patch_record(&ctx.member, &AI_SYSTEM, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+    match recform::save_changed(&state.app, &ctx.member, &AI_SYSTEM, &id, version_of(&posted), &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/ai-systems/{id}?done=saved", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;

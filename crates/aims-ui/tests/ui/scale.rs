@@ -1,0 +1,146 @@
+//! An organisation larger than any page: 260 AI systems. A form saved unchanged from its page
+//! keeps every link, even to records the form does not list, and every field; on SQLite and
+//! PostgreSQL.
+
+use aims_domain::identity::Role;
+use aims_domain::kinds::{AI_SYSTEM, OBJECTIVE, RISK};
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::{TestUi, member_of, start_on};
+
+const SYSTEMS: usize = 260;
+
+/// The `(name, value)` pairs a browser submits for the first form whose opening tag contains
+/// `marker`: text inputs and hidden ones, checked boxes, each select's selected option (or its
+/// first), and text areas.
+pub(crate) fn form_fields(html: &str, marker: &str) -> Vec<(String, String)> {
+    let start = html.find(marker).unwrap_or_else(|| panic!("form {marker}"));
+    let form = &html[start..start + html[start..].find("</form>").expect("form end")];
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        let tag_end = rest.find('>').expect("tag end");
+        let tag = &rest[..tag_end];
+        let name = tag.split([' ', '>']).next().unwrap_or_default();
+        match name {
+            "input" => {
+                let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
+                let Some(field) = attr(tag, "name") else { continue };
+                if matches!(kind.as_str(), "checkbox" | "radio") && !has_flag(tag, "checked") || kind == "submit" {
+                    continue;
+                }
+                fields.push((field, attr(tag, "value").unwrap_or_default()));
+            }
+            "select" => {
+                let Some(field) = attr(tag, "name") else { continue };
+                let body = &rest[tag_end + 1..rest.find("</select>").expect("select end")];
+                let options: Vec<&str> = body.split("<option").skip(1).collect();
+                let chosen = options.iter().find(|o| has_flag(o.split('>').next().unwrap_or_default(), "selected")).or(options.first());
+                fields.push((field, chosen.and_then(|o| attr(o.split('>').next().unwrap_or_default(), "value")).unwrap_or_default()));
+            }
+            "textarea" => {
+                let Some(field) = attr(tag, "name") else { continue };
+                let body = &rest[tag_end + 1..rest.find("</textarea>").expect("textarea end")];
+                fields.push((field, unescape(body)));
+            }
+            _ => {}
+        }
+    }
+    fields
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    Some(unescape(&tag[start..start + tag[start..].find('"')?]))
+}
+
+fn has_flag(tag: &str, name: &str) -> bool {
+    tag.split([' ', '>']).any(|word| word == name)
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+async fn with_systems(ui: &TestUi) -> Vec<String> {
+    let editor = member_of(ui, Role::Editor).await;
+    let mut ids = Vec::new();
+    for n in 1..=SYSTEMS {
+        let body = json!({ "name": format!("Scale system {n:03}"), "intended_use": "Scoring at scale" });
+        ids.push(ui.app.create_record(&editor, &AI_SYSTEM, &body).await.expect("system").id);
+    }
+    ids
+}
+
+/// Opens `path`, submits its edit form as it came and returns the stored record before and after.
+async fn save_unchanged(ui: &TestUi, cookie: &str, spec: &'static aims_domain::validate::KindSpec, path: &str, id: &str) {
+    let editor = member_of(ui, Role::Editor).await;
+    let before = ui.app.get_record(&editor, spec, id).await.expect("record");
+    let page = ui.get(path, Some(cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let fields = form_fields(&page.body, r#"<form method="post" class="form form-2col">"#);
+    assert!(fields.iter().any(|(k, _)| k == "version"), "the form carries its version");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(path, Some(cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let after = ui.app.get_record(&editor, spec, id).await.expect("record");
+    assert_eq!(after.data, before.data, "{path}: every field kept");
+    assert_eq!(after.version, before.version, "{path}: nothing changed, nothing written");
+}
+
+async fn links_to_the_last_system_survive_an_unchanged_save(ui: TestUi) {
+    let systems = with_systems(&ui).await;
+    let last = systems.last().expect("systems").clone();
+    let editor = member_of(&ui, Role::Editor).await;
+    let cookie = ui.sign_in(Role::Editor).await;
+
+    let risk = json!({
+        "title": "Drift in the last system",
+        "source_category": "technical",
+        "ai_system_ids": [last],
+        "inherent_likelihood": 3,
+        "inherent_consequence": 4,
+    });
+    let risk = ui.app.create_record(&editor, &RISK, &risk).await.expect("risk");
+    let page = ui.get(&format!("/orgs/demo/risks/{}", risk.id), Some(&cookie)).await;
+    assert!(page.body.contains("Scale system 260"), "the form names the linked system it does not list");
+    save_unchanged(&ui, &cookie, &RISK, &format!("/orgs/demo/risks/{}", risk.id), &risk.id).await;
+    let kept = ui.app.get_record(&editor, &RISK, &risk.id).await.expect("risk");
+    assert_eq!(kept.data["ai_system_ids"], json!([last]));
+
+    // A change to one field changes only that field.
+    let mut fields = form_fields(&page.body, r#"<form method="post" class="form form-2col">"#);
+    for (k, v) in &mut fields {
+        if k == "title" {
+            *v = "Drift in the last system, renamed".into();
+        }
+    }
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(&format!("/orgs/demo/risks/{}", risk.id), Some(&cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let renamed = ui.app.get_record(&editor, &RISK, &risk.id).await.expect("risk");
+    assert_eq!(renamed.data["title"], "Drift in the last system, renamed");
+    assert_eq!(renamed.data["ai_system_ids"], json!([last]));
+
+    // An objective linked to the last system, and the last system itself (its own link fields).
+    let objective = json!({ "title": "Keep the last system fair", "metric": "Parity gap", "target": 0.05, "ai_system_ids": [last] });
+    let objective = ui.app.create_record(&editor, &OBJECTIVE, &objective).await.expect("objective");
+    save_unchanged(&ui, &cookie, &OBJECTIVE, &format!("/orgs/demo/objectives/{}", objective.id), &objective.id).await;
+    let kept = ui.app.get_record(&editor, &OBJECTIVE, &objective.id).await.expect("objective");
+    assert_eq!(kept.data["ai_system_ids"], json!([last]));
+}
+
+#[tokio::test]
+async fn links_beyond_a_form_survive_an_unchanged_save_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    links_to_the_last_system_survive_an_unchanged_save(ui).await;
+}
+
+#[tokio::test]
+async fn links_beyond_a_form_survive_an_unchanged_save_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    links_to_the_last_system_survive_an_unchanged_save(ui).await;
+}
