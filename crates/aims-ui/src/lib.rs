@@ -19,6 +19,7 @@ mod forms;
 mod gap;
 mod impact;
 mod layout;
+mod lists;
 mod objectives;
 mod people;
 mod policies;

@@ -91,11 +91,45 @@ async fn save_unchanged(ui: &TestUi, cookie: &str, spec: &'static aims_domain::v
     assert_eq!(after.version, before.version, "{path}: nothing changed, nothing written");
 }
 
+/// The register pages by `rel="next"` links from the first system to the last, finds both by
+/// `?q=`, and downloads all of them (and only the matching ones) as CSV.
+async fn the_list_reaches_every_system(ui: &TestUi, cookie: &str) {
+    let mut seen = Vec::new();
+    let mut path = "/orgs/demo/ai-systems".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ui.get(&path, Some(cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages += 1;
+        seen.extend(page.body.match_indices("Scale system ").map(|(i, _)| page.body[i..i + 16].to_owned()));
+        let Some(at) = page.body.find(r#" rel="next""#) else { break };
+        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+        path = href.replace("&amp;", "&");
+    }
+    assert!(pages >= 6, "{SYSTEMS} systems (and the demo's) on pages of 50: {pages}");
+    assert_eq!(seen.first().map(String::as_str), Some("Scale system 001"));
+    assert_eq!(seen.last().map(String::as_str), Some("Scale system 260"));
+    assert_eq!(seen.len(), SYSTEMS, "each system once");
+
+    for wanted in ["Scale system 001", "Scale system 260"] {
+        let found = ui.get(&format!("/orgs/demo/ai-systems?q={}", wanted.to_lowercase().replace(' ', "+")), Some(cookie)).await;
+        assert_eq!(found.body.matches("Scale system ").count(), 1, "{wanted}");
+        assert!(found.body.contains(wanted));
+    }
+    let csv = ui.get("/orgs/demo/ai-systems?format=csv", Some(cookie)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers["content-type"].to_str().unwrap_or_default().starts_with("text/csv"));
+    assert_eq!(csv.body.matches("Scale system ").count(), SYSTEMS, "every system, not one page");
+    let some = ui.get("/orgs/demo/ai-systems?format=csv&q=system+25", Some(cookie)).await;
+    assert_eq!(some.body.lines().count(), 1 + 10, "header and systems 250–259");
+}
+
 async fn links_to_the_last_system_survive_an_unchanged_save(ui: TestUi) {
     let systems = with_systems(&ui).await;
     let last = systems.last().expect("systems").clone();
     let editor = member_of(&ui, Role::Editor).await;
     let cookie = ui.sign_in(Role::Editor).await;
+    the_list_reaches_every_system(&ui, &cookie).await;
 
     let risk = json!({
         "title": "Drift in the last system",
