@@ -237,6 +237,8 @@ pub enum Op {
     Revisions,
     Revision,
     Transition(&'static str),
+    /// `GET …/{id}/transitions`: which transitions the caller may take now.
+    TransitionChoices,
     ListTokens,
     ListAllTokens,
     CreateToken,
@@ -311,7 +313,10 @@ impl Route {
             if spec.revisions != Revisions::None {
                 ops.extend([Op::Revisions, Op::Revision]);
             }
-            ops.extend(aims_app::transitions::names(spec).iter().map(|n| Op::Transition(n)));
+            ops.extend(aims_app::transitions::names(spec).into_iter().map(Op::Transition));
+            if spec.workflow.is_some() {
+                ops.push(Op::TransitionChoices);
+            }
             routes.extend(ops.into_iter().map(with));
         }
         routes
@@ -359,6 +364,7 @@ impl Route {
                     Op::Revisions => ("get", format!("{item}/revisions")),
                     Op::Revision => ("get", format!("{item}/revisions/{{n}}")),
                     Op::Transition(name) => ("post", format!("{item}/{name}")),
+                    Op::TransitionChoices => ("get", format!("{item}/transitions")),
                     _ => unreachable!("plain routes handled above"),
                 }
             }
@@ -658,6 +664,7 @@ impl TestApp {
                     Op::Archive => (Method::DELETE, self.item_path(spec, org).await, None),
                     Op::Trace => (Method::GET, format!("{}/trace", self.item_path(spec, org).await), None),
                     Op::Revisions => (Method::GET, format!("{}/revisions", self.item_path(spec, org).await), None),
+                    Op::TransitionChoices => (Method::GET, format!("{}/transitions", self.item_path(spec, org).await), None),
                     Op::Revision => {
                         let item = self.item_path(spec, org).await;
                         match spec.kind {
