@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0006_auth_generation.sql"),
     },
     Migration {
+        version: 8,
+        name: "activity_by_type",
+        sqlite: include_str!("../migrations/sqlite/0008_activity_by_type.sql"),
+        postgres: include_str!("../migrations/postgres/0008_activity_by_type.sql"),
+    },
+    Migration {
         version: 10,
         name: "records_by_name",
         sqlite: include_str!("../migrations/sqlite/0010_records_by_name.sql"),
