@@ -171,7 +171,10 @@ fn copy_database(database: &Path, copy: &Path, progress: &mut dyn FnMut(Progress
             let step = backup.step(PAGES_PER_STEP)?;
             let p = backup.progress();
             let total = u64::try_from(p.pagecount).unwrap_or(0);
-            progress(Progress::Database { copied_pages: total.saturating_sub(u64::try_from(p.remaining).unwrap_or(0)), total_pages: total });
+            progress(Progress::Database {
+                copied_pages: total.saturating_sub(u64::try_from(p.remaining).unwrap_or(0)),
+                total_pages: total,
+            });
             match step {
                 StepResult::Done => break,
                 StepResult::More => {}
@@ -370,7 +373,10 @@ fn check_empty(target: &Target) -> StoreResult<()> {
     }
     if let Some(files) = &target.files {
         if files.exists() && std::fs::read_dir(files)?.next().is_some() {
-            return Err(StoreError::Backup(format!("the evidence folder {} is not empty: restore into an empty location", files.display())));
+            return Err(StoreError::Backup(format!(
+                "the evidence folder {} is not empty: restore into an empty location",
+                files.display()
+            )));
         }
     }
     Ok(())

@@ -124,7 +124,8 @@ async fn verify_restored(database: &str, files: FileStore) -> anyhow::Result<Vec
         }
         let evidence = app.verify_evidence(&org.slug).await?;
         for p in evidence.problems {
-            problems.push(format!("org={} evidence={} revision={} sha256={}: {}", org.slug, p.evidence_id, p.revision, p.sha256, p.problem));
+            problems
+                .push(format!("org={} evidence={} revision={} sha256={}: {}", org.slug, p.evidence_id, p.revision, p.sha256, p.problem));
         }
     }
     app.db.close().await;

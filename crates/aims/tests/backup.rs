@@ -42,7 +42,12 @@ fn ok(o: Output) -> Output {
 /// An organisation `acme` with an owner; returns the owner's token.
 fn bootstrap(database: &str, env: &[(&str, &str)]) -> String {
     ok(aims(database, &["org", "create", "acme", "--name", "Acme AI"], env, ""));
-    ok(aims(database, &["user", "create", "owner@acme.example", "--org", "acme", "--role", "owner"], env, "correct horse battery staple\n"));
+    ok(aims(
+        database,
+        &["user", "create", "owner@acme.example", "--org", "acme", "--role", "owner"],
+        env,
+        "correct horse battery staple\n",
+    ));
     text(&ok(aims(database, &["token", "create", "owner@acme.example", "--org", "acme"], env, "")).stdout).trim().to_owned()
 }
 
@@ -137,9 +142,8 @@ async fn backup_under_load_keeps_every_acknowledged_write(store: &str) {
     let server = Server::start(&database, &env);
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let clients: Vec<_> = (0..8)
-        .map(|client| tokio::spawn(write_until(server.url.clone(), token.clone(), client, stop.clone(), acked.clone())))
-        .collect();
+    let clients: Vec<_> =
+        (0..8).map(|client| tokio::spawn(write_until(server.url.clone(), token.clone(), client, stop.clone(), acked.clone()))).collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before: Vec<String> = acked.lock().expect("lock").clone();
     let archive = dir.join("aims.backup");
@@ -160,8 +164,12 @@ async fn backup_under_load_keeps_every_acknowledged_write(store: &str) {
     let out = ok(aims(&restored, &["restore", &archive.display().to_string()], &env, ""));
     assert!(text(&out.stderr).contains("every chain and every evidence file verified"), "{}", text(&out.stderr));
     let pool = sqlx::SqlitePool::connect(&restored).await.expect("open the restored copy");
-    let ids: std::collections::HashSet<String> =
-        sqlx::query_scalar("SELECT id FROM records WHERE kind IN ('ai_system', 'evidence')").fetch_all(&pool).await.expect("ids").into_iter().collect();
+    let ids: std::collections::HashSet<String> = sqlx::query_scalar("SELECT id FROM records WHERE kind IN ('ai_system', 'evidence')")
+        .fetch_all(&pool)
+        .await
+        .expect("ids")
+        .into_iter()
+        .collect();
     let lost: Vec<&String> = before.iter().filter(|id| !ids.contains(*id)).collect();
     assert!(lost.is_empty(), "{} of {} acknowledged writes are missing from the backup", lost.len(), before.len());
     let files: i64 = sqlx::query_scalar("SELECT count(*) FROM evidence_files").fetch_one(&pool).await.expect("count");
@@ -176,12 +184,7 @@ async fn backup_under_load_keeps_every_acknowledged_write(store: &str) {
 }
 
 fn count_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 })
-        .sum()
+    std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -260,7 +263,11 @@ fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read fixture").flatten() {
         let target = to.join(entry.file_name());
-        if entry.path().is_dir() { copy_tree(&entry.path(), &target) } else { std::fs::copy(entry.path(), target).map(|_| ()).expect("copy") }
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target)
+        } else {
+            std::fs::copy(entry.path(), target).map(|_| ()).expect("copy")
+        }
     }
 }
 
@@ -301,7 +308,8 @@ async fn pg_dump_restores_into_a_fresh_database() {
     let dumped = Command::new("pg_dump").args(["--format=custom", "--file"]).arg(&dump).arg(&source).output().expect("pg_dump");
     assert!(dumped.status.success(), "pg_dump: {}", text(&dumped.stderr));
     let target = fresh_postgres(&admin).await;
-    let restored = Command::new("pg_restore").args(["--no-owner", "--exit-on-error", "--dbname", &target]).arg(&dump).output().expect("pg_restore");
+    let restored =
+        Command::new("pg_restore").args(["--no-owner", "--exit-on-error", "--dbname", &target]).arg(&dump).output().expect("pg_restore");
     assert!(restored.status.success(), "pg_restore: {}", text(&restored.stderr));
 
     ok(aims(&target, &["log", "verify"], &[], ""));
