@@ -295,7 +295,7 @@ impl App {
             }
             records::add_revision(&mut tx, &frozen, Some(&member.user_id), &clock::now_text()).await?;
         }
-        transitions::after(&mut tx, member, spec, name, &current, &updated).await?;
+        transitions::after(&mut tx, member, spec, name, &updated).await?;
         tx.commit().await?;
         Ok(updated)
     }
