@@ -355,7 +355,7 @@ async fn one_at_a_time_as(base: &str, label: &str, paths: &[String], auth: Auth<
         Auth::Cookie(cookie) => cookie,
     };
     let client = reqwest::Client::new();
-    let send = |path: &str| {
+    let send = |path: String| {
         let request = client.get(format!("{base}{path}")).header("cookie", cookie);
         async move {
             let response = request.send().await.expect("request");
@@ -364,14 +364,14 @@ async fn one_at_a_time_as(base: &str, label: &str, paths: &[String], auth: Auth<
         }
     };
     for path in paths.iter().take(20) {
-        send(path).await;
+        send(path.clone()).await;
     }
     let started = Instant::now();
     let mut latencies = Vec::with_capacity(rounds);
     let mut bytes = 0;
     for i in 0..rounds {
         let t = Instant::now();
-        bytes = send(&paths[i % paths.len()]).await;
+        bytes = send(paths[i % paths.len()].clone()).await;
         latencies.push(t.elapsed().as_micros() as u64);
     }
     latencies.sort_unstable();
