@@ -50,10 +50,10 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0006_auth_generation.sql"),
     },
     Migration {
-        version: 9,
+        version: 8,
         name: "activity_by_type",
-        sqlite: include_str!("../migrations/sqlite/0009_activity_by_type.sql"),
-        postgres: include_str!("../migrations/postgres/0009_activity_by_type.sql"),
+        sqlite: include_str!("../migrations/sqlite/0008_activity_by_type.sql"),
+        postgres: include_str!("../migrations/postgres/0008_activity_by_type.sql"),
     },
 ];
 
