@@ -3,7 +3,7 @@
 //! author; flagged for re-assessment when the system changes materially.
 
 use super::BASE;
-use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
 
 pub const PARTIES: &[&str] = &["individuals", "groups", "society", "environment"];
 pub const AREAS: &[&str] = &["fairness", "privacy", "safety", "security", "transparency", "accountability", "human_rights", "environment"];
@@ -51,12 +51,12 @@ pub const IMPACT_ASSESSMENT: KindSpec = KindSpec {
         FieldSpec::new("overall_level", "Overall impact level", FieldType::Choice(OVERALL_LEVELS)).required(),
     ],
     system_fields: &[
-        "signed_off_by",
-        "signed_off_at",
-        "signed_off_revision",
-        "sign_off_comment",
-        "reassessment_due",
-        "reassessment_reason",
+        sys("signed_off_by", Shape::UserId),
+        sys("signed_off_at", Shape::Timestamp),
+        sys("signed_off_revision", Shape::Integer),
+        sys("sign_off_comment", Shape::Text),
+        sys("reassessment_due", Shape::Bool),
+        sys("reassessment_reason", Shape::Text),
     ],
     initial_state: Some("draft"),
     revisions: Revisions::OnTransition,

@@ -3,7 +3,7 @@
 
 use super::BASE;
 use super::inventory::LIFECYCLE_STAGES;
-use crate::validate::{FieldSpec, FieldType, KindSpec};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Shape, sys};
 
 pub const RECORD_TYPES: &[&str] = &[
     "requirements_specification",
@@ -33,7 +33,15 @@ pub const GATE: KindSpec = KindSpec {
         FieldSpec::new("to_stage", "Move to stage", FieldType::Choice(LIFECYCLE_STAGES)).required(),
         FieldSpec::new("reason", "Why now", FieldType::Text { max: 10_000 }).required(),
     ],
-    system_fields: &["from_stage", "requested_by", "decided_by", "decided_at", "decision_reason", "system_snapshot", "missing_records"],
+    system_fields: &[
+        sys("from_stage", Shape::Text),
+        sys("requested_by", Shape::UserId),
+        sys("decided_by", Shape::UserId),
+        sys("decided_at", Shape::Timestamp),
+        sys("decision_reason", Shape::Text),
+        sys("system_snapshot", Shape::Object),
+        sys("missing_records", Shape::TextList),
+    ],
     initial_state: Some("requested"),
     ..BASE
 };

@@ -36,8 +36,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                 .query("since", "Only events at or after this RFC 3339 time")
                 .query("until", "Only events before this RFC 3339 time")
                 .query("format", "json (default) or csv")
-                .query("limit", "Page size, 1–200 (default 50)")
-                .query("cursor", "The next_cursor of the previous page")
+                .paged()
                 .ok(200, "A page of events, or text/csv", Some(("application/json", page_schema(event_ref).into()))),
         )
         .route(

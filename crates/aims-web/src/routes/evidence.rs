@@ -155,7 +155,11 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         Doc::new("evidence", "download_evidence", "Download the file of a piece of evidence (the current one, or ?revision=n)")
             .org()
             .param("id", "The evidence id")
-            .query("revision", "A revision number: the file that revision held")
+            .query_typed(
+                "revision",
+                "A revision number: the file that revision held",
+                utoipa::openapi::schema::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer).minimum(Some(1.0)).into(),
+            )
             .ok(200, "The file, with its content type and name", None),
     )
     .route(
@@ -170,6 +174,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         Doc::new("evidence", "replace_evidence_file", "Upload a new file for a piece of evidence (If-Match required): a new revision")
             .org()
             .param("id", "The evidence id")
+            .if_match()
             .body("multipart/form-data", multipart_schema(false).into())
             .ok(200, "The evidence with its new file", Some(("application/json", record))),
     )

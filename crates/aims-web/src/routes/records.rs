@@ -77,14 +77,9 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
         }),
         Doc::new(spec.collection, format!("list_{}", spec.collection), format!("List {}", spec.plural_label.to_lowercase()))
             .org()
-            .query("limit", "Page size, 1–200 (default 50)")
-            .query("cursor", "The next_cursor of the previous page")
-            .query("archived", "true to include archived records")
-            .query("state", "Only records in this state (kinds with transitions)")
-            .query(
-                "{field}",
-                "Filters: any link field (e.g. ai_system_id, risk_ids) by a record id, any person field (e.g. owner_id) by a user id, any choice field (e.g. status) by a value",
-            )
+            .paged()
+            .flag("archived", "true to include archived records")
+            .filters(spec)
             .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
     );
     if spec.creatable && !spec.uploads {
@@ -99,6 +94,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             Doc::new(spec.collection, format!("create_{}", spec.kind), format!("Create a {}", spec.label.to_lowercase()))
                 .org()
                 .body(JSON, input_schema(spec, by_ref, true).into())
+                .error(409)
                 .ok(201, "Created", Some((JSON, record_ref.clone()))),
         );
     }
@@ -113,6 +109,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             Doc::new(spec.collection, format!("archive_{}", spec.kind), format!("Archive a {} (never erased)", spec.label.to_lowercase()))
                 .org()
                 .param(key_name, key_doc)
+                .if_match()
                 .ok(200, "Archived", Some((JSON, record_ref.clone()))),
         );
     }
@@ -152,6 +149,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             )
             .org()
             .param(key_name, key_doc)
+            .if_match()
             .body(MERGE_PATCH, input_schema(spec, false, false).into())
             .ok(200, "The changed record", Some((JSON, record_ref.clone()))),
         );
@@ -182,7 +180,7 @@ fn filter_names(spec: &'static KindSpec) -> Vec<&'static str> {
             .filter(|f| matches!(f.ty, FieldType::Ids { .. } | FieldType::Link { .. } | FieldType::Choice(_) | FieldType::UserId))
             .map(|f| f.name),
     );
-    names.extend(spec.system_fields.iter().filter(|f| **f != "ref"));
+    names.extend(spec.system_fields.iter().map(|f| f.name).filter(|f| *f != "ref"));
     names
 }
 
@@ -206,8 +204,8 @@ fn filters(spec: &'static KindSpec, query: &ListQuery<'_>) -> Result<Vec<Filter>
             }
             (_, Some((_, FieldType::Choice(choices)))) => errors.push(*name, "invalid_choice", format!("one of: {}", choices.join(", "))),
             (_, None) => {
-                if let Some(field) = spec.system_fields.iter().find(|f| *f == name) {
-                    filters.push(Filter::Field { field, value: value.clone() });
+                if let Some(field) = spec.system_field(name) {
+                    filters.push(Filter::Field { field: field.name, value: value.clone() });
                 }
             }
             _ => {}
@@ -258,6 +256,7 @@ fn register_singleton(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 format!("Change the {} (JSON merge patch, If-Match required)", spec.label.to_lowercase()),
             )
             .org()
+            .if_match()
             .body(MERGE_PATCH, input_schema(spec, false, false).into())
             .ok(200, "The changed record; a new revision is kept", Some((JSON, record_ref))),
         )
@@ -282,8 +281,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
             Doc::new(spec.collection, format!("list_{}", spec.kind), format!("List the {} of a {}", spec.plural_label.to_lowercase(), parent.kind.replace('_', " ")))
                 .org()
                 .param("id", "The parent record's id")
-                .query("limit", "Page size, 1–200 (default 50)")
-                .query("cursor", "The next_cursor of the previous page")
+                .paged()
                 .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
         )
         .route(
@@ -325,6 +323,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 .org()
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
+                .if_match()
                 .body(MERGE_PATCH, input_schema(spec, false, false).into())
                 .ok(200, "The changed record", Some((JSON, record_ref.clone()))),
         )
@@ -340,6 +339,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 .org()
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
+                .if_match()
                 .ok(200, "Archived", Some((JSON, record_ref))),
         )
 }
@@ -373,13 +373,19 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
             format!("{}_{}", name.replace('-', "_"), spec.kind),
             format!("{} {} (If-Match required)", transition_verb(name), the(spec)),
         )
-        .org();
+        .org()
+        .if_match()
+        .error(409);
         let doc = if spec.singleton { doc } else { doc.param(key_name, "The record's id") };
         api = api.route(
             HttpMethod::Post,
             &format!("{item}/{name}"),
             handler,
-            doc.body(JSON, transition_body(spec, name).into()).ok(200, "The record after the transition", Some((JSON, record_ref.clone()))),
+            doc.optional_body(JSON, transition_body(spec, name).into()).ok(
+                200,
+                "The record after the transition",
+                Some((JSON, record_ref.clone())),
+            ),
         );
     }
     api
