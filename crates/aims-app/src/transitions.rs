@@ -50,7 +50,7 @@ pub(crate) fn text(body: &Value, field: &str) -> Option<String> {
     body.get(field).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
-/// Only the named keys may appear in a transition's body.
+/// Only the named keys may appear in a transition's body, each a text or null.
 pub(crate) fn check_body(body: &Value, allowed: &[&str]) -> AppResult<()> {
     let Some(object) = body.as_object() else {
         return Err(ValidationErrors::single("", "invalid_type", "the body must be a JSON object").into());
@@ -58,6 +58,9 @@ pub(crate) fn check_body(body: &Value, allowed: &[&str]) -> AppResult<()> {
     let mut errors = ValidationErrors::default();
     for key in object.keys().filter(|k| !allowed.contains(&k.as_str())) {
         errors.push(key.clone(), "unknown_field", format!("this transition takes only: {}", allowed.join(", ")));
+    }
+    for (key, _) in object.iter().filter(|(k, v)| allowed.contains(&k.as_str()) && !(v.is_string() || v.is_null())) {
+        errors.push(key.clone(), "invalid_type", "a text");
     }
     Ok(errors.into_result()?)
 }

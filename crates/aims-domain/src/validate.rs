@@ -54,13 +54,6 @@ pub enum FieldType {
     },
 }
 
-impl FieldType {
-    /// Whether values of this type are JSON strings.
-    pub const fn is_string(&self) -> bool {
-        matches!(self, FieldType::Text { .. } | FieldType::Choice(_) | FieldType::Date | FieldType::UserId | FieldType::Link { .. })
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct FieldSpec {
     pub name: &'static str,
@@ -329,9 +322,9 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
 /// [`check_field`] for a field at `field` (a path such as `impacts[2].severity`).
 fn check_field_at(field: &str, spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -> Option<Value> {
     let empty_list = value.as_array().is_some_and(Vec::is_empty);
-    // A blank string empties a string field (forms send one); to a number, flag or list it is
-    // the wrong type, as the OpenAPI schema says.
-    let blank = spec.ty.is_string() && value.as_str().is_some_and(|s| s.trim().is_empty());
+    // A blank text empties a text field (forms send one); for a date, id, choice, number, flag
+    // or list it is the wrong value, as the OpenAPI schema says.
+    let blank = matches!(spec.ty, FieldType::Text { .. }) && value.as_str().is_some_and(|s| s.trim().is_empty());
     if value.is_null() || blank || (empty_list && spec.required) {
         if spec.required {
             errors.push(field, "required", format!("{} is required", spec.label));

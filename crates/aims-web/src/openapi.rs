@@ -373,10 +373,13 @@ fn stored_field_schema(field: &FieldSpec) -> Schema {
     if field.nullable() { nullable(schema) } else { schema }
 }
 
-/// A field as a request may give it: `null` (unset, or back to its default) unless required;
-/// a required text must hold more than white space.
-fn input_field_schema(field: &FieldSpec) -> Schema {
+/// A field as a request may give it: `null` (unset, or back to its default) unless required
+/// (a create may still leave a required field with a default to it); a required text must
+/// hold more than white space.
+fn input_field_schema(field: &FieldSpec, for_create: bool) -> Schema {
+    let has_default = !matches!(field.default, aims_domain::validate::Default::Null);
     match (field.required, field.ty) {
+        (true, _) if for_create && has_default => nullable(field_schema(field.ty)),
         (true, FieldType::Text { max }) => not_blank(ObjectBuilder::new().schema_type(Type::String).max_length(Some(max))).into(),
         (true, _) => field_schema(field.ty),
         (false, _) => nullable(field_schema(field.ty)),
@@ -443,7 +446,7 @@ pub fn input_schema(spec: &KindSpec, with_ref: bool, for_create: bool) -> Schema
         object = object.property("ref", not_blank(ObjectBuilder::new().schema_type(Type::String))).required("ref");
     }
     for field in spec.fields {
-        object = object.property(field.name, input_field_schema(field));
+        object = object.property(field.name, input_field_schema(field, for_create));
         if for_create && field.required && matches!(field.default, aims_domain::validate::Default::Null) {
             object = object.required(field.name);
         }

@@ -102,13 +102,17 @@ fn download(file: aims_app::evidence::Download) -> Response {
 
 fn multipart_schema(with_metadata: bool) -> Schema {
     let file = ObjectBuilder::new().schema_type(Type::String).format(Some(utoipa::openapi::SchemaFormat::Custom("binary".into())));
-    let mut body = ObjectBuilder::new().property("file", file).required("file");
+    // No other parts: the upload reads only these.
+    let mut body = ObjectBuilder::new()
+        .property("file", file)
+        .required("file")
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
     if with_metadata {
         body = body.property(
             "metadata",
             ObjectBuilder::new()
-                .schema_type(Type::String)
-                .description(Some("JSON object with the evidence fields (title, evidence_type, links …)")),
+                .schema_type(Type::Object)
+                .description(Some("A JSON object with the evidence fields (title, evidence_type, links …)")),
         );
     }
     body.into()

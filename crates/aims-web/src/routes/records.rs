@@ -412,9 +412,10 @@ fn transition_body(spec: &KindSpec, name: &str) -> utoipa::openapi::schema::Sche
         "publish" | "acknowledge" => None,
         _ => Some("reason"),
     };
-    let body = utoipa::openapi::schema::ObjectBuilder::new();
+    let body = utoipa::openapi::schema::ObjectBuilder::new()
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
     match field {
-        Some(field) => body.property(field, crate::openapi::string()).into(),
+        Some(field) => body.property(field, crate::openapi::nullable(crate::openapi::string())).into(),
         None => body.into(),
     }
 }
