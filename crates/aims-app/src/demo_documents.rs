@@ -144,13 +144,14 @@ impl App {
             .create_record(cast.editor, &POLICY, &json!({"title": "AI policy", "topic": "ai_policy", "summary": "How Northwind Lending develops, buys and uses AI", "body": first, "owner_id": cast.admin.user_id, "next_review_on": day(300), "requirement_refs": ["5.2"], "control_refs": ["A.2.2"]}))
             .await?;
         let policy = self.step(cast.editor, &policy, "submit", json!({})).await?;
-        let policy = self.step(cast.admin, &policy, "approve", json!({"comment": "Approved by the AI governance board"})).await?;
+        let policy = self.step(cast.owner, &policy, "approve", json!({"comment": "Approved by the AI governance board"})).await?;
         let policy = self.step(cast.admin, &policy, "publish", json!({})).await?;
         let policy = self.step(cast.owner, &policy, "acknowledge", json!({})).await?;
         let policy = self.patch_record(cast.editor, &POLICY, &policy.id, policy.version, &json!({"body": second})).await?;
         let policy =
             self.step(cast.editor, &policy, "submit", json!({"comment": "Adds third parties and re-assessment after change"})).await?;
-        let policy = self.step(cast.admin, &policy, "approve", json!({})).await?;
+        // The admin owns the AI policy: top management approves it (separation of duties).
+        let policy = self.step(cast.owner, &policy, "approve", json!({})).await?;
         let mut policy = self.step(cast.admin, &policy, "publish", json!({})).await?;
         for member in [cast.editor, cast.auditor, cast.viewer] {
             policy = self.step(member, &policy, "acknowledge", json!({})).await?;

@@ -9,6 +9,7 @@ pub mod demo;
 mod demo_documents;
 pub mod error;
 pub mod evidence;
+mod gates;
 pub mod import;
 pub mod orgs;
 pub mod people;

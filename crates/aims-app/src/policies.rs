@@ -4,32 +4,29 @@
 
 use aims_domain::clock;
 use aims_domain::kinds;
-use aims_domain::policy::{Action, Involvement};
 use aims_domain::textdiff::{self, DiffLine};
+use aims_domain::workflow::TransitionSpec;
+use aims_store::WriteTx;
 use aims_store::model::{Member, Record};
 use serde_json::{Map, Value, json};
 
-use crate::access::{require, require_separation};
 use crate::rules::Draft;
-use crate::transitions::{Outcome, check_body, text};
+use crate::transitions::{Applied, Change, Effects, Fut, text};
 use crate::{App, AppError, AppResult};
-
-pub const TRANSITIONS: &[&str] = &["submit", "approve", "reject", "publish", "retire", "acknowledge"];
 
 /// The fields that say who did what to the current edition, cleared when a new one starts.
 const EDITION_FIELDS: &[&str] = &["submitted_by", "approved_by", "approved_at"];
 
-fn in_state(current: &Record, wanted: &str, verb: &str) -> AppResult<()> {
-    match current.state.as_deref() {
-        Some(state) if state == wanted => Ok(()),
-        other => Err(AppError::Conflict(format!(
-            "only a policy that is {} can be {verb}; this one is {}",
-            wanted.replace('_', " "),
-            other.unwrap_or("in no state").replace('_', " ")
-        ))),
-    }
+/// Keeps what was said at a step of the workflow (a submission comment, the reason for sending
+/// back), so the page and the auditor can read why, not only that.
+fn note_step(document: &mut Map<String, Value>, member: &Member, action: &str, body: &Value) {
+    let Some(note) = text(body, "comment").or_else(|| text(body, "reason")) else { return };
+    let mut notes = document.get("workflow_notes").and_then(Value::as_array).cloned().unwrap_or_default();
+    notes.push(json!({"action": action, "by": member.user_id, "at": clock::now_text(), "note": note}));
+    document.insert("workflow_notes".into(), Value::Array(notes));
 }
 
+/// Who wrote the current edition (shown on the page; separation of duties reads the history).
 fn edition_authors(current: &Record) -> Vec<String> {
     current
         .data
@@ -42,86 +39,75 @@ fn edition_authors(current: &Record) -> Vec<String> {
         .collect()
 }
 
-fn moved(current: &Record, state: &str, document: Map<String, Value>, action: &'static str) -> Outcome {
-    Outcome::new(Draft { reference: current.reference.clone(), state: Some(state.into()), document }, action)
+/// The revision of a policy that is in force: it stays acknowledgeable while its next edition
+/// is drafted.
+fn revision_in_force(current: &Record) -> Option<i64> {
+    current.data.get("published_revision").and_then(Value::as_i64).filter(|_| current.state.as_deref() != Some("retired"))
 }
 
-/// Keeps what was said at a step of the workflow (a submission comment, the reason for sending
-/// back), so the page and the auditor can read why, not only that.
-fn note_step(document: &mut Map<String, Value>, member: &Member, action: &str, body: &Value) {
-    let Some(note) = text(body, "comment").or_else(|| text(body, "reason")) else { return };
-    let mut notes = document.get("workflow_notes").and_then(Value::as_array).cloned().unwrap_or_default();
-    notes.push(json!({"action": action, "by": member.user_id, "at": clock::now_text(), "note": note}));
-    document.insert("workflow_notes".into(), Value::Array(notes));
-}
+/// What each step of a policy's workflow records on it.
+pub(crate) struct PolicyEffects;
 
-pub fn transition(member: &Member, name: &str, current: &Record, body: &Value) -> AppResult<Outcome> {
-    let mut document = current.data.clone();
-    note_step(&mut document, member, name, body);
-    let now = json!(clock::now_text());
-    match name {
-        "submit" => {
-            check_body(body, &["comment"])?;
-            require(member, Action::Edit)?;
-            in_state(current, "draft", "submitted for review")?;
-            document.insert("submitted_by".into(), json!(member.user_id));
-            Ok(moved(current, "in_review", document, "submit"))
-        }
-        "approve" => {
-            check_body(body, &["comment"])?;
-            require(member, Action::Approve)?;
-            in_state(current, "in_review", "approved")?;
-            let authors = edition_authors(current);
-            let involved: Vec<(Involvement, Option<&str>)> = authors.iter().map(|a| (Involvement::Author, Some(a.as_str()))).collect();
-            require_separation(member, &involved)?;
-            document.insert("approved_by".into(), json!(member.user_id));
-            document.insert("approved_at".into(), now);
-            Ok(moved(current, "approved", document, "approve"))
-        }
-        "reject" => {
-            check_body(body, &["reason"])?;
-            require(member, Action::Approve)?;
-            in_state(current, "in_review", "sent back")?;
-            text(body, "reason").ok_or_else(|| aims_domain::ValidationErrors::single("reason", "required", "say what must change"))?;
-            document.insert("submitted_by".into(), Value::Null);
-            Ok(moved(current, "draft", document, "reject"))
-        }
-        "publish" => {
-            check_body(body, &[])?;
-            require(member, Action::Approve)?;
-            in_state(current, "approved", "published")?;
-            let revision = current.data.get("published_revision").and_then(Value::as_i64).unwrap_or(0) + 1;
-            document.insert("published_by".into(), json!(member.user_id));
-            document.insert("published_at".into(), now);
-            document.insert("published_revision".into(), json!(revision));
-            Ok(Outcome { freeze: true, ..moved(current, "published", document, "publish") })
-        }
-        "retire" => {
-            check_body(body, &["reason"])?;
-            require(member, Action::Approve)?;
-            in_state(current, "published", "retired")?;
-            document.insert("retired_at".into(), now);
-            Ok(moved(current, "retired", document, "retire"))
-        }
-        "acknowledge" => {
-            check_body(body, &[])?;
-            require(member, Action::Acknowledge)?;
-            // The revision in force stays acknowledgeable while its next edition is drafted.
-            let revision = current.data.get("published_revision").and_then(Value::as_i64);
-            let Some(revision) = revision.filter(|_| current.state.as_deref() != Some("retired")) else {
+impl Effects for PolicyEffects {
+    fn prerequisites<'a>(
+        &'a self,
+        _tx: &'a mut WriteTx,
+        member: &'a Member,
+        t: &'static TransitionSpec,
+        current: &'a Record,
+    ) -> Fut<'a, ()> {
+        Box::pin(async move {
+            if t.name != "acknowledge" {
+                return Ok(());
+            }
+            let Some(revision) = revision_in_force(current) else {
                 return Err(AppError::Conflict("only a policy with a published revision in force can be acknowledged".into()));
             };
-            let mut acknowledgements = current.data.get("acknowledgements").and_then(Value::as_array).cloned().unwrap_or_default();
-            let already = acknowledgements.iter().any(|a| a["user_id"] == json!(member.user_id) && a["revision"] == json!(revision));
-            if already {
+            let acknowledgements = current.data.get("acknowledgements").and_then(Value::as_array).cloned().unwrap_or_default();
+            if acknowledgements.iter().any(|a| a["user_id"] == json!(member.user_id) && a["revision"] == json!(revision)) {
                 return Err(AppError::Conflict(format!("you have already acknowledged revision {revision}")));
             }
-            acknowledgements.push(json!({"user_id": member.user_id, "email": member.email, "revision": revision, "at": now}));
-            document.insert("acknowledgements".into(), Value::Array(acknowledgements));
-            let state = current.state.clone().unwrap_or_else(|| "published".into());
-            Ok(moved(current, &state, document, "acknowledge"))
-        }
-        _ => Err(AppError::NotFound(format!("transition {name} of policies"))),
+            Ok(())
+        })
+    }
+
+    fn apply<'a>(&'a self, _tx: &'a mut WriteTx, c: Change<'a>) -> Fut<'a, Applied> {
+        Box::pin(async move {
+            let (member, current, document) = (c.member, c.current, c.document);
+            note_step(document, member, c.transition.name, c.body);
+            let now = json!(clock::now_text());
+            let mut applied = Applied::default();
+            match c.transition.name {
+                "submit" => {
+                    document.insert("submitted_by".into(), json!(member.user_id));
+                }
+                "approve" => {
+                    document.insert("approved_by".into(), json!(member.user_id));
+                    document.insert("approved_at".into(), now);
+                }
+                "reject" => {
+                    document.insert("submitted_by".into(), Value::Null);
+                }
+                "publish" => {
+                    let revision = current.data.get("published_revision").and_then(Value::as_i64).unwrap_or(0) + 1;
+                    document.insert("published_by".into(), json!(member.user_id));
+                    document.insert("published_at".into(), now);
+                    document.insert("published_revision".into(), json!(revision));
+                    applied.freeze = true;
+                }
+                "retire" => {
+                    document.insert("retired_at".into(), now);
+                }
+                "acknowledge" => {
+                    let revision = revision_in_force(current);
+                    let mut acknowledgements = current.data.get("acknowledgements").and_then(Value::as_array).cloned().unwrap_or_default();
+                    acknowledgements.push(json!({"user_id": member.user_id, "email": member.email, "revision": revision, "at": now}));
+                    document.insert("acknowledgements".into(), Value::Array(acknowledgements));
+                }
+                _ => {}
+            }
+            Ok(applied)
+        })
     }
 }
 

@@ -1,31 +1,87 @@
-//! State changes made by `POST …/{id}/{transition}`, never by PATCH: approving or rejecting a
-//! lifecycle gate, accepting a residual risk, signing off an impact assessment. Each checks the
-//! role and separation of duties through the one policy, and records who decided and why.
+//! State changes made by `POST …/{id}/{transition}`, never by PATCH. What a transition is —
+//! its states, who may take it, its separation-of-duties rule, its body — is declared beside
+//! the kind ([`aims_domain::workflow`]); this module runs those declarations the same way for
+//! every kind, in this order: the body's keys (422), the role (403), the state (409),
+//! separation of duties judged from the record's history (403), required fields (422), the
+//! kind's prerequisites (409). What is truly particular to a kind — what the transition writes
+//! on the record, its prerequisites, its effects on other records — is an [`Effects`] in the
+//! registry ([`effects_of`]).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use aims_domain::ValidationErrors;
 use aims_domain::clock;
 use aims_domain::kinds::{self, risk};
-use aims_domain::policy::{Action, Involvement};
+use aims_domain::policy::{Action, Denied};
 use aims_domain::validate::KindSpec;
-use aims_store::WriteTx;
+use aims_domain::workflow::{self, BodyField, Involved, Permission, Sod, SodBreach, TransitionSpec, Workflow};
 use aims_store::model::{Member, Record};
 use aims_store::records::{self, RecordKey};
+use aims_store::{WriteTx, activity};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::access::{require, require_separation};
 use crate::records::update_logged;
 use crate::rules::{self, Draft};
-use crate::{AppError, AppResult};
+use crate::{App, AppError, AppResult};
 
-/// The transitions of each kind, for routing and documentation.
-pub fn names(spec: &KindSpec) -> &'static [&'static str] {
-    match spec.kind {
-        "gate" => &["approve", "reject", "cancel"],
-        "risk" => &["accept"],
-        "impact_assessment" => &["sign-off"],
-        "policy" => crate::policies::TRANSITIONS,
-        "soa" => &["approve"],
-        _ => &[],
+/// The transitions of a kind, for routing and documentation.
+pub fn names(spec: &KindSpec) -> Vec<&'static str> {
+    spec.workflow.map(|w| w.transitions.iter().map(|t| t.name).collect()).unwrap_or_default()
+}
+
+/// A declared transition and whether a member may take it now.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransitionChoice {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub summary: &'static str,
+    /// The state it leads to (`None`: the record keeps its state).
+    pub to: Option<&'static str>,
+    /// What its form asks for.
+    #[serde(serialize_with = "serialize_fields")]
+    pub fields: &'static [BodyField],
+    /// Why this member may not take it now; `None` when they may.
+    pub refusal: Option<Refusal>,
+}
+
+impl TransitionChoice {
+    pub fn allowed(&self) -> bool {
+        self.refusal.is_none()
+    }
+}
+
+fn serialize_fields<S: serde::Serializer>(fields: &&'static [BodyField], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(fields.len()))?;
+    for f in *fields {
+        seq.serialize_element(&json!({"name": f.name, "label": f.label, "required": f.required}))?;
+    }
+    seq.end()
+}
+
+/// Why a transition is not offered to someone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// `role-permission`, `state`, `separation-of-duties` or `prerequisite`.
+    pub rule: &'static str,
+    /// For `separation-of-duties`: which part (`requester`, `author`, `owner`,
+    /// `changed-since-approval`, `changed-entries`).
+    pub part: Option<&'static str>,
+    /// A sentence for the person, naming the rule.
+    pub detail: String,
+}
+
+impl Refusal {
+    fn from_error(error: &AppError, breach: Option<SodBreach>) -> Option<Self> {
+        let (rule, detail) = match error {
+            AppError::Forbidden(Denied::Role { .. }) => ("role-permission", error.to_string()),
+            AppError::Forbidden(Denied::SeparationOfDuties(_)) => ("separation-of-duties", error.to_string()),
+            AppError::Conflict(detail) => ("prerequisite", detail.clone()),
+            _ => return None,
+        };
+        Some(Refusal { rule, part: breach.map(SodBreach::code), detail })
     }
 }
 
@@ -40,24 +96,82 @@ pub struct Outcome {
     pub frozen: Option<Map<String, Value>>,
 }
 
-impl Outcome {
-    pub fn new(draft: Draft, action: &'static str) -> Self {
-        Self { draft, action, freeze: false, frozen: None }
+/// A boxed future of the registry's hooks (object-safe async).
+pub(crate) type Fut<'a, T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send + 'a>>;
+
+/// What a transition does that is particular to its kind. Every hook has a default: a kind
+/// with no entry in the registry just moves to the declared state.
+pub(crate) trait Effects: Sync {
+    /// Conditions besides state, role and separation of duties (a gate's required records).
+    /// A refusal is a 409 naming what is missing.
+    fn prerequisites<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _t: &'static TransitionSpec, _r: &'a Record) -> Fut<'a, ()> {
+        Box::pin(async { Ok(()) })
     }
+
+    /// Writes what the transition records on the document (who decided, when, why); `freeze`
+    /// and `frozen` of the change as for [`Outcome`].
+    fn apply<'a>(&'a self, _tx: &'a mut WriteTx, _c: Change<'a>) -> Fut<'a, Applied> {
+        Box::pin(async { Ok(Applied::default()) })
+    }
+
+    /// Effects on other records after the record is written (an approved gate moves its system).
+    fn after<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _t: &'static TransitionSpec, _r: &'a Record) -> Fut<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The transition being applied: who, which, to what record, with which body; `document`
+/// starts as the record's document and is what will be written.
+pub(crate) struct Change<'a> {
+    pub member: &'a Member,
+    pub transition: &'static TransitionSpec,
+    pub current: &'a Record,
+    pub body: &'a Value,
+    pub document: &'a mut Map<String, Value>,
+}
+
+#[derive(Default)]
+pub(crate) struct Applied {
+    pub freeze: bool,
+    pub frozen: Option<Map<String, Value>>,
+}
+
+struct Plain;
+impl Effects for Plain {}
+
+/// The registry of kind-particular transition effects.
+const REGISTRY: &[(&str, &dyn Effects)] = &[
+    ("gate", &crate::gates::GateEffects),
+    ("risk", &RiskEffects),
+    ("impact_assessment", &SignOffEffects),
+    ("policy", &crate::policies::PolicyEffects),
+    ("soa", &crate::soa::SoaEffects),
+];
+
+pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {
+    REGISTRY.iter().find(|(kind, _)| *kind == spec.kind).map_or(&Plain, |(_, effects)| *effects)
+}
+
+fn workflow_of(spec: &KindSpec, name: &str) -> AppResult<(&'static Workflow, &'static TransitionSpec)> {
+    spec.workflow
+        .and_then(|w| w.get(name).map(|t| (w, t)))
+        .ok_or_else(|| AppError::NotFound(format!("transition {name} of {}", spec.plural_label.to_lowercase())))
 }
 
 pub(crate) fn text(body: &Value, field: &str) -> Option<String> {
     body.get(field).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
-/// Only the named keys may appear in a transition's body, each a text or null.
-pub(crate) fn check_body(body: &Value, allowed: &[&str]) -> AppResult<()> {
+/// Only the declared keys may appear in a transition's body, each a text or null.
+fn check_body(body: &Value, transition: &TransitionSpec) -> AppResult<()> {
     let Some(object) = body.as_object() else {
         return Err(ValidationErrors::single("", "invalid_type", "the body must be a JSON object").into());
     };
+    let allowed: Vec<&str> = transition.fields.iter().map(|f| f.name).collect();
     let mut errors = ValidationErrors::default();
     for key in object.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        errors.push(key.clone(), "unknown_field", format!("this transition takes only: {}", allowed.join(", ")));
+        let takes = if allowed.is_empty() { "nothing".to_owned() } else { allowed.join(", ") };
+        errors.push(key.clone(), "unknown_field", format!("this transition takes only: {takes}"));
     }
     for (key, _) in object.iter().filter(|(k, v)| allowed.contains(&k.as_str()) && !(v.is_string() || v.is_null())) {
         errors.push(key.clone(), "invalid_type", "a text");
@@ -65,29 +179,233 @@ pub(crate) fn check_body(body: &Value, allowed: &[&str]) -> AppResult<()> {
     Ok(errors.into_result()?)
 }
 
-pub async fn run(tx: &mut WriteTx, member: &Member, spec: &KindSpec, name: &str, current: &Record, body: &Value) -> AppResult<Outcome> {
-    match (spec.kind, name) {
-        ("gate", "approve") => decide_gate(tx, member, current, body, true).await,
-        ("gate", "reject") => decide_gate(tx, member, current, body, false).await,
-        ("gate", "cancel") => cancel_gate(member, current, body),
-        ("risk", "accept") => accept_risk(tx, member, current, body).await,
-        ("impact_assessment", "sign-off") => sign_off(member, current, body),
-        ("policy", _) => crate::policies::transition(member, name, current, body),
-        ("soa", "approve") => crate::soa::approve(tx, member, current, body).await,
-        _ => Err(AppError::NotFound(format!("transition {name} of {}", spec.plural_label.to_lowercase()))),
+fn check_required(body: &Value, transition: &TransitionSpec) -> AppResult<()> {
+    let mut errors = ValidationErrors::default();
+    for field in transition.required_fields().filter(|f| text(body, f.name).is_none()) {
+        errors.push(field.name, "required", field.hint);
+    }
+    Ok(errors.into_result()?)
+}
+
+/// The action the policy must allow this member for this transition of this record.
+async fn required_action(
+    tx: &mut WriteTx,
+    member: &Member,
+    workflow: &Workflow,
+    t: &TransitionSpec,
+    current: &Record,
+) -> AppResult<Action> {
+    Ok(match t.permission {
+        Permission::Action(action) => action,
+        Permission::RequesterOr { own, other } => {
+            let requester = workflow.requester_field.and_then(|f| current.data.get(f)).and_then(Value::as_str);
+            if requester == Some(member.user_id.as_str()) { own } else { other }
+        }
+        Permission::ResidualLevel { within, above } => {
+            let residual = |f: &str| current.data.get(f).and_then(Value::as_i64);
+            let (Some(likelihood), Some(consequence)) = (residual("residual_likelihood"), residual("residual_consequence")) else {
+                return Err(AppError::Conflict("rate the residual likelihood and consequence before accepting the risk".into()));
+            };
+            let (criteria, _) = rules::criteria(tx, member).await?;
+            let level = risk::level(&criteria, likelihood, consequence)
+                .ok_or_else(|| AppError::Conflict("the risk criteria cannot rate this risk".into()))?;
+            if risk::above_threshold(&criteria, &level) { above } else { within }
+        }
+    })
+}
+
+fn check_state(spec: &KindSpec, t: &TransitionSpec, current: &Record) -> AppResult<()> {
+    if t.leaves_from(current.state.as_deref()) {
+        return Ok(());
+    }
+    let words = |s: &str| s.replace('_', " ");
+    Err(AppError::Conflict(format!(
+        "the {} is {}; {} takes it from {}",
+        spec.label.to_lowercase(),
+        current.state.as_deref().map_or("in no state".into(), words),
+        t.name,
+        t.from.iter().map(|s| words(s)).collect::<Vec<_>>().join(" or ")
+    )))
+}
+
+/// Everyone involved in the record, from its document and history (and, for the SoA, who
+/// changed its entries since its last approval).
+async fn involved(tx: &mut WriteTx, member: &Member, spec: &KindSpec, workflow: &Workflow, current: &Record) -> AppResult<Involved> {
+    let mut history = activity::record_history(tx, &member.org_id, &current.id).await?;
+    // A record the organisation was seeded with (the SoA) has no author: it is written by its
+    // changes, which count below.
+    let seeded = spec.singleton || !spec.creatable;
+    if seeded {
+        history.retain(|e| e.action != "create");
+    }
+    let entries = match workflow.entries_kind {
+        Some(kind) => {
+            let since = workflow::last_approval(workflow, &history);
+            activity::kind_changes_since(tx, &member.org_id, kind, since).await?
+        }
+        None => Vec::new(),
+    };
+    let created_by = if seeded { None } else { current.created_by.as_deref() };
+    Ok(Involved::from_history(workflow, &current.data, created_by, &history, &entries))
+}
+
+/// Role, state and separation of duties, in that order; the breach names the part of the
+/// separation-of-duties rule that refused.
+async fn check_may_take(
+    tx: &mut WriteTx,
+    member: &Member,
+    spec: &KindSpec,
+    workflow: &Workflow,
+    t: &TransitionSpec,
+    current: &Record,
+) -> Result<(), (AppError, Option<SodBreach>)> {
+    let action = required_action(tx, member, workflow, t, current).await.map_err(|e| (e, None))?;
+    crate::access::require(member, action).map_err(|e| (e, None))?;
+    check_state(spec, t, current).map_err(|e| (e, None))?;
+    if t.sod == Sod::Independent {
+        let involved = involved(tx, member, spec, workflow, current).await.map_err(|e| (e, None))?;
+        workflow::judge(t.sod, (&member.user_id, &member.email), &involved, spec.label)
+            .map_err(|(breach, denied)| (AppError::Forbidden(denied), Some(breach)))?;
+    }
+    Ok(())
+}
+
+/// Runs transition `name` on `current` inside `tx`: every check, then the kind's effects.
+pub(crate) async fn run(
+    tx: &mut WriteTx,
+    member: &Member,
+    spec: &KindSpec,
+    name: &str,
+    current: &Record,
+    body: &Value,
+) -> AppResult<Outcome> {
+    let (workflow, t) = workflow_of(spec, name)?;
+    check_body(body, t)?;
+    check_may_take(tx, member, spec, workflow, t, current).await.map_err(|(e, _)| e)?;
+    check_required(body, t)?;
+    let effects = effects_of(spec);
+    effects.prerequisites(tx, member, t, current).await?;
+    let mut document = current.data.clone();
+    let applied = effects.apply(tx, Change { member, transition: t, current, body, document: &mut document }).await?;
+    let state = t.to.map(str::to_owned).or_else(|| current.state.clone());
+    Ok(Outcome {
+        draft: Draft { reference: current.reference.clone(), state, document },
+        action: t.event,
+        freeze: applied.freeze,
+        frozen: applied.frozen,
+    })
+}
+
+/// Effects of a transition on other records, once the record is written.
+pub(crate) async fn after(tx: &mut WriteTx, member: &Member, spec: &KindSpec, name: &str, updated: &Record) -> AppResult<()> {
+    let (_, t) = workflow_of(spec, name)?;
+    effects_of(spec).after(tx, member, t, updated).await
+}
+
+impl App {
+    /// Every transition declared for the record's kind, each telling whether `member` may take
+    /// it now and, if not, why (the role, the state, the separation-of-duties rule and which
+    /// part of it, or a prerequisite). The checks are the ones [`App::transition`] makes, in
+    /// a transaction that is rolled back. A kind without transitions gives an empty list.
+    pub async fn transition_choices(&self, member: &Member, spec: &KindSpec, segment: &str) -> AppResult<Vec<TransitionChoice>> {
+        crate::access::require(member, Action::Read)?;
+        let Some(workflow) = spec.workflow else { return Ok(Vec::new()) };
+        let mut tx = self.db.begin_write().await?;
+        let key = if spec.addressed_by_ref { RecordKey::Ref(segment) } else { RecordKey::Id(segment) };
+        let current = records::get_for_update(&mut tx, &member.org_id, spec.kind, &key)
+            .await?
+            .ok_or_else(|| crate::records::not_found(spec, segment))?;
+        let mut choices = Vec::with_capacity(workflow.transitions.len());
+        for t in workflow.transitions {
+            let refusal = match check_may_take(&mut tx, member, spec, workflow, t, &current).await {
+                Err((error, breach)) => refusal_of(spec, t, &current, &error, breach)?,
+                Ok(()) => match effects_of(spec).prerequisites(&mut tx, member, t, &current).await {
+                    Err(error) => Refusal::from_error(&error, None).map_or(Err(error), |r| Ok(Some(r)))?,
+                    Ok(()) => None,
+                },
+            };
+            choices.push(TransitionChoice { name: t.name, label: t.label, summary: t.summary, to: t.to, fields: t.fields, refusal });
+        }
+        Ok(choices)
     }
 }
 
-/// Effects of a transition on other records (the AI system's stage after an approved gate).
-pub async fn after(tx: &mut WriteTx, member: &Member, spec: &KindSpec, name: &str, _before: &Record, after: &Record) -> AppResult<()> {
-    if spec.kind != "gate" || name != "approve" {
-        return Ok(());
+fn refusal_of(
+    spec: &KindSpec,
+    t: &TransitionSpec,
+    current: &Record,
+    error: &AppError,
+    breach: Option<SodBreach>,
+) -> AppResult<Option<Refusal>> {
+    // A state conflict and a prerequisite are both 409s: the declaration tells them apart.
+    if matches!(error, AppError::Conflict(_)) && !t.leaves_from(current.state.as_deref()) {
+        return Ok(Some(Refusal {
+            rule: "state",
+            part: None,
+            detail: check_state(spec, t, current).err().map(|e| e.to_string()).unwrap_or_default(),
+        }));
     }
-    let system_id = after.data.get("ai_system_id").and_then(Value::as_str).unwrap_or_default();
-    let system = records::get_for_update(tx, &member.org_id, "ai_system", &RecordKey::Id(system_id))
+    match Refusal::from_error(error, breach) {
+        Some(refusal) => Ok(Some(refusal)),
+        None => Err(AppError::Internal(format!("transition {}: {error}", t.name))),
+    }
+}
+
+// ---- Kind-particular effects -------------------------------------------------------------
+
+/// Accepting a risk names who accepted it, why, and whether it was above the threshold.
+struct RiskEffects;
+
+impl Effects for RiskEffects {
+    fn apply<'a>(&'a self, tx: &'a mut WriteTx, c: Change<'a>) -> Fut<'a, Applied> {
+        Box::pin(async move {
+            let (criteria, _) = rules::criteria(tx, c.member).await?;
+            let residual = |f: &str| c.current.data.get(f).and_then(Value::as_i64);
+            let above = match (residual("residual_likelihood"), residual("residual_consequence")) {
+                (Some(l), Some(s)) => risk::level(&criteria, l, s).map(|level| risk::above_threshold(&criteria, &level)),
+                _ => None,
+            };
+            c.document.insert("accepted_by".into(), json!(c.member.user_id));
+            c.document.insert("accepted_at".into(), json!(clock::now_text()));
+            c.document.insert("acceptance_rationale".into(), text(c.body, "rationale").map_or(Value::Null, Value::String));
+            c.document.insert("residual_above_threshold".into(), above.map_or(Value::Null, Value::Bool));
+            Ok(Applied::default())
+        })
+    }
+}
+
+/// Signing off an impact assessment freezes the signed edition as a revision and clears any
+/// re-assessment flag.
+struct SignOffEffects;
+
+impl Effects for SignOffEffects {
+    fn apply<'a>(&'a self, _tx: &'a mut WriteTx, c: Change<'a>) -> Fut<'a, Applied> {
+        Box::pin(async move {
+            let revision = c.current.data.get("signed_off_revision").and_then(Value::as_i64).unwrap_or(0) + 1;
+            c.document.insert("signed_off_by".into(), json!(c.member.user_id));
+            c.document.insert("signed_off_at".into(), json!(clock::now_text()));
+            c.document.insert("signed_off_revision".into(), json!(revision));
+            c.document.insert("sign_off_comment".into(), text(c.body, "comment").map_or(Value::Null, Value::String));
+            c.document.insert("reassessment_due".into(), json!(false));
+            c.document.insert("reassessment_reason".into(), Value::Null);
+            Ok(Applied { freeze: true, frozen: None })
+        })
+    }
+}
+
+/// The record a gate's effects act on: its AI system, locked for the change.
+pub(crate) async fn gate_system(tx: &mut WriteTx, member: &Member, gate: &Record) -> AppResult<Record> {
+    let system_id = gate.data.get("ai_system_id").and_then(Value::as_str).unwrap_or_default();
+    records::get_for_update(tx, &member.org_id, "ai_system", &RecordKey::Id(system_id))
         .await?
-        .ok_or_else(|| AppError::NotFound("AI system".into()))?;
-    let to = after.data.get("to_stage").cloned().unwrap_or(Value::Null);
+        .ok_or_else(|| AppError::NotFound("AI system".into()))
+}
+
+/// Moves an AI system to the stage an approved gate names, flagging its impact assessments
+/// when it reaches deployment.
+pub(crate) async fn move_system(tx: &mut WriteTx, member: &Member, gate: &Record) -> AppResult<()> {
+    let system = gate_system(tx, member, gate).await?;
+    let to = gate.data.get("to_stage").cloned().unwrap_or(Value::Null);
     let mut document = system.data.clone();
     document.insert("lifecycle_stage".into(), to.clone());
     let draft = Draft { reference: system.reference.clone(), state: system.state.clone(), document };
@@ -95,153 +413,12 @@ pub async fn after(tx: &mut WriteTx, member: &Member, spec: &KindSpec, name: &st
         .await?;
     if to == json!("deployment") {
         let reason = format!("moved to deployment on {}", clock::format_date(clock::today()));
-        rules::flag_reassessment(tx, member, system_id, &reason).await?;
+        rules::flag_reassessment(tx, member, &system.id, &reason).await?;
     }
     Ok(())
 }
 
-fn gate_requested(current: &Record) -> AppResult<()> {
-    match current.state.as_deref() {
-        Some("requested") => Ok(()),
-        other => Err(AppError::Conflict(format!("the gate is {}, not requested", other.unwrap_or("in no state")))),
-    }
-}
-
-/// Approving or rejecting a gate: someone other than the requester, with the approval role.
-/// Approval needs the records the organisation's gate requirements name, and the system still
-/// in the stage the gate started from.
-async fn decide_gate(tx: &mut WriteTx, member: &Member, current: &Record, body: &Value, approve: bool) -> AppResult<Outcome> {
-    check_body(body, &["reason"])?;
-    require(member, Action::Approve)?;
-    gate_requested(current)?;
-    let requester = current.data.get("requested_by").and_then(Value::as_str);
-    require_separation(member, &[(Involvement::Requester, requester), (Involvement::Author, current.created_by.as_deref())])?;
-    let reason = text(body, "reason");
-    if !approve && reason.is_none() {
-        return Err(ValidationErrors::single("reason", "required", "say why the gate is rejected").into());
-    }
-    let system_id = current.data.get("ai_system_id").and_then(Value::as_str).unwrap_or_default();
-    let system = records::get_for_update(tx, &member.org_id, "ai_system", &RecordKey::Id(system_id))
-        .await?
-        .ok_or_else(|| AppError::NotFound("AI system".into()))?;
-    let mut document = current.data.clone();
-    if approve {
-        let stage_now = system.data.get("lifecycle_stage");
-        if stage_now != current.data.get("from_stage") {
-            return Err(AppError::Conflict("the AI system has moved to another stage since this gate was requested".into()));
-        }
-        let missing = missing_records(tx, member, current, system_id).await?;
-        if !missing.is_empty() {
-            return Err(AppError::Conflict(format!(
-                "the gate requires lifecycle records that the system does not have yet: {}",
-                missing.join(", ")
-            )));
-        }
-    }
-    document.insert("decided_by".into(), json!(member.user_id));
-    document.insert("decided_at".into(), json!(clock::now_text()));
-    document.insert("decision_reason".into(), reason.map_or(Value::Null, Value::String));
-    document.insert("system_snapshot".into(), Value::Object(snapshot(&system)));
-    let state = if approve { "approved" } else { "rejected" };
-    let action = if approve { "approve" } else { "reject" };
-    Ok(Outcome::new(Draft { reference: current.reference.clone(), state: Some(state.into()), document }, action))
-}
-
-/// The state of the AI system at the moment of the decision.
-fn snapshot(system: &Record) -> Map<String, Value> {
-    let mut snapshot = system.data.clone();
-    snapshot.insert("id".into(), json!(system.id));
-    snapshot.insert("version".into(), json!(system.version));
-    snapshot
-}
-
-/// The record types the gate's target stage requires that the system has no record of.
-async fn missing_records(tx: &mut WriteTx, member: &Member, gate: &Record, system_id: &str) -> AppResult<Vec<String>> {
-    let to_stage = gate.data.get("to_stage").and_then(Value::as_str).unwrap_or_default();
-    let requirements = records::all_for_update(tx, &member.org_id, "gate_requirement").await?;
-    let required: Vec<String> = requirements
-        .iter()
-        .filter(|r| r.data.get("to_stage").and_then(Value::as_str) == Some(to_stage))
-        .flat_map(|r| r.data.get("required_record_types").and_then(Value::as_array).cloned().unwrap_or_default())
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    if required.is_empty() {
-        return Ok(Vec::new());
-    }
-    let present: Vec<String> = records::linked_for_update(tx, &member.org_id, "lifecycle_record", "ai_system_id", system_id)
-        .await?
-        .iter()
-        .filter_map(|r| r.data.get("record_type").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    Ok(required.into_iter().filter(|r| !present.contains(r)).collect())
-}
-
-/// The requester (or an approver) withdraws a gate that is still requested.
-fn cancel_gate(member: &Member, current: &Record, body: &Value) -> AppResult<Outcome> {
-    check_body(body, &["reason"])?;
-    gate_requested(current)?;
-    let requester = current.data.get("requested_by").and_then(Value::as_str);
-    if requester != Some(member.user_id.as_str()) {
-        require(member, Action::Approve)?;
-    } else {
-        require(member, Action::Edit)?;
-    }
-    let mut document = current.data.clone();
-    document.insert("decided_by".into(), json!(member.user_id));
-    document.insert("decided_at".into(), json!(clock::now_text()));
-    document.insert("decision_reason".into(), text(body, "reason").map_or(Value::Null, Value::String));
-    Ok(Outcome::new(Draft { reference: current.reference.clone(), state: Some("cancelled".into()), document }, "cancel"))
-}
-
-/// Accepting a risk's residual level: within the threshold an editor may accept; above it only
-/// an owner, and never the risk's own owner. The acceptance names who accepted and why.
-async fn accept_risk(tx: &mut WriteTx, member: &Member, current: &Record, body: &Value) -> AppResult<Outcome> {
-    check_body(body, &["rationale"])?;
-    if current.state.as_deref() == Some("accepted") {
-        return Err(AppError::Conflict("the risk is already accepted".into()));
-    }
-    let residual = |f: &str| current.data.get(f).and_then(Value::as_i64);
-    let (Some(likelihood), Some(consequence)) = (residual("residual_likelihood"), residual("residual_consequence")) else {
-        return Err(AppError::Conflict("rate the residual likelihood and consequence before accepting the risk".into()));
-    };
-    let (criteria, _) = rules::criteria(tx, member).await?;
-    let level = risk::level(&criteria, likelihood, consequence)
-        .ok_or_else(|| AppError::Conflict("the risk criteria cannot rate this risk".into()))?;
-    let above = risk::above_threshold(&criteria, &level);
-    require(member, if above { Action::AcceptRiskAboveThreshold } else { Action::AcceptRiskWithinThreshold })?;
-    require_separation(member, &[(Involvement::Owner, current.data.get("owner_id").and_then(Value::as_str))])?;
-    let rationale = text(body, "rationale")
-        .ok_or_else(|| ValidationErrors::single("rationale", "required", "say why the residual risk is acceptable"))?;
-    let mut document = current.data.clone();
-    document.insert("accepted_by".into(), json!(member.user_id));
-    document.insert("accepted_at".into(), json!(clock::now_text()));
-    document.insert("acceptance_rationale".into(), json!(rationale));
-    document.insert("residual_above_threshold".into(), json!(above));
-    Ok(Outcome::new(Draft { reference: current.reference.clone(), state: Some("accepted".into()), document }, "accept"))
-}
-
-/// Signing off an impact assessment: an approver who is not its author. Freezes the signed
-/// edition as a revision and clears any re-assessment flag.
-fn sign_off(member: &Member, current: &Record, body: &Value) -> AppResult<Outcome> {
-    check_body(body, &["comment"])?;
-    require(member, Action::Approve)?;
-    if current.state.as_deref() == Some("signed_off") {
-        return Err(AppError::Conflict("this edition is already signed off; change it to start the next revision".into()));
-    }
-    require_separation(
-        member,
-        &[(Involvement::Author, current.created_by.as_deref()), (Involvement::Author, current.updated_by.as_deref())],
-    )?;
-    let revision = current.data.get("signed_off_revision").and_then(Value::as_i64).unwrap_or(0) + 1;
-    let mut document = current.data.clone();
-    document.insert("signed_off_by".into(), json!(member.user_id));
-    document.insert("signed_off_at".into(), json!(clock::now_text()));
-    document.insert("signed_off_revision".into(), json!(revision));
-    document.insert("sign_off_comment".into(), text(body, "comment").map_or(Value::Null, Value::String));
-    document.insert("reassessment_due".into(), json!(false));
-    document.insert("reassessment_reason".into(), Value::Null);
-    Ok(Outcome {
-        freeze: true,
-        ..Outcome::new(Draft { reference: current.reference.clone(), state: Some("signed_off".into()), document }, "sign_off")
-    })
+/// The roles the policy allows the strictest form of a transition.
+pub fn roles_of(t: &TransitionSpec) -> Vec<&'static str> {
+    t.permission.strictest().allowed_roles().iter().map(|r| r.as_str()).collect()
 }

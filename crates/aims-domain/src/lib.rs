@@ -12,5 +12,6 @@ pub mod policy;
 pub mod textdiff;
 pub mod uploads;
 pub mod validate;
+pub mod workflow;
 
 pub use error::{FieldError, ValidationErrors};

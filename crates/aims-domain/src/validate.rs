@@ -181,6 +181,8 @@ pub struct KindSpec {
     pub initial_state: Option<&'static str>,
     /// Records carry an uploaded file: created by a multipart upload, not a JSON body.
     pub uploads: bool,
+    /// The kind's transitions (see [`crate::workflow`]); `None`: its records have no states.
+    pub workflow: Option<&'static crate::workflow::Workflow>,
 }
 
 /// When a kind keeps frozen revisions.

@@ -2,6 +2,7 @@
 //! caller's write transaction, so a change and its event commit or roll back together.
 
 use aims_domain::chain::{self, EventContent, Head, StoredEvent};
+use aims_domain::workflow::HistoryEvent;
 use serde_json::Value;
 
 use crate::db::{Backend, Db, WriteTx};
@@ -197,4 +198,38 @@ pub async fn head(db: &Db, org_id: &str) -> StoreResult<(i64, String)> {
         sqlx::query_as("SELECT log_seq, log_head FROM organizations WHERE id = $1").bind(org_id).fetch_optional(pool).await?
     })
     .ok_or(StoreError::NotFound)
+}
+
+/// Every event of one record, oldest first, as the separation-of-duties judgement reads it
+/// (read in the deciding transaction, so no change slips in between).
+pub async fn record_history(tx: &mut WriteTx, org_id: &str, record_id: &str) -> StoreResult<Vec<HistoryEvent>> {
+    let rows: Vec<(i64, String, String, String)> = tx
+        .query("SELECT seq, actor, action, changes FROM activity_log WHERE org_id = $1 AND record_id = $2 ORDER BY seq")
+        .bind(org_id)
+        .bind(record_id)
+        .fetch_all()
+        .await?;
+    rows.into_iter().map(history_event).collect()
+}
+
+/// The content changes (`create`, `update`, `archive`) of every record of a kind after
+/// `after_seq`, oldest first: who changed the SoA's entries since its last approval. Read
+/// through `activity_log_by_type` (migration 8).
+pub async fn kind_changes_since(tx: &mut WriteTx, org_id: &str, record_type: &str, after_seq: i64) -> StoreResult<Vec<HistoryEvent>> {
+    let rows: Vec<(i64, String, String, String)> = tx
+        .query(
+            "SELECT seq, actor, action, changes FROM activity_log WHERE org_id = $1 AND record_type = $2 AND seq > $3 \
+             AND action IN ('create', 'update', 'archive') ORDER BY seq",
+        )
+        .bind(org_id)
+        .bind(record_type)
+        .bind(after_seq)
+        .fetch_all()
+        .await?;
+    rows.into_iter().map(history_event).collect()
+}
+
+fn history_event((seq, actor, action, changes): (i64, String, String, String)) -> StoreResult<HistoryEvent> {
+    let changes = serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?;
+    Ok(HistoryEvent { seq, actor, action, changes })
 }

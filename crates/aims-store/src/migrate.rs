@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_auth_generation.sql"),
         postgres: include_str!("../migrations/postgres/0006_auth_generation.sql"),
     },
+    Migration {
+        version: 8,
+        name: "activity_by_type",
+        sqlite: include_str!("../migrations/sqlite/0008_activity_by_type.sql"),
+        postgres: include_str!("../migrations/postgres/0008_activity_by_type.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

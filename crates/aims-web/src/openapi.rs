@@ -26,6 +26,8 @@ pub struct ApiBuilder {
 pub struct Doc {
     pub tag: &'static str,
     pub summary: String,
+    /// A longer description (a transition's states, roles and separation-of-duties rule).
+    pub description: Option<String>,
     pub operation_id: String,
     pub params: Vec<(&'static str, &'static str)>,
     pub query: Vec<(&'static str, &'static str, Schema)>,
@@ -45,6 +47,7 @@ impl Doc {
         Self {
             tag,
             summary: summary.into(),
+            description: None,
             operation_id: operation_id.into(),
             params: Vec::new(),
             query: Vec::new(),
@@ -56,6 +59,11 @@ impl Doc {
             authenticated: true,
         }
     }
+    pub fn describe(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
     pub fn param(mut self, name: &'static str, description: &'static str) -> Self {
         self.params.push((name, description));
         self
@@ -150,7 +158,11 @@ impl ApiBuilder {
     pub fn route(mut self, method: HttpMethod, path: &str, handler: MethodRouter<App>, doc: Doc) -> Self {
         self.router = self.router.route(path, handler);
         let problems = refusals(&doc);
-        let mut operation = OperationBuilder::new().tag(doc.tag).summary(Some(doc.summary)).operation_id(Some(doc.operation_id));
+        let mut operation = OperationBuilder::new()
+            .tag(doc.tag)
+            .summary(Some(doc.summary))
+            .description(doc.description)
+            .operation_id(Some(doc.operation_id));
         for (name, description) in doc.params {
             operation = operation.parameter(
                 ParameterBuilder::new()

@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 
 use super::BASE;
 use crate::ValidationErrors;
+use crate::policy::Action;
 use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
+use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const GAP_STATUSES: &[&str] = &["missing", "partial", "in_place"];
 pub const IMPLEMENTATION_STATUSES: &[&str] = &["not_started", "planned", "partial", "implemented"];
@@ -85,7 +87,29 @@ pub const SOA: KindSpec = KindSpec {
     singleton: true,
     creatable: false,
     initial_state: Some("draft"),
+    workflow: Some(&SOA_WORKFLOW),
     ..BASE
+};
+
+/// Approving the SoA freezes every entry as a revision; never by anyone who changed it or one
+/// of its entries (the controls) since the previous approval.
+pub const SOA_WORKFLOW: Workflow = Workflow {
+    transitions: &[TransitionSpec {
+        name: "approve",
+        label: "Approve",
+        summary: "Approve the Statement of Applicability as it stands; every entry is frozen as a revision",
+        from: &["draft", "approved"],
+        to: Some("approved"),
+        permission: Permission::Action(Action::Approve),
+        sod: Sod::Independent,
+        fields: &[BodyField::optional("comment", "Comment")],
+        event: "approve",
+        approval: true,
+        request: false,
+    }],
+    requester_field: None,
+    owner_field: None,
+    entries_kind: Some("control"),
 };
 
 /// Fields of an Annex A control that come from the catalogue and cannot be changed.

@@ -1,7 +1,9 @@
 //! Documented information (7.5, 5.2, A.2): evidence files and policies.
 
 use super::BASE;
+use crate::policy::Action;
 use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
+use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const EVIDENCE_TYPES: &[&str] =
     &["document", "record", "report", "test_result", "screenshot", "log_extract", "certificate", "contract", "minutes", "other"];
@@ -92,5 +94,111 @@ pub const POLICY: KindSpec = KindSpec {
     ],
     revisions: Revisions::OnTransition,
     initial_state: Some("draft"),
+    workflow: Some(&POLICY_WORKFLOW),
     ..BASE
+};
+
+const fn policy_step(
+    name: &'static str,
+    label: &'static str,
+    summary: &'static str,
+    from: &'static [&'static str],
+    to: &'static str,
+    permission: Action,
+    sod: Sod,
+    fields: &'static [BodyField],
+) -> TransitionSpec {
+    TransitionSpec {
+        name,
+        label,
+        summary,
+        from,
+        to: Some(to),
+        permission: Permission::Action(permission),
+        sod,
+        fields,
+        event: name,
+        approval: false,
+        request: false,
+    }
+}
+
+/// An edition is submitted by its authors, approved or sent back by someone independent of it,
+/// then published (frozen as a revision) and in time retired; everyone acknowledges the
+/// revision in force.
+pub const POLICY_WORKFLOW: Workflow = Workflow {
+    transitions: &[
+        TransitionSpec {
+            request: true,
+            ..policy_step(
+                "submit",
+                "Submit for review",
+                "Ask for this edition to be approved",
+                &["draft"],
+                "in_review",
+                Action::Edit,
+                Sod::None,
+                &[BodyField::optional("comment", "Comment")],
+            )
+        },
+        TransitionSpec {
+            approval: true,
+            ..policy_step(
+                "approve",
+                "Approve",
+                "Approve the edition in review",
+                &["in_review"],
+                "approved",
+                Action::Approve,
+                Sod::Independent,
+                &[BodyField::optional("comment", "Comment")],
+            )
+        },
+        policy_step(
+            "reject",
+            "Send back",
+            "Send the edition back to draft, saying what must change",
+            &["in_review"],
+            "draft",
+            Action::Approve,
+            Sod::Independent,
+            &[BodyField::required("reason", "What must change", "say what must change")],
+        ),
+        policy_step(
+            "publish",
+            "Publish",
+            "Put the approved edition in force; it is frozen as a revision",
+            &["approved"],
+            "published",
+            Action::Approve,
+            Sod::None,
+            &[],
+        ),
+        policy_step(
+            "retire",
+            "Retire",
+            "Take the policy out of force",
+            &["published"],
+            "retired",
+            Action::Approve,
+            Sod::None,
+            &[BodyField::optional("reason", "Reason")],
+        ),
+        TransitionSpec {
+            to: None,
+            ..policy_step(
+                "acknowledge",
+                "Acknowledge",
+                "Confirm having read the revision in force",
+                &["published", "draft", "in_review", "approved", "retired"],
+                "published",
+                Action::Acknowledge,
+                Sod::None,
+                &[],
+            )
+        },
+    ],
+    requester_field: Some("submitted_by"),
+    owner_field: Some("owner_id"),
+    entries_kind: None,
 };

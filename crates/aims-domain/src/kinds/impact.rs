@@ -3,7 +3,9 @@
 //! author; flagged for re-assessment when the system changes materially.
 
 use super::BASE;
+use crate::policy::Action;
 use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
+use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const PARTIES: &[&str] = &["individuals", "groups", "society", "environment"];
 pub const AREAS: &[&str] = &["fairness", "privacy", "safety", "security", "transparency", "accountability", "human_rights", "environment"];
@@ -60,5 +62,26 @@ pub const IMPACT_ASSESSMENT: KindSpec = KindSpec {
     ],
     initial_state: Some("draft"),
     revisions: Revisions::OnTransition,
+    workflow: Some(&IMPACT_WORKFLOW),
     ..BASE
+};
+
+/// Signing off an edition freezes it as a revision; never by anyone who wrote or changed it.
+pub const IMPACT_WORKFLOW: Workflow = Workflow {
+    transitions: &[TransitionSpec {
+        name: "sign-off",
+        label: "Sign off",
+        summary: "Sign off this edition; it is frozen as a revision",
+        from: &["draft"],
+        to: Some("signed_off"),
+        permission: Permission::Action(Action::Approve),
+        sod: Sod::Independent,
+        fields: &[BodyField::optional("comment", "Comment")],
+        event: "sign_off",
+        approval: true,
+        request: false,
+    }],
+    requester_field: None,
+    owner_field: None,
+    entries_kind: None,
 };

@@ -3,7 +3,9 @@
 
 use super::BASE;
 use super::inventory::LIFECYCLE_STAGES;
+use crate::policy::Action;
 use crate::validate::{FieldSpec, FieldType, KindSpec, Shape, sys};
+use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const RECORD_TYPES: &[&str] = &[
     "requirements_specification",
@@ -43,7 +45,59 @@ pub const GATE: KindSpec = KindSpec {
         sys("missing_records", Shape::TextList),
     ],
     initial_state: Some("requested"),
+    workflow: Some(&GATE_WORKFLOW),
     ..BASE
+};
+
+const GATE_REASON: BodyField = BodyField::optional("reason", "Reason");
+
+/// A gate is requested by creating it; someone independent of it approves or rejects it; the
+/// requester (or an approver) may withdraw it while it is requested.
+pub const GATE_WORKFLOW: Workflow = Workflow {
+    transitions: &[
+        TransitionSpec {
+            name: "approve",
+            label: "Approve",
+            summary: "Approve the move to the requested stage; the AI system moves on",
+            from: &["requested"],
+            to: Some("approved"),
+            permission: Permission::Action(Action::Approve),
+            sod: Sod::Independent,
+            fields: &[GATE_REASON],
+            event: "approve",
+            approval: true,
+            request: false,
+        },
+        TransitionSpec {
+            name: "reject",
+            label: "Reject",
+            summary: "Refuse the move; the AI system stays in its stage",
+            from: &["requested"],
+            to: Some("rejected"),
+            permission: Permission::Action(Action::Approve),
+            sod: Sod::Independent,
+            fields: &[BodyField::required("reason", "Reason", "say why the gate is rejected")],
+            event: "reject",
+            approval: false,
+            request: false,
+        },
+        TransitionSpec {
+            name: "cancel",
+            label: "Withdraw",
+            summary: "Withdraw the request (its requester, or an approver)",
+            from: &["requested"],
+            to: Some("cancelled"),
+            permission: Permission::RequesterOr { own: Action::Edit, other: Action::Approve },
+            sod: Sod::None,
+            fields: &[GATE_REASON],
+            event: "cancel",
+            approval: false,
+            request: false,
+        },
+    ],
+    requester_field: Some("requested_by"),
+    owner_field: None,
+    entries_kind: None,
 };
 
 pub const LIFECYCLE_RECORD: KindSpec = KindSpec {

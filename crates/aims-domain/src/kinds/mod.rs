@@ -41,6 +41,7 @@ pub const BASE: KindSpec = KindSpec {
     parent: None,
     initial_state: None,
     uploads: false,
+    workflow: None,
 };
 
 /// Every kind served by the generic record routes, in the order the API documents them.

@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 
 use super::{BASE, text_present};
 use crate::ValidationErrors;
+use crate::policy::Action;
 use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
+use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const SOURCE_CATEGORIES: &[&str] = &["technical", "operational", "organisational", "societal"];
 pub const TREATMENTS: &[&str] = &["avoid", "mitigate", "transfer", "accept"];
@@ -156,7 +158,29 @@ pub const RISK: KindSpec = KindSpec {
     ],
     rules: &[pairs_are_complete],
     initial_state: Some("open"),
+    workflow: Some(&RISK_WORKFLOW),
     ..BASE
+};
+
+/// Accepting a residual risk: by someone with the authority for its level who neither owns,
+/// wrote nor changed it since its last acceptance.
+pub const RISK_WORKFLOW: Workflow = Workflow {
+    transitions: &[TransitionSpec {
+        name: "accept",
+        label: "Accept the residual risk",
+        summary: "Accept the rated residual risk (above the acceptance threshold only the organisation's owner may)",
+        from: &["open"],
+        to: Some("accepted"),
+        permission: Permission::ResidualLevel { within: Action::AcceptRiskWithinThreshold, above: Action::AcceptRiskAboveThreshold },
+        sod: Sod::Independent,
+        fields: &[BodyField::required("rationale", "Rationale", "say why the residual risk is acceptable")],
+        event: "accept",
+        approval: true,
+        request: false,
+    }],
+    requester_field: None,
+    owner_field: Some("owner_id"),
+    entries_kind: None,
 };
 
 fn pairs_are_complete(document: &Map<String, Value>, errors: &mut ValidationErrors) {

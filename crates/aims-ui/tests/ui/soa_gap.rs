@@ -41,9 +41,10 @@ async fn approving_the_soa_freezes_a_revision_that_later_edits_leave_unchanged()
     let admin = ui.sign_in(Role::Admin).await;
     let editor = ui.sign_in(Role::Editor).await;
 
+    // The editor changes an entry; the admin, who did not, approves (separation of duties).
     let excluded = save_control(
         &ui,
-        &admin,
+        &editor,
         "A.2.2",
         &[("applicable", "no"), ("justification", "The group AI policy covers this; no separate policy.")],
     )

@@ -3,6 +3,7 @@
 
 use aims_app::App;
 use aims_domain::validate::KindSpec;
+use aims_domain::workflow::{Permission, Sod, TransitionSpec};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post};
@@ -22,6 +23,8 @@ use aims_domain::validate::FieldType;
 use aims_store::page_json::Filter;
 
 const JSON: &str = "application/json";
+/// The longest text a list search (`?q=`) takes.
+pub const MAX_SEARCH: usize = 200;
 const MERGE_PATCH: &str = "application/merge-patch+json";
 
 fn schema_name(spec: &KindSpec) -> String {
@@ -79,6 +82,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             .org()
             .paged()
             .flag("archived", "true to include archived records")
+            .query("q", "Only records whose name, title or reference contains this text, ignoring case")
             .filters(spec)
             .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
     );
@@ -170,10 +174,11 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
     )
 }
 
-/// The query parameters a list of a kind accepts: paging, `archived`, `state`, and its link
+/// The query parameters a list of a kind accepts: paging, `archived`, `state`, the search `q`
+/// (name, title or reference containing the text), and its link
 /// and choice fields as filters.
 fn filter_names(spec: &'static KindSpec) -> Vec<&'static str> {
-    let mut names = vec!["archived", "state"];
+    let mut names = vec!["archived", "state", "q"];
     names.extend(
         spec.fields
             .iter()
@@ -191,6 +196,10 @@ fn filters(spec: &'static KindSpec, query: &ListQuery<'_>) -> Result<Vec<Filter>
     for (name, value) in &query.extra {
         match (*name, spec.field(name).map(|f| (f.name, f.ty))) {
             ("state", _) => filters.push(Filter::State(value.clone())),
+            // The search: blank searches nothing; a long text is refused rather than scanned.
+            ("q", _) if value.trim().is_empty() => {}
+            ("q", _) if value.chars().count() > MAX_SEARCH => errors.push("q", "too_long", format!("at most {MAX_SEARCH} characters")),
+            ("q", _) => filters.push(Filter::text(value)),
             (_, Some((field, FieldType::Ids { .. } | FieldType::Link { .. }))) => match uuid::Uuid::parse_str(value) {
                 Ok(id) => filters.push(Filter::Link { field, id: id.to_string() }),
                 Err(_) => errors.push(*name, "invalid_format", "a record id (UUID)"),
@@ -344,12 +353,24 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
         )
 }
 
-/// `POST …/{id}/{transition}` for each transition of the kind (`POST …/soa/approve` for a
-/// single record).
+/// `POST …/{id}/{transition}` for each transition the kind declares (`POST …/soa/approve` for
+/// a single record), documented from the declaration, and `GET …/{id}/transitions`: which of
+/// them the caller may take now, and why not.
 fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
+    let Some(workflow) = spec.workflow else { return api };
     let (item, key_name) = item_path(spec);
     let record_ref: RefOr<_> = Ref::from_schema_name(schema_name(spec)).into();
-    for name in aims_app::transitions::names(spec) {
+    let with_key = |doc: Doc| if spec.singleton { doc } else { doc.param(key_name, "The record's id") };
+    // A transition without a required field may be sent without a body.
+    let with_body = |doc: Doc, transition: &TransitionSpec| {
+        if transition.fields.iter().any(|f| f.required) {
+            doc.body(JSON, transition_body(transition).into())
+        } else {
+            doc.optional_body(JSON, transition_body(transition).into())
+        }
+    };
+    for transition in workflow.transitions {
+        let name = transition.name;
         let handler = if spec.singleton {
             post(move |State(app): State<App>, Authed(member), IfMatch(version), OptionalJsonBody(body)| async move {
                 let current = app.get_singleton(&member, spec).await?;
@@ -371,24 +392,40 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
         let doc = Doc::new(
             spec.collection,
             format!("{}_{}", name.replace('-', "_"), spec.kind),
-            format!("{} {} (If-Match required)", transition_verb(name), the(spec)),
+            format!("{} {} (If-Match required)", transition.label, the(spec)),
         )
+        .describe(transition_description(transition))
         .org()
         .if_match()
         .error(409);
-        let doc = if spec.singleton { doc } else { doc.param(key_name, "The record's id") };
         api = api.route(
             HttpMethod::Post,
             &format!("{item}/{name}"),
             handler,
-            doc.optional_body(JSON, transition_body(spec, name).into()).ok(
-                200,
-                "The record after the transition",
-                Some((JSON, record_ref.clone())),
-            ),
+            with_body(with_key(doc), transition).ok(200, "The record after the transition", Some((JSON, record_ref.clone()))),
         );
     }
-    api
+    let choices = if spec.singleton {
+        get(move |State(app): State<App>, Authed(member)| async move {
+            let current = app.get_singleton(&member, spec).await?;
+            let choices = app.transition_choices(&member, spec, &current.id).await?;
+            ApiResult::Ok(axum::Json(json!({ "items": choices })))
+        })
+    } else {
+        get(move |State(app): State<App>, Path((_org, key)): Path<(String, String)>, Authed(member)| async move {
+            let choices = app.transition_choices(&member, spec, &key).await?;
+            ApiResult::Ok(axum::Json(json!({ "items": choices })))
+        })
+    };
+    let doc = Doc::new(spec.collection, format!("list_transitions_{}", spec.kind), format!("The transitions of {} the caller may take now", the(spec)))
+        .describe("Every declared transition with `refusal`: null when the caller may take it now, else the rule that refuses it (`role-permission`, `state`, `separation-of-duties` with its `part`, or `prerequisite`) and a sentence saying why.")
+        .org();
+    api.route(
+        HttpMethod::Get,
+        &format!("{item}/transitions"),
+        choices,
+        with_key(doc).ok(200, "The transitions and whether each is offered", None),
+    )
 }
 
 /// "the Statement of Applicability" for a single record, "a policy" otherwise.
@@ -396,28 +433,39 @@ fn the(spec: &KindSpec) -> String {
     if spec.singleton { format!("the {}", spec.label) } else { format!("a {}", spec.label.to_lowercase()) }
 }
 
-fn transition_verb(name: &str) -> String {
-    let mut chars = name.replace('-', " ").chars().collect::<Vec<_>>();
-    if let Some(first) = chars.first_mut() {
-        *first = first.to_ascii_uppercase();
-    }
-    chars.into_iter().collect()
+/// The declaration in words: states, roles and the separation-of-duties rule.
+fn transition_description(t: &TransitionSpec) -> String {
+    let roles = |a: aims_domain::policy::Action| a.allowed_roles().iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let who = match t.permission {
+        Permission::Action(a) => format!("Roles: {}.", roles(a)),
+        Permission::RequesterOr { own, other } => format!("Roles: the requester as {}; anyone else as {}.", roles(own), roles(other)),
+        Permission::ResidualLevel { within, above } => {
+            format!("Roles: within the acceptance threshold {}; above it {}.", roles(within), roles(above))
+        }
+    };
+    let sod = match t.sod {
+        Sod::Independent => {
+            "Separation of duties (independent): never the requester or author, the owner at request time or since, nor anyone who changed the record (for the SoA, an entry) since its last approval; refused with 403 naming the rule."
+        }
+        Sod::None => "Separation of duties: none beyond the role.",
+    };
+    let to = t.to.map_or("keeps its state".to_owned(), |s| format!("goes to `{s}`"));
+    format!("{}. Leaves from `{}`; {to}. {who} {sod}", t.summary, t.from.join("`, `"))
 }
 
-fn transition_body(spec: &KindSpec, name: &str) -> utoipa::openapi::schema::Schema {
-    let field = match name {
-        _ if spec.kind == "gate" => Some("reason"),
-        "accept" => Some("rationale"),
-        "sign-off" | "approve" | "submit" => Some("comment"),
-        "publish" | "acknowledge" => None,
-        _ => Some("reason"),
-    };
-    let body = utoipa::openapi::schema::ObjectBuilder::new()
+/// The body a transition takes: its declared fields, the required ones marked required and
+/// the others nullable; nothing else.
+fn transition_body(t: &TransitionSpec) -> utoipa::openapi::schema::Schema {
+    let mut body = utoipa::openapi::schema::ObjectBuilder::new()
         .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
-    match field {
-        Some(field) => body.property(field, crate::openapi::nullable(crate::openapi::string())).into(),
-        None => body.into(),
+    for field in t.fields {
+        if field.required {
+            body = body.property(field.name, crate::openapi::string()).required(field.name);
+        } else {
+            body = body.property(field.name, crate::openapi::nullable(crate::openapi::string()));
+        }
     }
+    body.into()
 }
 
 /// `GET …/revisions` and `…/revisions/{n}` of kinds that keep revisions.

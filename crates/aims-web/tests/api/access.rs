@@ -10,7 +10,7 @@ fn allowed(route: Route) -> &'static [&'static str] {
     const MANAGERS: &[&str] = &["owner", "admin"];
     match route.op {
         Op::Healthz | Op::Metrics | Op::OpenApi => ALL,
-        Op::List | Op::Get | Op::Trace | Op::Revisions | Op::Revision => ALL,
+        Op::List | Op::Get | Op::Trace | Op::Revisions | Op::Revision | Op::TransitionChoices => ALL,
         Op::ListActivity | Op::ActivityCsv | Op::ActivityHead | Op::ActivityVerify => ALL,
         Op::ListTokens | Op::CreateToken | Op::RevokeOwnToken => ALL,
         Op::Create | Op::Patch | Op::Archive | Op::ImportAiSystems | Op::UploadEvidence | Op::ReplaceEvidenceFile => WRITERS,

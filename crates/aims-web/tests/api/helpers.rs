@@ -99,6 +99,15 @@ impl TestApp {
             let member = app.member_by_email(&email, "acme").await.expect("member");
             tokens.insert(role, app.create_token(&member, Some("test"), None, &system).await.expect("token").secret);
         }
+        // Two more members who never touch what the others write: an editor who writes the
+        // records separation of duties concerns, and an admin who approves without having
+        // changed anything.
+        for (name, role) in [("author", "editor"), ("approver", "admin")] {
+            let email = format!("{name}@acme.example");
+            app.create_member(&email, "acme", role, "correct horse battery staple", None, &system).await.expect("member");
+            let member = app.member_by_email(&email, "acme").await.expect("member");
+            tokens.insert(name, app.create_token(&member, Some("test"), None, &system).await.expect("token").secret);
+        }
         app.create_member("owner@other.example", "other", "owner", "correct horse battery staple", None, &system)
             .await
             .expect("other owner");
@@ -228,6 +237,8 @@ pub enum Op {
     Revisions,
     Revision,
     Transition(&'static str),
+    /// `GET …/{id}/transitions`: which transitions the caller may take now.
+    TransitionChoices,
     ListTokens,
     ListAllTokens,
     CreateToken,
@@ -302,7 +313,10 @@ impl Route {
             if spec.revisions != Revisions::None {
                 ops.extend([Op::Revisions, Op::Revision]);
             }
-            ops.extend(aims_app::transitions::names(spec).iter().map(|n| Op::Transition(n)));
+            ops.extend(aims_app::transitions::names(spec).into_iter().map(Op::Transition));
+            if spec.workflow.is_some() {
+                ops.push(Op::TransitionChoices);
+            }
             routes.extend(ops.into_iter().map(with));
         }
         routes
@@ -350,6 +364,7 @@ impl Route {
                     Op::Revisions => ("get", format!("{item}/revisions")),
                     Op::Revision => ("get", format!("{item}/revisions/{{n}}")),
                     Op::Transition(name) => ("post", format!("{item}/{name}")),
+                    Op::TransitionChoices => ("get", format!("{item}/transitions")),
                     _ => unreachable!("plain routes handled above"),
                 }
             }
@@ -509,7 +524,10 @@ impl TestApp {
         if spec.addressed_by_ref && spec.kind == "control" && !spec.creatable {
             return "A.7.4".into();
         }
-        let token = if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "risk" | "policy") {
+        let token = if org == "acme" && spec.kind == "risk" {
+            // The editor may accept a risk within the threshold that they neither wrote nor own.
+            self.token("author").to_owned()
+        } else if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "policy") {
             self.token("editor").to_owned()
         } else {
             self.admin_token(org)
@@ -646,6 +664,7 @@ impl TestApp {
                     Op::Archive => (Method::DELETE, self.item_path(spec, org).await, None),
                     Op::Trace => (Method::GET, format!("{}/trace", self.item_path(spec, org).await), None),
                     Op::Revisions => (Method::GET, format!("{}/revisions", self.item_path(spec, org).await), None),
+                    Op::TransitionChoices => (Method::GET, format!("{}/transitions", self.item_path(spec, org).await), None),
                     Op::Revision => {
                         let item = self.item_path(spec, org).await;
                         match spec.kind {
@@ -658,6 +677,11 @@ impl TestApp {
                     }
                     Op::Transition(name) => {
                         let item = self.item_path(spec, org).await;
+                        if spec.kind == "soa" {
+                            // The walk has changed the SoA and its entries as every role: an
+                            // approval by someone who did not starts a fresh period.
+                            self.advance(org, &item, &["approve"]).await;
+                        }
                         if spec.kind == "policy" {
                             let before: &[&str] = match name {
                                 "approve" | "reject" => &["submit"],
@@ -720,10 +744,10 @@ impl TestApp {
         Prepared { method, path, body, headers, raw: None }
     }
 
-    /// Moves a record through transitions as the organisation's owner (submitting as the
-    /// author, the editor, where the owner may not).
+    /// Moves a record through transitions as an approver who changed nothing (submitting as
+    /// the author, the editor, where the approver may not).
     async fn advance(&self, org: &str, item: &str, steps: &[&str]) {
-        let owner = if org == "acme" { self.token("owner").to_owned() } else { self.other_token.clone() };
+        let owner = if org == "acme" { self.token("approver").to_owned() } else { self.other_token.clone() };
         for step in steps {
             let token = if *step == "submit" && org == "acme" { self.token("editor").to_owned() } else { owner.clone() };
             let current = self.call(&token, Method::GET, item, None, &[]).await.json();

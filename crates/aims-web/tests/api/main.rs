@@ -12,3 +12,4 @@ mod documents;
 mod records;
 mod tenancy;
 mod tokens;
+mod workflows;

@@ -1,0 +1,246 @@
+//! Separation of duties through the API: the ways round it that were once open are refused
+//! with a 403 naming the rule and its part, and every declared transition is exercised — by
+//! someone involved in the record (refused when its rule is `independent`, taken when it is
+//! `none`) and by someone uninvolved (taken).
+
+use aims_domain::kinds;
+use aims_domain::workflow::Sod;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Reply, TestApp};
+
+const BASE: &str = "/api/v1/orgs/acme";
+
+async fn create(t: &TestApp, role: &str, collection: &str, body: Value) -> String {
+    let reply = t.post(role, &format!("{BASE}/{collection}"), &body).await;
+    assert_eq!(reply.status, 201, "{collection}: {}", reply.text);
+    format!("{BASE}/{collection}/{}", reply.json()["id"].as_str().expect("id"))
+}
+
+async fn version(t: &TestApp, path: &str) -> i64 {
+    t.get("viewer", path).await.json()["version"].as_i64().expect("version")
+}
+
+async fn change(t: &TestApp, role: &str, path: &str, patch: Value) {
+    let reply = t.patch(role, path, version(t, path).await, &patch).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+}
+
+async fn take(t: &TestApp, role: &str, path: &str, name: &str, body: &Value) -> Reply {
+    let if_match = format!("\"{}\"", version(t, path).await);
+    t.call(t.token(role), Method::POST, &format!("{path}/{name}"), Some(body), &[("if-match", &if_match)]).await
+}
+
+/// Asserts a 403 whose detail names the separation-of-duties rule and the part that refused.
+fn refused_by(reply: &Reply, part: &str) {
+    reply.problem(403);
+    let detail = reply.json()["detail"].as_str().unwrap_or_default().to_owned();
+    assert!(detail.starts_with(&format!("rule separation-of-duties: ({part})")), "expected the {part} rule: {detail}");
+}
+
+fn taken(reply: &Reply) {
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+async fn user(t: &TestApp, role: &str) -> String {
+    t.member(role).await.user_id
+}
+
+async fn risk_owned_by(t: &TestApp, author: &str, owner: &str) -> String {
+    let owner_id = user(t, owner).await;
+    create(
+        t,
+        author,
+        "risks",
+        json!({"title": "Drift", "source_category": "technical", "residual_likelihood": 1, "residual_consequence": 2, "owner_id": owner_id}),
+    )
+    .await
+}
+
+/// The holes the issue tracker listed, each reproduced and now refused.
+async fn the_roundabout_ways_are_refused(backend: Backend) {
+    let t = TestApp::start(backend).await;
+
+    // An editor who owns a risk hands it to someone else, then accepts it.
+    let risk = risk_owned_by(&t, "author", "editor").await;
+    let viewer = user(&t, "viewer").await;
+    change(&t, "editor", &risk, json!({"owner_id": viewer})).await;
+    refused_by(&take(&t, "editor", &risk, "accept", &json!({"rationale": "fine"})).await, "owner");
+    // The same when someone else reassigned it: the owner at any point since still may not.
+    let risk = risk_owned_by(&t, "author", "editor").await;
+    change(&t, "admin", &risk, json!({"owner_id": viewer})).await;
+    refused_by(&take(&t, "editor", &risk, "accept", &json!({"rationale": "fine"})).await, "owner");
+    refused_by(&take(&t, "admin", &risk, "accept", &json!({"rationale": "fine"})).await, "changed-since-approval");
+    taken(&take(&t, "approver", &risk, "accept", &json!({"rationale": "Monitored"})).await);
+
+    // The SoA approved by the owner who made two of its three pending changes.
+    taken(&take(&t, "approver", &format!("{BASE}/soa"), "approve", &json!({})).await);
+    change(&t, "owner", &format!("{BASE}/controls/A.2.2"), json!({"implementation_status": "partial"})).await;
+    change(&t, "owner", &format!("{BASE}/controls/A.2.3"), json!({"implementation_status": "partial"})).await;
+    change(&t, "editor", &format!("{BASE}/controls/A.2.4"), json!({"implementation_status": "partial"})).await;
+    refused_by(&take(&t, "owner", &format!("{BASE}/soa"), "approve", &json!({})).await, "changed-entries");
+    taken(&take(&t, "admin", &format!("{BASE}/soa"), "approve", &json!({"comment": "Reviewed"})).await);
+    // After that approval, the earlier changes no longer bar the owner.
+    taken(&take(&t, "owner", &format!("{BASE}/soa"), "approve", &json!({})).await);
+
+    // An admin edits a requested gate, then approves it.
+    let system = create(&t, "editor", "ai-systems", json!({"name": "Scoring"})).await;
+    let system_id = system.rsplit('/').next().unwrap_or_default().to_owned();
+    let gate = create(&t, "editor", "gates", json!({"ai_system_id": system_id, "to_stage": "design", "reason": "Idea agreed"})).await;
+    change(&t, "admin", &gate, json!({"reason": "Idea agreed by the board"})).await;
+    refused_by(&take(&t, "admin", &gate, "approve", &json!({})).await, "changed-since-approval");
+    taken(&take(&t, "owner", &gate, "approve", &json!({})).await);
+
+    // An impact sign-off by someone who changed it between its creator and its last editor.
+    let system_id = system.rsplit('/').next().unwrap_or_default();
+    let assessment = create(
+        &t,
+        "author",
+        "impact-assessments",
+        json!({"ai_system_id": system_id, "title": "Scoring impact", "affected_parties": [{"party": "individuals", "description": "Applicants"}], "overall_level": "medium"}),
+    )
+    .await;
+    change(&t, "admin", &assessment, json!({"title": "Scoring impact assessment"})).await;
+    change(&t, "editor", &assessment, json!({"overall_level": "high"})).await;
+    refused_by(&take(&t, "admin", &assessment, "sign-off", &json!({})).await, "changed-since-approval");
+    taken(&take(&t, "owner", &assessment, "sign-off", &json!({})).await);
+
+    // Every refusal above left nothing behind: the log still verifies.
+    assert_eq!(t.get("viewer", &format!("{BASE}/activity/verify")).await.status, 200);
+}
+
+/// One row per declared transition: a record prepared in a state the transition leaves from,
+/// someone involved in it who has the role, and someone uninvolved who has the role.
+struct Case {
+    path: String,
+    involved: &'static str,
+    /// The part of the rule that refuses the involved person (transitions declared `independent`).
+    part: &'static str,
+    uninvolved: &'static str,
+    body: Value,
+}
+
+async fn case(t: &TestApp, kind: &str, name: &str) -> Case {
+    let body = match name {
+        "accept" => json!({"rationale": "Within appetite"}),
+        "reject" => json!({"reason": "Not yet"}),
+        _ => json!({}),
+    };
+    let case = |path: String, involved, part, uninvolved| Case { path, involved, part, uninvolved, body: body.clone() };
+    match (kind, name) {
+        ("gate", _) => {
+            let system = create(t, "author", "ai-systems", json!({"name": "Gated"})).await;
+            let system_id = system.rsplit('/').next().unwrap_or_default().to_owned();
+            let gate = create(t, "author", "gates", json!({"ai_system_id": system_id, "to_stage": "design", "reason": "Go"})).await;
+            change(t, "admin", &gate, json!({"reason": "Go, agreed"})).await;
+            // Withdrawing is the requester's own step: the author may.
+            if name == "cancel" { case(gate, "author", "", "owner") } else { case(gate, "admin", "changed-since-approval", "owner") }
+        }
+        ("risk", "accept") => case(risk_owned_by(t, "author", "editor").await, "editor", "owner", "admin"),
+        ("impact_assessment", "sign-off") => {
+            let system = create(t, "author", "ai-systems", json!({"name": "Assessed"})).await;
+            let system_id = system.rsplit('/').next().unwrap_or_default().to_owned();
+            let path = create(
+                t,
+                "admin",
+                "impact-assessments",
+                json!({"ai_system_id": system_id, "title": "Impact", "affected_parties": [{"party": "individuals", "description": "Users"}], "overall_level": "low"}),
+            )
+            .await;
+            case(path, "admin", "author", "owner")
+        }
+        ("policy", _) => {
+            let admin = user(t, "admin").await;
+            let path =
+                create(t, "author", "policies", json!({"title": "Use of AI", "topic": "ai_policy", "body": "Text.", "owner_id": admin}))
+                    .await;
+            let steps: &[(&str, &str)] = match name {
+                "approve" | "reject" => &[("author", "submit")],
+                "publish" => &[("author", "submit"), ("owner", "approve")],
+                "retire" | "acknowledge" => &[("author", "submit"), ("owner", "approve"), ("owner", "publish")],
+                _ => &[],
+            };
+            for (role, step) in steps {
+                taken(&take(t, role, &path, step, &json!({})).await);
+            }
+            match name {
+                // The policy's owner (the admin) may not decide on it; the submitter submits.
+                "approve" | "reject" => case(path, "admin", "owner", "owner"),
+                "submit" => case(path, "author", "", "editor"),
+                "acknowledge" => case(path, "author", "", "viewer"),
+                // Publishing and retiring follow an independent approval: the owner may.
+                _ => case(path, "admin", "", "owner"),
+            }
+        }
+        ("soa", "approve") => {
+            taken(&take(t, "approver", &format!("{BASE}/soa"), "approve", &json!({})).await);
+            change(t, "admin", &format!("{BASE}/controls/A.5.2"), json!({"implementation_status": "partial"})).await;
+            case(format!("{BASE}/soa"), "admin", "changed-entries", "owner")
+        }
+        other => panic!("no separation-of-duties case for {other:?}: add one when declaring a transition"),
+    }
+}
+
+/// Every declared transition, with the separation-of-duties rule it declares.
+async fn every_declared_transition_keeps_its_separation_of_duties(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let mut exercised = 0;
+    for spec in kinds::ALL.iter().copied() {
+        let Some(workflow) = spec.workflow else { continue };
+        for transition in workflow.transitions {
+            let label = format!("{} {}", spec.kind, transition.name);
+            let c = case(&t, spec.kind, transition.name).await;
+            let by_involved = take(&t, c.involved, &c.path, transition.name, &c.body).await;
+            match transition.sod {
+                Sod::Independent => {
+                    refused_by(&by_involved, c.part);
+                    let choices = t.get(c.involved, &format!("{}/transitions", c.path)).await.json();
+                    let offered = choices["items"].as_array().expect("items").iter().find(|i| i["name"] == transition.name).cloned();
+                    let refusal = offered.map(|o| o["refusal"].clone()).unwrap_or(Value::Null);
+                    assert_eq!(
+                        (refusal["rule"].as_str(), refusal["part"].as_str()),
+                        (Some("separation-of-duties"), Some(c.part)),
+                        "{label}: {refusal}"
+                    );
+                    let by_other = take(&t, c.uninvolved, &c.path, transition.name, &c.body).await;
+                    assert_eq!(by_other.status, 200, "{label} by the uninvolved {}: {}", c.uninvolved, by_other.text);
+                    let state = by_other.json()["state"].clone();
+                    assert_eq!(state.as_str(), transition.to, "{label} goes where it says");
+                }
+                Sod::None => assert_eq!(by_involved.status, 200, "{label} by the involved {}: {}", c.involved, by_involved.text),
+            }
+            exercised += 1;
+        }
+    }
+    assert_eq!(exercised, 12, "gate ×3, risk, impact, policy ×6, SoA");
+}
+
+/// The choices a page offers: each transition with whether this person may take it now.
+async fn choices_say_who_may_and_why_not(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let risk = risk_owned_by(&t, "author", "editor").await;
+    let by = |role: &'static str| {
+        let path = format!("{risk}/transitions");
+        let t = &t;
+        async move { t.get(role, &path).await.json()["items"][0].clone() }
+    };
+    let viewer = by("viewer").await;
+    assert_eq!((viewer["name"].as_str(), viewer["refusal"]["rule"].as_str()), (Some("accept"), Some("role-permission")));
+    assert_eq!(by("editor").await["refusal"]["part"], "owner");
+    let admin = by("admin").await;
+    assert!(admin["refusal"].is_null(), "{admin}");
+    assert_eq!(admin["fields"][0], json!({"name": "rationale", "label": "Rationale", "required": true}));
+    taken(&take(&t, "admin", &risk, "accept", &json!({"rationale": "Low"})).await);
+    assert_eq!(by("owner").await["refusal"]["rule"], "state");
+    // The checks ran in a transaction that was rolled back: asking wrote nothing.
+    let events = t.event_count().await;
+    by("owner").await;
+    assert_eq!(t.event_count().await, events);
+}
+
+on_both_backends!(
+    the_roundabout_ways_are_refused,
+    every_declared_transition_keeps_its_separation_of_duties,
+    choices_say_who_may_and_why_not
+);
