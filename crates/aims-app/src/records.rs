@@ -387,11 +387,15 @@ fn token_read(secret: &str) -> AppResult<(String, time::OffsetDateTime, String)>
     Ok((token_hash(secret), now, clock::format(now)))
 }
 
+/// The version of `If-Match: *`: whichever version is current (RFC 9110 §13.1.1). Versions
+/// start at 1, so no record has it.
+pub const ANY_VERSION: i64 = 0;
+
 /// Reads a record for change inside `tx` and checks the version the client based it on.
 pub(crate) async fn current_version(tx: &mut WriteTx, member: &Member, spec: &KindSpec, segment: &str, if_match: i64) -> AppResult<Record> {
     let current =
         records::get_for_update(tx, &member.org_id, spec.kind, &key(spec, segment)).await?.ok_or_else(|| not_found(spec, segment))?;
-    if current.version != if_match {
+    if if_match != ANY_VERSION && current.version != if_match {
         return Err(AppError::Stale { expected: if_match, current: current.version });
     }
     Ok(current)

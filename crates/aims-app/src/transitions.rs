@@ -162,7 +162,7 @@ pub(crate) fn text(body: &Value, field: &str) -> Option<String> {
     body.get(field).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
-/// Only the declared keys may appear in a transition's body.
+/// Only the declared keys may appear in a transition's body, each a text or null.
 fn check_body(body: &Value, transition: &TransitionSpec) -> AppResult<()> {
     let Some(object) = body.as_object() else {
         return Err(ValidationErrors::single("", "invalid_type", "the body must be a JSON object").into());
@@ -172,6 +172,9 @@ fn check_body(body: &Value, transition: &TransitionSpec) -> AppResult<()> {
     for key in object.keys().filter(|k| !allowed.contains(&k.as_str())) {
         let takes = if allowed.is_empty() { "nothing".to_owned() } else { allowed.join(", ") };
         errors.push(key.clone(), "unknown_field", format!("this transition takes only: {takes}"));
+    }
+    for (key, _) in object.iter().filter(|(k, v)| allowed.contains(&k.as_str()) && !(v.is_string() || v.is_null())) {
+        errors.push(key.clone(), "invalid_type", "a text");
     }
     Ok(errors.into_result()?)
 }

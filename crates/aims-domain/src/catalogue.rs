@@ -209,8 +209,7 @@ mod tests {
     /// The shipped catalogue matches the ids and titles of `shared/catalogue.md` exactly.
     #[test]
     fn shipped_catalogue_matches_the_reference_facts() {
-        let reference = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/catalogue.md"))
-            .expect("../shared/catalogue.md beside the checkout");
+        let Some(reference) = outside_reference("catalogue.md") else { return };
         let (leaves, controls) = reference_rows(&reference);
         assert_eq!(leaves.len(), 32);
         assert_eq!(controls.len(), 38);
@@ -252,11 +251,28 @@ mod tests {
 
     #[test]
     fn imports_ciso_assistant_libraries() {
-        for file in ["nist-ai-rmf-1.0.yaml", "owasp-llm-checklist.yaml"] {
-            let path = format!("{}/../../../shared/testdata/ciso-assistant/{file}", env!("CARGO_MANIFEST_DIR"));
-            let text = std::fs::read_to_string(&path).expect("test library");
+        // The OWASP checklist's licence (CC BY-SA 4.0) lets it live in the repository; the NIST
+        // one comes from the product guide's test data beside the checkout.
+        let vendored = include_str!("../tests/fixtures/ciso-assistant/owasp-llm-checklist.yaml");
+        let mut libraries = vec![("owasp-llm-checklist.yaml", vendored.to_owned())];
+        libraries.extend(outside_reference("testdata/ciso-assistant/nist-ai-rmf-1.0.yaml").map(|t| ("nist-ai-rmf-1.0.yaml", t)));
+        for (file, text) in libraries {
             let library = Library::parse(&text).expect(file);
             assert!(!library.objects.framework.expect("framework").requirement_nodes.is_empty());
+        }
+    }
+
+    /// A file of the product guide (`../shared` beside the checkout). A clone without it skips
+    /// the comparison and says so; under CI (`CI=true`) its absence is a failure.
+    fn outside_reference(relative: &str) -> Option<String> {
+        let path = format!("{}/../../../shared/{relative}", env!("CARGO_MANIFEST_DIR"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but {path} cannot be read: {e}"),
+            Err(_) => {
+                eprintln!("skipped: {path} is not beside this checkout (the product guide's reference)");
+                None
+            }
         }
     }
 

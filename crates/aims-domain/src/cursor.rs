@@ -8,6 +8,9 @@ pub fn encode(after_seq: i64) -> String {
     format!("{PREFIX}{}", hex::encode(after_seq.to_be_bytes()))
 }
 
+/// What every cursor [`encode`] makes looks like (for the OpenAPI document).
+pub const PATTERN: &str = "^c1\\.[0-7][0-9a-fA-F]{15}$";
+
 /// Decodes a cursor made by [`encode`]; `None` for anything else.
 pub fn decode(cursor: &str) -> Option<i64> {
     let hex_part = cursor.strip_prefix(PREFIX)?;

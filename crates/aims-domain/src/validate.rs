@@ -65,7 +65,44 @@ pub struct FieldSpec {
     pub default: Default,
 }
 
+/// A field only the system writes, with the shape its value takes when set: it is `null`
+/// until then. The OpenAPI response schemas are generated from these.
 #[derive(Debug, Clone, Copy)]
+pub struct SystemField {
+    pub name: &'static str,
+    pub shape: Shape,
+}
+
+/// The JSON shape of a system-written field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Text,
+    Integer,
+    Number,
+    Bool,
+    /// An RFC 3339 UTC timestamp.
+    Timestamp,
+    /// A calendar date `YYYY-MM-DD`.
+    Date,
+    /// The UUID of a user.
+    UserId,
+    /// UUIDs of users.
+    UserIds,
+    /// The UUID of a record (the parent of a nested record).
+    RecordId,
+    /// A list of short texts.
+    TextList,
+    /// A JSON object (a snapshot of another record).
+    Object,
+    /// A list of JSON objects (notes, acknowledgements).
+    Objects,
+}
+
+pub const fn sys(name: &'static str, shape: Shape) -> SystemField {
+    SystemField { name, shape }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Default {
     Null,
     Text(&'static str),
@@ -98,6 +135,11 @@ impl FieldSpec {
         self
     }
 
+    /// Whether a stored record may hold `null` here: an optional field without a default.
+    pub fn nullable(&self) -> bool {
+        !self.required && self.default == Default::Null
+    }
+
     fn default_value(&self) -> Value {
         match self.default {
             Default::Null => Value::Null,
@@ -123,7 +165,7 @@ pub struct KindSpec {
     /// Fields a client may write.
     pub fields: &'static [FieldSpec],
     /// Fields that are part of the record but only the system writes (catalogue text, …).
-    pub system_fields: &'static [&'static str],
+    pub system_fields: &'static [SystemField],
     pub rules: &'static [Rule],
     /// When frozen revisions of a record are kept.
     pub revisions: Revisions,
@@ -170,6 +212,10 @@ impl KindSpec {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    pub fn system_field(&self, name: &str) -> Option<&SystemField> {
+        self.system_fields.iter().find(|f| f.name == name)
+    }
+
     /// Checks a create body and returns the full document with defaults filled in.
     /// `extra_allowed` names further keys the caller handles itself (such as `ref`).
     pub fn validate_create(&self, input: &Value, extra_allowed: &[&str]) -> Result<Map<String, Value>, ValidationErrors> {
@@ -178,7 +224,8 @@ impl KindSpec {
         self.refuse_unknown_keys(object, extra_allowed, &mut errors);
         let mut document = Map::new();
         for spec in self.fields {
-            let value = object.get(spec.name).cloned().unwrap_or_else(|| spec.default_value());
+            // `null` means "not given": the field gets its default, as a patch's `null` does.
+            let value = object.get(spec.name).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| spec.default_value());
             if let Some(normalised) = check_field(spec, &value, &mut errors) {
                 document.insert(spec.name.to_owned(), normalised);
             }
@@ -220,7 +267,7 @@ impl KindSpec {
             if self.field(key).is_some() || extra_allowed.contains(&key.as_str()) {
                 continue;
             }
-            if ENVELOPE_FIELDS.contains(&key.as_str()) || self.system_fields.contains(&key.as_str()) || key == "ref" {
+            if ENVELOPE_FIELDS.contains(&key.as_str()) || self.system_field(key).is_some() || key == "ref" {
                 errors.push(key.clone(), "read_only", "this field is read-only");
             } else {
                 errors.push(key.clone(), "unknown_field", format!("{} has no field {key}", self.label));
@@ -277,12 +324,15 @@ fn check_field(spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -
 /// [`check_field`] for a field at `field` (a path such as `impacts[2].severity`).
 fn check_field_at(field: &str, spec: &FieldSpec, value: &Value, errors: &mut ValidationErrors) -> Option<Value> {
     let empty_list = value.as_array().is_some_and(Vec::is_empty);
-    if value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) || (empty_list && spec.required) {
+    // A blank text empties a text field (forms send one); for a date, id, choice, number, flag
+    // or list it is the wrong value, as the OpenAPI schema says.
+    let blank = matches!(spec.ty, FieldType::Text { .. }) && value.as_str().is_some_and(|s| s.trim().is_empty());
+    if value.is_null() || blank || (empty_list && spec.required) {
         if spec.required {
             errors.push(field, "required", format!("{} is required", spec.label));
             return None;
         }
-        return Some(Value::Null);
+        return Some(spec.default_value());
     }
     match spec.ty {
         FieldType::Text { max } => match value.as_str() {
@@ -395,7 +445,8 @@ fn check_items(field: &str, fields: &'static [FieldSpec], max_items: usize, valu
         let mut normalised = Map::new();
         for spec in fields {
             let path = format!("{field}[{i}].{}", spec.name);
-            let value = object.get(spec.name).cloned().unwrap_or_else(|| spec.default_value());
+            // `null` means "not given": the field gets its default, as a patch's `null` does.
+            let value = object.get(spec.name).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| spec.default_value());
             if let Some(v) = check_field_at(&path, spec, &value, errors) {
                 normalised.insert(spec.name.to_owned(), v);
             }

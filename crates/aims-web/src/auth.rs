@@ -25,7 +25,7 @@ where
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound("organisation".into()))?;
         let org = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned()).unwrap_or_default();
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(AppError::Unauthorized)?;
+            let token = bearer_token(value).ok_or(AppError::Unauthorized)?;
             return Ok(Authed(app.authenticate_token(token.trim(), &org).await?));
         }
         let cookie = session_cookie(parts).ok_or(AppError::Unauthorized)?;
@@ -57,10 +57,33 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(AppError::Unauthorized)?;
+            let token = bearer_token(value).ok_or(AppError::Unauthorized)?;
             return Ok(Credentials::Token(token.trim().to_owned()));
         }
         let Authed(member) = Authed::from_request_parts(parts, state).await?;
         Ok(Credentials::Member(member))
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`; the scheme's case does not matter (RFC 9110
+/// §11.1).
+fn bearer_token(value: &axum::http::HeaderValue) -> Option<&str> {
+    let text = value.to_str().ok()?;
+    let (scheme, token) = text.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in ["Bearer abc", "bearer abc", "BEARER abc"] {
+            assert_eq!(bearer_token(&HeaderValue::from_static(header)), Some("abc"), "{header}");
+        }
+        assert_eq!(bearer_token(&HeaderValue::from_static("Basic abc")), None);
+        assert_eq!(bearer_token(&HeaderValue::from_static("Bearer")), None);
     }
 }

@@ -58,7 +58,8 @@ async fn limited_body(req: Request) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES).await.map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))
 }
 
-/// The version a change is based on, from `If-Match: "<version>"`.
+/// The version a change is based on, from `If-Match: "<version>"`, or any current version for
+/// `If-Match: *`.
 pub struct IfMatch(pub i64);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
@@ -67,9 +68,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let value = parts.headers.get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
         let text = value.to_str().unwrap_or_default().trim();
-        let version = text.strip_prefix("W/").unwrap_or(text).trim_matches('"').parse::<i64>();
-        // An If-Match that names no version of ours can match nothing: 412 like a stale one.
-        Ok(IfMatch(version.unwrap_or(-1)))
+        if text == "*" {
+            return Ok(IfMatch(aims_app::records::ANY_VERSION));
+        }
+        let tag = text.strip_prefix("W/").unwrap_or(text);
+        let Some(opaque) = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).filter(|t| !t.contains('"')) else {
+            return Err(ApiError::BadRequest("If-Match must be an entity tag such as \"3\" (the record's ETag) or *".into()));
+        };
+        // An entity tag that names no version of ours can match nothing: 412 like a stale one.
+        Ok(IfMatch(opaque.parse::<i64>().ok().filter(|v| *v >= 1).unwrap_or(-1)))
     }
 }
 

@@ -2,12 +2,12 @@
 //! ([`ApiBuilder::route`]), so no route can exist without its entry, and record schemas are
 //! generated from the domain's field specs.
 
-use aims_domain::validate::{FieldType, KindSpec};
+use aims_domain::validate::{FieldSpec, FieldType, KindSpec, Shape};
 use axum::Router;
 use axum::routing::MethodRouter;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder,
@@ -30,8 +30,14 @@ pub struct Doc {
     pub description: Option<String>,
     pub operation_id: String,
     pub params: Vec<(&'static str, &'static str)>,
-    pub query: Vec<(&'static str, &'static str)>,
+    pub query: Vec<(&'static str, &'static str, Schema)>,
+    /// The operation is a change that needs `If-Match` (428 without it, 412 when stale).
+    pub if_match: bool,
+    /// Refusals this operation can answer beyond those its shape implies (409, 413 …).
+    pub errors: Vec<u16>,
     pub body: Option<(&'static str, RefOr<Schema>)>,
+    /// The body may be left out (transitions without a reason).
+    pub body_optional: bool,
     pub responses: Vec<(u16, &'static str, Option<(&'static str, RefOr<Schema>)>)>,
     pub authenticated: bool,
 }
@@ -45,7 +51,10 @@ impl Doc {
             operation_id: operation_id.into(),
             params: Vec::new(),
             query: Vec::new(),
+            if_match: false,
+            errors: Vec::new(),
             body: None,
+            body_optional: false,
             responses: Vec::new(),
             authenticated: true,
         }
@@ -62,12 +71,67 @@ impl Doc {
     pub fn org(self) -> Self {
         self.param("org", "The organisation's slug")
     }
-    pub fn query(mut self, name: &'static str, description: &'static str) -> Self {
-        self.query.push((name, description));
+    /// A string query parameter.
+    pub fn query(self, name: &'static str, description: &'static str) -> Self {
+        self.query_typed(name, description, string())
+    }
+    pub fn query_typed(mut self, name: &'static str, description: &'static str, schema: Schema) -> Self {
+        self.query.push((name, description, schema));
+        self
+    }
+    /// `limit` (1–200) and `cursor`, the paging of every list.
+    pub fn paged(self) -> Self {
+        let limit =
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1.0)).maximum(Some(aims_domain::cursor::MAX_LIMIT as f64)).into();
+        self.query_typed("limit", "Page size, 1–200 (default 50)", limit).query_typed(
+            "cursor",
+            "The next_cursor of the previous page",
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(aims_domain::cursor::PATTERN)).into(),
+        )
+    }
+    /// A `true`/`false` query parameter.
+    pub fn flag(self, name: &'static str, description: &'static str) -> Self {
+        self.query_typed(name, description, typed(Type::Boolean))
+    }
+    /// The filters of a list of a kind, by their real names and types (see
+    /// `routes::records::filter_names`): `state`, link and person fields by id, choice fields
+    /// by value, and the system fields.
+    pub fn filters(mut self, spec: &KindSpec) -> Self {
+        if spec.initial_state.is_some() {
+            self = self.query("state", "Only records in this state");
+        }
+        for field in spec.fields {
+            let (description, schema): (&'static str, Schema) = match field.ty {
+                FieldType::Ids { .. } | FieldType::Link { .. } => ("Only records linked to this record id", uuid()),
+                FieldType::UserId => ("Only records of this user id", uuid()),
+                FieldType::Choice(values) => (
+                    "Only records with this value",
+                    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into(),
+                ),
+                _ => continue,
+            };
+            self = self.query_typed(field.name, description, schema);
+        }
+        for field in spec.system_fields.iter().filter(|f| f.name != "ref") {
+            self = self.query(field.name, "Only records with this value");
+        }
+        self
+    }
+    pub fn if_match(mut self) -> Self {
+        self.if_match = true;
+        self
+    }
+    pub fn error(mut self, status: u16) -> Self {
+        self.errors.push(status);
         self
     }
     pub fn body(mut self, content_type: &'static str, schema: RefOr<Schema>) -> Self {
         self.body = Some((content_type, schema));
+        self
+    }
+    pub fn optional_body(mut self, content_type: &'static str, schema: RefOr<Schema>) -> Self {
+        self.body = Some((content_type, schema));
+        self.body_optional = true;
         self
     }
     pub fn ok(mut self, status: u16, description: &'static str, content: Option<(&'static str, RefOr<Schema>)>) -> Self {
@@ -93,6 +157,7 @@ impl ApiBuilder {
     /// Registers a handler and its documentation at once.
     pub fn route(mut self, method: HttpMethod, path: &str, handler: MethodRouter<App>, doc: Doc) -> Self {
         self.router = self.router.route(path, handler);
+        let problems = refusals(&doc);
         let mut operation = OperationBuilder::new()
             .tag(doc.tag)
             .summary(Some(doc.summary))
@@ -108,21 +173,32 @@ impl ApiBuilder {
                     .schema(Some(string())),
             );
         }
-        for (name, description) in doc.query {
+        for (name, description, schema) in &doc.query {
             operation = operation.parameter(
                 ParameterBuilder::new()
-                    .name(name)
+                    .name(*name)
                     .parameter_in(ParameterIn::Query)
                     .required(Required::False)
-                    .description(Some(description))
-                    .schema(Some(string())),
+                    .description(Some(*description))
+                    .schema(Some(schema.clone())),
+            );
+        }
+        if doc.if_match {
+            let version = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r#"^\s*(\*|(W/)?"[^"]*")\s*$"#));
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name("If-Match")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .description(Some("The ETag of the version the change is based on (\"3\"), or * for any current version"))
+                    .schema(Some(version)),
             );
         }
         if let Some((content_type, schema)) = doc.body {
             operation = operation.request_body(Some(
                 RequestBodyBuilder::new()
                     .content(content_type, ContentBuilder::new().schema(Some(schema)).build())
-                    .required(Some(Required::True))
+                    .required(Some(if doc.body_optional { Required::False } else { Required::True }))
                     .build(),
             ));
         }
@@ -133,11 +209,13 @@ impl ApiBuilder {
             }
             operation = operation.response(status.to_string(), response.build());
         }
-        let problem = ResponseBuilder::new()
-            .description("A problem (RFC 9457): 400, 401, 403, 404, 409, 412, 413, 415, 422 or 428 as fits")
-            .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
-            .build();
-        operation = operation.response("default", problem);
+        for (status, description) in problems {
+            let problem = ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                .build();
+            operation = operation.response(status.to_string(), problem);
+        }
         if doc.authenticated {
             operation = operation.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
         }
@@ -158,6 +236,72 @@ impl ApiBuilder {
             .build();
         let doc = OpenApiBuilder::new().info(info).paths(self.paths).components(Some(self.components.build())).build();
         (self.router, doc)
+    }
+}
+
+/// The refusals an operation can answer, from its shape: authentication, path parameters,
+/// body, query, `If-Match`, plus those it names itself.
+fn refusals(doc: &Doc) -> Vec<(u16, &'static str)> {
+    let mut statuses = Vec::new();
+    if doc.body.is_some() {
+        statuses.extend([400, 413, 415, 422]);
+    }
+    if doc.authenticated {
+        statuses.extend([401, 403]);
+    }
+    if !doc.params.is_empty() {
+        statuses.push(404);
+    }
+    if !doc.query.is_empty() {
+        statuses.push(422);
+    }
+    if doc.if_match {
+        statuses.extend([409, 412, 422, 428]);
+    }
+    statuses.extend(doc.errors.iter().copied());
+    statuses.sort_unstable();
+    statuses.dedup();
+    statuses.into_iter().map(|s| (s, refusal(s))).collect()
+}
+
+fn refusal(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed body",
+        401 => "No valid credentials",
+        403 => "The caller's role may not do this",
+        404 => "No such organisation (for this caller) or record",
+        409 => "Conflicts with the record's state or another record",
+        412 => "If-Match names a version that is no longer current",
+        413 => "Body too large",
+        415 => "Unsupported content type",
+        422 => "Invalid input; errors name each field",
+        428 => "If-Match is required",
+        _ => "Refused",
+    }
+}
+
+/// The same schema, also allowing `null`.
+pub fn nullable(schema: Schema) -> Schema {
+    fn with_null(ty: &SchemaType) -> SchemaType {
+        match ty {
+            SchemaType::Type(t) => SchemaType::from_iter([t.clone(), Type::Null]),
+            SchemaType::Array(types) => SchemaType::from_iter(types.iter().cloned().chain([Type::Null])),
+            SchemaType::AnyValue => SchemaType::AnyValue,
+        }
+    }
+    match schema {
+        Schema::Object(mut object) => {
+            object.schema_type = with_null(&object.schema_type);
+            if let Some(values) = object.enum_values.as_mut() {
+                values.push(serde_json::Value::Null);
+            }
+            Schema::Object(object)
+        }
+        Schema::Array(mut array) => {
+            array.schema_type = with_null(&array.schema_type);
+            Schema::Array(array)
+        }
+        other => other,
     }
 }
 
@@ -217,7 +361,7 @@ fn field_schema(ty: FieldType) -> Schema {
         FieldType::Items { fields, max_items } => {
             let mut item = ObjectBuilder::new();
             for field in fields {
-                item = item.property(field.name, field_schema(field.ty));
+                item = item.property(field.name, stored_field_schema(field));
                 if field.required {
                     item = item.required(field.name);
                 }
@@ -227,39 +371,94 @@ fn field_schema(ty: FieldType) -> Schema {
     }
 }
 
+fn uuid() -> Schema {
+    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into()
+}
+
+fn timestamp() -> Schema {
+    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))).into()
+}
+
+/// A field as a stored record holds it: `null` when optional and unset.
+fn stored_field_schema(field: &FieldSpec) -> Schema {
+    let schema = field_schema(field.ty);
+    if field.nullable() { nullable(schema) } else { schema }
+}
+
+/// A field as a request may give it: `null` (unset, or back to its default) unless required
+/// (a create may still leave a required field with a default to it); a required text must
+/// hold more than white space.
+fn input_field_schema(field: &FieldSpec, for_create: bool) -> Schema {
+    let has_default = !matches!(field.default, aims_domain::validate::Default::Null);
+    match (field.required, field.ty) {
+        (true, _) if for_create && has_default => nullable(field_schema(field.ty)),
+        (true, FieldType::Text { max }) => not_blank(ObjectBuilder::new().schema_type(Type::String).max_length(Some(max))).into(),
+        (true, _) => field_schema(field.ty),
+        (false, _) => nullable(field_schema(field.ty)),
+    }
+}
+
+/// A string with at least one character that is not white space.
+fn not_blank(string: ObjectBuilder) -> ObjectBuilder {
+    string.min_length(Some(1)).pattern(Some(r"\S"))
+}
+
+fn shape_schema(shape: Shape) -> Schema {
+    let any_object = || ObjectBuilder::new().schema_type(Type::Object);
+    match shape {
+        Shape::Text => string(),
+        Shape::Integer => typed(Type::Integer),
+        Shape::Number => typed(Type::Number),
+        Shape::Bool => typed(Type::Boolean),
+        Shape::Timestamp => timestamp(),
+        Shape::Date => ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))).into(),
+        Shape::UserId | Shape::RecordId => uuid(),
+        Shape::UserIds => ArrayBuilder::new().items(RefOr::T(uuid())).into(),
+        Shape::TextList => ArrayBuilder::new().items(RefOr::T(string())).into(),
+        Shape::Object => any_object().into(),
+        Shape::Objects => ArrayBuilder::new().items(any_object()).into(),
+    }
+}
+
 /// The schema of a record of a kind as the API returns it.
 pub fn record_schema(spec: &KindSpec, has_ref: bool) -> Schema {
     let mut object = ObjectBuilder::new()
         .description(Some(format!("{} record", spec.label)))
-        .property("id", ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
+        .property("id", uuid())
         .property("version", typed(Type::Integer))
         .property("archived", typed(Type::Boolean))
-        .property("created_at", string())
-        .property("updated_at", string())
-        .property("created_by", string())
-        .property("updated_by", string())
+        .property("created_at", timestamp())
+        .property("updated_at", timestamp())
+        // Catalogue rows and other records the system made have no author.
+        .property("created_by", nullable(string()))
+        .property("updated_by", nullable(string()))
         .required("id")
-        .required("version");
+        .required("version")
+        .required("archived");
+    if spec.initial_state.is_some() {
+        object = object.property("state", string()).required("state");
+    }
     if has_ref {
         object = object.property("ref", string()).required("ref");
     }
     for field in spec.fields {
-        object = object.property(field.name, field_schema(field.ty));
+        object = object.property(field.name, stored_field_schema(field));
     }
-    for name in spec.system_fields.iter().filter(|n| **n != "ref") {
-        object = object.property(*name, string());
+    for field in spec.system_fields.iter().filter(|f| f.name != "ref") {
+        object = object.property(field.name, nullable(shape_schema(field.shape)));
     }
     object.into()
 }
 
-/// The schema of a create or patch body of a kind: its writable fields.
+/// The schema of a create or patch body of a kind: its writable fields; nothing else is
+/// accepted.
 pub fn input_schema(spec: &KindSpec, with_ref: bool, for_create: bool) -> Schema {
-    let mut object = ObjectBuilder::new();
+    let mut object = ObjectBuilder::new().additional_properties(Some(AdditionalProperties::FreeForm(false)));
     if with_ref {
-        object = object.property("ref", string()).required("ref");
+        object = object.property("ref", not_blank(ObjectBuilder::new().schema_type(Type::String))).required("ref");
     }
     for field in spec.fields {
-        object = object.property(field.name, field_schema(field.ty));
+        object = object.property(field.name, input_field_schema(field, for_create));
         if for_create && field.required && matches!(field.default, aims_domain::validate::Default::Null) {
             object = object.required(field.name);
         }

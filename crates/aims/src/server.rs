@@ -53,9 +53,26 @@ pub fn router(app: App, settings: &ServerSettings) -> Router {
         .layer(security_header(header::REFERRER_POLICY, "same-origin"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Responses carry records, token secrets and signed-in pages: no cache keeps them
+        // unless a route says otherwise (the static assets do).
+        .layer(security_header(header::CACHE_CONTROL, "no-store"))
+        // Only over https: a browser that saw HSTS on plain http would refuse the server.
+        .option_layer(secure.then(|| security_header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")))
         .layer(aims_web::RequestMetricsLayer)
-        .layer(CsrfLayer::new());
+        .layer(CsrfLayer::new().with_rejection_response(csrf_refusal));
     Router::new().merge(aims_web::router(app.clone())).merge(aims_ui::router(app).layer(sessions)).layer(cross_cutting)
+}
+
+/// A cross-site form or fetch refused: a problem document like every other refusal.
+fn csrf_refusal(_error: tower_http::csrf::ProtectionError) -> axum::response::Response {
+    let problem = aims_web::error::Problem {
+        kind: "about:blank".into(),
+        title: "Forbidden".into(),
+        status: 403,
+        detail: "cross-site request refused: send it from this site's own pages, or use an API token".into(),
+        errors: Vec::new(),
+    };
+    aims_web::error::problem_response(axum::http::StatusCode::FORBIDDEN, &problem, false)
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -85,5 +102,35 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn healthz_headers(public_url: &str) -> axum::http::HeaderMap {
+        let dir = std::env::temp_dir().join(format!("aims-server-test-{}-{}", std::process::id(), public_url.len()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (app, _) = App::open(&format!("sqlite:{}", dir.join("aims.db").display())).await.expect("open");
+        let router = router(app, &ServerSettings { public_url: public_url.to_owned() });
+        let response = router.oneshot(Request::get("/healthz").body(Body::empty()).expect("request")).await.expect("infallible");
+        let headers = response.headers().clone();
+        let _ = std::fs::remove_dir_all(&dir);
+        headers
+    }
+
+    /// HSTS only when people reach the server over https.
+    #[tokio::test]
+    async fn hsts_is_sent_when_the_public_url_is_https() {
+        let https = healthz_headers("https://aims.example").await;
+        assert_eq!(https[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
+        assert_eq!(https[header::CACHE_CONTROL], "no-store");
+        let http = healthz_headers("http://127.0.0.1:8080").await;
+        assert!(!http.contains_key(header::STRICT_TRANSPORT_SECURITY));
     }
 }

@@ -594,7 +594,19 @@ async fn every_response_passes_the_cross_cutting_layers(backend: Backend) {
         assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{}", response.url());
         assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"), "{}", response.url());
         assert!(header("content-security-policy").is_some_and(|csp| csp.contains("frame-ancestors 'none'")), "{}", response.url());
+        assert_eq!(header("cache-control").as_deref(), Some("no-store"), "{}", response.url());
+        assert_eq!(header("strict-transport-security"), None, "no HSTS over plain http: {}", response.url());
     }
+    // The response that carries a new token's secret is never cached.
+    let created = client
+        .post(format!("{}/api/v1/orgs/acme/tokens", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "cache test"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["cache-control"], "no-store");
     let cross_site = client
         .post(format!("{}/login", server.url))
         .header("sec-fetch-site", "cross-site")
@@ -604,6 +616,10 @@ async fn every_response_passes_the_cross_cutting_layers(backend: Backend) {
         .await
         .expect("send");
     assert_eq!(cross_site.status(), 403, "a cross-site form post is refused");
+    assert_eq!(cross_site.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = cross_site.json().await.expect("a problem document");
+    assert_eq!(problem["status"], 403);
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("cross-site")), "{problem}");
     let metrics = client.get(format!("{}/metrics", server.url)).send().await.expect("send").text().await.expect("text");
     let counted = metrics.lines().find(|line| {
         line.starts_with("aims_http_request_duration_seconds_count")

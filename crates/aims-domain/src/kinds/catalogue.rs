@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::BASE;
 use crate::ValidationErrors;
 use crate::policy::Action;
-use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
 use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const GAP_STATUSES: &[&str] = &["missing", "partial", "in_place"];
@@ -23,7 +23,15 @@ pub const REQUIREMENT: KindSpec = KindSpec {
         FieldSpec::new("owner_id", "Owner", FieldType::UserId),
         FieldSpec::new("notes", "Notes", FieldType::Text { max: 20_000 }),
     ],
-    system_fields: &["ref", "title", "clause", "clause_title", "guidance", "typical_evidence", "urn"],
+    system_fields: &[
+        sys("ref", Shape::Text),
+        sys("title", Shape::Text),
+        sys("clause", Shape::Text),
+        sys("clause_title", Shape::Text),
+        sys("guidance", Shape::Text),
+        sys("typical_evidence", Shape::Text),
+        sys("urn", Shape::Text),
+    ],
     addressed_by_ref: true,
     creatable: false,
     ..BASE
@@ -47,7 +55,15 @@ pub const CONTROL: KindSpec = KindSpec {
         FieldSpec::new("last_reviewed_on", "Last review", FieldType::Date),
         FieldSpec::new("ai_system_ids", "AI systems covered", FieldType::Ids { kind: "ai_system" }),
     ],
-    system_fields: &["ref", "group", "group_title", "guidance", "typical_evidence", "urn", "source"],
+    system_fields: &[
+        sys("ref", Shape::Text),
+        sys("group", Shape::Text),
+        sys("group_title", Shape::Text),
+        sys("guidance", Shape::Text),
+        sys("typical_evidence", Shape::Text),
+        sys("urn", Shape::Text),
+        sys("source", Shape::Text),
+    ],
     rules: &[exclusion_needs_justification],
     addressed_by_ref: true,
     ..BASE
@@ -61,7 +77,12 @@ pub const SOA: KindSpec = KindSpec {
     label: "Statement of Applicability",
     plural_label: "Statement of Applicability",
     fields: &[FieldSpec::new("notes", "Notes for the approver", FieldType::Text { max: 20_000 })],
-    system_fields: &["approved_by", "approved_at", "approved_revision", "approval_comment"],
+    system_fields: &[
+        sys("approved_by", Shape::UserId),
+        sys("approved_at", Shape::Timestamp),
+        sys("approved_revision", Shape::Integer),
+        sys("approval_comment", Shape::Text),
+    ],
     revisions: Revisions::OnTransition,
     singleton: true,
     creatable: false,

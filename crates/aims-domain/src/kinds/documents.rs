@@ -2,7 +2,7 @@
 
 use super::BASE;
 use crate::policy::Action;
-use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
 use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const EVIDENCE_TYPES: &[&str] =
@@ -33,7 +33,15 @@ pub const EVIDENCE: KindSpec = KindSpec {
         FieldSpec::new("control_refs", "Controls", FieldType::Refs { kind: "control" }),
         FieldSpec::new("requirement_refs", "Requirements", FieldType::Refs { kind: "requirement" }),
     ],
-    system_fields: &["file_name", "content_type", "size_bytes", "sha256", "file_revision", "uploaded_at", "uploaded_by"],
+    system_fields: &[
+        sys("file_name", Shape::Text),
+        sys("content_type", Shape::Text),
+        sys("size_bytes", Shape::Integer),
+        sys("sha256", Shape::Text),
+        sys("file_revision", Shape::Integer),
+        sys("uploaded_at", Shape::Timestamp),
+        sys("uploaded_by", Shape::UserId),
+    ],
     revisions: Revisions::EveryChange,
     uploads: true,
     ..BASE
@@ -73,16 +81,16 @@ pub const POLICY: KindSpec = KindSpec {
         FieldSpec::new("requirement_refs", "Requirements", FieldType::Refs { kind: "requirement" }),
     ],
     system_fields: &[
-        "edition_authors",
-        "submitted_by",
-        "approved_by",
-        "approved_at",
-        "published_by",
-        "published_at",
-        "published_revision",
-        "retired_at",
-        "acknowledgements",
-        "workflow_notes",
+        sys("edition_authors", Shape::UserIds),
+        sys("submitted_by", Shape::UserId),
+        sys("approved_by", Shape::UserId),
+        sys("approved_at", Shape::Timestamp),
+        sys("published_by", Shape::UserId),
+        sys("published_at", Shape::Timestamp),
+        sys("published_revision", Shape::Integer),
+        sys("retired_at", Shape::Timestamp),
+        sys("acknowledgements", Shape::Objects),
+        sys("workflow_notes", Shape::Objects),
     ],
     revisions: Revisions::OnTransition,
     initial_state: Some("draft"),

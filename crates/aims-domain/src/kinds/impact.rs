@@ -4,7 +4,7 @@
 
 use super::BASE;
 use crate::policy::Action;
-use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
 use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const PARTIES: &[&str] = &["individuals", "groups", "society", "environment"];
@@ -53,12 +53,12 @@ pub const IMPACT_ASSESSMENT: KindSpec = KindSpec {
         FieldSpec::new("overall_level", "Overall impact level", FieldType::Choice(OVERALL_LEVELS)).required(),
     ],
     system_fields: &[
-        "signed_off_by",
-        "signed_off_at",
-        "signed_off_revision",
-        "sign_off_comment",
-        "reassessment_due",
-        "reassessment_reason",
+        sys("signed_off_by", Shape::UserId),
+        sys("signed_off_at", Shape::Timestamp),
+        sys("signed_off_revision", Shape::Integer),
+        sys("sign_off_comment", Shape::Text),
+        sys("reassessment_due", Shape::Bool),
+        sys("reassessment_reason", Shape::Text),
     ],
     initial_state: Some("draft"),
     revisions: Revisions::OnTransition,

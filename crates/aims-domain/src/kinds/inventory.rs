@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{BASE, text_present};
 use crate::ValidationErrors;
-use crate::validate::{FieldSpec, FieldType, KindSpec, Parent};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Parent, Shape, sys};
 
 /// The AI roles of ISO/IEC 22989 an organisation can play.
 pub const AI_ROLES: &[&str] = &["ai_provider", "ai_producer", "ai_customer", "ai_partner", "ai_subject", "relevant_authority"];
@@ -44,7 +44,7 @@ pub const AI_SYSTEM: KindSpec = KindSpec {
         FieldSpec::new("human_oversight_mode", "Human oversight", FieldType::Choice(OVERSIGHT_MODES)),
         FieldSpec::new("human_oversight_rationale", "Oversight rationale", FieldType::Text { max: 5_000 }),
     ],
-    system_fields: &["lifecycle_stage"],
+    system_fields: &[sys("lifecycle_stage", Shape::Text)],
     rules: &[risk_category_needs_reason],
     ..BASE
 };
@@ -66,7 +66,7 @@ pub const RESOURCE: KindSpec = KindSpec {
         FieldSpec::new("description", "Description", FieldType::Text { max: 5_000 }),
         FieldSpec::new("owner_id", "Owner", FieldType::UserId),
     ],
-    system_fields: &["ai_system_id"],
+    system_fields: &[sys("ai_system_id", Shape::RecordId)],
     parent: Some(Parent { field: "ai_system_id", kind: "ai_system", collection: "ai-systems" }),
     ..BASE
 };

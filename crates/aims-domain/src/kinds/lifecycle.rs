@@ -4,7 +4,7 @@
 use super::BASE;
 use super::inventory::LIFECYCLE_STAGES;
 use crate::policy::Action;
-use crate::validate::{FieldSpec, FieldType, KindSpec};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Shape, sys};
 use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const RECORD_TYPES: &[&str] = &[
@@ -35,7 +35,15 @@ pub const GATE: KindSpec = KindSpec {
         FieldSpec::new("to_stage", "Move to stage", FieldType::Choice(LIFECYCLE_STAGES)).required(),
         FieldSpec::new("reason", "Why now", FieldType::Text { max: 10_000 }).required(),
     ],
-    system_fields: &["from_stage", "requested_by", "decided_by", "decided_at", "decision_reason", "system_snapshot", "missing_records"],
+    system_fields: &[
+        sys("from_stage", Shape::Text),
+        sys("requested_by", Shape::UserId),
+        sys("decided_by", Shape::UserId),
+        sys("decided_at", Shape::Timestamp),
+        sys("decision_reason", Shape::Text),
+        sys("system_snapshot", Shape::Object),
+        sys("missing_records", Shape::TextList),
+    ],
     initial_state: Some("requested"),
     workflow: Some(&GATE_WORKFLOW),
     ..BASE

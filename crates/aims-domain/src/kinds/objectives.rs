@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::BASE;
 use crate::ValidationErrors;
-use crate::validate::{FieldSpec, FieldType, KindSpec, Parent};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Parent, Shape, sys};
 
 pub const DIRECTIONS: &[&str] = &["at_least", "at_most"];
 
@@ -27,7 +27,12 @@ pub const OBJECTIVE: KindSpec = KindSpec {
         FieldSpec::new("ai_system_ids", "AI systems", FieldType::Ids { kind: "ai_system" }),
         FieldSpec::new("policy_ids", "Policies", FieldType::Ids { kind: "policy" }),
     ],
-    system_fields: &["latest_value", "latest_measured_on", "on_track", "measurement_count"],
+    system_fields: &[
+        sys("latest_value", Shape::Number),
+        sys("latest_measured_on", Shape::Date),
+        sys("on_track", Shape::Bool),
+        sys("measurement_count", Shape::Integer),
+    ],
     rules: &[target_differs_from_baseline],
     ..BASE
 };
@@ -43,7 +48,7 @@ pub const MEASUREMENT: KindSpec = KindSpec {
         FieldSpec::new("measured_on", "Measured on", FieldType::Date).required(),
         FieldSpec::new("notes", "Notes", FieldType::Text { max: 5_000 }),
     ],
-    system_fields: &["objective_id"],
+    system_fields: &[sys("objective_id", Shape::RecordId)],
     parent: Some(Parent { field: "objective_id", kind: "objective", collection: "objectives" }),
     ..BASE
 };

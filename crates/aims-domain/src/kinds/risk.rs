@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{BASE, text_present};
 use crate::ValidationErrors;
 use crate::policy::Action;
-use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions};
+use crate::validate::{FieldSpec, FieldType, KindSpec, Revisions, Shape, sys};
 use crate::workflow::{BodyField, Permission, Sod, TransitionSpec, Workflow};
 
 pub const SOURCE_CATEGORIES: &[&str] = &["technical", "operational", "organisational", "societal"];
@@ -146,15 +146,15 @@ pub const RISK: KindSpec = KindSpec {
         FieldSpec::new("owasp_llm", "OWASP LLM Top 10", FieldType::ChoiceList(OWASP_LLM)),
     ],
     system_fields: &[
-        "inherent_score",
-        "inherent_level",
-        "residual_score",
-        "residual_level",
-        "residual_above_threshold",
-        "criteria_revision",
-        "accepted_by",
-        "accepted_at",
-        "acceptance_rationale",
+        sys("inherent_score", Shape::Integer),
+        sys("inherent_level", Shape::Text),
+        sys("residual_score", Shape::Integer),
+        sys("residual_level", Shape::Text),
+        sys("residual_above_threshold", Shape::Bool),
+        sys("criteria_revision", Shape::Integer),
+        sys("accepted_by", Shape::UserId),
+        sys("accepted_at", Shape::Timestamp),
+        sys("acceptance_rationale", Shape::Text),
     ],
     rules: &[pairs_are_complete],
     initial_state: Some("open"),

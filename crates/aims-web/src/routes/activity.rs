@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -36,9 +37,12 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                 .query("since", "Only events at or after this RFC 3339 time")
                 .query("until", "Only events before this RFC 3339 time")
                 .query("format", "json (default) or csv")
-                .query("order", "chain (default: oldest first, as the hash chain is verified) or newest (newest first)")
-                .query("limit", "Page size, 1–200 (default 50)")
-                .query("cursor", "The next_cursor of the previous page")
+                .query_typed(
+                    "order",
+                    "chain (default: oldest first, as the hash chain is verified) or newest (newest first)",
+                    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["chain", "newest"])).into(),
+                )
+                .paged()
                 .ok(200, "A page of events, or text/csv", Some(("application/json", page_schema(event_ref).into()))),
         )
         .route(

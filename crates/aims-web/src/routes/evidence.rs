@@ -102,13 +102,17 @@ fn download(file: aims_app::evidence::Download) -> Response {
 
 fn multipart_schema(with_metadata: bool) -> Schema {
     let file = ObjectBuilder::new().schema_type(Type::String).format(Some(utoipa::openapi::SchemaFormat::Custom("binary".into())));
-    let mut body = ObjectBuilder::new().property("file", file).required("file");
+    // No other parts: the upload reads only these.
+    let mut body = ObjectBuilder::new()
+        .property("file", file)
+        .required("file")
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
     if with_metadata {
         body = body.property(
             "metadata",
             ObjectBuilder::new()
-                .schema_type(Type::String)
-                .description(Some("JSON object with the evidence fields (title, evidence_type, links …)")),
+                .schema_type(Type::Object)
+                .description(Some("A JSON object with the evidence fields (title, evidence_type, links …)")),
         );
     }
     body.into()
@@ -155,7 +159,11 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         Doc::new("evidence", "download_evidence", "Download the file of a piece of evidence (the current one, or ?revision=n)")
             .org()
             .param("id", "The evidence id")
-            .query("revision", "A revision number: the file that revision held")
+            .query_typed(
+                "revision",
+                "A revision number: the file that revision held",
+                utoipa::openapi::schema::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer).minimum(Some(1.0)).into(),
+            )
             .ok(200, "The file, with its content type and name", None),
     )
     .route(
@@ -170,6 +178,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         Doc::new("evidence", "replace_evidence_file", "Upload a new file for a piece of evidence (If-Match required): a new revision")
             .org()
             .param("id", "The evidence id")
+            .if_match()
             .body("multipart/form-data", multipart_schema(false).into())
             .ok(200, "The evidence with its new file", Some(("application/json", record))),
     )

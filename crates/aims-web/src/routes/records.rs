@@ -80,15 +80,10 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
         }),
         Doc::new(spec.collection, format!("list_{}", spec.collection), format!("List {}", spec.plural_label.to_lowercase()))
             .org()
-            .query("limit", "Page size, 1–200 (default 50)")
-            .query("cursor", "The next_cursor of the previous page")
-            .query("archived", "true to include archived records")
-            .query("state", "Only records in this state (kinds with transitions)")
+            .paged()
+            .flag("archived", "true to include archived records")
             .query("q", "Only records whose name, title or reference contains this text, ignoring case")
-            .query(
-                "{field}",
-                "Filters: any link field (e.g. ai_system_id, risk_ids) by a record id, any person field (e.g. owner_id) by a user id, any choice field (e.g. status) by a value",
-            )
+            .filters(spec)
             .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
     );
     if spec.creatable && !spec.uploads {
@@ -103,6 +98,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             Doc::new(spec.collection, format!("create_{}", spec.kind), format!("Create a {}", spec.label.to_lowercase()))
                 .org()
                 .body(JSON, input_schema(spec, by_ref, true).into())
+                .error(409)
                 .ok(201, "Created", Some((JSON, record_ref.clone()))),
         );
     }
@@ -117,6 +113,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             Doc::new(spec.collection, format!("archive_{}", spec.kind), format!("Archive a {} (never erased)", spec.label.to_lowercase()))
                 .org()
                 .param(key_name, key_doc)
+                .if_match()
                 .ok(200, "Archived", Some((JSON, record_ref.clone()))),
         );
     }
@@ -156,6 +153,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             )
             .org()
             .param(key_name, key_doc)
+            .if_match()
             .body(MERGE_PATCH, input_schema(spec, false, false).into())
             .ok(200, "The changed record", Some((JSON, record_ref.clone()))),
         );
@@ -187,7 +185,7 @@ fn filter_names(spec: &'static KindSpec) -> Vec<&'static str> {
             .filter(|f| matches!(f.ty, FieldType::Ids { .. } | FieldType::Link { .. } | FieldType::Choice(_) | FieldType::UserId))
             .map(|f| f.name),
     );
-    names.extend(spec.system_fields.iter().filter(|f| **f != "ref"));
+    names.extend(spec.system_fields.iter().map(|f| f.name).filter(|f| *f != "ref"));
     names
 }
 
@@ -215,8 +213,8 @@ fn filters(spec: &'static KindSpec, query: &ListQuery<'_>) -> Result<Vec<Filter>
             }
             (_, Some((_, FieldType::Choice(choices)))) => errors.push(*name, "invalid_choice", format!("one of: {}", choices.join(", "))),
             (_, None) => {
-                if let Some(field) = spec.system_fields.iter().find(|f| *f == name) {
-                    filters.push(Filter::Field { field, value: value.clone() });
+                if let Some(field) = spec.system_field(name) {
+                    filters.push(Filter::Field { field: field.name, value: value.clone() });
                 }
             }
             _ => {}
@@ -267,6 +265,7 @@ fn register_singleton(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 format!("Change the {} (JSON merge patch, If-Match required)", spec.label.to_lowercase()),
             )
             .org()
+            .if_match()
             .body(MERGE_PATCH, input_schema(spec, false, false).into())
             .ok(200, "The changed record; a new revision is kept", Some((JSON, record_ref))),
         )
@@ -291,8 +290,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
             Doc::new(spec.collection, format!("list_{}", spec.kind), format!("List the {} of a {}", spec.plural_label.to_lowercase(), parent.kind.replace('_', " ")))
                 .org()
                 .param("id", "The parent record's id")
-                .query("limit", "Page size, 1–200 (default 50)")
-                .query("cursor", "The next_cursor of the previous page")
+                .paged()
                 .ok(200, "A page of records", Some((JSON, page_schema(record_ref.clone()).into()))),
         )
         .route(
@@ -334,6 +332,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 .org()
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
+                .if_match()
                 .body(MERGE_PATCH, input_schema(spec, false, false).into())
                 .ok(200, "The changed record", Some((JSON, record_ref.clone()))),
         )
@@ -349,6 +348,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 .org()
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
+                .if_match()
                 .ok(200, "Archived", Some((JSON, record_ref))),
         )
 }
@@ -361,6 +361,14 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
     let (item, key_name) = item_path(spec);
     let record_ref: RefOr<_> = Ref::from_schema_name(schema_name(spec)).into();
     let with_key = |doc: Doc| if spec.singleton { doc } else { doc.param(key_name, "The record's id") };
+    // A transition without a required field may be sent without a body.
+    let with_body = |doc: Doc, transition: &TransitionSpec| {
+        if transition.fields.iter().any(|f| f.required) {
+            doc.body(JSON, transition_body(transition).into())
+        } else {
+            doc.optional_body(JSON, transition_body(transition).into())
+        }
+    };
     for transition in workflow.transitions {
         let name = transition.name;
         let handler = if spec.singleton {
@@ -387,16 +395,14 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
             format!("{} {} (If-Match required)", transition.label, the(spec)),
         )
         .describe(transition_description(transition))
-        .org();
+        .org()
+        .if_match()
+        .error(409);
         api = api.route(
             HttpMethod::Post,
             &format!("{item}/{name}"),
             handler,
-            with_key(doc).body(JSON, transition_body(transition).into()).ok(
-                200,
-                "The record after the transition",
-                Some((JSON, record_ref.clone())),
-            ),
+            with_body(with_key(doc), transition).ok(200, "The record after the transition", Some((JSON, record_ref.clone()))),
         );
     }
     let choices = if spec.singleton {
@@ -447,13 +453,16 @@ fn transition_description(t: &TransitionSpec) -> String {
     format!("{}. Leaves from `{}`; {to}. {who} {sod}", t.summary, t.from.join("`, `"))
 }
 
-/// The body a transition takes: its declared fields, the required ones marked required.
+/// The body a transition takes: its declared fields, the required ones marked required and
+/// the others nullable; nothing else.
 fn transition_body(t: &TransitionSpec) -> utoipa::openapi::schema::Schema {
-    let mut body = utoipa::openapi::schema::ObjectBuilder::new();
+    let mut body = utoipa::openapi::schema::ObjectBuilder::new()
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
     for field in t.fields {
-        body = body.property(field.name, crate::openapi::string());
         if field.required {
-            body = body.required(field.name);
+            body = body.property(field.name, crate::openapi::string()).required(field.name);
+        } else {
+            body = body.property(field.name, crate::openapi::nullable(crate::openapi::string()));
         }
     }
     body.into()

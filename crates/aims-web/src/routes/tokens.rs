@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use serde_json::Value;
 use utoipa::openapi::path::HttpMethod;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -17,13 +17,14 @@ use crate::auth::Authed;
 use crate::dto::TokenOut;
 use crate::error::ApiResult;
 use crate::input::{JsonBody, QueryPairs, parse_list_query};
-use crate::openapi::{ApiBuilder, Doc, string};
+use crate::openapi::{ApiBuilder, Doc, nullable, page_schema, string};
 
 pub fn register(api: ApiBuilder) -> ApiBuilder {
     let token_ref: RefOr<_> = Ref::from_schema_name(TokenOut::name()).into();
     let create_body = ObjectBuilder::new()
-        .property("name", string())
-        .property("expires_days", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(3650)));
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .property("name", nullable(string()))
+        .property("expires_days", nullable(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(3650)).into()));
     api.schema(&TokenOut::name(), TokenOut::schema())
         .route(
             HttpMethod::Get,
@@ -36,8 +37,12 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
             }),
             Doc::new("tokens", "list_tokens", "List my API tokens (all=true: every member's, for admins)")
                 .org()
-                .query("all", "true for every member's tokens (admin, owner)")
-                .ok(200, "Tokens (never their secrets)", Some(("application/json", ArrayBuilder::new().items(token_ref.clone()).into()))),
+                .flag("all", "true for every member's tokens (admin, owner)")
+                .ok(
+                    200,
+                    "Tokens (never their secrets), all on one page",
+                    Some(("application/json", page_schema(token_ref.clone()).into())),
+                ),
         )
         .route(
             HttpMethod::Post,
@@ -62,6 +67,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
             Doc::new("tokens", "revoke_token", "Revoke an API token (effective on the next request)")
                 .org()
                 .param("id", "The token's id")
+                .error(409)
                 .ok(200, "The revoked token", Some(("application/json", token_ref))),
         )
 }

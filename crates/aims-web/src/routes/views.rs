@@ -43,8 +43,8 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         )
         .org()
         .param("id", "The policy id")
-        .query("from", "A revision number")
-        .query("to", "A revision number, or current (the default)")
+        .query_typed("from", "A revision number", revision_number_schema())
+        .query_typed("to", "A revision number, or current (the default)", revision_or_current())
         .ok(200, "Changed fields and the text line by line (op: equal, insert, delete)", None),
     )
     .route(
@@ -63,4 +63,16 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         .org()
         .ok(200, "The gaps, each missing or expired", None),
     )
+}
+
+fn revision_number_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer).minimum(Some(1.0)).into()
+}
+
+/// A revision number or `current`.
+fn revision_or_current() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^([1-9][0-9]{0,17}|current)$"))
+        .into()
 }

@@ -32,6 +32,38 @@ async fn missing_if_match_is_428(backend: Backend) {
     t.call(t.token("editor"), Method::DELETE, "/api/v1/orgs/acme/controls/X-1", None, &[]).await.problem(428);
 }
 
+/// `If-Match: *` matches whichever version is current (RFC 9110 §13.1.1); a value that is no
+/// entity tag at all is a malformed request.
+async fn if_match_star_matches_the_current_version(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let body = json!({"implementation_status": "planned"});
+    let any = t.call(t.token("editor"), Method::PATCH, CONTROL, Some(&body), &[("if-match", "*")]).await;
+    assert_eq!(any.status, 200, "{}", any.text);
+    assert_eq!(any.json()["version"], 2);
+    let again = t
+        .call(t.token("editor"), Method::PATCH, CONTROL, Some(&json!({"implementation_status": "implemented"})), &[("if-match", "*")])
+        .await;
+    assert_eq!(again.json()["version"], 3);
+    t.call(t.token("editor"), Method::PATCH, CONTROL, Some(&body), &[("if-match", "3")]).await.problem(400);
+    t.call(t.token("editor"), Method::PATCH, CONTROL, Some(&body), &[("if-match", "\"0\"")]).await.problem(412);
+    assert_eq!(t.get("viewer", CONTROL).await.json()["version"], 3, "refused changes write nothing");
+}
+
+/// The authentication scheme is case-insensitive (RFC 9110 §11.1).
+async fn the_bearer_scheme_is_case_insensitive(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let reply = t
+            .client
+            .get(format!("{}{CONTROL}", t.base))
+            .header("authorization", format!("{scheme} {}", t.token("viewer")))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(reply.status(), 200, "{scheme}");
+    }
+}
+
 async fn bad_bodies_get_the_right_status(backend: Backend) {
     let t = TestApp::start(backend).await;
     let url = format!("{}/api/v1/orgs/acme/controls", t.base);
@@ -210,6 +242,8 @@ async fn service_routes_answer(backend: Backend) {
 on_both_backends!(
     stale_if_match_is_412_and_writes_nothing,
     missing_if_match_is_428,
+    if_match_star_matches_the_current_version,
+    the_bearer_scheme_is_case_insensitive,
     bad_bodies_get_the_right_status,
     every_bad_field_is_named,
     exclusion_needs_a_justification,
