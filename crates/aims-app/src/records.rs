@@ -46,6 +46,21 @@ impl App {
         Ok(records::list(&self.db, &member.org_id, spec.kind, include_archived, after_seq, limit).await?)
     }
 
+    /// A page of records matching every filter (the lists of the web UI, with their search).
+    pub async fn list_records_where(
+        &self,
+        member: &Member,
+        spec: &KindSpec,
+        include_archived: bool,
+        filters: &[Filter],
+        after_seq: i64,
+        limit: u32,
+    ) -> AppResult<Page<Record>> {
+        require(member, Action::Read)?;
+        let page = PageRequest { kind: spec.kind, include_archived, filters, after_seq, limit, prefix: "" };
+        Ok(records::list_where(&self.db, &member.org_id, &page).await?)
+    }
+
     /// A page of stored record documents after `prefix` (the API's list route).
     pub async fn list_records_json(
         &self,

@@ -72,14 +72,14 @@ impl Db {
             return Ok(Db::Postgres(pool, crate::pg_readers::PgReaders::new(options, crate::pg_pipelined::PgPipelined::new(url)?), writes));
         }
         let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;
+        let durability = Durability::from_env()?;
         let readers = crate::readers::Readers::new(path);
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode is durable against application crashes; only a power loss can
-            // lose the last transactions, never corrupt the file.
-            .synchronous(SqliteSynchronous::Normal)
+            // See `Durability`: FULL unless AIMS_SQLITE_SYNCHRONOUS says otherwise.
+            .synchronous(durability.sqlx())
             .foreign_keys(true)
             // The CLI and a running server share the file: wait for the writer instead of
             // failing with "database is locked".
@@ -93,7 +93,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(20))
             .connect_with(options)
             .await?;
-        Ok(Db::Sqlite(pool, readers, crate::writer::Writer::new(path)))
+        Ok(Db::Sqlite(pool, readers, crate::writer::Writer::new(path, durability)))
     }
 
     pub fn backend(&self) -> Backend {
@@ -160,7 +160,53 @@ async fn begin_postgres(pool: &PgPool) -> StoreResult<Transaction<'static, Postg
     }
 }
 
-pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
+/// What a SQLite commit waits for before it is acknowledged (`PRAGMA synchronous`), set by
+/// `AIMS_SQLITE_SYNCHRONOUS`. In WAL mode both survive a crash of the process; they differ on
+/// an OS crash or power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is fsynced before it is acknowledged: a power cut loses nothing that was
+    /// acknowledged. The default: the activity log promises that nothing acknowledged is lost.
+    Full,
+    /// The WAL is fsynced only at checkpoints: a power cut can roll back the last acknowledged
+    /// transactions (never corrupt the file or break a chain).
+    Normal,
+}
+
+/// The environment variable that chooses [`Durability`].
+pub const SYNCHRONOUS_ENV: &str = "AIMS_SQLITE_SYNCHRONOUS";
+
+impl Durability {
+    /// `full` (the default when unset or empty) or `normal`, in any case; anything else is refused.
+    pub fn parse(setting: Option<&str>) -> StoreResult<Self> {
+        match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("full") => Ok(Durability::Full),
+            Some("normal") => Ok(Durability::Normal),
+            Some(other) => Err(StoreError::BadSetting(format!("{SYNCHRONOUS_ENV}: {other:?} is not full or normal"))),
+        }
+    }
+
+    pub fn from_env() -> StoreResult<Self> {
+        Self::parse(std::env::var(SYNCHRONOUS_ENV).ok().as_deref())
+    }
+
+    /// The value of `PRAGMA synchronous`.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+
+    fn sqlx(self) -> SqliteSynchronous {
+        match self {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        }
+    }
+}
+
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let path = match (url.strip_prefix("sqlite://"), url.strip_prefix("sqlite:")) {
         (Some(path), _) | (None, Some(path)) => path,
         (None, None) if url.contains("://") => return None,
@@ -209,5 +255,15 @@ mod tests {
         assert_eq!(sqlite_path("aims.db"), Some("aims.db"));
         assert_eq!(sqlite_path("mysql://x"), None);
         assert_eq!(sqlite_path("sqlite:"), None);
+    }
+
+    #[test]
+    fn durability_settings() {
+        use super::Durability;
+        assert_eq!(Durability::parse(None).expect("unset"), Durability::Full);
+        assert_eq!(Durability::parse(Some(" Normal ")).expect("normal"), Durability::Normal);
+        assert_eq!(Durability::parse(Some("FULL")).expect("full"), Durability::Full);
+        let refused = Durability::parse(Some("off")).expect_err("off is refused").to_string();
+        assert!(refused.contains("AIMS_SQLITE_SYNCHRONOUS") && refused.contains("\"off\""), "{refused}");
     }
 }

@@ -14,6 +14,12 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("unsupported database URL {0:?}: use sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…")]
     BadUrl(String),
+    /// A setting (an environment variable) with a value aims does not accept; the text names it.
+    #[error("{0}")]
+    BadSetting(String),
+    /// A backup that cannot be taken or restored; the text says why.
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

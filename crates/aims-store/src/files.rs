@@ -69,10 +69,14 @@ impl FileStore {
                 }
                 let dir = path.parent().ok_or_else(|| StoreError::Corrupt("file store path has no folder".into()))?;
                 tokio::fs::create_dir_all(dir).await?;
-                // Write beside, then rename: a reader never sees half a file.
+                // Write beside, then rename: a reader never sees half a file. Both the file and
+                // its folder are fsynced before the record commits, so a power cut cannot leave a
+                // committed record whose file is missing or empty.
                 let temp = dir.join(format!(".{sha256}.{}", uuid::Uuid::now_v7()));
-                tokio::fs::write(&temp, bytes).await?;
-                tokio::fs::rename(&temp, &path).await?;
+                let (dir, bytes) = (dir.to_owned(), bytes.to_vec());
+                tokio::task::spawn_blocking(move || write_synced(&dir, &temp, &path, &bytes))
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("the file writer stopped: {e}")))??;
             }
             FileStore::Database => {
                 let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
@@ -106,6 +110,17 @@ impl FileStore {
             })),
         }
     }
+}
+
+/// Writes `bytes` to `temp`, fsyncs it, renames it to `path` and fsyncs the folder `dir`.
+fn write_synced(dir: &Path, temp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(temp, path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

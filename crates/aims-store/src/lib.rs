@@ -11,6 +11,7 @@
 #[macro_use]
 mod db;
 pub mod activity;
+pub mod backup;
 pub mod error;
 pub mod files;
 pub mod migrate;
@@ -29,5 +30,5 @@ pub mod tokens;
 pub mod users;
 pub mod writer;
 
-pub use db::{Backend, Db, WriteTx};
+pub use db::{Backend, Db, Durability, SYNCHRONOUS_ENV, WriteTx, sqlite_path};
 pub use error::{StoreError, StoreResult};

@@ -48,6 +48,26 @@ pub enum Filter {
     Field { field: &'static str, value: String },
     /// Records in this state.
     State(String),
+    /// Records whose name, title or reference contains this text, ignoring case: the lists'
+    /// search (`?q=`). Hold it as [`Filter::text`] makes it (lower case).
+    Text(String),
+}
+
+impl Filter {
+    /// A text search for `query`, matched in lower case.
+    pub fn text(query: &str) -> Self {
+        Self::Text(query.trim().to_lowercase())
+    }
+}
+
+/// The text a search looks in: a record's name, title and reference, in lower case.
+fn searched_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "lower(coalesce(json_extract(r.data, '$.name'), '') || ' ' || coalesce(json_extract(r.data, '$.title'), '') || ' ' || coalesce(r.ref, ''))"
+        }
+        Backend::Postgres => "lower(concat_ws(' ', r.data::json ->> 'name', r.data::json ->> 'title', r.ref))",
+    }
 }
 
 fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
@@ -69,14 +89,26 @@ fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
             ),
         },
         Filter::State(_) => format!("AND r.state = ${param}"),
+        // On PostgreSQL the stored text is searched first, which spares parsing the document
+        // of every record that cannot match (the text is in the document as typed unless it
+        // holds a character JSON escapes).
+        Filter::Text(query) => match backend {
+            Backend::Postgres if !query.chars().any(|c| c == '"' || c == '\\' || c.is_control()) => format!(
+                "AND CASE WHEN strpos(lower(r.data), ${param}) > 0 OR strpos(lower(coalesce(r.ref, '')), ${param}) > 0 \
+                 THEN strpos({}, ${param}) > 0 ELSE FALSE END",
+                searched_sql(backend)
+            ),
+            Backend::Postgres => format!("AND strpos({}, ${param}) > 0", searched_sql(backend)),
+            Backend::Sqlite => format!("AND instr({}, ${param}) > 0", searched_sql(backend)),
+        },
     }
 }
 
-fn filter_value(filter: &Filter) -> &str {
+pub(crate) fn filter_value(filter: &Filter) -> &str {
     match filter {
         Filter::Link { id, .. } => id,
         Filter::Field { value, .. } => value,
-        Filter::State(state) => state,
+        Filter::State(state) | Filter::Text(state) => state,
     }
 }
 
@@ -85,6 +117,11 @@ fn filter_value(filter: &Filter) -> &str {
 /// With a link filter the query starts from the links pointing at that record (indexed by
 /// target), so a filter matching few of many records never scans the whole kind.
 fn page_sql(backend: Backend, include_archived: bool, filters: &[Filter]) -> String {
+    page_sql_selecting(backend, include_archived, filters, "r.seq, r.doc")
+}
+
+/// [`page_sql`] selecting `columns` (of `r`, the records).
+pub(crate) fn page_sql_selecting(backend: Backend, include_archived: bool, filters: &[Filter], columns: &str) -> String {
     let archived = if include_archived { "" } else { "AND r.archived = FALSE" };
     let driving = filters.iter().position(|f| matches!(f, Filter::Link { .. }));
     let conditions: String = filters
@@ -103,7 +140,7 @@ fn page_sql(backend: Backend, include_archived: bool, filters: &[Filter]) -> Str
         ),
         _ => "records r WHERE r.org_id = $1".to_owned(),
     };
-    format!("SELECT r.seq, r.doc FROM {from} AND r.kind = $2 {archived} {conditions} AND r.seq > $3 ORDER BY r.seq LIMIT $4")
+    format!("SELECT {columns} FROM {from} AND r.kind = $2 {archived} {conditions} AND r.seq > $3 ORDER BY r.seq LIMIT $4")
 }
 
 /// Joins fetched `(seq, doc)` rows into a page: the extra row only says more exist.

@@ -170,6 +170,26 @@ pub async fn list(db: &Db, org_id: &str, kind: &str, include_archived: bool, aft
     Ok(Page::from_overfetch(records, limit, |r| r.seq))
 }
 
+/// One page of records of a kind matching every filter (links, fields, state, text search), as
+/// records: the page query of [`page_json::list`](crate::page_json::list).
+pub async fn list_where(db: &Db, org_id: &str, page: &crate::page_json::PageRequest<'_>) -> StoreResult<Page<Record>> {
+    let columns = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = crate::page_json::page_sql_selecting(db.backend(), page.include_archived, page.filters, &columns);
+    let rows: Vec<Row> = on_pool!(db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(org_id)
+            .bind(page.kind)
+            .bind(page.after_seq)
+            .bind(i64::from(page.limit) + 1);
+        for filter in page.filters {
+            query = query.bind(crate::page_json::filter_value(filter));
+        }
+        query.fetch_all(pool).await?
+    });
+    let records = rows.into_iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
+}
+
 /// Writes a new document (and state) over a record whose version is `expected_version`, as one
 /// compare-and-set: a concurrent change makes this fail with [`StoreError::Stale`].
 pub async fn update(

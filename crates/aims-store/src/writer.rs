@@ -20,6 +20,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 pub struct Writer {
     path: Arc<PathBuf>,
+    durability: crate::db::Durability,
     /// Writers of this process queue here, in order, instead of polling SQLite's write lock;
     /// other processes (the CLI) meet the busy timeout.
     connection: Arc<Mutex<Option<Connection>>>,
@@ -32,8 +33,8 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    pub fn new(path: &str) -> Self {
-        Self { path: Arc::new(PathBuf::from(path)), connection: Arc::new(Mutex::new(None)) }
+    pub fn new(path: &str, durability: crate::db::Durability) -> Self {
+        Self { path: Arc::new(PathBuf::from(path)), durability, connection: Arc::new(Mutex::new(None)) }
     }
 
     /// Waits for this process's turn to write, then starts a transaction holding the
@@ -41,7 +42,7 @@ impl Writer {
     pub async fn begin(&self) -> StoreResult<SqliteTx> {
         let mut turn = self.connection.clone().lock_owned().await;
         if turn.is_none() {
-            *turn = Some(open(&self.path)?);
+            *turn = Some(open(&self.path, self.durability)?);
         }
         // Another process (the CLI) seldom holds the write lock: try at once, on this thread,
         // and wait for it in the blocking pool only when it does.
@@ -75,14 +76,14 @@ fn begin_without_waiting(connection: &Connection) -> rusqlite::Result<()> {
     started
 }
 
-fn open(path: &Path) -> rusqlite::Result<Connection> {
+fn open(path: &Path, durability: crate::db::Durability) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.set_prepared_statement_cache_capacity(128);
     // The same settings as the sqlx pool (see `Db::connect`); WAL is a property of the file.
-    connection
-        .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;")?;
+    connection.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;")?;
+    connection.pragma_update(None, "synchronous", durability.pragma())?;
     // Copy the WAL back into the database every 10,000 pages (40 MB) rather than SQLite's
     // 1,000: a checkpoint (and its fsync) ran every ~80 creates, and pages that many writes
     // touch (index leaves, the organisation's row) are now copied once per checkpoint.

@@ -330,7 +330,8 @@ async fn render(
     done_date: String,
 ) -> Result<Response, UiError> {
     let (record, linked) = state.app.trace(&ctx.member, &ACTION, id).await?;
-    let options = Options::load(&state.app, &ctx.member, ACTION.fields).await?;
+    let mut options = Options::load(&state.app, &ctx.member, ACTION.fields).await?;
+    options.label_linked(&state.app, &ctx.member, ACTION.fields, &record.data).await?;
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "a former member".into());
     let slug = ctx.slug();
@@ -408,7 +409,7 @@ pub(crate) async fn save(
 ) -> Result<Response, UiError> {
     let posted = Posted(pairs);
     let patch = posted.to_json(ACTION.fields, &[], true);
-    match state.app.patch_record(&ctx.member, &ACTION, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+    match recform::save_changed(&state.app, &ctx.member, &ACTION, &id, version_of(&posted), &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/actions/{id}?done=saved", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;

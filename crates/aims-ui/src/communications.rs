@@ -353,7 +353,7 @@ pub(crate) async fn save(
 ) -> Result<Response, UiError> {
     let posted = Posted(pairs);
     let patch = posted.to_json(&plan_fields(), &[], true);
-    match state.app.patch_record(&ctx.member, &COMMUNICATION, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+    match recform::save_changed(&state.app, &ctx.member, &COMMUNICATION, &id, version_of(&posted), &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/communications/{id}?done=saved", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;

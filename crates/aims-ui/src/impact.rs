@@ -125,7 +125,8 @@ async fn render(
     notice_section: &'static str,
     errors: FormErrors,
 ) -> Result<Response, UiError> {
-    let options = Options::load(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields).await?;
+    let mut options = Options::load(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields).await?;
+    options.label_linked(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields, &record.data).await?;
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
     let shown: Vec<&str> = IMPACT_ASSESSMENT.fields.iter().map(|f| f.name).collect();
@@ -193,7 +194,7 @@ pub(crate) async fn save(
 ) -> Result<Response, UiError> {
     let posted = Posted(pairs);
     let patch = posted.to_json(IMPACT_ASSESSMENT.fields, &[], true);
-    match state.app.patch_record(&ctx.member, &IMPACT_ASSESSMENT, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+    match recform::save_changed(&state.app, &ctx.member, &IMPACT_ASSESSMENT, &id, version_of(&posted), &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/impact-assessments/{id}?done=saved", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;

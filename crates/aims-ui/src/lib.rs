@@ -19,7 +19,9 @@ mod forms;
 mod gap;
 mod impact;
 mod layout;
+mod lists;
 mod objectives;
+mod pages;
 mod people;
 mod policies;
 mod recform;
@@ -90,6 +92,7 @@ pub fn router(app: App) -> Router {
         .merge(actions::routes())
         .merge(soa::routes())
         .merge(gap::routes())
+        .merge(pages::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(map_response(layout::security_headers))
         .with_state(state)

@@ -324,7 +324,8 @@ async fn render_objective(
         }
     }
     sort_by_date(&mut series);
-    let options = Options::load(app, &ctx.member, OBJECTIVE.fields).await?;
+    let mut options = Options::load(app, &ctx.member, OBJECTIVE.fields).await?;
+    options.label_linked(app, &ctx.member, OBJECTIVE.fields, &record.data).await?;
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
     let (goal, _) = goal_of(&record);
@@ -428,7 +429,7 @@ pub(crate) async fn save(
 ) -> Result<Response, UiError> {
     let posted = Posted(pairs);
     let patch = posted.to_json(OBJECTIVE.fields, &[], true);
-    match state.app.patch_record(&ctx.member, &OBJECTIVE, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+    match recform::save_changed(&state.app, &ctx.member, &OBJECTIVE, &id, version_of(&posted), &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/objectives/{id}?done=saved", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;

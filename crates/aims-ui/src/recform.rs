@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use aims_app::App;
+use aims_app::{App, AppError};
 use aims_domain::kinds;
-use aims_domain::validate::{FieldSpec, FieldType};
+use aims_domain::validate::{FieldSpec, FieldType, KindSpec};
 use aims_store::model::{Member, Record};
 use serde_json::{Map, Value};
 
@@ -43,6 +43,8 @@ pub(crate) struct Options {
     pub records: HashMap<&'static str, Vec<(String, String)>>,
     /// Integer fields offered as a select: field name → `(value, label)`.
     pub scales: HashMap<&'static str, Vec<(i64, String)>>,
+    /// Labels of linked records that are not among `records`, by kind.
+    pub linked: HashMap<&'static str, Vec<(String, String)>>,
 }
 
 impl Options {
@@ -61,7 +63,112 @@ impl Options {
                 }
             }
         }
-        Ok(Self { members, records, scales: HashMap::new() })
+        Ok(Self { members, records, scales: HashMap::new(), linked: HashMap::new() })
+    }
+}
+
+/// Saves a posted edit form as a merge patch of only the fields whose posted value differs from
+/// the record the form was rendered from (the record at the posted `version`; a record changed
+/// since is refused as stale by the patch). A form cannot show every record a link field may
+/// hold in a large organisation: sending only what the user changed means what the form did not
+/// show is never removed.
+pub(crate) async fn save_changed(
+    app: &App,
+    member: &Member,
+    spec: &KindSpec,
+    segment: &str,
+    version: i64,
+    posted: &Map<String, Value>,
+) -> Result<Record, AppError> {
+    let stored = app.get_record(member, spec, segment).await?;
+    // Against another version nothing can be compared: the patch refuses it (after the role
+    // check, so a reader hears that first).
+    let patch = if stored.version == version { changed_fields(spec.fields, posted, &stored.data) } else { posted.clone() };
+    app.patch_record(member, spec, segment, version, &Value::Object(patch)).await
+}
+
+/// The posted fields whose value differs from the stored one, compared as the form shows them:
+/// blank text, no value and an empty list are the same; link and choice lists are sets.
+pub(crate) fn changed_fields(fields: &[FieldSpec], posted: &Map<String, Value>, stored: &Map<String, Value>) -> Map<String, Value> {
+    posted
+        .iter()
+        .filter(|(name, value)| {
+            let ty = fields.iter().find(|f| f.name == name.as_str()).map(|f| f.ty);
+            normalized(ty, value) != normalized(ty, stored.get(name.as_str()).unwrap_or(&Value::Null))
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// A value in the form a form round trip gives it, for comparing a posted value with a stored one.
+fn normalized(ty: Option<FieldType>, value: &Value) -> Value {
+    match value {
+        Value::String(s) if s.trim().is_empty() => Value::Null,
+        Value::String(s) => Value::String(s.trim().to_owned()),
+        Value::Array(items) if items.is_empty() => Value::Null,
+        Value::Array(items) => {
+            let sub = |i: &Value| match ty {
+                Some(FieldType::Items { fields, .. }) => match i {
+                    Value::Object(row) => Value::Object(
+                        row.iter()
+                            .map(|(k, v)| (k.clone(), normalized(fields.iter().find(|f| f.name == k.as_str()).map(|f| f.ty), v)))
+                            .filter(|(_, v)| !v.is_null())
+                            .collect(),
+                    ),
+                    other => normalized(None, other),
+                },
+                _ => normalized(None, i),
+            };
+            let mut items: Vec<Value> = items.iter().map(sub).collect();
+            if matches!(ty, Some(FieldType::Ids { .. } | FieldType::ChoiceList(_))) {
+                items.sort_by_key(Value::to_string);
+                items.dedup();
+            }
+            Value::Array(items)
+        }
+        Value::Number(n) => n.as_f64().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number),
+        Value::Bool(false) if matches!(ty, Some(FieldType::Bool)) => Value::Null,
+        other => other.clone(),
+    }
+}
+
+impl Options {
+    /// A linked record's label: from the records listed or looked up for the form's values,
+    /// else its id.
+    pub fn label(&self, kind: &str, id: &str) -> String {
+        self.records
+            .get(kind)
+            .into_iter()
+            .chain(self.linked.get(kind))
+            .flat_map(|r| r.iter())
+            .find(|(i, _)| i == id)
+            .map_or_else(|| id.to_owned(), |(_, l)| l.clone())
+    }
+
+    /// Looks up the labels of the records `values` links to that are not among the records
+    /// listed, so the form names every link it shows.
+    pub async fn label_linked(
+        &mut self,
+        app: &App,
+        member: &Member,
+        fields: &[FieldSpec],
+        values: &Map<String, Value>,
+    ) -> Result<(), UiError> {
+        for field in fields {
+            let (FieldType::Ids { kind } | FieldType::Link { kind }) = field.ty else { continue };
+            let Some(spec) = kinds::by_kind(kind) else { continue };
+            for id in list_of(values.get(field.name)) {
+                let known = self.records.get(kind).into_iter().chain(self.linked.get(kind)).flatten().any(|(i, _)| *i == id);
+                if known {
+                    continue;
+                }
+                // A link to a record that is gone or not addressable by id keeps its id as label.
+                if let Ok(record) = app.get_record(member, spec, &id).await {
+                    self.linked.entry(kind).or_default().push((id, record_label(&record)));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -202,7 +309,13 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
                 html,
                 r#"<div class="field"><span class="label-row"><label for="{id}">{label}</label>{star}</span><select id="{id}" name="{name}"{attrs}><option value="">— Choose —</option>"#
             );
-            for (rid, display) in options.records.get(kind).map(Vec::as_slice).unwrap_or_default() {
+            let available = options.records.get(kind).map(Vec::as_slice).unwrap_or_default();
+            // The linked record is offered even when it is not among the records listed, so an
+            // unchanged form keeps the link.
+            if !current.is_empty() && !available.iter().any(|(rid, _)| *rid == current) {
+                let _ = write!(html, r#"<option value="{}" selected>{}</option>"#, esc(&current), esc(&options.label(kind, &current)));
+            }
+            for (rid, display) in available {
                 let selected = if *rid == current { " selected" } else { "" };
                 let _ = write!(html, r#"<option value="{}"{selected}>{}</option>"#, esc(rid), esc(display));
             }
@@ -210,7 +323,12 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
         }
         FieldType::Ids { kind } => {
             let current = list_of(value);
-            let available = options.records.get(kind).map(Vec::as_slice).unwrap_or_default();
+            let listed = options.records.get(kind).map(Vec::as_slice).unwrap_or_default();
+            // Every linked record is shown (checked) first, whether or not it is among the
+            // records listed, so an unchanged form keeps every link.
+            let mut available: Vec<(String, String)> =
+                current.iter().filter(|c| !listed.iter().any(|(rid, _)| rid == *c)).map(|c| (c.clone(), options.label(kind, c))).collect();
+            available.extend(listed.iter().cloned());
             let _ = write!(html, r#"<fieldset class="field checks"{attrs}><legend>{label}</legend>"#);
             if available.is_empty() {
                 let _ = write!(html, r#"<p class="hint">None recorded yet.</p>"#);
@@ -310,9 +428,7 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
 /// of choices become words.
 pub(crate) fn show(field: &FieldSpec, value: Option<&Value>, options: &Options) -> String {
     let member = |id: &str| options.members.iter().find(|(u, _)| u == id).map_or_else(|| id.to_owned(), |(_, n)| n.clone());
-    let record = |kind: &str, id: &str| {
-        options.records.get(kind).and_then(|r| r.iter().find(|(i, _)| i == id)).map_or_else(|| id.to_owned(), |(_, l)| l.clone())
-    };
+    let record = |kind: &str, id: &str| options.label(kind, id);
     match (field.ty, value) {
         (_, None | Some(Value::Null)) => String::new(),
         (FieldType::Bool, Some(v)) => if v == &Value::Bool(true) { "Yes" } else { "No" }.into(),

@@ -408,6 +408,7 @@ async fn render_risk(
     let criteria = criteria(state, ctx).await?;
     let mut options = Options::load(&state.app, &ctx.member, RISK.fields).await?;
     options.scales = criteria.scales();
+    options.label_linked(&state.app, &ctx.member, RISK.fields, &record.data).await?;
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
     let shown: Vec<&str> = RISK.fields.iter().map(|f| f.name).collect();
@@ -462,7 +463,7 @@ pub(crate) async fn save(
 ) -> Result<Response, UiError> {
     let posted = Posted(pairs);
     let patch = posted.to_json(RISK.fields, &[], true);
-    match state.app.patch_record(&ctx.member, &RISK, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+    match recform::save_changed(&state.app, &ctx.member, &RISK, &id, version_of(&posted), &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/risks/{id}?done=saved", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;

@@ -117,13 +117,35 @@ struct SystemsPage {
     shell: Shell,
     can_edit: bool,
     rows: Vec<SystemRow>,
+    listing: crate::lists::Listing,
+    path: String,
 }
 
-pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
+/// The register: a page of AI systems (searchable by name), or all of them as CSV.
+pub(crate) async fn list(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(params): Query<crate::lists::ListParams>,
+) -> Result<Response, UiError> {
     let (_, names) = ctx.member_names(&state).await?;
-    let page = state.app.list_records(&ctx.member, &AI_SYSTEM, false, 0, 200).await?;
-    let rows = page
-        .items
+    let path = format!("/orgs/{}/ai-systems", ctx.slug());
+    if params.wants_csv() {
+        let header = ["id", "name", "lifecycle_stage", "eu_ai_act_risk_category", "owner", "human_oversight_mode", "intended_use"];
+        let row = move |r: &Record| {
+            vec![
+                r.id.clone(),
+                field(r, "name"),
+                field(r, "lifecycle_stage"),
+                field(r, "eu_ai_act_risk_category"),
+                names.get(&field(r, "owner_id")).cloned().unwrap_or_default(),
+                field(r, "human_oversight_mode"),
+                field(r, "intended_use"),
+            ]
+        };
+        return Ok(crate::lists::csv(state.app.clone(), ctx.member.clone(), &AI_SYSTEM, &params, Vec::new(), "ai-systems", &header, row));
+    }
+    let (records, listing) = crate::lists::page(&state.app, &ctx.member, &AI_SYSTEM, &params, Vec::new(), &path).await?;
+    let rows = records
         .iter()
         .map(|r| {
             let stage = field(r, "lifecycle_stage");
@@ -141,7 +163,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
             }
         })
         .collect();
-    Ok(SystemsPage { shell: ctx.shell(Section::AiSystems), can_edit: ctx.can(Action::Edit), rows }.into_response())
+    Ok(SystemsPage { shell: ctx.shell(Section::AiSystems), can_edit: ctx.can(Action::Edit), rows, listing, path }.into_response())
 }
 
 // ---- a generic "new record" page ----
@@ -361,7 +383,8 @@ async fn render_system(
     all_fields.extend(RESOURCE.fields.iter().copied());
     all_fields.extend(LIFECYCLE_RECORD.fields.iter().copied());
     all_fields.extend(DATASET.fields.iter().copied());
-    let options = Options::load(app, member, &all_fields).await?;
+    let mut options = Options::load(app, member, &all_fields).await?;
+    options.label_linked(app, member, AI_SYSTEM.fields, &system.data).await?;
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
     let slug = ctx.slug();
@@ -960,7 +983,7 @@ pub(crate) async fn save(
 ) -> Result<Response, UiError> {
     let posted = Posted(pairs);
     let patch = posted.to_json(AI_SYSTEM.fields, &[], true);
-    match state.app.patch_record(&ctx.member, &AI_SYSTEM, &id, version_of(&posted), &Value::Object(patch.clone())).await {
+    match recform::save_changed(&state.app, &ctx.member, &AI_SYSTEM, &id, version_of(&posted), &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/ai-systems/{id}?done=saved", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;

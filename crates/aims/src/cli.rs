@@ -50,6 +50,16 @@ enum Command {
     /// Evidence files.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Write a backup of a running SQLite installation (database and evidence files) to one
+    /// file and print its SHA-256; on PostgreSQL, print how to back up with pg_dump.
+    Backup {
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty location (the --database path and its evidence folder)
+    /// and verify every chain and every evidence file; exit 1 if anything fails the check.
+    Restore { archive: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +214,16 @@ async fn open(database: &str) -> anyhow::Result<App> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // A backup copies the database as it is, and a restore needs its target absent: neither
+    // opens (and so creates or migrates) the database first.
+    match &cli.command {
+        Command::Backup { to } => {
+            let (database, to) = (cli.database.clone(), to.clone());
+            return tokio::task::spawn_blocking(move || crate::backup::backup(&database, &to)).await?;
+        }
+        Command::Restore { archive } => return crate::backup::restore(&cli.database, archive).await,
+        _ => {}
+    }
     let app = open(&cli.database).await?;
     match cli.command {
         Command::Serve(args) => serve(app, args).await?,
@@ -224,6 +244,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("created={} updated={} unchanged={}", report.created, report.updated, report.unchanged);
         }
         Command::Evidence(EvidenceCommand::Verify { org }) => return verify_evidence(&app, &org).await,
+        Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled before the database is opened"),
         Command::Log(LogCommand::Head { org }) => {
             let (seq, hash) = app.log_head(&org).await?;
             println!("{hash}");

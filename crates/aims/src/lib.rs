@@ -6,5 +6,6 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod backup;
 pub mod cli;
 pub mod server;

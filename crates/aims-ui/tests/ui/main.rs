@@ -16,6 +16,7 @@ use tower_sessions::SessionManagerLayer;
 
 mod documents;
 mod objectives_people;
+mod scale;
 mod soa_gap;
 mod traceability;
 
@@ -37,7 +38,41 @@ struct Reply {
 async fn start() -> TestUi {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("ui.db").display());
-    let (app, _) = App::open(&url).await.expect("open database");
+    start_at(&url, dir).await
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A UI on a fresh database of the backend; `None` (saying so) for PostgreSQL when
+/// `AIMS_TEST_POSTGRES_URL` is not set, which CI refuses.
+async fn start_on(backend: Backend) -> Option<TestUi> {
+    match backend {
+        Backend::Sqlite => Some(start().await),
+        Backend::Postgres => {
+            let admin_url = match std::env::var("AIMS_TEST_POSTGRES_URL") {
+                Ok(url) if !url.is_empty() => url,
+                _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but AIMS_TEST_POSTGRES_URL is not set"),
+                _ => {
+                    eprintln!("skipped: PostgreSQL variant (set AIMS_TEST_POSTGRES_URL to run it)");
+                    return None;
+                }
+            };
+            let name = format!("aims_uitest_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create test database");
+            admin.close().await;
+            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base).to_owned();
+            Some(start_at(&format!("{base}/{name}"), tempfile::tempdir().expect("temp dir")).await)
+        }
+    }
+}
+
+async fn start_at(url: &str, dir: tempfile::TempDir) -> TestUi {
+    let (app, _) = App::open(url).await.expect("open database");
     let users = app.create_demo().await.expect("demo").expect("fresh database");
     let users = users.into_iter().map(|u| (u.role, u)).collect();
     let router = aims_ui::router(app.clone()).layer(SessionManagerLayer::new(DbSessionStore::new(app.db.clone())));

@@ -23,6 +23,8 @@ use aims_domain::validate::FieldType;
 use aims_store::page_json::Filter;
 
 const JSON: &str = "application/json";
+/// The longest text a list search (`?q=`) takes.
+pub const MAX_SEARCH: usize = 200;
 const MERGE_PATCH: &str = "application/merge-patch+json";
 
 fn schema_name(spec: &KindSpec) -> String {
@@ -82,6 +84,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             .query("cursor", "The next_cursor of the previous page")
             .query("archived", "true to include archived records")
             .query("state", "Only records in this state (kinds with transitions)")
+            .query("q", "Only records whose name, title or reference contains this text, ignoring case")
             .query(
                 "{field}",
                 "Filters: any link field (e.g. ai_system_id, risk_ids) by a record id, any person field (e.g. owner_id) by a user id, any choice field (e.g. status) by a value",
@@ -173,10 +176,11 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
     )
 }
 
-/// The query parameters a list of a kind accepts: paging, `archived`, `state`, and its link
+/// The query parameters a list of a kind accepts: paging, `archived`, `state`, the search `q`
+/// (name, title or reference containing the text), and its link
 /// and choice fields as filters.
 fn filter_names(spec: &'static KindSpec) -> Vec<&'static str> {
-    let mut names = vec!["archived", "state"];
+    let mut names = vec!["archived", "state", "q"];
     names.extend(
         spec.fields
             .iter()
@@ -194,6 +198,10 @@ fn filters(spec: &'static KindSpec, query: &ListQuery<'_>) -> Result<Vec<Filter>
     for (name, value) in &query.extra {
         match (*name, spec.field(name).map(|f| (f.name, f.ty))) {
             ("state", _) => filters.push(Filter::State(value.clone())),
+            // The search: blank searches nothing; a long text is refused rather than scanned.
+            ("q", _) if value.trim().is_empty() => {}
+            ("q", _) if value.chars().count() > MAX_SEARCH => errors.push("q", "too_long", format!("at most {MAX_SEARCH} characters")),
+            ("q", _) => filters.push(Filter::text(value)),
             (_, Some((field, FieldType::Ids { .. } | FieldType::Link { .. }))) => match uuid::Uuid::parse_str(value) {
                 Ok(id) => filters.push(Filter::Link { field, id: id.to_string() }),
                 Err(_) => errors.push(*name, "invalid_format", "a record id (UUID)"),

@@ -108,7 +108,35 @@ async fn requests_recover_when_the_database_drops_its_connections(backend: Backe
     assert_eq!(created.status, 201, "{}", created.text);
 }
 
+/// `?q=` finds records by name, title or reference in any case, with the other filters and
+/// across pages; blank searches nothing and a very long text is refused.
+async fn lists_search_names_titles_and_references(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    for name in ["Credit Scorer", "Fraud scorer 100%", "Chat assistant", "Under_score"] {
+        assert_eq!(t.post("editor", "/api/v1/orgs/acme/ai-systems", &json!({"name": name})).await.status, 201);
+    }
+    let names = |v: serde_json::Value| -> Vec<String> {
+        v["items"].as_array().expect("items").iter().map(|i| i["name"].as_str().unwrap_or_default().to_owned()).collect()
+    };
+    assert_eq!(names(t.get("viewer", "/api/v1/orgs/acme/ai-systems?q=SCORER").await.json()), ["Credit Scorer", "Fraud scorer 100%"]);
+    assert_eq!(names(t.get("viewer", "/api/v1/orgs/acme/ai-systems?q=100%25").await.json()), ["Fraud scorer 100%"]);
+    assert_eq!(names(t.get("viewer", "/api/v1/orgs/acme/ai-systems?q=t_a").await.json()), Vec::<String>::new(), "no wildcards");
+    assert_eq!(names(t.get("viewer", "/api/v1/orgs/acme/ai-systems?q=r_s").await.json()), ["Under_score"]);
+    assert_eq!(names(t.get("viewer", "/api/v1/orgs/acme/ai-systems?q=%22").await.json()), Vec::<String>::new());
+    let first = t.get("viewer", "/api/v1/orgs/acme/ai-systems?q=scorer&limit=1").await.json();
+    assert_eq!(names(first.clone()), ["Credit Scorer"]);
+    let cursor = first["next_cursor"].as_str().expect("a next page").to_owned();
+    let second = t.get("viewer", &format!("/api/v1/orgs/acme/ai-systems?q=scorer&limit=1&cursor={cursor}")).await.json();
+    assert_eq!(names(second), ["Fraud scorer 100%"]);
+    assert_eq!(names(t.get("viewer", "/api/v1/orgs/acme/ai-systems?q=%20").await.json()).len(), 4, "blank searches nothing");
+    // References and titles: the catalogue's controls by ref, risks by title.
+    let controls = t.get("viewer", "/api/v1/orgs/acme/controls?q=a.6.2.4").await.json();
+    assert_eq!(controls["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(t.get("viewer", &format!("/api/v1/orgs/acme/ai-systems?q={}", "x".repeat(201))).await.problem(422), vec!["q"]);
+}
+
 on_both_backends!(
+    lists_search_names_titles_and_references,
     own_controls_are_created_changed_and_archived,
     catalogue_rows_cannot_be_created_or_archived,
     the_gap_assessment_records_status_owner_and_notes,
