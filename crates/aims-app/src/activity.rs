@@ -1,8 +1,9 @@
 //! Reading and verifying the activity log.
 
-use aims_domain::chain::ChainBreak;
+use aims_domain::chain::{ChainBreak, Head};
+use aims_domain::ValidationErrors;
 use aims_domain::policy::Action;
-use aims_store::activity::{self, ActivityFilter};
+use aims_store::activity::{self, ActivityFilter, Progress, Verified};
 use aims_store::model::{ActivityEvent, Member, Organization, Page};
 
 use crate::access::require;
@@ -21,17 +22,36 @@ impl App {
     }
 
     /// Verifies every organisation's chain (or one's), returning the first break of each.
-    pub async fn verify_log(&self, only: Option<&str>) -> AppResult<Vec<(Organization, Result<(), ChainBreak>)>> {
+    /// `checkpoint` (only with one organisation) starts the walk after a head recorded
+    /// earlier; `progress` hears of each page walked.
+    pub async fn verify_log(
+        &self,
+        only: Option<&str>,
+        checkpoint: Option<&Head>,
+        progress: &mut (dyn FnMut(&Organization, Progress) + Send),
+    ) -> AppResult<Vec<(Organization, Result<Verified, ChainBreak>)>> {
         let orgs = match only {
             Some(slug) => vec![self.org_by_slug(slug).await?],
+            None if checkpoint.is_some() => {
+                return Err(ValidationErrors::single("from", "required_with", "a checkpoint belongs to one organisation: give --org").into());
+            }
             None => aims_store::orgs::all(&self.db).await?,
         };
         let mut results = Vec::with_capacity(orgs.len());
         for org in orgs {
-            let outcome = activity::verify(&self.db, &org.id).await?;
+            let outcome = activity::verify(&self.db, &org.id, checkpoint, &mut |p| progress(&org, p)).await?;
             results.push((org, outcome));
         }
         Ok(results)
+    }
+
+    /// Reads a checkpoint (`SEQ:HASH`, as `aims log head --checkpoint` prints it) given as
+    /// `field`.
+    pub fn parse_checkpoint(field: &str, text: &str) -> AppResult<Head> {
+        Head::parse(text).ok_or_else(|| {
+            ValidationErrors::single(field, "invalid_format", "SEQ:HASH, a sequence number and a head hash as `log head --checkpoint` prints them")
+                .into()
+        })
     }
 
     /// The current head of an organisation's chain: `(seq, hash)`.

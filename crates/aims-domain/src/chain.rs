@@ -71,6 +71,24 @@ pub struct Head {
     pub hash: String,
 }
 
+impl Head {
+    /// Reads a checkpoint written as `SEQ:HASH` (see its `Display`): a sequence number of 0 or
+    /// more and a lowercase hex SHA-256. `None` for anything else.
+    pub fn parse(text: &str) -> Option<Head> {
+        let (seq, hash) = text.trim().split_once(':')?;
+        let seq: i64 = seq.parse().ok().filter(|s| *s >= 0)?;
+        let hex = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        hex.then(|| Head { seq, hash: hash.to_owned() })
+    }
+}
+
+/// `SEQ:HASH`: the checkpoint form that a later verification can start from.
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
 /// Walks one organisation's events in storage order and checks every link, then compares the
 /// end of the chain with the recorded head (which catches a deleted or appended last event).
 pub struct Verifier<'a> {
@@ -82,7 +100,18 @@ pub struct Verifier<'a> {
 
 impl<'a> Verifier<'a> {
     pub fn new(org_id: &'a str) -> Self {
-        Self { org_id, expected_seq: 1, prev_hash: GENESIS.to_owned(), last_id: String::new() }
+        Self::resume(org_id, &Head { seq: 0, hash: GENESIS.to_owned() })
+    }
+
+    /// Continues a chain after an event already verified (a checkpoint): the next event must
+    /// be `checkpoint.seq + 1` and link to `checkpoint.hash`.
+    pub fn resume(org_id: &'a str, checkpoint: &Head) -> Self {
+        Self { org_id, expected_seq: checkpoint.seq + 1, prev_hash: checkpoint.hash.clone(), last_id: String::new() }
+    }
+
+    /// How many events of the chain are behind this verifier (the checkpoint's included).
+    pub fn verified_up_to(&self) -> i64 {
+        self.expected_seq - 1
     }
 
     /// Checks the next event in storage order.
@@ -105,8 +134,8 @@ impl<'a> Verifier<'a> {
             return fail("hash does not match the event's content".into());
         }
         self.expected_seq += 1;
-        self.prev_hash = event.hash.clone();
-        self.last_id = c.id.clone();
+        self.prev_hash.clone_from(&event.hash);
+        self.last_id.clone_from(&c.id);
         Ok(())
     }
 
@@ -171,6 +200,31 @@ mod tests {
         assert_eq!(verify("org", &events, &head), Ok(()));
         let (none, head) = chain(0);
         assert_eq!(verify("org", &none, &head), Ok(()));
+    }
+
+    #[test]
+    fn a_chain_resumes_from_a_checkpoint() {
+        let (events, head) = chain(6);
+        let checkpoint = Head { seq: 3, hash: events[2].hash.clone() };
+        let mut verifier = Verifier::resume("org", &checkpoint);
+        for event in &events[3..] {
+            assert_eq!(verifier.check(event), Ok(()));
+        }
+        assert_eq!(verifier.finish(&head), Ok(()));
+        // A checkpoint the stored chain does not extend (history rewritten before it).
+        let forged = Head { seq: 3, hash: link_hash("forged", "x") };
+        let broken = Verifier::resume("org", &forged).check(&events[3]).expect_err("caught");
+        assert_eq!(broken.seq, 4);
+    }
+
+    #[test]
+    fn checkpoints_read_back_as_written() {
+        let head = Head { seq: 42, hash: link_hash(GENESIS, "x") };
+        assert_eq!(Head::parse(&head.to_string()), Some(head.clone()));
+        assert_eq!(Head::parse(&format!("{head}\n")), Some(head.clone()));
+        for bad in ["", "42", &head.hash, "-1:00", "x:00", &format!("42:{}", head.hash.to_uppercase()), &format!("42:{}0", head.hash)] {
+            assert_eq!(Head::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -151,45 +151,116 @@ pub async fn list(db: &Db, org_id: &str, filter: &ActivityFilter, after_seq: i64
 
 type StoredRow = (String, String, i64, String, String, String, String, String, String, String, String, String);
 
-/// Reads an organisation's whole chain in storage order and verifies it against the recorded
-/// head. Reads in batches so a long log does not sit in memory at once.
-pub async fn verify(db: &Db, org_id: &str) -> StoreResult<Result<(), chain::ChainBreak>> {
-    let (seq, hash): (i64, String) = on_pool!(db, pool => {
-        sqlx::query_as("SELECT log_seq, log_head FROM organizations WHERE id = $1").bind(org_id).fetch_optional(pool).await?
-    })
-    .ok_or(StoreError::NotFound)?;
+/// Events read per page while verifying: large enough that a page's round trip is a small
+/// part of its cost, small enough that the page is a few hundred kilobytes.
+const VERIFY_PAGE: i64 = 2000;
+
+/// How far a verification has come: the last event checked and the head it walks towards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub checked_seq: i64,
+    pub head_seq: i64,
+}
+
+/// A chain found intact from `from_seq` (0: its start) up to its recorded `head`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub from_seq: i64,
+    pub head: Head,
+}
+
+/// Verifies an organisation's chain against its recorded head, from its start or from a
+/// `checkpoint` (a head recorded earlier), so a daily check reads only the events added since.
+///
+/// Streams: pages of [`VERIFY_PAGE`] events in key order (`(org_id, seq)`, the primary key, so
+/// every page is an index range read whatever the planner's statistics say), each hashed as it
+/// arrives and dropped; memory does not grow with the log. `progress` is called after each page.
+pub async fn verify(
+    db: &Db,
+    org_id: &str,
+    checkpoint: Option<&Head>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> StoreResult<Result<Verified, chain::ChainBreak>> {
+    let (seq, hash) = head(db, org_id).await?;
     let head = Head { seq, hash };
-    let mut verifier = chain::Verifier::new(org_id);
-    let mut after: i64 = i64::MIN;
-    // Ordered by the storage key (org_id, seq): a reordered or renumbered row shows up as a
-    // sequence or link break at its new position.
+    let start = match checkpoint {
+        Some(checkpoint) => match check_checkpoint(db, org_id, checkpoint, &head).await? {
+            Ok(()) => checkpoint.clone(),
+            Err(broken) => return Ok(Err(broken)),
+        },
+        None => Head { seq: 0, hash: chain::GENESIS.to_owned() },
+    };
+    let mut verifier = chain::Verifier::resume(org_id, &start);
+    // Ordered by the storage key: a reordered or renumbered row shows up as a sequence or link
+    // break at its new position.
     let sql = "SELECT id, org_id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical \
-               FROM activity_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT 1000";
-    loop {
-        let rows: Vec<StoredRow> = on_pool!(db, pool => {
-            sqlx::query_as(sql).bind(org_id).bind(after).fetch_all(pool).await?
-        });
-        let Some(last) = rows.last() else { break };
-        after = last.2;
-        for (id, org, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) in rows {
-            let changes = match serde_json::from_str(&changes) {
-                Ok(value) => value,
-                Err(_) => {
-                    return Ok(Err(chain::ChainBreak { seq, id, reason: "changes are not valid JSON: the event was edited".into() }));
+               FROM activity_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+    let mut after = start.seq;
+    let walked = on_pool!(db, pool => {
+        let mut connection = pool.acquire().await?;
+        // SQLite: a walk reads every page of the log once; a small page cache on this one
+        // connection keeps the process's memory flat (the pool's connections cache more).
+        let sqlite = matches!(db.backend(), Backend::Sqlite);
+        if sqlite {
+            sqlx::query("PRAGMA cache_size = -2000").execute(&mut *connection).await?;
+        }
+        let walked: StoreResult<Option<chain::ChainBreak>> = async {
+            loop {
+                let rows: Vec<StoredRow> =
+                    sqlx::query_as(sql).bind(org_id).bind(after).bind(VERIFY_PAGE).fetch_all(&mut *connection).await?;
+                let Some(last) = rows.last() else { return Ok(None) };
+                after = last.2;
+                for row in rows {
+                    if let Err(broken) = check_row(&mut verifier, row) {
+                        return Ok(Some(broken));
+                    }
                 }
-            };
-            let event = StoredEvent {
-                content: EventContent { id, org_id: org, seq, at, actor, action, record_type, record_id, changes },
-                prev_hash,
-                hash,
-                canonical,
-            };
-            if let Err(broken) = verifier.check(&event) {
-                return Ok(Err(broken));
+                progress(Progress { checked_seq: after, head_seq: head.seq });
             }
         }
+        .await;
+        if sqlite {
+            sqlx::query("PRAGMA cache_size = -32000").execute(&mut *connection).await?;
+        }
+        walked?
+    });
+    if let Some(broken) = walked {
+        return Ok(Err(broken));
     }
-    Ok(verifier.finish(&head))
+    Ok(verifier.finish(&head).map(|()| Verified { from_seq: start.seq, head }))
+}
+
+/// Checks that the stored chain still holds `checkpoint`: its event is there, with that hash.
+/// (The events before it were verified when the checkpoint was recorded.)
+async fn check_checkpoint(db: &Db, org_id: &str, checkpoint: &Head, head: &Head) -> StoreResult<Result<(), chain::ChainBreak>> {
+    let broken = |id: &str, reason: String| Ok(Err(chain::ChainBreak { seq: checkpoint.seq, id: id.to_owned(), reason }));
+    if checkpoint.seq > head.seq {
+        return broken("-", format!("the checkpoint is past the recorded head (seq {}): events were removed", head.seq));
+    }
+    if checkpoint.seq == 0 {
+        return if checkpoint.hash == chain::GENESIS { Ok(Ok(())) } else { broken("-", "a chain starts from the genesis hash".into()) };
+    }
+    let stored: Option<(String, String)> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT id, hash FROM activity_log WHERE org_id = $1 AND seq = $2")
+            .bind(org_id).bind(checkpoint.seq).fetch_optional(pool).await?
+    });
+    match stored {
+        None => broken("-", "the checkpoint's event is missing: events were removed".into()),
+        Some((id, hash)) if hash != checkpoint.hash => {
+            broken(&id, "the event's hash differs from the checkpoint: the history up to it was rewritten".into())
+        }
+        Some(_) => Ok(Ok(())),
+    }
+}
+
+/// Checks one stored row as the next event of the chain.
+fn check_row(verifier: &mut chain::Verifier<'_>, row: StoredRow) -> Result<(), chain::ChainBreak> {
+    let (id, org_id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) = row;
+    let Ok(changes) = serde_json::from_str(&changes) else {
+        return Err(chain::ChainBreak { seq, id, reason: "changes are not valid JSON: the event was edited".into() });
+    };
+    let content = EventContent { id, org_id, seq, at, actor, action, record_type, record_id, changes };
+    verifier.check(&StoredEvent { content, prev_hash, hash, canonical })
 }
 
 /// The recorded head of an organisation's chain: `(seq, hash)`.

@@ -159,11 +159,18 @@ enum LogCommand {
     Verify {
         #[arg(long)]
         org: Option<String>,
+        /// Start after a checkpoint (`SEQ:HASH` from `log head --checkpoint`), reading only the
+        /// events recorded since. Needs --org.
+        #[arg(long, value_name = "SEQ:HASH")]
+        from: Option<String>,
     },
     /// Print an organisation's current head hash.
     Head {
         #[arg(long)]
         org: String,
+        /// Print `SEQ:HASH`, the checkpoint `log verify --from` starts from.
+        #[arg(long)]
+        checkpoint: bool,
     },
 }
 
@@ -236,7 +243,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(command) => user(&app, command).await?,
         Command::Token(command) => token(&app, command).await?,
-        Command::Log(LogCommand::Verify { org }) => return verify(&app, org.as_deref()).await,
+        Command::Log(LogCommand::Verify { org, from }) => return verify(&app, org.as_deref(), from.as_deref()).await,
         Command::Import(ImportCommand::AiSystems { file, org }) => {
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("file: cannot read {}: {e}", file.display()))?;
             let org = app.org_by_slug(&org).await?;
@@ -245,9 +252,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Evidence(EvidenceCommand::Verify { org }) => return verify_evidence(&app, &org).await,
         Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled before the database is opened"),
-        Command::Log(LogCommand::Head { org }) => {
+        Command::Log(LogCommand::Head { org, checkpoint }) => {
             let (seq, hash) = app.log_head(&org).await?;
-            println!("{hash}");
+            if checkpoint {
+                println!("{seq}:{hash}");
+            } else {
+                println!("{hash}");
+            }
             eprintln!("org={org} seq={seq}");
         }
     }
@@ -361,11 +372,17 @@ async fn verify_evidence(app: &App, org: &str) -> anyhow::Result<ExitCode> {
     Ok(if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn verify(app: &App, org: Option<&str>) -> anyhow::Result<ExitCode> {
+async fn verify(app: &App, org: Option<&str>, from: Option<&str>) -> anyhow::Result<ExitCode> {
+    let checkpoint = from.map(|text| App::parse_checkpoint("from", text)).transpose()?;
+    let mut progress = ProgressLine::new();
     let mut intact = true;
-    for (org, outcome) in app.verify_log(org).await? {
+    for (org, outcome) in app.verify_log(org, checkpoint.as_ref(), &mut |org, p| progress.show(&org.slug, p)).await? {
+        progress.clear();
         match outcome {
-            Ok(()) => eprintln!("org={} intact", org.slug),
+            Ok(verified) if verified.from_seq > 0 => {
+                eprintln!("org={} intact from seq {} to {}", org.slug, verified.from_seq, verified.head.seq);
+            }
+            Ok(_) => eprintln!("org={} intact", org.slug),
             Err(broken) => {
                 intact = false;
                 println!("org={} seq={} id={}: {}", org.slug, broken.seq, broken.id, broken.reason);
@@ -373,4 +390,33 @@ async fn verify(app: &App, org: Option<&str>) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A verification's progress, redrawn in place on stderr when stderr is a terminal (and
+/// silent otherwise, so cron mails and scripts see only the outcome).
+struct ProgressLine {
+    terminal: bool,
+    drawn: Option<std::time::Instant>,
+}
+
+impl ProgressLine {
+    fn new() -> Self {
+        Self { terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()), drawn: None }
+    }
+
+    /// Redraws at most ten times a second: a terminal is slower than the walk.
+    fn show(&mut self, org: &str, p: aims_store::activity::Progress) {
+        if !self.terminal || self.drawn.is_some_and(|at| at.elapsed() < std::time::Duration::from_millis(100)) {
+            return;
+        }
+        let percent = if p.head_seq > 0 { p.checked_seq.saturating_mul(100) / p.head_seq } else { 100 };
+        eprint!("\r\x1b[Korg={org} verifying: seq {} of {} ({percent}%)", p.checked_seq, p.head_seq);
+        self.drawn = Some(std::time::Instant::now());
+    }
+
+    fn clear(&mut self) {
+        if self.drawn.take().is_some() {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
