@@ -25,7 +25,7 @@ journey(aims, 'the activity log lists events and the record type filter narrows 
   assert.ok(all > 1, `expected demo events, found ${all} rows`);
   await shot(page, 'activity-log');
 
-  await page.getByLabel('Record type').selectOption({ label: 'Organization' });
+  await page.getByLabel('Record type').selectOption({ label: 'Organisation' });
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.waitForURL((u) => u.pathname === '/orgs/demo/activity' && u.searchParams.get('record_type') === 'organization');
   await eventRows(page).first().waitFor();

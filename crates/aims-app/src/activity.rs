@@ -3,7 +3,7 @@
 use aims_domain::chain::{ChainBreak, Head};
 use aims_domain::ValidationErrors;
 use aims_domain::policy::Action;
-use aims_store::activity::{self, ActivityFilter, Progress, Verified};
+use aims_store::activity::{self, ActivityFilter, Order, Progress, Verified};
 use aims_store::model::{ActivityEvent, Member, Organization, Page};
 
 use crate::access::require;
@@ -19,6 +19,44 @@ impl App {
     ) -> AppResult<Page<ActivityEvent>> {
         require(member, Action::Read)?;
         Ok(activity::list(&self.db, &member.org_id, filter, after_seq, limit).await?)
+    }
+
+    /// A page of events in `order`: after the cursor's sequence number in chain order, before
+    /// it newest first (0: from the head).
+    pub async fn list_activity_ordered(
+        &self,
+        member: &Member,
+        filter: &ActivityFilter,
+        order: Order,
+        cursor: i64,
+        limit: Option<u32>,
+    ) -> AppResult<Page<ActivityEvent>> {
+        require(member, Action::Read)?;
+        Ok(activity::list_ordered(&self.db, &member.org_id, filter, order, cursor, limit).await?)
+    }
+
+    /// The record types the organisation's log holds, for a filter that offers exactly those.
+    pub async fn activity_record_types(&self, member: &Member) -> AppResult<Vec<String>> {
+        require(member, Action::Read)?;
+        Ok(activity::record_types(&self.db, &member.org_id).await?)
+    }
+
+    /// Names of people the log mentions who may no longer be members (a former owner, the
+    /// actor of an old event), by user id or e-mail. Unknown keys are left out.
+    pub async fn people_named_in_log(&self, member: &Member, keys: &[String]) -> AppResult<Vec<(String, String)>> {
+        require(member, Action::Read)?;
+        let mut names = Vec::new();
+        for key in keys {
+            let user = if key.contains('@') {
+                aims_store::users::by_email(&self.db, key).await?
+            } else {
+                aims_store::users::by_id(&self.db, key).await?
+            };
+            if let Some(user) = user {
+                names.push((key.clone(), user.display_name));
+            }
+        }
+        Ok(names)
     }
 
     /// Verifies every organisation's chain (or one's), returning the first break of each.

@@ -50,11 +50,6 @@ impl App {
             aims_store::orgs::members(&self.db, org_id).await?.into_iter().map(|m| (m.email, m.user_id)).collect();
         let rows = parse_rows(text, &members)?;
         let mut tx = self.db.begin_write().await?;
-        let existing: HashMap<String, aims_store::model::Record> = records::all_for_update(&mut tx, org_id, AI_SYSTEM.kind)
-            .await?
-            .into_iter()
-            .filter_map(|r| r.data.get("name").and_then(Value::as_str).map(|n| (n.to_lowercase(), r.clone())))
-            .collect();
         let mut report = ImportReport::default();
         for (i, row) in rows.into_iter().enumerate() {
             if let Err(AppError::Validation(e)) = check_references(&mut tx, org_id, None, &AI_SYSTEM, &row.document).await {
@@ -62,8 +57,9 @@ impl App {
                     e.0.into_iter().map(|f| aims_domain::FieldError { field: format!("rows[{}].{}", i + 1, f.field), ..f }).collect();
                 return Err(AppError::Validation(ValidationErrors(errors)));
             }
-            let name = row.document.get("name").and_then(Value::as_str).unwrap_or_default().to_lowercase();
-            match existing.get(&name) {
+            // Looked up row by row in the name index: memory follows the file, not the inventory.
+            let name = row.document.get("name").and_then(Value::as_str).unwrap_or_default();
+            match records::by_name_for_update(&mut tx, org_id, AI_SYSTEM.kind, name).await?.as_ref() {
                 Some(current) => {
                     let mut document = current.data.clone();
                     for (key, value) in &row.document {

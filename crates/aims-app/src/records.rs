@@ -136,6 +136,13 @@ impl App {
         records::get(&self.db, &member.org_id, spec.kind, &key(spec, segment)).await?.ok_or_else(|| not_found(spec, segment))
     }
 
+    /// A record by its id, whatever the kind is addressed by in paths (references, singletons):
+    /// the activity log names records by id.
+    pub async fn get_record_by_id(&self, member: &Member, spec: &KindSpec, id: &str) -> AppResult<Record> {
+        require(member, Action::Read)?;
+        records::get(&self.db, &member.org_id, spec.kind, &RecordKey::Id(id)).await?.ok_or_else(|| not_found(spec, id))
+    }
+
     pub async fn create_record(&self, member: &Member, spec: &KindSpec, input: &Value) -> AppResult<Record> {
         self.create_record_in(member, spec, input, None).await
     }
@@ -480,16 +487,45 @@ fn stale(e: StoreError, expected: i64) -> AppError {
     }
 }
 
-/// Field-by-field changes as `{field: {from, to}}`.
+/// Field-by-field changes as `{field: {from, to}}`: only fields whose meaning changed, so the
+/// log never lists a field the user did not touch. A field removed from the document counts
+/// as changed to null.
 pub(crate) fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
     let mut changes = Map::new();
     for (key, value) in new {
         let before = old.get(key).unwrap_or(&Value::Null);
-        if before != value {
+        if !same(before, value) {
             changes.insert(key.clone(), json!({"from": before, "to": value}));
         }
     }
+    for (key, before) in old {
+        if !new.contains_key(key) && !same(before, &Value::Null) {
+            changes.insert(key.clone(), json!({"from": before, "to": Value::Null}));
+        }
+    }
     changes
+}
+
+/// Whether two stored values mean the same: absent, null, "" and an empty list or object are
+/// all "nothing" (a form posts "" where the API stored nothing), and numbers compare by value
+/// (`3` and `3.0`). Lists keep their order: for some fields the order is the content.
+fn same(a: &Value, b: &Value) -> bool {
+    let nothing = |v: &Value| match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    };
+    match (a, b) {
+        _ if nothing(a) && nothing(b) => true,
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.keys().chain(y.keys()).all(|k| same(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null)))
+        }
+        _ => a == b,
+    }
 }
 
 /// Every owner must be a member, every link a record of the right kind in the same

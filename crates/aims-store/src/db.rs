@@ -106,11 +106,11 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so two writers never deadlock on a lock upgrade.
     pub async fn begin_write(&self) -> StoreResult<WriteTx> {
-        let inner = match self {
-            Db::Sqlite(_, _, writer) => TxInner::Sqlite(writer.begin().await?),
-            Db::Postgres(_, _, writes) => TxInner::Postgres(begin_postgres(writes).await?),
+        let (inner, analyze) = match self {
+            Db::Sqlite(_, _, writer) => (TxInner::Sqlite(writer.begin().await?), None),
+            Db::Postgres(_, _, writes) => (TxInner::Postgres(begin_postgres(writes).await?), Some(writes.clone())),
         };
-        Ok(WriteTx { inner })
+        Ok(WriteTx { inner, inserted: 0, analyze })
     }
 
     /// Checks that the database answers (for `/healthz`).
@@ -219,7 +219,22 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
 /// A write transaction on either backend. Dropped without [`WriteTx::commit`], it rolls back.
 pub struct WriteTx {
     pub(crate) inner: TxInner,
+    /// Records inserted by this transaction, counted towards [`ANALYZE_EVERY`].
+    pub(crate) inserted: u64,
+    /// PostgreSQL: where the statistics refresh runs once this transaction has grown the
+    /// tables past the next [`ANALYZE_EVERY`].
+    analyze: Option<PgPool>,
 }
+
+/// PostgreSQL plans from table statistics, which only ANALYZE (or autovacuum, where it runs)
+/// refreshes: a table grown from a few rows to thousands since it was last analysed is planned
+/// as if it were still small. Every this many records inserted by this process, the tables a
+/// create or an import grows are analysed in the background (a sample of at most 30,000 rows
+/// each: tens of milliseconds).
+const ANALYZE_EVERY: u64 = 1_000;
+
+/// Records inserted by this process on PostgreSQL since it started.
+static INSERTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 pub(crate) enum TxInner {
     Sqlite(crate::writer::SqliteTx),
@@ -231,6 +246,24 @@ impl WriteTx {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
+        }
+        if let Some(pool) = self.analyze.filter(|_| self.inserted > 0) {
+            let before = INSERTED.fetch_add(self.inserted, std::sync::atomic::Ordering::Relaxed);
+            if before / ANALYZE_EVERY != (before + self.inserted) / ANALYZE_EVERY {
+                let analyze = async move {
+                    // Only the planner's estimates depend on it: a failure is logged, not raised.
+                    if let Err(e) = sqlx::query("ANALYZE records, record_links, activity_log").execute(&pool).await {
+                        tracing::warn!(error = %e, "refreshing planner statistics failed");
+                    }
+                };
+                // A bulk write (an import) waits for it: the command may end right after.
+                // Single creates leave it to the background.
+                if self.inserted >= ANALYZE_EVERY {
+                    analyze.await;
+                } else {
+                    tokio::spawn(analyze);
+                }
+            }
         }
         Ok(())
     }

@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_activity_by_type.sql"),
         postgres: include_str!("../migrations/postgres/0008_activity_by_type.sql"),
     },
+    Migration {
+        version: 10,
+        name: "records_by_name",
+        sqlite: include_str!("../migrations/sqlite/0010_records_by_name.sql"),
+        postgres: include_str!("../migrations/postgres/0010_records_by_name.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -56,6 +56,7 @@ pub struct Inserted {
 /// ([`crate::activity::append_to_locked`]), and writes the links: a create's round trips are
 /// few, and this saves one or two. No head on SQLite, whose write lock the transaction holds.
 pub async fn insert_with_links(tx: &mut WriteTx, new: &NewRecord<'_>, links: &[(&str, LinkTargets<'_>)]) -> StoreResult<Inserted> {
+    tx.inserted += 1;
     let data = Value::Object(new.data.clone()).to_string();
     let mut record = Record {
         seq: 0,
@@ -576,6 +577,24 @@ pub async fn linked_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, field
     );
     let rows: Vec<Row> = tx.query(&sql).bind(org_id).bind(target_id).bind(field).bind(kind).fetch_all().await?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// The live record of a kind whose `name` field equals `name` case-insensitively (the
+/// database's `lower`), inside a write transaction; the oldest if several do. One look-up in
+/// the `records_by_name` index, whatever the size of the organisation.
+pub async fn by_name_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, name: &str) -> StoreResult<Option<Record>> {
+    let sql = match tx.backend() {
+        crate::Backend::Sqlite => format!(
+            "SELECT {COLUMNS} FROM records WHERE org_id = $1 AND kind = $2 AND lower(json_extract(data, '$.name')) = lower($3) \
+             AND archived = FALSE ORDER BY seq LIMIT 1"
+        ),
+        crate::Backend::Postgres => format!(
+            "SELECT {COLUMNS} FROM records WHERE org_id = $1 AND kind = $2 AND lower(data::jsonb ->> 'name') = lower($3) \
+             AND archived = FALSE ORDER BY seq LIMIT 1 FOR NO KEY UPDATE"
+        ),
+    };
+    let row: Option<Row> = tx.query(&sql).bind(org_id).bind(kind).bind(name).fetch_optional().await?;
+    row.map(from_row).transpose()
 }
 
 /// Every record of a kind in the organisation, inside a write transaction (small kinds only:

@@ -1,12 +1,14 @@
-//! The activity log: every change, in chain order, filterable, paged with the API's opaque
-//! cursor, with the chain head hash for auditors and a link to the CSV export of the API.
+//! The activity log as an audit trail: newest first (chain order on request), every record
+//! named and linked, labels and formatted values instead of codes and JSON, a filter offering
+//! exactly the record types the log holds, paged with the API's opaque cursor, with the chain
+//! head hash for auditors and a link to the CSV export of the API.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use aims_domain::kinds::{self, CONTROL, REQUIREMENT};
-use aims_domain::validate::FieldType;
+use aims_domain::kinds;
+use aims_domain::validate::{FieldType, KindSpec};
 use aims_domain::{clock, cursor};
-use aims_store::activity::ActivityFilter;
+use aims_store::activity::{ActivityFilter, Order};
 use aims_store::model::ActivityEvent;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -23,27 +25,6 @@ use crate::text::{encode_query_value, humanize, truncate};
 
 const PAGE_SIZE: u32 = 50;
 
-/// Record types the services write to the log; offered in the filter. (The store has no
-/// "distinct types" query, so this list names what the product writes today.)
-const RECORD_TYPES: &[&str] = &[
-    "organization",
-    "framework",
-    "user",
-    "membership",
-    "requirement",
-    "control",
-    "api_token",
-    "scope",
-    "ai_system",
-    "resource",
-    "dataset",
-    "gate",
-    "lifecycle_record",
-    "risk_criteria",
-    "risk",
-    "impact_assessment",
-];
-
 #[derive(Deserialize, Default)]
 pub(crate) struct ActivityQuery {
     #[serde(default)]
@@ -54,8 +35,17 @@ pub(crate) struct ActivityQuery {
     since: String,
     #[serde(default)]
     until: String,
+    /// "" (newest first) or "chain" (oldest first, the order the chain is verified in).
+    #[serde(default)]
+    order: String,
     #[serde(default)]
     cursor: String,
+}
+
+impl ActivityQuery {
+    fn order(&self) -> Order {
+        if self.order == "chain" { Order::Chain } else { Order::Newest }
+    }
 }
 
 struct Change {
@@ -68,37 +58,28 @@ struct EventRow {
     seq: i64,
     date: String,
     time: String,
+    actor_name: Option<String>,
     actor: String,
     action: String,
     record_type: String,
     record_id: String,
-    /// "A.6.2.4 AI system verification and validation" and its page, for catalogue rows.
-    record: Option<(String, String)>,
+    /// The record's name and, where it has a page, its address.
+    record: Option<(String, Option<String>)>,
     changes: Vec<Change>,
     hash: String,
 }
 
-/// What a record id stands for on this page: its reference and title, and where it lives.
-type RecordLinks = HashMap<String, (String, String)>;
+/// What the ids on this page stand for: records and people by id, people by e-mail.
+#[derive(Default)]
+struct Names {
+    records: HashMap<String, (String, Option<String>)>,
+    people: HashMap<String, String>,
+}
 
-async fn record_links(state: &UiState, ctx: &OrgCtx) -> Result<RecordLinks, UiError> {
-    let mut links = HashMap::new();
-    for (spec, collection) in [(&REQUIREMENT, "requirements"), (&CONTROL, "controls")] {
-        for record in catalogue::all(&state.app, &ctx.member, spec).await? {
-            let reference = catalogue::reference(&record);
-            let label = format!("{reference} {}", catalogue::field(&record, "title"));
-            links.insert(record.id.clone(), (label, format!("/orgs/{}/{collection}/{reference}", ctx.slug())));
-        }
+impl Names {
+    fn person(&self, key: &str) -> Option<&String> {
+        self.people.get(key)
     }
-    // Records with pages of their own, by name.
-    for spec in [&kinds::AI_SYSTEM, &kinds::RISK, &kinds::IMPACT_ASSESSMENT] {
-        let page = state.app.list_records(&ctx.member, spec, true, 0, 200).await?;
-        for record in page.items {
-            let href = format!("/orgs/{}/{}/{}", ctx.slug(), spec.collection, record.id);
-            links.insert(record.id.clone(), (crate::recform::record_label(&record), href));
-        }
-    }
-    Ok(links)
 }
 
 #[derive(Template, WebTemplate)]
@@ -106,13 +87,14 @@ async fn record_links(state: &UiState, ctx: &OrgCtx) -> Result<RecordLinks, UiEr
 struct ActivityPage {
     shell: Shell,
     query: ActivityQuery,
+    newest: bool,
     record_types: Vec<(String, String, bool)>,
     actors: Vec<String>,
     problems: Vec<String>,
     events: Vec<EventRow>,
     next_href: Option<String>,
     first_href: Option<String>,
-    latest_href: Option<String>,
+    order_href: String,
     head_seq: i64,
     head_hash: String,
     csv_href: String,
@@ -121,30 +103,32 @@ struct ActivityPage {
 pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<ActivityQuery>) -> Result<Response, UiError> {
     let mut problems = Vec::new();
     let filter = filter_of(&query, &mut problems);
-    let after = match query.cursor.trim() {
+    let at = match query.cursor.trim() {
         "" => 0,
         text => cursor::decode(text).unwrap_or_else(|| {
             problems.push("That page link is not valid any more; showing the first page.".into());
             0
         }),
     };
-    let page = state.app.list_activity(&ctx.member, &filter, after, Some(PAGE_SIZE)).await?;
-    let (members, names) = ctx.member_names(&state).await?;
+    let order = query.order();
+    let page = state.app.list_activity_ordered(&ctx.member, &filter, order, at, Some(PAGE_SIZE)).await?;
     let (head_seq, head_hash) = state.app.log_head(ctx.slug()).await?;
     let base = format!("/orgs/{}/activity", ctx.slug());
     let filters = filter_query(&query);
-    let next_href = page.next_after.map(|seq| format!("{base}?{filters}cursor={}", encode_query_value(&cursor::encode(seq))));
-    let first_href = (after > 0).then(|| format!("{base}?{filters}"));
-    let latest_href = latest_page(&filters, head_seq, after, page.next_after.is_some())
-        .map(|seq| format!("{base}?cursor={}", encode_query_value(&cursor::encode(seq))));
+    let order_part = if order == Order::Chain { "order=chain&" } else { "" };
+    let next_href =
+        page.next_after.map(|seq| format!("{base}?{filters}{order_part}cursor={}", encode_query_value(&cursor::encode(seq))));
+    let first_href = (at > 0).then(|| format!("{base}?{filters}{order_part}"));
+    let order_href = format!("{base}?{filters}{}", if order == Order::Chain { "" } else { "order=chain" });
     let csv_href = format!("/api/v1/orgs/{}/activity?format=csv{}", ctx.slug(), api_filter_query(&filter));
-    let record_types = RECORD_TYPES.iter().map(|t| ((*t).to_owned(), type_label(t), query.record_type == *t)).collect();
-    let mut actors: Vec<String> = members.into_iter().map(|m| m.email).collect();
+    let record_types = record_type_options(state.app.activity_record_types(&ctx.member).await?, &query.record_type);
+    let names = names_for(&state, &ctx, &page.items).await?;
+    let mut actors: Vec<String> = state.app.members(&ctx.member).await?.into_iter().map(|m| m.email).collect();
     actors.extend(["system:setup".to_owned(), "system:demo".to_owned()]);
-    let links = record_links(&state, &ctx).await?;
-    let events = page.items.iter().map(|e| event_row(e, &names, &links)).collect();
+    let events = page.items.iter().map(|e| event_row(e, &names)).collect();
     Ok(ActivityPage {
         shell: ctx.shell(Section::Activity),
+        newest: order == Order::Newest,
         query,
         record_types,
         actors,
@@ -152,7 +136,7 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
         events,
         next_href,
         first_href,
-        latest_href,
+        order_href,
         head_seq,
         head_hash,
         csv_href,
@@ -160,12 +144,107 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
     .into_response())
 }
 
-/// Where the page of the newest events starts, when it is not this page. Only without filters:
-/// an organisation's chain is numbered 1, 2, 3 … without gaps, so the newest page starts
-/// `PAGE_SIZE` before the head; with filters the matching events are not contiguous.
-fn latest_page(filters: &str, head_seq: i64, after: i64, more: bool) -> Option<i64> {
-    let start = (head_seq - i64::from(PAGE_SIZE)).max(0);
-    (filters.is_empty() && more && start > after).then_some(start)
+/// The filter's choices: every record type the log holds, by label (and the chosen one, even
+/// if the log holds none of it, so the form shows what is applied).
+fn record_type_options(mut present: Vec<String>, chosen: &str) -> Vec<(String, String, bool)> {
+    if !chosen.is_empty() && !present.iter().any(|t| t == chosen) {
+        present.push(chosen.to_owned());
+    }
+    let mut options: Vec<_> = present.into_iter().map(|t| (type_label(&t), t)).collect();
+    options.sort();
+    options.into_iter().map(|(label, value)| (value.clone(), label, value == chosen)).collect()
+}
+
+/// The kind of a record type, when it is a record (organisations, users, memberships and
+/// tokens are logged too, but are not records).
+fn record_kind(record_type: &str) -> Option<&'static KindSpec> {
+    kinds::by_kind(record_type)
+}
+
+/// Names every record and person the page's events mention: the events' own records, records
+/// their link fields point to, and people (members now, or former members) by id or e-mail.
+async fn names_for(state: &UiState, ctx: &OrgCtx, events: &[ActivityEvent]) -> Result<Names, UiError> {
+    let mut names = Names::default();
+    for member in state.app.members(&ctx.member).await? {
+        names.people.insert(member.email.clone(), member.display_name.clone());
+        names.people.insert(member.user_id, member.display_name);
+    }
+    let mut wanted: Vec<(Option<&'static KindSpec>, String)> = Vec::new();
+    let mut people: HashSet<String> = HashSet::new();
+    for event in events {
+        let spec = record_kind(&event.record_type);
+        match event.record_type.as_str() {
+            "user" => {
+                people.insert(event.record_id.clone());
+            }
+            _ if spec.is_some() => wanted.push((spec, event.record_id.clone())),
+            _ => {}
+        }
+        if event.actor.contains('@') {
+            people.insert(event.actor.clone());
+        }
+        for (field, value) in event.changes.as_object().into_iter().flatten() {
+            let Some(f) = spec.and_then(|s| s.field(field)) else { continue };
+            let values = [value.get("from"), value.get("to"), Some(value)].into_iter().flatten().flat_map(strings);
+            match f.ty {
+                FieldType::UserId => people.extend(values),
+                FieldType::Ids { kind } | FieldType::Link { kind } => {
+                    wanted.extend(values.map(|id| (kinds::by_kind(kind), id)));
+                }
+                _ => {}
+            }
+        }
+    }
+    for (spec, id) in wanted {
+        if names.records.contains_key(&id) {
+            continue;
+        }
+        if let Some(spec) = spec
+            && let Some(named) = record_name(state, ctx, spec, &id).await?
+        {
+            names.records.insert(id, named);
+        }
+    }
+    let unknown: Vec<String> = people.into_iter().filter(|k| !names.people.contains_key(k)).collect();
+    if !unknown.is_empty() {
+        for (key, name) in state.app.people_named_in_log(&ctx.member, &unknown).await? {
+            names.people.insert(key, format!("{name} (former member)"));
+        }
+    }
+    Ok(names)
+}
+
+/// Every string in a value (a single id, or a list of them).
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A record's name and page, or None when it no longer exists (or never was of that kind).
+async fn record_name(state: &UiState, ctx: &OrgCtx, spec: &KindSpec, id: &str) -> Result<Option<(String, Option<String>)>, UiError> {
+    let record = match state.app.get_record_by_id(&ctx.member, spec, id).await {
+        Ok(record) => record,
+        Err(aims_app::AppError::NotFound(_)) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    let slug = ctx.slug();
+    if spec.kind == kinds::REQUIREMENT.kind || spec.kind == kinds::CONTROL.kind {
+        let reference = catalogue::reference(&record);
+        let label = format!("{reference} {}", catalogue::field(&record, "title"));
+        return Ok(Some((label, Some(format!("/orgs/{slug}/{}/{reference}", spec.collection)))));
+    }
+    if spec.kind == kinds::SOA.kind {
+        return Ok(Some((spec.label.to_owned(), Some(format!("/orgs/{slug}/controls")))));
+    }
+    if spec.singleton {
+        return Ok(Some((spec.label.to_owned(), None)));
+    }
+    // Child records have no page of their own under their collection.
+    let href = (spec.parent.is_none() && !spec.collection.is_empty()).then(|| format!("/orgs/{slug}/{}/{}", spec.collection, record.id));
+    Ok(Some((crate::recform::record_label(&record), href)))
 }
 
 /// The store filter of the form; a day's "until" includes that whole day.
@@ -205,19 +284,39 @@ fn api_filter_query(filter: &ActivityFilter) -> String {
 
 /// A record type for people: the kind's own label ("AI system") where there is one.
 fn type_label(record_type: &str) -> String {
-    kinds::by_kind(record_type).map_or_else(|| humanize(record_type), |k| k.label.to_owned())
+    match record_type {
+        "organization" => "Organisation".into(),
+        "api_token" => "API token".into(),
+        other => kinds::by_kind(other).map_or_else(|| humanize(other), |k| k.label.to_owned()),
+    }
 }
 
-fn event_row(event: &ActivityEvent, names: &HashMap<String, String>, links: &RecordLinks) -> EventRow {
+/// A logged action as a past-tense verb ("created", "state changed").
+fn action_label(action: &str) -> String {
+    match action {
+        "create" => "Created".into(),
+        "update" => "Updated".into(),
+        "archive" => "Archived".into(),
+        "delete" => "Deleted".into(),
+        other => humanize(other),
+    }
+}
+
+fn event_row(event: &ActivityEvent, names: &Names) -> EventRow {
+    let record = names.records.get(&event.record_id).cloned().or_else(|| match event.record_type.as_str() {
+        "user" => names.person(&event.record_id).map(|n| (n.clone(), None)),
+        _ => None,
+    });
     EventRow {
         seq: event.seq,
         date: crate::text::date(&event.at),
         time: crate::text::time_of_day(&event.at),
+        actor_name: names.person(&event.actor).cloned(),
         actor: event.actor.clone(),
-        action: humanize(&event.action),
+        action: action_label(&event.action),
         record_type: type_label(&event.record_type),
         record_id: event.record_id.clone(),
-        record: links.get(&event.record_id).cloned(),
+        record,
         changes: changes(&event.record_type, &event.changes, names),
         hash: event.hash.clone(),
     }
@@ -225,41 +324,64 @@ fn event_row(event: &ActivityEvent, names: &HashMap<String, String>, links: &Rec
 
 /// `{field: {from, to}}` (an update) or `{field: value}` (a creation) as readable lines,
 /// labelled and valued as the record kind's field specs say (so "Owner", not "owner_id").
-fn changes(record_type: &str, value: &Value, names: &HashMap<String, String>) -> Vec<Change> {
+fn changes(record_type: &str, value: &Value, names: &Names) -> Vec<Change> {
     let Value::Object(map) = value else {
-        return vec![Change { field: String::new(), from: None, to: show(value, names, false) }];
+        return vec![Change { field: String::new(), from: None, to: show(value, names, None) }];
     };
-    let spec = kinds::by_kind(record_type);
+    let spec = record_kind(record_type);
     map.iter()
         .map(|(key, v)| {
             let field = spec.and_then(|s| s.field(key));
             let label = field.map_or_else(|| humanize(key), |f| f.label.to_owned());
-            let choice = field.is_some_and(|f| matches!(f.ty, FieldType::Choice(_)));
+            let ty = field.map(|f| &f.ty);
             match v {
                 Value::Object(pair) if pair.len() == 2 && pair.contains_key("from") && pair.contains_key("to") => Change {
                     field: label,
-                    from: pair.get("from").map(|f| show(f, names, choice)),
-                    to: pair.get("to").map(|t| show(t, names, choice)).unwrap_or_default(),
+                    from: pair.get("from").map(|f| show(f, names, ty)),
+                    to: pair.get("to").map(|t| show(t, names, ty)).unwrap_or_default(),
                 },
-                other => Change { field: label, from: None, to: show(other, names, choice) },
+                other => Change { field: label, from: None, to: show(other, names, ty) },
             }
         })
+        // A creation lists what was filled in, not every empty field of the kind.
+        .filter(|c| c.from.is_some() || !matches!(c.to.as_str(), "—" | "none"))
         .collect()
 }
 
-/// One value for people: member ids become names, codes of choice fields become words, long
-/// text is shortened.
-fn show(value: &Value, names: &HashMap<String, String>, choice: bool) -> String {
+/// One value for people: ids become names, codes of choice fields become words, times read
+/// as dates, rows as "field: value" lists, long text is shortened.
+fn show(value: &Value, names: &Names, ty: Option<&FieldType>) -> String {
     match value {
         Value::Null => "—".into(),
         Value::Bool(true) => "yes".into(),
         Value::Bool(false) => "no".into(),
-        Value::String(s) if choice => humanize(s),
-        Value::String(s) => names.get(s).cloned().unwrap_or_else(|| truncate(s, 90)),
+        Value::String(s) if s.is_empty() => "—".into(),
+        Value::String(s) if matches!(ty, Some(FieldType::Choice(_))) || (ty.is_none() && is_code(s)) => humanize(s),
+        Value::String(s) => match (names.person(s), names.records.get(s)) {
+            (Some(name), _) => name.clone(),
+            (None, Some((label, _))) => label.clone(),
+            _ if clock::parse_rfc3339(s).is_some() => crate::text::datetime(s),
+            _ => truncate(s, 90),
+        },
         Value::Array(items) if items.is_empty() => "none".into(),
-        Value::Array(items) => truncate(&items.iter().map(|i| show(i, names, false)).collect::<Vec<_>>().join(", "), 90),
-        other => truncate(&other.to_string(), 90),
+        Value::Array(items) => truncate(&items.iter().map(|i| show(i, names, ty)).collect::<Vec<_>>().join(", "), 120),
+        Value::Object(map) if map.is_empty() => "—".into(),
+        Value::Object(map) => {
+            let parts: Vec<String> = map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{}: {}", humanize(k), show(v, names, None)))
+                .collect();
+            truncate(&parts.join("; "), 120)
+        }
+        Value::Number(n) => n.to_string(),
     }
+}
+
+/// Whether a string of a field without a spec is an enum code (`not_started`, `in_place`)
+/// rather than a name or free text.
+fn is_code(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 40 && text.chars().all(|c| c.is_ascii_lowercase() || c == '_') && text.contains('_')
 }
 
 #[cfg(test)]
@@ -269,7 +391,7 @@ mod tests {
 
     #[test]
     fn changes_read_well() {
-        let names = HashMap::from([("u1".to_owned(), "Elena Rossi".to_owned())]);
+        let names = Names { people: HashMap::from([("u1".to_owned(), "Elena Rossi".to_owned())]), ..Names::default() };
         let update = json!({"status": {"from": "missing", "to": "in_place"}, "owner_id": {"from": null, "to": "u1"}});
         let rows = changes("requirement", &update, &names);
         let owner = rows.iter().find(|c| c.field == "Owner").map(|c| (c.from.clone(), c.to.clone()));
@@ -281,11 +403,21 @@ mod tests {
     }
 
     #[test]
-    fn latest_page_is_offered_only_when_it_helps() {
-        assert_eq!(latest_page("", 120, 0, true), Some(70));
-        assert_eq!(latest_page("", 120, 70, false), None);
-        assert_eq!(latest_page("record_type=control&", 120, 0, true), None);
-        assert_eq!(latest_page("", 40, 0, false), None);
+    fn values_read_as_words_not_codes() {
+        let names = Names::default();
+        assert_eq!(show(&json!("2026-01-31T09:15:00.000000Z"), &names, None), "2026-01-31 09:15 UTC");
+        assert_eq!(show(&json!({"check": "bias", "passed": true}), &names, None), "Check: bias; Passed: yes");
+        assert_eq!(show(&json!("not_started"), &names, None), "Not started");
+        assert_eq!(show(&json!("Customer chatbot"), &names, None), "Customer chatbot");
+        assert_eq!(show(&json!(""), &names, None), "—");
+    }
+
+    #[test]
+    fn the_type_filter_offers_what_the_log_holds() {
+        let options = record_type_options(vec!["risk".into(), "ai_system".into(), "organization".into()], "gate");
+        let labels: Vec<&str> = options.iter().map(|(_, l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["AI system", "Lifecycle gate", "Organisation", "Risk"]);
+        assert!(options.iter().any(|(v, _, selected)| v == "gate" && *selected));
     }
 
     #[test]

@@ -126,6 +126,8 @@ pub(crate) struct ControlRow {
     pub href: String,
     /// The justification, shortened for a list (auditors look for it on excluded controls).
     pub justification: String,
+    /// Evidence items that name this control (the SoA table fills it in; 0 elsewhere).
+    pub evidence: usize,
 }
 
 impl ControlRow {
@@ -179,6 +181,7 @@ pub(crate) fn control_row(slug: &str, record: &Record, names: &HashMap<String, S
         owner: owner_name(record, names),
         last_reviewed: field(record, "last_reviewed_on"),
         justification: crate::text::truncate(&field(record, "justification"), 140),
+        evidence: 0,
     }
 }
 

@@ -55,7 +55,8 @@ pub(crate) fn stacked_bars(id: &str, title: &str, rows: &[BarRow]) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart chart-bars" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
+        // A group, not an image: its rows are links, and an image may not hold controls.
+        r#"<svg class="chart chart-bars" viewBox="0 0 {WIDTH} {height}" role="group" aria-labelledby="{id}-t" aria-describedby="{id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
         esc(title),
         esc(&describe_rows(rows)),
     );

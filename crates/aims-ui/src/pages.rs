@@ -273,11 +273,29 @@ struct Fact {
     value: String,
 }
 
-struct Link {
-    href: Option<String>,
-    kind: &'static str,
-    label: String,
-    field: String,
+/// A record linked to the one shown, for the trace panel.
+pub(crate) struct Link {
+    pub href: Option<String>,
+    pub kind: &'static str,
+    pub label: String,
+    pub field: String,
+}
+
+/// The trace panel's links: what the record links to, and what links to it, each to its page.
+pub(crate) fn trace_links(slug: &str, linked: &[aims_store::records::LinkedRecord]) -> (Vec<Link>, Vec<Link>) {
+    let link = |l: &aims_store::records::LinkedRecord| {
+        let other = kinds::by_kind(&l.record.kind);
+        Link {
+            href: other.filter(|k| !k.collection.is_empty() && !k.singleton).map(|k| {
+                let key = if k.addressed_by_ref { l.record.reference.clone().unwrap_or_default() } else { l.record.id.clone() };
+                format!("/orgs/{slug}/{}/{key}", k.collection)
+            }),
+            kind: other.map_or("Record", |k| k.label),
+            label: record_label(&l.record),
+            field: crate::text::humanize(l.field.trim_end_matches("_ids").trim_end_matches("_id").trim_end_matches("_refs")),
+        }
+    };
+    (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing).map(link).collect())
 }
 
 #[derive(Template, WebTemplate)]
@@ -327,18 +345,7 @@ async fn render(
         .map(|f| Fact { label: f.label, value: recform::show(f, record.data.get(f.name), &options) })
         .filter(|f| !f.value.is_empty())
         .collect();
-    let link = |l: &aims_store::records::LinkedRecord| {
-        let other = kinds::by_kind(&l.record.kind);
-        Link {
-            href: other.filter(|k| !k.collection.is_empty()).map(|k| {
-                let key = if k.addressed_by_ref { l.record.reference.clone().unwrap_or_default() } else { l.record.id.clone() };
-                format!("/orgs/{}/{}/{key}", ctx.slug(), k.collection)
-            }),
-            kind: other.map_or("Record", |k| k.label),
-            label: record_label(&l.record),
-            field: crate::text::humanize(&l.field),
-        }
-    };
+    let (links_out, links_in) = trace_links(&ctx.slug(), &linked);
     let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
     let status = crate::gap::form_status(&notice, &errors);
     let values = values.unwrap_or_else(|| record.data.clone());
@@ -351,8 +358,8 @@ async fn render(
         title: title_of(page, &record),
         version: record.version,
         facts,
-        links_out: linked.iter().filter(|l| l.outgoing).map(link).collect(),
-        links_in: linked.iter().filter(|l| !l.outgoing).map(link).collect(),
+        links_out,
+        links_in,
         form_html: recform::render(&fields, &[], &values, &errors, &options),
         others: errors.others(&shown),
         notice,

@@ -230,7 +230,9 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
     let id = id_of(name);
     let (attrs, error) = error_attrs(errors, name, &id, matches!(field.ty, FieldType::Items { .. }));
     let label = esc(field.label);
-    let required = if field.required { " required" } else { "" };
+    // Inside a row (`field[i].sub`) the browser must not insist: an emptied row is removed,
+    // and the service names a half-filled row's missing field.
+    let required = if field.required && !name.contains('[') { " required" } else { "" };
     // The mark sits outside the label, so the label (the field's accessible name) stays exact.
     let star = if field.required { r#"<span class="req" aria-hidden="true" title="required">*</span>"# } else { "" };
     match field.ty {

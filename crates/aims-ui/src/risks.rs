@@ -366,6 +366,10 @@ struct RiskPage {
     title: String,
     version: i64,
     state: String,
+    links_out: Vec<crate::pages::Link>,
+    links_in: Vec<crate::pages::Link>,
+    status: String,
+    status_label: String,
     updated: String,
     inherent: String,
     inherent_score: String,
@@ -412,6 +416,9 @@ async fn render_risk(
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
     let shown: Vec<&str> = RISK.fields.iter().map(|f| f.name).collect();
+    // The risk page names everything the risk is linked to, both ways.
+    let (_, linked) = state.app.trace(&ctx.member, &RISK, &record.id).await?;
+    let (links_out, links_in) = crate::pages::trace_links(&ctx.slug(), &linked);
     let values = values.unwrap_or_else(|| record.data.clone());
     let inherent = field(record, "inherent_level");
     let residual = field(record, "residual_level");
@@ -431,6 +438,11 @@ async fn render_risk(
         title: field(record, "title"),
         version: record.version,
         state: record.state.clone().unwrap_or_default(),
+        // The badge says what the form's Status says; acceptance is a badge of its own.
+        status_label: RISK.field("status").map(|f| recform::show(f, record.data.get("status"), &options)).unwrap_or_default(),
+        status: field(record, "status"),
+        links_out,
+        links_in,
         updated: format!(
             "{} by {}",
             datetime(&record.updated_at),

@@ -4,8 +4,10 @@
 //! justification, implementation, owner, AI systems covered and last review, and the form for a
 //! new own control.
 
+use std::collections::HashMap;
+
 use aims_app::AppError;
-use aims_domain::kinds::{CONTROL, IMPLEMENTATION_STATUSES, SOA};
+use aims_domain::kinds::{CONTROL, EVIDENCE, IMPLEMENTATION_STATUSES, SOA};
 use aims_domain::policy::Action;
 use aims_domain::validate::FieldSpec;
 use aims_store::model::Record;
@@ -26,7 +28,7 @@ use crate::forms::{self, Choice, FormErrors, Notice};
 use crate::gap::{SavedQuery, bullets, status_for};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::systems::{DoneQuery, done_notice, version_of};
+use crate::systems::{done_notice, version_of};
 use crate::text::humanize;
 
 /// The SoA's approval as the page header shows it.
@@ -57,10 +59,74 @@ struct SoaRevisionRow {
     comment: String,
 }
 
+/// What the SoA table shows: every control, or one of the views auditors ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    All,
+    ApplicableWithoutEvidence,
+    ImplementedWithoutEvidence,
+    Excluded,
+}
+
+impl View {
+    const ALL: [View; 4] = [View::All, View::ApplicableWithoutEvidence, View::ImplementedWithoutEvidence, View::Excluded];
+
+    fn parse(text: &str) -> View {
+        View::ALL.into_iter().find(|v| v.param() == text).unwrap_or(View::All)
+    }
+
+    /// The `show=` value in the address.
+    fn param(self) -> &'static str {
+        match self {
+            View::All => "",
+            View::ApplicableWithoutEvidence => "applicable-without-evidence",
+            View::ImplementedWithoutEvidence => "implemented-without-evidence",
+            View::Excluded => "excluded",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            View::All => "All controls",
+            View::ApplicableWithoutEvidence => "Applicable without evidence",
+            View::ImplementedWithoutEvidence => "Implemented without evidence",
+            View::Excluded => "Excluded",
+        }
+    }
+
+    fn keeps(self, row: &ControlRow) -> bool {
+        match self {
+            View::All => true,
+            View::ApplicableWithoutEvidence => row.applicable && row.evidence == 0,
+            View::ImplementedWithoutEvidence => row.applicable && row.status == "implemented" && row.evidence == 0,
+            View::Excluded => !row.applicable,
+        }
+    }
+}
+
+/// One of the SoA's views as a link: label, address, how many controls it shows, current?
+struct ViewLink {
+    label: &'static str,
+    href: String,
+    count: usize,
+    current: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct SoaQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    show: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "controls.html")]
 struct ControlsPage {
     shell: Shell,
+    views: Vec<ViewLink>,
+    view_label: &'static str,
+    filtered: bool,
     can_edit: bool,
     can_approve: bool,
     notice: Notice,
@@ -71,20 +137,53 @@ struct ControlsPage {
     totals: Vec<Segment>,
 }
 
-pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<DoneQuery>) -> Result<Response, UiError> {
+pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<SoaQuery>) -> Result<Response, UiError> {
     let notice = match query.done.as_str() {
         "approved" => Notice::Done("Statement of Applicability approved: every entry is frozen in the new revision below.".into()),
         other => done_notice(other),
     };
-    render_list(&state, &ctx, notice, String::new()).await
+    render_list(&state, &ctx, notice, String::new(), View::parse(&query.show)).await
 }
 
-async fn render_list(state: &UiState, ctx: &OrgCtx, notice: Notice, comment: String) -> Result<Response, UiError> {
+/// How many evidence items name each control, by reference.
+async fn evidence_counts(state: &UiState, ctx: &OrgCtx) -> Result<HashMap<String, usize>, UiError> {
+    let mut counts = HashMap::new();
+    for item in catalogue::all(&state.app, &ctx.member, &EVIDENCE).await? {
+        let refs = item.data.get("control_refs").and_then(Value::as_array);
+        for reference in refs.into_iter().flatten().filter_map(Value::as_str) {
+            *counts.entry(reference.to_owned()).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
+async fn render_list(state: &UiState, ctx: &OrgCtx, notice: Notice, comment: String, view: View) -> Result<Response, UiError> {
     let (_, names) = ctx.member_names(state).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "a former member".into());
     let records = catalogue::all(&state.app, &ctx.member, &CONTROL).await?;
-    let (groups, own) = catalogue::control_groups(ctx.slug(), &records, &names);
+    let (mut groups, mut own) = catalogue::control_groups(ctx.slug(), &records, &names);
+    let evidence = evidence_counts(state, ctx).await?;
+    for row in groups.iter_mut().flat_map(|g| g.rows.iter_mut()).chain(own.iter_mut()) {
+        row.evidence = evidence.get(&row.reference).copied().unwrap_or(0);
+    }
     let totals = catalogue::soa_segments(groups.iter().flat_map(|g| &g.rows));
+    let views = View::ALL
+        .into_iter()
+        .map(|v| ViewLink {
+            label: v.label(),
+            href: match v.param() {
+                "" => format!("/orgs/{}/controls", ctx.slug()),
+                param => format!("/orgs/{}/controls?show={param}#soa-table", ctx.slug()),
+            },
+            count: groups.iter().flat_map(|g| &g.rows).chain(&own).filter(|r| v.keeps(r)).count(),
+            current: v == view,
+        })
+        .collect();
+    for group in &mut groups {
+        group.rows.retain(|r| view.keeps(r));
+    }
+    groups.retain(|g| !g.rows.is_empty());
+    own.retain(|r| view.keeps(r));
 
     let soa = state.app.get_singleton(&ctx.member, &SOA).await?;
     let approved_at = field(&soa, "approved_at");
@@ -137,6 +236,9 @@ async fn render_list(state: &UiState, ctx: &OrgCtx, notice: Notice, comment: Str
     let status = crate::gap::status_for(&notice);
     let page = ControlsPage {
         shell: ctx.shell(Section::Soa),
+        views,
+        view_label: view.label(),
+        filtered: view != View::All,
         can_edit: ctx.can(Action::Edit),
         can_approve: ctx.can(Action::Approve),
         notice,
@@ -164,7 +266,7 @@ pub(crate) async fn approve(
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/controls?done=approved#soa-status", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, _) = forms::rejected(e)?;
-            render_list(&state, &ctx, notice, comment).await
+            render_list(&state, &ctx, notice, comment, View::All).await
         }
     }
 }

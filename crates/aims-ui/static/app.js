@@ -22,6 +22,14 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
+  // The navigation is a <details> open by default, so it is there without scripts; on a
+  // phone it folds into its "Menu" button, and opens again when the window widens.
+  var phone = window.matchMedia("(max-width: 800px)");
+  var navMenu = document.querySelector("details.nav-menu");
+  function fitNav() { if (navMenu) navMenu.open = !phone.matches; }
+  fitNav();
+  if (phone.addEventListener) phone.addEventListener("change", fitNav);
+
   // Menus made of <details>: close on Escape (returning focus) and on a click elsewhere.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;

@@ -2,6 +2,8 @@
 //! with 100,000 evidence links, created through the services (each with its activity event),
 //! then list, filter and detail requests, each beside a fixed-body handler of the same size
 //! (the ceiling), and trace requests one at a time (no other load), on SQLite and PostgreSQL.
+//! The web UI's list pages, its search (`?q=`, and the API's) and a page whose form carries
+//! link pickers (a risk's) are measured one at a time too, with p50 and p99.
 //!
 //! Run: `cargo bench -p aims --bench large` (PostgreSQL from `AIMS_TEST_POSTGRES_URL`, if set).
 //! Tunables: `BENCH_SYSTEMS` (10000), `BENCH_RISKS` (50000), `BENCH_EVIDENCE` (20000, five links
@@ -302,6 +304,84 @@ async fn main() {
         {
             print(&one_at_a_time(&base, &format!("{backend}: {label}"), &paths, &token, 2_000).await, None);
         }
+        let cookie = sign_in(&base).await;
+        let searches: Vec<String> = (0..50).map(|i| format!("/orgs/large/ai-systems?q=ai+system+0{:02}", i * 2)).collect();
+        let api_searches: Vec<String> = (0..50).map(|i| format!("/api/v1/orgs/large/ai-systems?q=ai+system+0{:02}", i * 2)).collect();
+        let pickers: Vec<String> =
+            risk_ids.iter().step_by((risk_ids.len() / 200).max(1)).map(|id| format!("/orgs/large/risks/{id}")).collect();
+        let later_pages: Vec<String> = (0..50)
+            .map(|i| format!("/orgs/large/ai-systems?cursor={}", aims_domain::cursor::encode(i * (ids.len() as i64 / 50))))
+            .collect();
+        for (label, paths, auth) in [
+            ("ui list: ai-systems pages of 50", later_pages, Auth::Cookie(&cookie)),
+            ("ui search: ai-systems?q=", searches, Auth::Cookie(&cookie)),
+            ("api search: ai-systems?q=", api_searches, Auth::Token(&token)),
+            ("ui picker: risk page with its link fields", pickers, Auth::Cookie(&cookie)),
+        ]
+        .into_iter()
+        .filter(|(label, ..)| label.contains(only.as_str()))
+        {
+            print(&one_at_a_time_as(&base, &format!("{backend}: {label}"), &paths, auth, 500).await, None);
+        }
         app.db.close().await;
+    }
+}
+
+/// How a request authenticates: an API token or the UI's session cookie.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Token(&'a str),
+    Cookie(&'a str),
+}
+
+/// Signs the owner in through the UI; returns the session cookie.
+async fn sign_in(base: &str) -> String {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let response = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=owner%40large.example&password=correct+horse+battery+staple&next=")
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("session cookie");
+    cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+/// [`one_at_a_time`] for pages and API requests alike.
+async fn one_at_a_time_as(base: &str, label: &str, paths: &[String], auth: Auth<'_>, rounds: usize) -> Figures {
+    let cookie = match auth {
+        Auth::Token(token) => return one_at_a_time(base, label, paths, token, rounds).await,
+        Auth::Cookie(cookie) => cookie,
+    };
+    let client = reqwest::Client::new();
+    let send = |path: String| {
+        let request = client.get(format!("{base}{path}")).header("cookie", cookie);
+        async move {
+            let response = request.send().await.expect("request");
+            assert!(response.status().is_success(), "{path}: {}", response.status());
+            response.bytes().await.expect("body").len()
+        }
+    };
+    for path in paths.iter().take(20) {
+        send(path.clone()).await;
+    }
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(rounds);
+    let mut bytes = 0;
+    for i in 0..rounds {
+        let t = Instant::now();
+        bytes = send(paths[i % paths.len()].clone()).await;
+        latencies.push(t.elapsed().as_micros() as u64);
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
+    Figures {
+        label: label.to_owned(),
+        requests: rounds,
+        seconds: started.elapsed().as_secs_f64(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        bytes,
     }
 }

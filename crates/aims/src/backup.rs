@@ -118,7 +118,7 @@ async fn verify_restored(database: &str, files: FileStore) -> anyhow::Result<Vec
         eprintln!("migrated: {applied}");
     }
     let mut problems = Vec::new();
-    for (org, outcome) in app.verify_log(None).await? {
+    for (org, outcome) in app.verify_log(None, None, &mut |_, _| {}).await? {
         if let Err(broken) = outcome {
             problems.push(format!("org={} seq={} id={}: {}", org.slug, broken.seq, broken.id, broken.reason));
         }

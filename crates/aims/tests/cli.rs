@@ -518,6 +518,45 @@ async fn verification_starts_from_a_checkpoint(backend: Backend) {
     assert!(!without_org.status.success() && stderr(&without_org).contains("error: from:"), "{}", stderr(&without_org));
 }
 
+/// An import that grows the inventory by thousands refreshes PostgreSQL's planner statistics
+/// before the command ends, so the next list is planned for the table's real size even where
+/// autovacuum is off. (SQLite plans without statistics: nothing to check there.)
+async fn a_bulk_import_refreshes_planner_statistics(backend: Backend) {
+    if backend == Backend::Sqlite {
+        return;
+    }
+    let db = fresh_database(backend).await;
+    ok(aims(&db, &["org", "create", "acme", "--name", "Acme AI"], ""));
+    let mut csv = String::from("name,eu_ai_act_role\n");
+    for i in 0..1000 {
+        csv.push_str(&format!("System {i},provider\n"));
+    }
+    let file = std::env::temp_dir().join(format!("aims-import-{}.csv", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, &csv).expect("write csv");
+    let pool = sqlx::PgPool::connect(&db).await.expect("open");
+    let analyzed = || async {
+        sqlx::query_scalar::<_, i64>("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'records'")
+            .fetch_one(&pool)
+            .await
+            .expect("statistics")
+    };
+    let before = analyzed().await;
+    let import = ok(aims(&db, &["import", "ai-systems", file.to_str().expect("path"), "--org", "acme"], ""));
+    assert_eq!(stdout(&import).trim(), "created=1000 updated=0 unchanged=0");
+    let _ = std::fs::remove_file(&file);
+    // The statistics collector reports with a short delay.
+    let mut after = analyzed().await;
+    for _ in 0..50 {
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = analyzed().await;
+    }
+    assert!(after > before, "records was analysed after the import ({before} → {after})");
+    pool.close().await;
+}
+
 async fn a_newer_database_is_refused(backend: Backend) {
     let db = fresh_database(backend).await;
     ok(aims(&db, &["migrate"], ""));
@@ -670,6 +709,7 @@ on_both_backends!(
     deactivation_and_password_reset,
     tampering_makes_log_verify_fail_and_name_the_event,
     verification_starts_from_a_checkpoint,
+    a_bulk_import_refreshes_planner_statistics,
     a_newer_database_is_refused,
     cli_and_server_share_the_database,
     every_response_passes_the_cross_cutting_layers,

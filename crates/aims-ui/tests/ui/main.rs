@@ -326,7 +326,17 @@ async fn activity_log_shows_events_head_hash_and_filters() {
     assert!(page.body.contains(">Filter</button>"));
     assert!(page.body.contains("/api/v1/orgs/demo/activity?format=csv"));
     assert!(page.body.contains("rel=\"next\""), "the demo has more than one page of events");
-    assert!(page.body.contains("Latest events"), "a jump to the newest page");
+    // Newest first: the head event opens the page, named and labelled rather than coded.
+    let (head_seq, _) = ui.app.log_head("demo").await.expect("head");
+    let first_seq = page.body.split("data-label=\"Seq\">").nth(1).and_then(|s| s.split('<').next()).expect("a first event");
+    assert_eq!(first_seq, head_seq.to_string(), "the newest event comes first");
+    assert!(page.body.contains(">10.1 "), "the requirement is named by its reference and title");
+    assert!(page.body.contains("Elena Rossi"), "the editor is named");
+    assert!(page.body.contains(">Updated</span>"), "actions read as words");
+    assert!(page.body.contains("<option value=\"requirement\">Requirement</option>"), "types present in the log are offered");
+    let chain = ui.get("/orgs/demo/activity?order=chain", Some(&cookie)).await;
+    let first_chain = chain.body.split("data-label=\"Seq\">").nth(1).and_then(|s| s.split('<').next());
+    assert_eq!(first_chain, Some("1"), "chain order starts at the first event");
 
     let next = page
         .body
@@ -337,7 +347,7 @@ async fn activity_log_shows_events_head_hash_and_filters() {
         .replace("&amp;", "&");
     let second = ui.get(&next, Some(&cookie)).await;
     assert_eq!(second.status, StatusCode::OK);
-    assert!(second.body.contains("First page"));
+    assert!(second.body.contains("Latest events"), "a way back to the newest events");
 
     let controls = ui.get("/orgs/demo/activity?record_type=control&actor=&since=&until=", Some(&cookie)).await;
     assert!(controls.body.contains("Implementation status"), "changes rendered readably");

@@ -141,6 +141,8 @@ async fn links_to_the_last_system_survive_an_unchanged_save(ui: TestUi) {
     let risk = ui.app.create_record(&editor, &RISK, &risk).await.expect("risk");
     let page = ui.get(&format!("/orgs/demo/risks/{}", risk.id), Some(&cookie)).await;
     assert!(page.body.contains("Scale system 260"), "the form names the linked system it does not list");
+    assert!(page.body.contains(&format!(r#"<a href="/orgs/demo/ai-systems/{last}">Scale system 260</a>"#)), "the risk links to its system");
+    assert!(page.body.contains(r#"<span class="badge badge-identified">Identified</span>"#), "the badge says what Status says");
     save_unchanged(&ui, &cookie, &RISK, &format!("/orgs/demo/risks/{}", risk.id), &risk.id).await;
     let kept = ui.app.get_record(&editor, &RISK, &risk.id).await.expect("risk");
     assert_eq!(kept.data["ai_system_ids"], json!([last]));

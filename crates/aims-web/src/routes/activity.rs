@@ -3,7 +3,7 @@
 use aims_app::App;
 use aims_domain::policy::Action;
 use aims_domain::{ValidationErrors, clock};
-use aims_store::activity::ActivityFilter;
+use aims_store::activity::{ActivityFilter, Order};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::input::{QueryPairs, parse_list_query};
 use crate::openapi::{ApiBuilder, Doc, page_schema};
 
-const FILTERS: &[&str] = &["record_type", "record_id", "actor", "since", "until", "format"];
+const FILTERS: &[&str] = &["record_type", "record_id", "actor", "since", "until", "format", "order"];
 
 pub fn register(api: ApiBuilder) -> ApiBuilder {
     let event_ref: RefOr<_> = Ref::from_schema_name(EventOut::name()).into();
@@ -28,7 +28,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
             HttpMethod::Get,
             "/api/v1/orgs/{org}/activity",
             get(list),
-            Doc::new("activity", "list_activity", "List activity events in chain order (format=csv: every matching event as CSV)")
+            Doc::new("activity", "list_activity", "List activity events, in chain order unless order=newest (format=csv: every matching event as CSV)")
                 .org()
                 .query("record_type", "Only events of this record type")
                 .query("record_id", "Only events of this record")
@@ -36,6 +36,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                 .query("since", "Only events at or after this RFC 3339 time")
                 .query("until", "Only events before this RFC 3339 time")
                 .query("format", "json (default) or csv")
+                .query("order", "chain (default: oldest first, as the hash chain is verified) or newest (newest first)")
                 .query("limit", "Page size, 1–200 (default 50)")
                 .query("cursor", "The next_cursor of the previous page")
                 .ok(200, "A page of events, or text/csv", Some(("application/json", page_schema(event_ref).into()))),
@@ -103,6 +104,14 @@ async fn list(State(app): State<App>, Authed(member): Authed, QueryPairs(query):
             false
         }
     };
+    let order = match query.get("order") {
+        None | Some("chain") => Order::Chain,
+        Some("newest") => Order::Newest,
+        Some(_) => {
+            errors.push("order", "invalid_choice", "chain or newest");
+            Order::Chain
+        }
+    };
     errors.into_result()?;
     let filter = ActivityFilter {
         record_type: query.get("record_type").map(str::to_owned),
@@ -112,10 +121,10 @@ async fn list(State(app): State<App>, Authed(member): Authed, QueryPairs(query):
         until,
     };
     if csv {
-        let page = app.list_activity(&member, &filter, 0, None).await?;
+        let page = app.list_activity_ordered(&member, &filter, order, 0, None).await?;
         return Ok(csv_response(&member.org_slug, &page.items)?);
     }
-    let page = app.list_activity(&member, &filter, query.paging.after, Some(query.paging.limit)).await?;
+    let page = app.list_activity_ordered(&member, &filter, order, query.paging.after, Some(query.paging.limit)).await?;
     Ok(axum::Json(page_json(&page, |e| serde_json::to_value(EventOut::from(e)).unwrap_or_default())).into_response())
 }
 
