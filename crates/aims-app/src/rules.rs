@@ -12,6 +12,7 @@ use aims_store::records::{self, RecordKey};
 use serde_json::{Map, Value, json};
 
 use crate::records::{diff, update_logged};
+use crate::transitions::Fut;
 use crate::{AppError, AppResult};
 
 /// A record about to be written: its reference, state and document.
@@ -21,72 +22,236 @@ pub struct Draft {
     pub document: Map<String, Value>,
 }
 
+/// What a kind does differently in the generic create, change and archive use cases. Every
+/// hook has a default (nothing particular); a kind's rules are registered in [`REGISTRY`].
+trait KindRules: Sync {
+    /// Keys a create body may carry besides the kind's writable fields.
+    fn create_extras(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Checks those extra keys, so their errors come with the fields' errors.
+    fn check_create_extras(&self, _input: &Value) -> Result<(), ValidationErrors> {
+        Ok(())
+    }
+
+    /// Sets what the system owns on a new record.
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _input: &'a Value, _draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Adjusts (or refuses) a change before it is written.
+    fn before_update<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _current: &'a Record, _draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Fields a patch may not touch on particular records.
+    fn refuse_fixed_fields(&self, _current: &Record, _patch: &Value) -> AppResult<()> {
+        Ok(())
+    }
+
+    /// Side effects of a write on other records, in the same transaction (each with its event).
+    fn after_write<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _old: Option<&'a Record>, _new: &'a Record) -> Fut<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct Plain;
+impl KindRules for Plain {}
+
+/// The kinds with rules of their own.
+const REGISTRY: &[(&str, &dyn KindRules)] = &[
+    ("control", &ControlRules),
+    ("ai_system", &AiSystemRules),
+    ("gate", &GateRules),
+    ("lifecycle_record", &LifecycleRecordRules),
+    ("gate_requirement", &GateRequirementRules),
+    ("risk", &RiskRules),
+    ("policy", &PolicyRules),
+    ("objective", &ObjectiveRules),
+    ("measurement", &MeasurementRules),
+    ("impact_assessment", &ImpactRules),
+];
+
+fn rules_of(spec: &KindSpec) -> &'static dyn KindRules {
+    REGISTRY.iter().find(|(kind, _)| *kind == spec.kind).map_or(&Plain, |(_, rules)| *rules)
+}
+
 /// Keys a create body may carry besides the kind's writable fields.
 pub fn create_extras(spec: &KindSpec) -> &'static [&'static str] {
-    match spec.kind {
-        "control" => &["ref"],
-        "ai_system" => &["lifecycle_stage"],
-        _ => &[],
-    }
+    rules_of(spec).create_extras()
 }
 
 /// Checks the extra keys of a create body (`ref` of an own control, the starting
 /// `lifecycle_stage` of an AI system), so their errors come with the fields' errors.
 pub fn check_create_extras(spec: &KindSpec, input: &Value) -> Result<(), ValidationErrors> {
-    match spec.kind {
-        "control" => kinds::parse_own_control_ref("ref", input.get("ref").and_then(Value::as_str).unwrap_or_default()).map(drop),
-        "ai_system" => match input.get("lifecycle_stage") {
+    rules_of(spec).check_create_extras(input)
+}
+
+/// Sets what the system owns on a new record, per kind.
+pub async fn before_create(tx: &mut WriteTx, member: &Member, spec: &KindSpec, input: &Value, draft: &mut Draft) -> AppResult<()> {
+    rules_of(spec).before_create(tx, member, input, draft).await
+}
+
+/// Adjusts a change before it is written, per kind.
+pub async fn before_update(tx: &mut WriteTx, member: &Member, spec: &KindSpec, current: &Record, draft: &mut Draft) -> AppResult<()> {
+    rules_of(spec).before_update(tx, member, current, draft).await
+}
+
+/// Fields a patch may not touch on particular records.
+pub fn refuse_fixed_fields(spec: &KindSpec, current: &Record, patch: &Value) -> AppResult<()> {
+    rules_of(spec).refuse_fixed_fields(current, patch)
+}
+
+/// Side effects of a write on other records, in the same transaction (each with its event).
+pub async fn after_write(tx: &mut WriteTx, member: &Member, spec: &KindSpec, old: Option<&Record>, new: &Record) -> AppResult<()> {
+    rules_of(spec).after_write(tx, member, old, new).await
+}
+
+/// Own controls carry their reference; Annex A controls keep the catalogue's text.
+struct ControlRules;
+
+impl KindRules for ControlRules {
+    fn create_extras(&self) -> &'static [&'static str] {
+        &["ref"]
+    }
+
+    fn check_create_extras(&self, input: &Value) -> Result<(), ValidationErrors> {
+        kinds::parse_own_control_ref("ref", input.get("ref").and_then(Value::as_str).unwrap_or_default()).map(drop)
+    }
+
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let given = input.get("ref").and_then(Value::as_str).unwrap_or_default();
+            draft.reference = Some(kinds::parse_own_control_ref("ref", given)?);
+            draft.document.insert("source".into(), json!("own"));
+            Ok(())
+        })
+    }
+
+    fn refuse_fixed_fields(&self, current: &Record, patch: &Value) -> AppResult<()> {
+        if current.data.get("source").and_then(Value::as_str) != Some("iso42001") {
+            return Ok(());
+        }
+        let mut errors = ValidationErrors::default();
+        for field in CATALOGUE_CONTROL_FIXED {
+            if patch.get(field).is_some() {
+                errors.push(*field, "read_only", "the title and description of an Annex A control come from the catalogue");
+            }
+        }
+        Ok(errors.into_result()?)
+    }
+}
+
+/// An AI system starts in a stage (later moved only by gates); a material change flags its
+/// impact assessments for re-assessment.
+struct AiSystemRules;
+
+impl KindRules for AiSystemRules {
+    fn create_extras(&self) -> &'static [&'static str] {
+        &["lifecycle_stage"]
+    }
+
+    fn check_create_extras(&self, input: &Value) -> Result<(), ValidationErrors> {
+        match input.get("lifecycle_stage") {
             None | Some(Value::Null) => Ok(()),
             Some(Value::String(stage)) if LIFECYCLE_STAGES.contains(&stage.as_str()) => Ok(()),
             Some(_) => {
                 Err(ValidationErrors::single("lifecycle_stage", "invalid_choice", format!("one of: {}", LIFECYCLE_STAGES.join(", "))))
             }
-        },
-        _ => Ok(()),
-    }
-}
-
-/// Sets what the system owns on a new record, per kind.
-pub async fn before_create(tx: &mut WriteTx, member: &Member, spec: &KindSpec, input: &Value, draft: &mut Draft) -> AppResult<()> {
-    match spec.kind {
-        "control" => {
-            let given = input.get("ref").and_then(Value::as_str).unwrap_or_default();
-            draft.reference = Some(kinds::parse_own_control_ref("ref", given)?);
-            draft.document.insert("source".into(), json!("own"));
         }
-        "ai_system" => {
+    }
+
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
             let stage = input.get("lifecycle_stage").and_then(Value::as_str).unwrap_or("idea");
             draft.document.insert("lifecycle_stage".into(), json!(stage));
-        }
-        "gate" => prepare_gate(tx, member, draft).await?,
-        "lifecycle_record" => default_lifecycle_control(&mut draft.document),
-        "gate_requirement" => one_requirement_per_stage(tx, member, &draft.document, None).await?,
-        "risk" => compute_risk_levels(tx, member, &mut draft.document).await?,
-        "policy" => crate::policies::prepare_new(member, &mut draft.document),
-        "objective" => draft.document.extend(objectives::objective_status(&draft.document, &[])),
-        "impact_assessment" => {
-            for field in ["signed_off_by", "signed_off_at", "signed_off_revision", "reassessment_reason"] {
-                draft.document.insert(field.into(), Value::Null);
-            }
-            draft.document.insert("reassessment_due".into(), json!(false));
-        }
-        _ => {}
+            Ok(())
+        })
     }
-    Ok(())
+
+    fn after_write<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, old: Option<&'a Record>, new: &'a Record) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let Some(old) = old else { return Ok(()) };
+            let changed: Vec<&str> = MATERIAL_FIELDS.iter().copied().filter(|f| old.data.get(*f) != new.data.get(*f)).collect();
+            if !changed.is_empty() {
+                let labels: Vec<&str> = changed.iter().map(|f| kinds::AI_SYSTEM.field(f).map_or(*f, |s| s.label)).collect();
+                let reason = format!("{} changed on {}", labels.join(", "), clock::format_date(clock::today()));
+                flag_reassessment(tx, member, &new.id, &reason).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
-/// Adjusts a change before it is written, per kind.
-pub async fn before_update(tx: &mut WriteTx, member: &Member, spec: &KindSpec, current: &Record, draft: &mut Draft) -> AppResult<()> {
-    match spec.kind {
-        "gate" if current.state.as_deref() != Some("requested") => {
-            return Err(AppError::Conflict(format!("a gate that is {} cannot be changed", current.state.as_deref().unwrap_or("decided"))));
-        }
-        "gate" if draft.document.get("ai_system_id") != current.data.get("ai_system_id") => {
-            return Err(ValidationErrors::single("ai_system_id", "read_only", "a gate stays with its AI system; request a new gate").into());
-        }
-        "gate_requirement" => one_requirement_per_stage(tx, member, &draft.document, Some(&current.id)).await?,
-        "lifecycle_record" => default_lifecycle_control(&mut draft.document),
-        "risk" => {
+/// A gate is requested by creating it and changes only while requested, with its system.
+struct GateRules;
+
+impl KindRules for GateRules {
+    fn before_create<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(prepare_gate(tx, member, draft))
+    }
+
+    fn before_update<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            if current.state.as_deref() != Some("requested") {
+                return Err(AppError::Conflict(format!(
+                    "a gate that is {} cannot be changed",
+                    current.state.as_deref().unwrap_or("decided")
+                )));
+            }
+            if draft.document.get("ai_system_id") != current.data.get("ai_system_id") {
+                return Err(
+                    ValidationErrors::single("ai_system_id", "read_only", "a gate stays with its AI system; request a new gate").into()
+                );
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A lifecycle record evidences the A.6.2 control of its kind unless it says otherwise.
+struct LifecycleRecordRules;
+
+impl KindRules for LifecycleRecordRules {
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            default_lifecycle_control(&mut draft.document);
+            Ok(())
+        })
+    }
+
+    fn before_update<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            default_lifecycle_control(&mut draft.document);
+            Ok(())
+        })
+    }
+}
+
+/// One active gate requirement per stage.
+struct GateRequirementRules;
+
+impl KindRules for GateRequirementRules {
+    fn before_create<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(one_requirement_per_stage(tx, member, &draft.document, None))
+    }
+
+    fn before_update<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(one_requirement_per_stage(tx, member, &draft.document, Some(&current.id)))
+    }
+}
+
+/// Risk levels come from the current criteria; a new residual level voids an acceptance.
+struct RiskRules;
+
+impl KindRules for RiskRules {
+    fn before_create<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(compute_risk_levels(tx, member, &mut draft.document))
+    }
+
+    fn before_update<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
             compute_risk_levels(tx, member, &mut draft.document).await?;
             let residual_changed =
                 ["residual_likelihood", "residual_consequence"].iter().any(|f| draft.document.get(*f) != current.data.get(*f));
@@ -97,53 +262,84 @@ pub async fn before_update(tx: &mut WriteTx, member: &Member, spec: &KindSpec, c
                     draft.document.insert(field.into(), Value::Null);
                 }
             }
-        }
-        "policy" => crate::policies::prepare_change(member, current, draft)?,
-        "objective" => {
+            Ok(())
+        })
+    }
+}
+
+/// A policy's editions (see [`crate::policies`]).
+struct PolicyRules;
+
+impl KindRules for PolicyRules {
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, member: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            crate::policies::prepare_new(member, &mut draft.document);
+            Ok(())
+        })
+    }
+
+    fn before_update<'a>(&'a self, _tx: &'a mut WriteTx, member: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move { crate::policies::prepare_change(member, current, draft) })
+    }
+}
+
+/// An objective's status follows its measurements and its target.
+struct ObjectiveRules;
+
+impl KindRules for ObjectiveRules {
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let status = objectives::objective_status(&draft.document, &[]);
+            draft.document.extend(status);
+            Ok(())
+        })
+    }
+
+    fn before_update<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
             let status = objective_status(tx, member, &current.id, &draft.document).await?;
             draft.document.extend(status);
-        }
-        "impact_assessment" if current.state.as_deref() == Some("signed_off") => {
-            // Editing a signed-off assessment starts its next revision; the signed-off one
-            // stays readable in the revisions.
-            draft.state = Some("draft".into());
-        }
-        _ => {}
+            Ok(())
+        })
     }
-    Ok(())
 }
 
-/// Fields a patch may not touch on particular records.
-pub fn refuse_fixed_fields(spec: &KindSpec, current: &Record, patch: &Value) -> AppResult<()> {
-    if spec.kind != "control" || current.data.get("source").and_then(Value::as_str) != Some("iso42001") {
-        return Ok(());
+/// A measurement refreshes its objective's latest figure.
+struct MeasurementRules;
+
+impl KindRules for MeasurementRules {
+    fn after_write<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, _old: Option<&'a Record>, new: &'a Record) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let objective_id = new.data.get("objective_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+            refresh_objective(tx, member, &objective_id).await
+        })
     }
-    let mut errors = ValidationErrors::default();
-    for field in CATALOGUE_CONTROL_FIXED {
-        if patch.get(field).is_some() {
-            errors.push(*field, "read_only", "the title and description of an Annex A control come from the catalogue");
-        }
-    }
-    Ok(errors.into_result()?)
 }
 
-/// Side effects of a write on other records, in the same transaction (each with its event).
-pub async fn after_write(tx: &mut WriteTx, member: &Member, spec: &KindSpec, old: Option<&Record>, new: &Record) -> AppResult<()> {
-    if spec.kind == "measurement" {
-        let objective_id = new.data.get("objective_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        refresh_objective(tx, member, &objective_id).await?;
-    }
-    if spec.kind == "ai_system" {
-        if let Some(old) = old {
-            let changed: Vec<&str> = MATERIAL_FIELDS.iter().copied().filter(|f| old.data.get(*f) != new.data.get(*f)).collect();
-            if !changed.is_empty() {
-                let labels: Vec<&str> = changed.iter().map(|f| spec.field(f).map_or(*f, |s| s.label)).collect();
-                let reason = format!("{} changed on {}", labels.join(", "), clock::format_date(clock::today()));
-                flag_reassessment(tx, member, &new.id, &reason).await?;
+/// An impact assessment starts unsigned; editing a signed-off one starts its next revision.
+struct ImpactRules;
+
+impl KindRules for ImpactRules {
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            for field in ["signed_off_by", "signed_off_at", "signed_off_revision", "reassessment_reason"] {
+                draft.document.insert(field.into(), Value::Null);
             }
-        }
+            draft.document.insert("reassessment_due".into(), json!(false));
+            Ok(())
+        })
     }
-    Ok(())
+
+    fn before_update<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            if current.state.as_deref() == Some("signed_off") {
+                // Editing a signed-off assessment starts its next revision; the signed-off one
+                // stays readable in the revisions.
+                draft.state = Some("draft".into());
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Recomputes an objective's latest figure and whether it is on track from its measurements.

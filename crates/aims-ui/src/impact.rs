@@ -86,7 +86,12 @@ struct RevisionRow {
 struct ImpactPage {
     shell: Shell,
     can_edit: bool,
+    /// The sign-off is offered: this member may take it now, or was just refused with text typed.
     can_approve: bool,
+    /// Why the sign-off is not offered to this member (the rule that refuses it).
+    sign_refusal: Option<String>,
+    /// The comment typed before a refused sign-off, given back.
+    typed_comment: String,
     notice: Notice,
     notice_section: &'static str,
     id: String,
@@ -113,7 +118,7 @@ pub(crate) async fn detail(
 ) -> Result<Response, UiError> {
     let record = state.app.get_record(&ctx.member, &IMPACT_ASSESSMENT, &id).await?;
     let section = if query.done == "signed" { "sign" } else { "top" };
-    render(&state, &ctx, &record, None, done_notice(&query.done), section, FormErrors::default()).await
+    render(&state, &ctx, &record, None, done_notice(&query.done), section, FormErrors::default(), String::new()).await
 }
 
 async fn render(
@@ -124,7 +129,11 @@ async fn render(
     notice: Notice,
     notice_section: &'static str,
     errors: FormErrors,
+    typed_comment: String,
 ) -> Result<Response, UiError> {
+    let choices = state.app.transition_choices(&ctx.member, &IMPACT_ASSESSMENT, &record.id).await?;
+    let sign_off = choices.iter().find(|c| c.name == "sign-off");
+    let sign_refusal = sign_off.and_then(|c| c.refusal.as_ref()).filter(|r| r.rule != "state").map(|r| r.detail.clone());
     let mut options = Options::load(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields).await?;
     options.label_linked(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields, &record.data).await?;
     let (_, names) = ctx.member_names(state).await?;
@@ -161,7 +170,9 @@ async fn render(
     let page = ImpactPage {
         shell: ctx.shell(Section::AiSystems),
         can_edit: ctx.can(Action::Edit),
-        can_approve: ctx.can(Action::Approve),
+        can_approve: sign_off.is_some_and(|c| c.allowed()) || !typed_comment.is_empty(),
+        sign_refusal,
+        typed_comment,
         id: record.id.clone(),
         title: field(record, "title"),
         system_href: format!("/orgs/{}/ai-systems/{system_id}", ctx.slug()),
@@ -199,7 +210,7 @@ pub(crate) async fn save(
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
             let record = state.app.get_record(&ctx.member, &IMPACT_ASSESSMENT, &id).await?;
-            render(&state, &ctx, &record, Some(patch), notice, "top", errors).await
+            render(&state, &ctx, &record, Some(patch), notice, "top", errors, String::new()).await
         }
     }
 }
@@ -218,7 +229,7 @@ pub(crate) async fn sign_off(
         Err(e) => {
             let (notice, _) = forms::rejected(e)?;
             let record = state.app.get_record(&ctx.member, &IMPACT_ASSESSMENT, &id).await?;
-            render(&state, &ctx, &record, None, notice, "sign", FormErrors::default()).await
+            render(&state, &ctx, &record, None, notice, "sign", FormErrors::default(), comment).await
         }
     }
 }

@@ -520,8 +520,29 @@ async fn ai_system_gate_and_impact_assessment_through_forms() {
         .await;
     assert_eq!(ia.status, StatusCode::SEE_OTHER, "{}", ia.body);
     let ia_id = id_in(ia.location.as_deref().unwrap_or_default(), "impact-assessments");
+    // An admin who changed the assessment is not offered the sign-off and is told why; a
+    // sign-off posted anyway is refused with the comment typed given back.
+    let admin_member = member_of(&ui, Role::Admin).await;
+    ui.app
+        .patch_record(&admin_member, &aims_domain::kinds::IMPACT_ASSESSMENT, &ia_id, 1, &serde_json::json!({"overall_level": "medium"}))
+        .await
+        .expect("admin edits");
+    let page = ui.get(&format!("/orgs/demo/impact-assessments/{ia_id}"), Some(&admin)).await;
+    assert!(!page.body.contains(">Sign off</button>"), "not offered to someone who changed it");
+    assert!(page.body.contains("Sign-off is not offered to you: rule separation-of-duties: (changed-since-approval)"), "{}", page.body);
+    let refused = ui
+        .post(
+            &format!("/orgs/demo/impact-assessments/{ia_id}/sign-off"),
+            Some(&admin),
+            &[("version", "2"), ("comment", "Looks right to me")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains(">Looks right to me</textarea>"), "the comment typed is kept: {}", refused.body);
+    let page = ui.get(&format!("/orgs/demo/impact-assessments/{ia_id}"), Some(&owner)).await;
+    assert!(page.body.contains(">Sign off</button>"), "offered to someone uninvolved");
     let signed =
-        ui.post(&format!("/orgs/demo/impact-assessments/{ia_id}/sign-off"), Some(&admin), &[("version", "1"), ("comment", "")]).await;
+        ui.post(&format!("/orgs/demo/impact-assessments/{ia_id}/sign-off"), Some(&owner), &[("version", "2"), ("comment", "")]).await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
     let revision = ui.get(&format!("/orgs/demo/impact-assessments/{ia_id}/revisions/1"), Some(&editor)).await;
     assert_eq!(revision.status, StatusCode::OK);
