@@ -50,16 +50,16 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0006_auth_generation.sql"),
     },
     Migration {
-        version: 8,
+        version: 7,
         name: "activity_by_type",
-        sqlite: include_str!("../migrations/sqlite/0008_activity_by_type.sql"),
-        postgres: include_str!("../migrations/postgres/0008_activity_by_type.sql"),
+        sqlite: include_str!("../migrations/sqlite/0007_activity_by_type.sql"),
+        postgres: include_str!("../migrations/postgres/0007_activity_by_type.sql"),
     },
     Migration {
-        version: 10,
+        version: 8,
         name: "records_by_name",
-        sqlite: include_str!("../migrations/sqlite/0010_records_by_name.sql"),
-        postgres: include_str!("../migrations/postgres/0010_records_by_name.sql"),
+        sqlite: include_str!("../migrations/sqlite/0008_records_by_name.sql"),
+        postgres: include_str!("../migrations/postgres/0008_records_by_name.sql"),
     },
 ];
 
