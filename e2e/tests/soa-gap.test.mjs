@@ -57,12 +57,19 @@ journey(aims, 'an approved SoA revision reads back unchanged after a later edit'
   const ORIGINAL = 'Responsible-use objectives are set by the AI governance board each year.';
   const LATER = 'Rewritten after the approval by the editor.';
 
-  await login(page, url, users.admin.email, users.admin.password);
-  await openControl(page, url, 'A.9.3');
-  await page.getByLabel('Justification', { exact: true }).fill(ORIGINAL);
-  await save(page);
-  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  // The editor writes the entry; the admin, who changed nothing since the last approval, may
+  // approve (whoever changed an entry may not: separation of duties).
+  const author = await asAnother(users.editor, url);
+  try {
+    await openControl(author.page, url, 'A.9.3');
+    await author.page.getByLabel('Justification', { exact: true }).fill(ORIGINAL);
+    await save(author.page);
+    await author.page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  } finally {
+    await author.close();
+  }
 
+  await login(page, url, users.admin.email, users.admin.password);
   await page.goto(`${url}/orgs/demo/controls`);
   const approval = page.getByRole('region', { name: 'Approval' });
   await approval.getByLabel('Approval comment').fill('Reviewed at the quarterly governance board.');

@@ -278,7 +278,6 @@ pub(crate) struct Link {
     pub href: Option<String>,
     pub kind: &'static str,
     pub label: String,
-    pub field: String,
 }
 
 /// The trace panel's links: what the record links to, and what links to it, each to its page.
@@ -292,7 +291,6 @@ pub(crate) fn trace_links(slug: &str, linked: &[aims_store::records::LinkedRecor
             }),
             kind: other.map_or("Record", |k| k.label),
             label: record_label(&l.record),
-            field: crate::text::humanize(l.field.trim_end_matches("_ids").trim_end_matches("_id").trim_end_matches("_refs")),
         }
     };
     (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing).map(link).collect())
