@@ -1,7 +1,7 @@
 //! Reading and verifying the activity log.
 
-use aims_domain::chain::{ChainBreak, Head};
 use aims_domain::ValidationErrors;
+use aims_domain::chain::{ChainBreak, Head};
 use aims_domain::policy::Action;
 use aims_store::activity::{self, ActivityFilter, Order, Progress, Verified};
 use aims_store::model::{ActivityEvent, Member, Organization, Page};
@@ -71,7 +71,9 @@ impl App {
         let orgs = match only {
             Some(slug) => vec![self.org_by_slug(slug).await?],
             None if checkpoint.is_some() => {
-                return Err(ValidationErrors::single("from", "required_with", "a checkpoint belongs to one organisation: give --org").into());
+                return Err(
+                    ValidationErrors::single("from", "required_with", "a checkpoint belongs to one organisation: give --org").into()
+                );
             }
             None => aims_store::orgs::all(&self.db).await?,
         };
@@ -87,8 +89,12 @@ impl App {
     /// `field`.
     pub fn parse_checkpoint(field: &str, text: &str) -> AppResult<Head> {
         Head::parse(text).ok_or_else(|| {
-            ValidationErrors::single(field, "invalid_format", "SEQ:HASH, a sequence number and a head hash as `log head --checkpoint` prints them")
-                .into()
+            ValidationErrors::single(
+                field,
+                "invalid_format",
+                "SEQ:HASH, a sequence number and a head hash as `log head --checkpoint` prints them",
+            )
+            .into()
         })
     }
 

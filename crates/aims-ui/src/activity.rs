@@ -116,8 +116,7 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
     let base = format!("/orgs/{}/activity", ctx.slug());
     let filters = filter_query(&query);
     let order_part = if order == Order::Chain { "order=chain&" } else { "" };
-    let next_href =
-        page.next_after.map(|seq| format!("{base}?{filters}{order_part}cursor={}", encode_query_value(&cursor::encode(seq))));
+    let next_href = page.next_after.map(|seq| format!("{base}?{filters}{order_part}cursor={}", encode_query_value(&cursor::encode(seq))));
     let first_href = (at > 0).then(|| format!("{base}?{filters}{order_part}"));
     let order_href = format!("{base}?{filters}{}", if order == Order::Chain { "" } else { "order=chain" });
     let csv_href = format!("/api/v1/orgs/{}/activity?format=csv{}", ctx.slug(), api_filter_query(&filter));
@@ -367,11 +366,8 @@ fn show(value: &Value, names: &Names, ty: Option<&FieldType>) -> String {
         Value::Array(items) => truncate(&items.iter().map(|i| show(i, names, ty)).collect::<Vec<_>>().join(", "), 120),
         Value::Object(map) if map.is_empty() => "—".into(),
         Value::Object(map) => {
-            let parts: Vec<String> = map
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| format!("{}: {}", humanize(k), show(v, names, None)))
-                .collect();
+            let parts: Vec<String> =
+                map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{}: {}", humanize(k), show(v, names, None))).collect();
             truncate(&parts.join("; "), 120)
         }
         Value::Number(n) => n.to_string(),

@@ -377,7 +377,10 @@ fn aims_with_peak_memory(database: &str, args: &[&str]) -> (Output, u64) {
 async fn grow_chain(connection: &mut sqlx::SqliteConnection, to_seq: i64) {
     use aims_domain::chain::{EventContent, canonical, link_hash};
     let (org_id, mut seq, mut head): (String, i64, String) =
-        sqlx::query_as("SELECT id, log_seq, log_head FROM organizations WHERE slug = 'acme'").fetch_one(&mut *connection).await.expect("org");
+        sqlx::query_as("SELECT id, log_seq, log_head FROM organizations WHERE slug = 'acme'")
+            .fetch_one(&mut *connection)
+            .await
+            .expect("org");
     const ROWS: i64 = 5000;
     const INSERT: &str = "INSERT INTO activity_log (org_id, seq, id, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) \
         SELECT json_extract(c, '$.org_id'), json_extract(c, '$.seq'), json_extract(c, '$.id'), json_extract(c, '$.at'), \
@@ -464,8 +467,11 @@ async fn chain_verifies_in_constant_memory(events: i64) {
     assert!(peak < 64 << 20, "verifying {events} events peaked at {} MB resident", peak >> 20);
     eprintln!("verified {events} events; peak resident memory {} MB", peak >> 20);
 
-    let (checkpoint_seq, checkpoint_hash): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM activity_log WHERE seq = $1").bind(events - 1000).fetch_one(&mut connection).await.expect("event");
+    let (checkpoint_seq, checkpoint_hash): (i64, String) = sqlx::query_as("SELECT seq, hash FROM activity_log WHERE seq = $1")
+        .bind(events - 1000)
+        .fetch_one(&mut connection)
+        .await
+        .expect("event");
     let checkpoint = format!("{checkpoint_seq}:{checkpoint_hash}");
     let head = ok(aims(&db, &["log", "head", "--org", "acme", "--checkpoint"], ""));
     assert!(stdout(&head).starts_with(&format!("{events}:")), "{}", stdout(&head));

@@ -29,21 +29,25 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
             HttpMethod::Get,
             "/api/v1/orgs/{org}/activity",
             get(list),
-            Doc::new("activity", "list_activity", "List activity events, in chain order unless order=newest (format=csv: every matching event as CSV)")
-                .org()
-                .query("record_type", "Only events of this record type")
-                .query("record_id", "Only events of this record")
-                .query("actor", "Only events by this actor (e-mail, or system:…)")
-                .query("since", "Only events at or after this RFC 3339 time")
-                .query("until", "Only events before this RFC 3339 time")
-                .query("format", "json (default) or csv")
-                .query_typed(
-                    "order",
-                    "chain (default: oldest first, as the hash chain is verified) or newest (newest first)",
-                    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["chain", "newest"])).into(),
-                )
-                .paged()
-                .ok(200, "A page of events, or text/csv", Some(("application/json", page_schema(event_ref).into()))),
+            Doc::new(
+                "activity",
+                "list_activity",
+                "List activity events, in chain order unless order=newest (format=csv: every matching event as CSV)",
+            )
+            .org()
+            .query("record_type", "Only events of this record type")
+            .query("record_id", "Only events of this record")
+            .query("actor", "Only events by this actor (e-mail, or system:…)")
+            .query("since", "Only events at or after this RFC 3339 time")
+            .query("until", "Only events before this RFC 3339 time")
+            .query("format", "json (default) or csv")
+            .query_typed(
+                "order",
+                "chain (default: oldest first, as the hash chain is verified) or newest (newest first)",
+                ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["chain", "newest"])).into(),
+            )
+            .paged()
+            .ok(200, "A page of events, or text/csv", Some(("application/json", page_schema(event_ref).into()))),
         )
         .route(
             HttpMethod::Get,

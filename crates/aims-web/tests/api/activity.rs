@@ -55,7 +55,10 @@ async fn events_chain_and_page(backend: Backend) {
     // From a checkpoint: only the events after it are walked.
     let checkpoint = format!("{}:{}", head["seq"], head["hash"].as_str().expect("hash"));
     let since = t.get("viewer", &format!("/api/v1/orgs/acme/activity/verify?from={checkpoint}")).await.json();
-    assert_eq!((since["intact"].clone(), since["from_seq"].clone(), since["head"].clone()), (json!(true), head["seq"].clone(), head.clone()));
+    assert_eq!(
+        (since["intact"].clone(), since["from_seq"].clone(), since["head"].clone()),
+        (json!(true), head["seq"].clone(), head.clone())
+    );
     let forged = format!("{}:{}", head["seq"], "0".repeat(64));
     let broken = t.get("viewer", &format!("/api/v1/orgs/acme/activity/verify?from={forged}")).await.json();
     assert_eq!((broken["intact"].clone(), broken["seq"].clone()), (json!(false), head["seq"].clone()));
