@@ -184,15 +184,28 @@ async fn load_fresh(
 /// One request at a time (no other load): p50 and p99 over `rounds` requests cycling `paths`.
 async fn one_at_a_time(base: &str, label: &str, paths: &[String], token: &str, rounds: usize) -> Figures {
     let client = reqwest::Client::new();
+    let send = |path: String| {
+        let (client, url) = (&client, format!("{base}{path}"));
+        async move { common::send(client, &url, Some(token)).await }
+    };
+    timed_rounds(label, paths, rounds, send).await
+}
+
+/// Warms up on the first 20 paths, then times `rounds` requests cycling `paths`, one at a time.
+async fn timed_rounds<F, Fut>(label: &str, paths: &[String], rounds: usize, send: F) -> Figures
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
     for path in paths.iter().take(20) {
-        common::send(&client, &format!("{base}{path}"), Some(token)).await;
+        send(path.clone()).await;
     }
     let started = Instant::now();
     let mut latencies = Vec::with_capacity(rounds);
     let mut bytes = 0;
     for i in 0..rounds {
         let t = Instant::now();
-        bytes = common::send(&client, &format!("{base}{}", paths[i % paths.len()]), Some(token)).await;
+        bytes = send(paths[i % paths.len()].clone()).await;
         latencies.push(t.elapsed().as_micros() as u64);
     }
     latencies.sort_unstable();
@@ -363,25 +376,5 @@ async fn one_at_a_time_as(base: &str, label: &str, paths: &[String], auth: Auth<
             response.bytes().await.expect("body").len()
         }
     };
-    for path in paths.iter().take(20) {
-        send(path.clone()).await;
-    }
-    let started = Instant::now();
-    let mut latencies = Vec::with_capacity(rounds);
-    let mut bytes = 0;
-    for i in 0..rounds {
-        let t = Instant::now();
-        bytes = send(paths[i % paths.len()].clone()).await;
-        latencies.push(t.elapsed().as_micros() as u64);
-    }
-    latencies.sort_unstable();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
-    Figures {
-        label: label.to_owned(),
-        requests: rounds,
-        seconds: started.elapsed().as_secs_f64(),
-        p50_ms: pct(0.5),
-        p99_ms: pct(0.99),
-        bytes,
-    }
+    timed_rounds(label, paths, rounds, send).await
 }
