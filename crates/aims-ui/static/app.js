@@ -30,6 +30,15 @@
   fitNav();
   if (phone.addEventListener) phone.addEventListener("change", fitNav);
 
+  // A link picker's search box (see picker.rs): htmx fetches the matches as one types; Enter
+  // searches at once instead of submitting the form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.matches || !event.target.matches("input[data-picker]")) return;
+    if (!window.htmx) return;
+    event.preventDefault();
+    window.htmx.trigger(event.target, "search");
+  });
+
   // Menus made of <details>: close on Escape (returning focus) and on a click elsewhere.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
