@@ -151,7 +151,12 @@ pub(crate) fn search_box(org_slug: &str, collection: &str, m: &Matches<'_>) -> S
 /// The query of the typeahead: the field, one link or many, the text (`q` or
 /// `pick_q.<field>`) and what the field links to now (its own name, repeated).
 fn params(pairs: &[(String, String)]) -> Option<(String, bool, String, Vec<String>)> {
-    let field = pairs.iter().find(|(k, _)| k == "pick_field").map(|(_, v)| v.clone())?;
+    // A field's name as the forms write it (`name`, `rows[0].name`): nothing else is echoed.
+    let field = pairs
+        .iter()
+        .find(|(k, _)| k == "pick_field")
+        .map(|(_, v)| v.clone())
+        .filter(|f| !f.is_empty() && f.len() <= 100 && f.chars().all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)))?;
     let single = pairs.iter().any(|(k, v)| k == "single" && v == "1");
     let q = pairs
         .iter()
@@ -174,7 +179,7 @@ pub(crate) async fn results(
     let (field, single, q, linked) = params(&pairs).ok_or(UiError::NotFound)?;
     let (found, more) = find(&state.app, &ctx.member, spec, &q).await?;
     let id = crate::recform::id_of(&field);
-    let matches = Matches { name: &field, id: &id, label: spec.collection, single, q: &q, found: &found, more, linked: &linked };
+    let matches = Matches { name: &field, id: &id, label: spec.plural_label, single, q: &q, found: &found, more, linked: &linked };
     Ok(Html(matches.html()).into_response())
 }
 
@@ -216,5 +221,6 @@ mod tests {
         let typeahead =
             params(&pairs(&[("pick_field", "ai_system_id"), ("single", "1"), ("pick_q.ai_system_id", "sc"), ("ai_system_id", "s9")]));
         assert_eq!(typeahead, Some(("ai_system_id".to_owned(), true, "sc".to_owned(), vec!["s9".to_owned()])));
+        assert_eq!(params(&pairs(&[("pick_field", "x\"><script>"), ("q", "a")])), None, "no markup echoed");
     }
 }

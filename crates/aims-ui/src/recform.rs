@@ -386,11 +386,11 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
         }
         FieldType::Link { kind } if options.large.contains(kind) => {
             let current = list_of(value);
-            render_picker(html, field, name, kind, &current, true, (&attrs, &error), options);
+            render_picker(html, field, name, &current, (kind, true), (&attrs, &error), options);
         }
         FieldType::Ids { kind } if options.large.contains(kind) => {
             let current = list_of(value);
-            render_picker(html, field, name, kind, &current, false, (&attrs, &error), options);
+            render_picker(html, field, name, &current, (kind, false), (&attrs, &error), options);
         }
         FieldType::Link { kind } => {
             let current = text_of(value);
@@ -520,9 +520,8 @@ fn render_picker(
     html: &mut String,
     field: &FieldSpec,
     name: &str,
-    kind: &str,
     current: &[String],
-    single: bool,
+    (kind, single): (&str, bool),
     (attrs, error): (&str, &str),
     options: &Options,
 ) {
