@@ -17,6 +17,7 @@ use tower_sessions::SessionManagerLayer;
 mod documents;
 mod objectives_people;
 mod scale;
+mod separation;
 mod soa_gap;
 mod traceability;
 
