@@ -45,10 +45,10 @@ journey(aims, 'a risk links an AI system found by typing in its picker', async (
   await found.check();
   await checkPage(page, 'risk-picker-typeahead');
   await page.getByRole('button', { name: 'Save' }).first().click();
-  await page.getByRole('status').waitFor();
+  await page.getByRole('status').first().waitFor();
   await page.getByRole('group', { name: 'AI systems affected' }).getByRole('checkbox', { name: 'Picker system 27', checked: true }).waitFor();
   await shot(page, 'risk-picker-linked');
-});
+}, { timeout: 90_000 });
 
 journey(aims, 'without scripts the picker searches by sending the form back to its page', async ({ url, users }) => {
   const context = await aims.browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 }, locale: 'en-GB' });

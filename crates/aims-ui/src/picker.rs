@@ -138,8 +138,13 @@ impl Matches<'_> {
 pub(crate) fn search_box(org_slug: &str, collection: &str, m: &Matches<'_>) -> String {
     let (id, name, label) = (m.id, m.name, esc(m.label));
     let single = if m.single { "&amp;single=1" } else { "" };
-    let href =
-        format!("/orgs/{}/pick/{}?pick_field={}{single}", esc(org_slug), esc(collection), esc(&crate::text::encode_query_value(name)));
+    let href = format!(
+        "/orgs/{}/pick/{}?pick_field={}&amp;pick_id={}{single}",
+        esc(org_slug),
+        esc(collection),
+        esc(&crate::text::encode_query_value(name)),
+        esc(&crate::text::encode_query_value(id))
+    );
     format!(
         r##"<div class="picker-search"><label for="{id}-q">Search {label}</label><div class="picker-row"><input type="search" id="{id}-q" name="pick_q.{name}" value="{q}" autocomplete="off" data-picker hx-get="{href}" hx-trigger="input changed delay:300ms, search" hx-target="#{id}-found" hx-include="closest fieldset" hx-sync="this:replace"><button type="submit" class="btn btn-secondary btn-sm" name="pick_field" value="{name}" formmethod="get" formaction="" formnovalidate>Search<span class="visually-hidden"> {label}</span></button></div></div><div class="picker-found" id="{id}-found" aria-live="polite">{found}</div>"##,
         q = esc(m.q),
@@ -148,15 +153,20 @@ pub(crate) fn search_box(org_slug: &str, collection: &str, m: &Matches<'_>) -> S
     )
 }
 
+/// A field's name or element id as the forms write them (`name`, `rows[0].name`,
+/// `details-owner_id`): nothing else is echoed.
+fn plain(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .filter(|f| !f.is_empty() && f.len() <= 100 && f.chars().all(|c| c.is_ascii_alphanumeric() || "_-.[]".contains(c)))
+}
+
 /// The query of the typeahead: the field, one link or many, the text (`q` or
 /// `pick_q.<field>`) and what the field links to now (its own name, repeated).
 fn params(pairs: &[(String, String)]) -> Option<(String, bool, String, Vec<String>)> {
-    // A field's name as the forms write it (`name`, `rows[0].name`): nothing else is echoed.
-    let field = pairs
-        .iter()
-        .find(|(k, _)| k == "pick_field")
-        .map(|(_, v)| v.clone())
-        .filter(|f| !f.is_empty() && f.len() <= 100 && f.chars().all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)))?;
+    let field = plain(pairs, "pick_field")?;
     let single = pairs.iter().any(|(k, v)| k == "single" && v == "1");
     let q = pairs
         .iter()
@@ -178,7 +188,7 @@ pub(crate) async fn results(
     let spec = kinds::by_collection(&collection).ok_or(UiError::NotFound)?;
     let (field, single, q, linked) = params(&pairs).ok_or(UiError::NotFound)?;
     let (found, more) = find(&state.app, &ctx.member, spec, &q).await?;
-    let id = crate::recform::id_of(&field);
+    let id = plain(&pairs, "pick_id").unwrap_or_else(|| crate::recform::id_of("", &field));
     let matches = Matches { name: &field, id: &id, label: spec.plural_label, single, q: &q, found: &found, more, linked: &linked };
     Ok(Html(matches.html()).into_response())
 }

@@ -281,12 +281,25 @@ fn error_attrs(errors: &FormErrors, name: &str, id: &str, rows: bool) -> (String
     }
 }
 
-pub(crate) fn id_of(name: &str) -> String {
-    name.replace(['[', ']', '.'], "_")
+pub(crate) fn id_of(prefix: &str, name: &str) -> String {
+    format!("{prefix}{}", name.replace(['[', ']', '.'], "_"))
 }
 
 /// Renders the fields (except `skip`) with `values`, errors next to their fields.
 pub(crate) fn render(fields: &[FieldSpec], skip: &[&str], values: &Map<String, Value>, errors: &FormErrors, options: &Options) -> String {
+    render_in("", fields, skip, values, errors, options)
+}
+
+/// [`render`] for one of several forms on a page: every id starts with `prefix`, so two forms
+/// with an `owner_id` field do not share an id and each label points at its own input.
+pub(crate) fn render_in(
+    prefix: &str,
+    fields: &[FieldSpec],
+    skip: &[&str],
+    values: &Map<String, Value>,
+    errors: &FormErrors,
+    options: &Options,
+) -> String {
     // A picker search sent by this form brings the form as it was typed: shown instead.
     let typed;
     let values = match &options.search {
@@ -300,13 +313,21 @@ pub(crate) fn render(fields: &[FieldSpec], skip: &[&str], values: &Map<String, V
     };
     let mut html = String::new();
     for field in fields.iter().filter(|f| !skip.contains(&f.name)) {
-        render_field(&mut html, field, field.name, values.get(field.name), errors, options);
+        render_field(&mut html, prefix, field, field.name, values.get(field.name), errors, options);
     }
     html
 }
 
-fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<&Value>, errors: &FormErrors, options: &Options) {
-    let id = id_of(name);
+fn render_field(
+    html: &mut String,
+    prefix: &str,
+    field: &FieldSpec,
+    name: &str,
+    value: Option<&Value>,
+    errors: &FormErrors,
+    options: &Options,
+) {
+    let id = id_of(prefix, name);
     let (attrs, error) = error_attrs(errors, name, &id, matches!(field.ty, FieldType::Items { .. }));
     let label = esc(field.label);
     // Inside a row (`field[i].sub`) the browser must not insist: an emptied row is removed,
@@ -386,11 +407,11 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
         }
         FieldType::Link { kind } if options.large.contains(kind) => {
             let current = list_of(value);
-            render_picker(html, field, name, &current, (kind, true), (&attrs, &error), options);
+            render_picker(html, field, (name, &id), &current, (kind, true), (&attrs, &error), options);
         }
         FieldType::Ids { kind } if options.large.contains(kind) => {
             let current = list_of(value);
-            render_picker(html, field, name, &current, (kind, false), (&attrs, &error), options);
+            render_picker(html, field, (name, &id), &current, (kind, false), (&attrs, &error), options);
         }
         FieldType::Link { kind } => {
             let current = text_of(value);
@@ -501,7 +522,7 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
                 );
                 for sub in fields {
                     let sub_name = format!("{name}[{i}].{}", sub.name);
-                    render_field(html, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
+                    render_field(html, prefix, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
                 }
                 html.push_str("</div>");
                 if extra {
@@ -519,13 +540,12 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
 fn render_picker(
     html: &mut String,
     field: &FieldSpec,
-    name: &str,
+    (name, id): (&str, &str),
     current: &[String],
     (kind, single): (&str, bool),
     (attrs, error): (&str, &str),
     options: &Options,
 ) {
-    let id = id_of(name);
     let input = if single { "radio" } else { "checkbox" };
     let _ = write!(html, r#"<fieldset class="field checks picker"{attrs}><legend>{}</legend><div class="check-grid">"#, esc(field.label));
     if single && !field.required {
@@ -553,7 +573,7 @@ fn render_picker(
         _ => ("", &[][..], false),
     };
     let collection = kinds::by_kind(kind).map_or(kind, |spec| spec.collection);
-    let matches = Matches { name, id: &id, label: field.label, single, q, found, more, linked: current };
+    let matches = Matches { name, id, label: field.label, single, q, found, more, linked: current };
     html.push_str(&picker::search_box(&options.org_slug, collection, &matches));
     let _ = write!(html, "{error}</fieldset>");
 }
