@@ -328,11 +328,13 @@ struct ListPage {
     listing: Listing,
 }
 
+/// The record's name: its title field as the page shows it (a stage's label, not its code).
 fn title_of(page: &PageSpec, record: &Record) -> String {
-    match record.data.get(page.title_field) {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => record_label(record),
-    }
+    let shown = match page.kind.field(page.title_field) {
+        Some(f) => recform::show(f, record.data.get(f.name), &Options::default()),
+        None => String::new(),
+    };
+    if shown.is_empty() { record_label(record) } else { shown }
 }
 
 async fn list(
