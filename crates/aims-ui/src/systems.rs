@@ -289,6 +289,8 @@ struct GateRow {
     requested: String,
     decided: String,
     decision_reason: String,
+    /// The reason typed into this gate's decision form when the decision was refused, given back.
+    typed_reason: String,
 }
 
 struct LinkRow {
@@ -447,6 +449,11 @@ async fn render_system(
                 format!("{} · {}", name_of(&field(g, "decided_by")), datetime(&field(g, "decided_at")))
             },
             decision_reason: field(g, "decision_reason"),
+            typed_reason: if refused.form == "decision" && refused.values.get("gate_id").and_then(Value::as_str) == Some(g.id.as_str()) {
+                refused.values.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
         })
         .collect();
     gates.reverse();
@@ -1077,7 +1084,8 @@ pub(crate) async fn decide(
                 }
                 other => other,
             };
-            render_system(&state, &ctx, &system_id, notice, "gates", Refused { form: "decision", values: Map::new(), errors }).await
+            let typed = Map::from_iter([("gate_id".to_owned(), json!(gate_id)), ("reason".to_owned(), json!(reason))]);
+            render_system(&state, &ctx, &system_id, notice, "gates", Refused { form: "decision", values: typed, errors }).await
         }
     }
 }

@@ -18,6 +18,7 @@ mod documents;
 mod objectives_people;
 mod record_pages;
 mod scale;
+mod separation;
 mod soa_gap;
 mod traceability;
 
