@@ -584,7 +584,10 @@ fn href_of(ctx: &OrgCtx, page: &PageSpec, id: &str) -> String {
 /// fields shown under the heading are left out.
 fn fact_groups(page: &PageSpec, fields: &[FieldSpec], record: &Record, options: &Options) -> Vec<FactGroup> {
     let fact = |f: &FieldSpec| Fact { label: f.label, value: recform::show(f, record.data.get(f.name), options) };
-    let grouped: Vec<&str> = page.sections.iter().flat_map(|s| s.fields.iter().copied()).chain(page.facts.iter().copied()).collect();
+    // The title is the heading already (the scope's heading is its kind, so its statement stays).
+    let heading = (!page.kind.singleton).then_some(page.title_field);
+    let grouped: Vec<&str> =
+        page.sections.iter().flat_map(|s| s.fields.iter().copied()).chain(page.facts.iter().copied()).chain(heading).collect();
     let mut groups: Vec<(&'static str, Vec<Fact>)> = page
         .sections
         .iter()
