@@ -180,7 +180,10 @@ struct ListPage {
 }
 
 fn title_of(page: &PageSpec, record: &Record) -> String {
+    let choice = page.kind.field(page.title_field).is_some_and(|f| matches!(f.ty, aims_domain::validate::FieldType::Choice(_)));
     match record.data.get(page.title_field) {
+        // A record named by a choice (a gate by its stage) is headed by the choice's words, not its code.
+        Some(Value::String(s)) if !s.is_empty() && choice => crate::text::humanize(s),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => record_label(record),
     }
@@ -243,6 +246,8 @@ fn new_text(page: &'static PageSpec) -> NewPageText {
 }
 
 async fn new_form(State(state): State<UiState>, ctx: OrgCtx, page: &'static PageSpec) -> Result<Response, UiError> {
+    // Those who may not create get the refusal, not a form whose save would be refused.
+    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     let fields = fields_of(page);
     let options = Options::load(&state.app, &ctx.member, &fields).await?;
     let back = format!("/orgs/{}/{}", ctx.slug(), page.kind.collection);
