@@ -75,12 +75,14 @@ async function assertRefused(response, what) {
 
 /** Opens `path`; resolves to its status, or 0 when the browser could not show it at all. */
 async function open(page, url, path) {
-  try {
-    return (await page.goto(`${url}${path}`)).status();
-  } catch (error) {
-    // Leave Chromium's error page, which would otherwise interrupt the next navigation.
-    await page.goto('about:blank').catch(() => {});
-    return `not shown (${error.message.split('\n')[0]})`;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return (await page.goto(`${url}${path}`)).status();
+    } catch (error) {
+      // Chromium's own error page after a failed load can interrupt the next navigation once.
+      if (attempt < 2 && /interrupted by another navigation/.test(error.message)) continue;
+      return `not shown (${error.message.split('\n')[0]})`;
+    }
   }
 }
 
