@@ -330,21 +330,11 @@ struct ListPage {
 
 /// The record's name: its title field as the page shows it (a stage's label, not its code).
 fn title_of(page: &PageSpec, record: &Record) -> String {
-<<<<<<< ours
     let shown = match page.kind.field(page.title_field) {
         Some(f) => recform::show(f, record.data.get(f.name), &Options::default()),
         None => String::new(),
     };
     if shown.is_empty() { record_label(record) } else { shown }
-=======
-    let choice = page.kind.field(page.title_field).is_some_and(|f| matches!(f.ty, aims_domain::validate::FieldType::Choice(_)));
-    match record.data.get(page.title_field) {
-        // A record named by a choice (a gate by its stage) is headed by the choice's words, not its code.
-        Some(Value::String(s)) if !s.is_empty() && choice => crate::text::humanize(s),
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => record_label(record),
-    }
->>>>>>> theirs
 }
 
 async fn list(
