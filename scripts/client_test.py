@@ -282,6 +282,11 @@ def exercise(name):
         archived = expect(call(owner, "delete", read_path, params, if_match=etag), 200, f"archive {name}")
         check(archived.archived is True, f"archive {name}: the record is archived")
         done.append("archive")
+    # What every kind offers: a record in a collection is listed and traced; what a client
+    # creates, it archives.
+    expected = ["read", "change"] + (["list", "trace"] if collection else []) + (["archive"] if "create" in done else [])
+    missing = [step for step in expected if step not in done]
+    check(not missing, f"{name}: the document offers no {', '.join(missing)}")
     return done
 
 

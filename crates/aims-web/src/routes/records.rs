@@ -355,7 +355,25 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
                 .if_match()
-                .ok(200, "Archived", Some((JSON, record_ref))),
+                .ok(200, "Archived", Some((JSON, record_ref.clone()))),
+        )
+        .route(
+            HttpMethod::Get,
+            &format!("{item}/trace"),
+            get(move |State(app): State<App>, Path((_org, parent_id, id)): Path<(String, String, String)>, Authed(member)| async move {
+                app.get_child(&member, spec, &parent_id, &id).await?;
+                let (_, record, linked) = app.trace_json(&member, spec, &id).await?;
+                ApiResult::Ok(json_text_body(trace_text(&record, &linked)))
+            }),
+            Doc::new(spec.collection, format!("trace_{}", spec.kind), format!("Records linked to and from a {}", spec.label.to_lowercase()))
+                .org()
+                .param("id", "The parent record's id")
+                .param("child_id", "The record's id")
+                .ok(
+                    200,
+                    "The record and its linked records grouped by kind (at most 50 per field and kind; counts gives the totals)",
+                    Some((JSON, trace_schema(record_ref).into())),
+                ),
         )
 }
 
