@@ -21,6 +21,7 @@ mod impact;
 mod layout;
 mod lists;
 mod objectives;
+mod page_index;
 mod pages;
 mod people;
 mod picker;
@@ -95,6 +96,7 @@ pub fn router(app: App) -> Router {
         .merge(soa::routes())
         .merge(gap::routes())
         .merge(pages::routes())
+        .merge(page_index::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(picker::remember_search))
         .layer(map_response(layout::security_headers))

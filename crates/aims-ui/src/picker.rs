@@ -139,11 +139,10 @@ pub(crate) fn search_box(org_slug: &str, collection: &str, m: &Matches<'_>) -> S
     let (id, name, label) = (m.id, m.name, esc(m.label));
     let single = if m.single { "&amp;single=1" } else { "" };
     let href = format!(
-        "/orgs/{}/pick/{}?pick_field={}&amp;pick_id={}{single}",
+        "/orgs/{}/pick/{}?pick_field={}&amp;pick_id={id}{single}",
         esc(org_slug),
         esc(collection),
-        esc(&crate::text::encode_query_value(name)),
-        esc(&crate::text::encode_query_value(id))
+        esc(&crate::text::encode_query_value(name))
     );
     format!(
         r##"<div class="picker-search"><label for="{id}-q">Search {label}</label><div class="picker-row"><input type="search" id="{id}-q" name="pick_q.{name}" value="{q}" autocomplete="off" data-picker hx-get="{href}" hx-trigger="input changed delay:300ms, search" hx-target="#{id}-found" hx-include="closest fieldset" hx-sync="this:replace"><button type="submit" class="btn btn-secondary btn-sm" name="pick_field" value="{name}" formmethod="get" formaction="" formnovalidate>Search<span class="visually-hidden"> {label}</span></button></div></div><div class="picker-found" id="{id}-found" aria-live="polite">{found}</div>"##,
@@ -153,20 +152,16 @@ pub(crate) fn search_box(org_slug: &str, collection: &str, m: &Matches<'_>) -> S
     )
 }
 
-/// A field's name or element id as the forms write them (`name`, `rows[0].name`,
-/// `details-owner_id`): nothing else is echoed.
-fn plain(pairs: &[(String, String)], key: &str) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .filter(|f| !f.is_empty() && f.len() <= 100 && f.chars().all(|c| c.is_ascii_alphanumeric() || "_-.[]".contains(c)))
-}
-
 /// The query of the typeahead: the field, one link or many, the text (`q` or
-/// `pick_q.<field>`) and what the field links to now (its own name, repeated).
-fn params(pairs: &[(String, String)]) -> Option<(String, bool, String, Vec<String>)> {
-    let field = plain(pairs, "pick_field")?;
+/// `pick_q.<field>`) and what the field links to now (its own name, repeated). The ids of the
+/// matches start with the picker's own id (`pick_id`), which carries its form's prefix.
+fn params(pairs: &[(String, String)]) -> Option<(String, String, bool, String, Vec<String>)> {
+    // A field's name as the forms write it (`name`, `rows[0].name`): nothing else is echoed.
+    let field = pairs
+        .iter()
+        .find(|(k, _)| k == "pick_field")
+        .map(|(_, v)| v.clone())
+        .filter(|f| !f.is_empty() && f.len() <= 100 && f.chars().all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)))?;
     let single = pairs.iter().any(|(k, v)| k == "single" && v == "1");
     let q = pairs
         .iter()
@@ -174,7 +169,13 @@ fn params(pairs: &[(String, String)]) -> Option<(String, bool, String, Vec<Strin
         .map(|(_, v)| v.trim().chars().take(MAX_SEARCH).collect())
         .unwrap_or_default();
     let linked = pairs.iter().filter(|(k, v)| *k == field && !v.is_empty()).map(|(_, v)| v.clone()).collect();
-    Some((field, single, q, linked))
+    let id = pairs
+        .iter()
+        .find(|(k, _)| k == "pick_id")
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty() && v.len() <= 120 && v.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)))
+        .unwrap_or_else(|| crate::recform::id_of("", &field));
+    Some((field, id, single, q, linked))
 }
 
 /// `GET /orgs/{org}/pick/{collection}`: the matches of a picker's search, as the fragment the
@@ -186,9 +187,8 @@ pub(crate) async fn results(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     let spec = kinds::by_collection(&collection).ok_or(UiError::NotFound)?;
-    let (field, single, q, linked) = params(&pairs).ok_or(UiError::NotFound)?;
+    let (field, id, single, q, linked) = params(&pairs).ok_or(UiError::NotFound)?;
     let (found, more) = find(&state.app, &ctx.member, spec, &q).await?;
-    let id = plain(&pairs, "pick_id").unwrap_or_else(|| crate::recform::id_of("", &field));
     let matches = Matches { name: &field, id: &id, label: spec.plural_label, single, q: &q, found: &found, more, linked: &linked };
     Ok(Html(matches.html()).into_response())
 }
@@ -230,7 +230,11 @@ mod tests {
         assert!(!html.contains("s2"));
         let typeahead =
             params(&pairs(&[("pick_field", "ai_system_id"), ("single", "1"), ("pick_q.ai_system_id", "sc"), ("ai_system_id", "s9")]));
-        assert_eq!(typeahead, Some(("ai_system_id".to_owned(), true, "sc".to_owned(), vec!["s9".to_owned()])));
+        assert_eq!(typeahead, Some(("ai_system_id".to_owned(), "ai_system_id".to_owned(), true, "sc".to_owned(), vec!["s9".to_owned()])));
+        let prefixed = params(&pairs(&[("pick_field", "owner_id"), ("pick_id", "risk-owner_id"), ("q", "a")]));
+        assert_eq!(prefixed.map(|p| p.1), Some("risk-owner_id".to_owned()), "the picker's own id, prefix and all");
+        let unsafe_id = params(&pairs(&[("pick_field", "owner_id"), ("pick_id", "\"><b>"), ("q", "a")]));
+        assert_eq!(unsafe_id.map(|p| p.1), Some("owner_id".to_owned()), "no markup echoed as an id");
         assert_eq!(params(&pairs(&[("pick_field", "x\"><script>"), ("q", "a")])), None, "no markup echoed");
     }
 }

@@ -407,11 +407,11 @@ fn render_field(
         }
         FieldType::Link { kind } if options.large.contains(kind) => {
             let current = list_of(value);
-            render_picker(html, field, (name, &id), &current, (kind, true), (&attrs, &error), options);
+            render_picker(html, prefix, field, name, &current, (kind, true), (&attrs, &error), options);
         }
         FieldType::Ids { kind } if options.large.contains(kind) => {
             let current = list_of(value);
-            render_picker(html, field, (name, &id), &current, (kind, false), (&attrs, &error), options);
+            render_picker(html, prefix, field, name, &current, (kind, false), (&attrs, &error), options);
         }
         FieldType::Link { kind } => {
             let current = text_of(value);
@@ -539,13 +539,15 @@ fn render_field(
 /// to tick (see `picker`).
 fn render_picker(
     html: &mut String,
+    prefix: &str,
     field: &FieldSpec,
-    (name, id): (&str, &str),
+    name: &str,
     current: &[String],
     (kind, single): (&str, bool),
     (attrs, error): (&str, &str),
     options: &Options,
 ) {
+    let id = id_of(prefix, name);
     let input = if single { "radio" } else { "checkbox" };
     let _ = write!(html, r#"<fieldset class="field checks picker"{attrs}><legend>{}</legend><div class="check-grid">"#, esc(field.label));
     if single && !field.required {
@@ -573,7 +575,7 @@ fn render_picker(
         _ => ("", &[][..], false),
     };
     let collection = kinds::by_kind(kind).map_or(kind, |spec| spec.collection);
-    let matches = Matches { name, id, label: field.label, single, q, found, more, linked: current };
+    let matches = Matches { name, id: &id, label: field.label, single, q, found, more, linked: current };
     html.push_str(&picker::search_box(&options.org_slug, collection, &matches));
     let _ = write!(html, "{error}</fieldset>");
 }
