@@ -213,21 +213,42 @@ fn error_attrs(errors: &FormErrors, name: &str, id: &str, rows: bool) -> (String
     }
 }
 
-fn id_of(name: &str) -> String {
-    name.replace(['[', ']', '.'], "_")
+fn id_of(prefix: &str, name: &str) -> String {
+    format!("{prefix}{}", name.replace(['[', ']', '.'], "_"))
 }
 
 /// Renders the fields (except `skip`) with `values`, errors next to their fields.
 pub(crate) fn render(fields: &[FieldSpec], skip: &[&str], values: &Map<String, Value>, errors: &FormErrors, options: &Options) -> String {
+    render_in("", fields, skip, values, errors, options)
+}
+
+/// [`render`] for one of several forms on a page: every id starts with `prefix`, so two forms
+/// with an `owner_id` field do not share an id and each label points at its own input.
+pub(crate) fn render_in(
+    prefix: &str,
+    fields: &[FieldSpec],
+    skip: &[&str],
+    values: &Map<String, Value>,
+    errors: &FormErrors,
+    options: &Options,
+) -> String {
     let mut html = String::new();
     for field in fields.iter().filter(|f| !skip.contains(&f.name)) {
-        render_field(&mut html, field, field.name, values.get(field.name), errors, options);
+        render_field(&mut html, prefix, field, field.name, values.get(field.name), errors, options);
     }
     html
 }
 
-fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<&Value>, errors: &FormErrors, options: &Options) {
-    let id = id_of(name);
+fn render_field(
+    html: &mut String,
+    prefix: &str,
+    field: &FieldSpec,
+    name: &str,
+    value: Option<&Value>,
+    errors: &FormErrors,
+    options: &Options,
+) {
+    let id = id_of(prefix, name);
     let (attrs, error) = error_attrs(errors, name, &id, matches!(field.ty, FieldType::Items { .. }));
     let label = esc(field.label);
     // Inside a row (`field[i].sub`) the browser must not insist: an emptied row is removed,
@@ -414,7 +435,7 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
                 );
                 for sub in fields {
                     let sub_name = format!("{name}[{i}].{}", sub.name);
-                    render_field(html, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
+                    render_field(html, prefix, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
                 }
                 html.push_str("</div>");
                 if extra {

@@ -464,7 +464,7 @@ async fn render_system(
                 values.insert("to_stage".into(), json!(next));
             }
         }
-        recform::render(GATE.fields, &["ai_system_id"], &values, errors_for("gate"), &options)
+        recform::render_in("gate-", GATE.fields, &["ai_system_id"], &values, errors_for("gate"), &options)
     };
 
     let records = of_kind("lifecycle_record")
@@ -480,8 +480,14 @@ async fn render_system(
             badge: None,
         })
         .collect();
-    let record_form =
-        recform::render(LIFECYCLE_RECORD.fields, &["ai_system_id"], &values_for("record", None), errors_for("record"), &options);
+    let record_form = recform::render_in(
+        "record-",
+        LIFECYCLE_RECORD.fields,
+        &["ai_system_id"],
+        &values_for("record", None),
+        errors_for("record"),
+        &options,
+    );
 
     let children = app.list_children(member, &RESOURCE, &system.id, 0, 200).await?;
     let resources = children
@@ -499,7 +505,8 @@ async fn render_system(
             badge: Some(("type".into(), humanize(&field(r, "resource_type")))),
         })
         .collect();
-    let resource_form = recform::render(RESOURCE.fields, &[], &values_for("resource", None), errors_for("resource"), &options);
+    let resource_form =
+        recform::render_in("resource-", RESOURCE.fields, &[], &values_for("resource", None), errors_for("resource"), &options);
 
     let datasets = of_kind("dataset")
         .into_iter()
@@ -589,7 +596,7 @@ async fn render_system(
         resource_form,
         resource_open: refused.form == "resource",
         datasets,
-        dataset_form: recform::render(DATASET.fields, &[], &values_for("dataset", None), errors_for("dataset"), &options),
+        dataset_form: recform::render_in("dataset-", DATASET.fields, &[], &values_for("dataset", None), errors_for("dataset"), &options),
         dataset_open: refused.form == "dataset",
         risks,
         risks_more: beyond_shown(&linked, "risk", false),
