@@ -652,7 +652,9 @@ async fn transition_views(
                 name: c.name,
                 label: c.label,
                 summary: c.summary,
-                offered: c.allowed() || typed.is_some(),
+                // A refused form comes back with what was typed, unless the role may never take it
+                // (a viewer's forged post): then the reason alone is shown, not a form.
+                offered: c.allowed() || (typed.is_some() && c.refusal.as_ref().is_none_or(|r| r.rule != "role-permission")),
                 refusal,
                 fields,
             })
