@@ -333,14 +333,13 @@ struct ListPage {
     listing: Listing,
 }
 
+/// The record's name: its title field as the page shows it (a stage's label, not its code).
 fn title_of(page: &PageSpec, record: &Record) -> String {
-    let choice = page.kind.field(page.title_field).is_some_and(|f| matches!(f.ty, aims_domain::validate::FieldType::Choice(_)));
-    match record.data.get(page.title_field) {
-        // A record named by a choice (a gate by its stage) is headed by the choice's words, not its code.
-        Some(Value::String(s)) if !s.is_empty() && choice => crate::text::humanize(s),
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => record_label(record),
-    }
+    let shown = match page.kind.field(page.title_field) {
+        Some(f) => recform::show(f, record.data.get(f.name), &Options::default()),
+        None => String::new(),
+    };
+    if shown.is_empty() { record_label(record) } else { shown }
 }
 
 async fn list(
@@ -592,7 +591,10 @@ fn href_of(ctx: &OrgCtx, page: &PageSpec, id: &str) -> String {
 /// fields shown under the heading are left out.
 fn fact_groups(page: &PageSpec, fields: &[FieldSpec], record: &Record, options: &Options) -> Vec<FactGroup> {
     let fact = |f: &FieldSpec| Fact { label: f.label, value: recform::show(f, record.data.get(f.name), options) };
-    let grouped: Vec<&str> = page.sections.iter().flat_map(|s| s.fields.iter().copied()).chain(page.facts.iter().copied()).collect();
+    // The title is the heading already (the scope's heading is its kind, so its statement stays).
+    let heading = (!page.kind.singleton).then_some(page.title_field);
+    let grouped: Vec<&str> =
+        page.sections.iter().flat_map(|s| s.fields.iter().copied()).chain(page.facts.iter().copied()).chain(heading).collect();
     let mut groups: Vec<(&'static str, Vec<Fact>)> = page
         .sections
         .iter()
