@@ -28,12 +28,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::UiState;
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::lists::{self, ListParams, Listing};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::systems::{DoneQuery, NewPageText, NewRecordPage, version_of};
 use crate::text::{datetime, humanize};
 
 /// How a kind's pages look: everything particular to a kind that the generic pages need.
@@ -703,8 +703,8 @@ async fn render(
     };
     let status = match (&refused, &archive_error) {
         (_, Some(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-        (Refused::Transition { errors, .. }, _) => crate::gap::form_status(&notice, errors),
-        _ => crate::gap::form_status(&notice, errors),
+        (Refused::Transition { errors, .. }, _) => crate::forms::form_status(&notice, errors),
+        _ => crate::forms::form_status(&notice, errors),
     };
     let can_edit = ctx.can(Action::Edit) && !record.archived;
     let body = DetailPage {
