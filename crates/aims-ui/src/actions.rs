@@ -22,11 +22,11 @@ use serde_json::{Map, Value, json};
 
 use crate::UiState;
 use crate::catalogue;
+use crate::common::{NewPageText, NewRecordPage, field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, Choice, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::systems::{NewPageText, NewRecordPage, field, version_of};
 use crate::text::{datetime, humanize};
 
 pub(crate) fn routes() -> Router<UiState> {
@@ -217,7 +217,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query)
 pub(crate) async fn new_form(
     State(state): State<UiState>,
     ctx: OrgCtx,
-    Query(system): Query<crate::systems::ForSystem>,
+    Query(system): Query<crate::common::ForSystem>,
 ) -> Result<Response, UiError> {
     let mut values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id))]);
     system.prefill(&mut values);
@@ -361,7 +361,7 @@ async fn render(
     let status_code = field(&record, "status");
     let owner_id = field(&record, "owner_id");
     let http_status = if form_errors.is_empty() && done_error.is_none() {
-        crate::gap::status_for(&notice)
+        crate::forms::status_for(&notice)
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };

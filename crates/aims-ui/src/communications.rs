@@ -17,12 +17,12 @@ use axum::{Form, Router};
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, field, version_of};
+use crate::common::{all, today};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
-use crate::people::{all, today};
 use crate::recform::{self, Options, Posted};
-use crate::systems::{DoneQuery, NewPageText, NewRecordPage, field, version_of};
 use crate::text::{datetime, humanize, truncate};
 
 pub(crate) fn routes() -> Router<UiState> {
@@ -171,7 +171,7 @@ fn frequency_label(code: &str) -> String {
 pub(crate) async fn new_form(
     State(state): State<UiState>,
     ctx: OrgCtx,
-    Query(system): Query<crate::systems::ForSystem>,
+    Query(system): Query<crate::common::ForSystem>,
 ) -> Result<Response, UiError> {
     let mut values = Map::from_iter([
         ("responsible_id".to_owned(), json!(ctx.member.user_id)),
@@ -297,7 +297,7 @@ async fn render_line(
         .collect();
     let suggested_next =
         next_after(&today, &frequency).unwrap_or_else(|| if frequency == "once" { String::new() } else { field(&record, "next_on") });
-    let status = crate::gap::form_status(&notice, &refused.errors);
+    let status = crate::forms::form_status(&notice, &refused.errors);
     let Refused { form, values, errors } = refused;
     let recorded = form == "record";
     let text = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();

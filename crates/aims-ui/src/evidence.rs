@@ -29,11 +29,11 @@ use serde_json::{Map, Value};
 
 use crate::UiState;
 use crate::catalogue;
+use crate::common::{field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, Choice, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, esc, record_label};
-use crate::systems::{field, version_of};
 use crate::text::{datetime, encode_query_value, humanize};
 
 pub(crate) fn routes() -> Router<UiState> {
@@ -340,7 +340,7 @@ fn upload_refusal(e: AppError, limit: usize) -> Result<(Notice, FormErrors, Stat
         }
         other => {
             let (notice, errors) = forms::rejected(other)?;
-            let status = crate::gap::form_status(&notice, &errors);
+            let status = crate::forms::form_status(&notice, &errors);
             Ok((notice, errors, status))
         }
     }
@@ -405,7 +405,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query)
         ("owner_id".to_owned(), Value::String(ctx.member.user_id.clone())),
         ("evidence_type".to_owned(), Value::String("document".into())),
     ]);
-    crate::systems::ForSystem { ai_system_id: query.ai_system_id.clone() }.prefill(&mut values);
+    crate::common::ForSystem { ai_system_id: query.ai_system_id.clone() }.prefill(&mut values);
     render_list(&state, &ctx, &query, values, Notice::None, FormErrors::default(), StatusCode::OK, false).await
 }
 
@@ -597,14 +597,14 @@ fn support_item(slug: &str, record: &Record) -> (usize, SupportItem) {
     let state = humanize(record.state.as_deref().unwrap_or_default());
     let residual = field(record, "residual_level");
     let (order, href, label, detail) = match record.kind.as_str() {
-        "ai_system" => (0, page("ai-systems"), name, crate::systems::stage_label(&field(record, "lifecycle_stage"))),
+        "ai_system" => (0, page("ai-systems"), name, crate::text::stage_label(&field(record, "lifecycle_stage"))),
         "control" => {
             (1, Some(format!("/orgs/{slug}/controls/{path_ref}")), catalogue_name, humanize(&field(record, "implementation_status")))
         }
         "risk" => (2, page("risks"), name, if residual.is_empty() { String::new() } else { format!("Residual {residual}") }),
         "requirement" => (3, Some(format!("/orgs/{slug}/requirements/{path_ref}")), catalogue_name, humanize(&field(record, "status"))),
         "impact_assessment" => (4, page("impact-assessments"), name, state),
-        "policy" => (5, page("policies"), name, crate::policies::state_label(record.state.as_deref().unwrap_or_default())),
+        "policy" => (5, page("policies"), name, crate::text::state_label(record.state.as_deref().unwrap_or_default())),
         "dataset" => (6, None, name, String::new()),
         "objective" => (7, page("objectives"), name, String::new()),
         "supplier" => (8, None, name, String::new()),
@@ -762,7 +762,7 @@ pub(crate) async fn save(
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/evidence/{id}?done=saved#edit", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            let status = crate::gap::form_status(&notice, &errors);
+            let status = crate::forms::form_status(&notice, &errors);
             render_detail(&state, &ctx, &id, Some(wanted), notice, "edit", errors, status).await
         }
     }
@@ -802,7 +802,7 @@ pub(crate) async fn archive(
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/evidence/{id}?done=archived", ctx.slug())).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            let status = crate::gap::status_for(&notice);
+            let status = crate::forms::status_for(&notice);
             render_detail(&state, &ctx, &id, None, notice, "top", errors, status).await
         }
     }

@@ -5,6 +5,8 @@ use aims_app::AppError;
 use aims_domain::{FieldError, ValidationErrors};
 use aims_store::model::Member;
 
+use axum::http::StatusCode;
+
 use crate::error::UiError;
 
 /// Field errors of a submitted form, by field name.
@@ -147,4 +149,19 @@ pub(crate) fn owner_choices(members: &[Member], current: &str) -> Vec<Choice> {
 pub(crate) fn text_or_null(value: &str) -> serde_json::Value {
     let trimmed = value.trim();
     if trimmed.is_empty() { serde_json::Value::Null } else { serde_json::Value::String(trimmed.to_owned()) }
+}
+
+/// The HTTP status of a page that shows the outcome of a submission.
+pub(crate) fn status_for(notice: &Notice) -> StatusCode {
+    match notice {
+        Notice::None | Notice::Saved | Notice::Done(_) => StatusCode::OK,
+        Notice::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Notice::Stale | Notice::Conflict(_) => StatusCode::CONFLICT,
+        Notice::Forbidden(_) => StatusCode::FORBIDDEN,
+    }
+}
+
+/// The status of a re-shown form: 422 while fields have errors, else as the notice says.
+pub(crate) fn form_status(notice: &Notice, errors: &FormErrors) -> StatusCode {
+    if errors.is_empty() { status_for(notice) } else { StatusCode::UNPROCESSABLE_ENTITY }
 }

@@ -22,7 +22,7 @@ use crate::UiState;
 use crate::catalogue::{self, Clause, GAP_ORDER, field};
 use crate::charts::Segment;
 use crate::error::UiError;
-use crate::forms::{self, Choice, FormErrors, Notice};
+use crate::forms::{self, Choice, FormErrors, Notice, form_status};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::record_label;
 
@@ -382,21 +382,6 @@ async fn linked(
     }
     actions.sort_by_key(|(r, _)| r.seq);
     Ok((evidence, actions.into_iter().map(|(_, row)| row).collect(), policies))
-}
-
-/// The HTTP status of a page that shows the outcome of a submission.
-pub(crate) fn status_for(notice: &Notice) -> StatusCode {
-    match notice {
-        Notice::None | Notice::Saved | Notice::Done(_) => StatusCode::OK,
-        Notice::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-        Notice::Stale | Notice::Conflict(_) => StatusCode::CONFLICT,
-        Notice::Forbidden(_) => StatusCode::FORBIDDEN,
-    }
-}
-
-/// The status of a re-shown form: 422 while fields have errors, else as the notice says.
-pub(crate) fn form_status(notice: &Notice, errors: &crate::forms::FormErrors) -> StatusCode {
-    if errors.is_empty() { status_for(notice) } else { StatusCode::UNPROCESSABLE_ENTITY }
 }
 
 /// "- a\n- b" (the catalogue's typical evidence) as a list of items.

@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, done_notice, field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted};
-use crate::systems::{DoneQuery, NewPageText, NewRecordPage, done_notice, field, version_of};
 use crate::text::{datetime, humanize};
 
 #[derive(Deserialize, Default)]
@@ -166,7 +166,7 @@ async fn render(
             datetime(&field(record, "signed_off_at"))
         )
     });
-    let status = crate::gap::form_status(&notice, &errors);
+    let status = crate::forms::form_status(&notice, &errors);
     let page = ImpactPage {
         shell: ctx.shell(Section::AiSystems),
         can_edit: ctx.can(Action::Edit),

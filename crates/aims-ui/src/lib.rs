@@ -11,6 +11,7 @@ mod assets;
 mod auth;
 mod catalogue;
 mod charts;
+mod common;
 mod communications;
 mod dashboard;
 mod error;

@@ -20,11 +20,11 @@ use serde_json::{Map, Value, json};
 
 use crate::UiState;
 use crate::charts::{self, TrendPoint, TrendTarget, with_unit};
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted};
-use crate::systems::{DoneQuery, NewPageText, NewRecordPage, field, version_of};
 use crate::text::datetime;
 
 pub(crate) fn routes() -> Router<UiState> {
@@ -190,7 +190,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
 pub(crate) async fn new_form(
     State(state): State<UiState>,
     ctx: OrgCtx,
-    Query(system): Query<crate::systems::ForSystem>,
+    Query(system): Query<crate::common::ForSystem>,
 ) -> Result<Response, UiError> {
     // Whoever sets an objective owns it until they say otherwise.
     let mut values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id)), ("direction".to_owned(), json!("at_least"))]);
@@ -389,7 +389,7 @@ async fn render_objective(
     let details_errors = if refused.form == "details" { &refused.errors } else { &no_errors };
     let shown: Vec<&str> = OBJECTIVE.fields.iter().map(|f| f.name).collect();
     let updated_by = record.updated_by.as_deref().map(&name_of).unwrap_or_else(|| "the system".into());
-    let status_code = crate::gap::form_status(&notice, &refused.errors);
+    let status_code = crate::forms::form_status(&notice, &refused.errors);
     let page = ObjectivePage {
         shell: ctx.shell(Section::Objectives),
         can_edit: ctx.can(Action::Edit),

@@ -1,7 +1,8 @@
 //! The index of the pages generated from the kind declarations, as JSON: for every
-//! [`PageSpec`](crate::pages::PageSpec), its kind, its list page, its new page when it has one,
-//! whether its detail and edit page is the generic one, and the transitions its workflow
-//! declares. The browser tests walk exactly these pages, so a kind added to `PAGES` is walked
+//! [`PageSpec`](crate::pages::PageSpec) that `pages::routes` serves, its kind, its list page
+//! (a singleton's one record), its new page when it has one, whether its record page is the
+//! generic one (with `/archive`, `/transitions/{name}` and `/revisions` beside it), and the
+//! transitions its workflow declares. The browser tests walk exactly these pages, so a kind added to `PAGES` is walked
 //! (and checked for accessibility and roles) without anyone keeping a second list.
 
 use axum::Json;
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use crate::UiState;
 use crate::layout::OrgCtx;
-use crate::pages::{PAGES, PageSpec};
+use crate::pages::{PageSpec, declared};
 
 #[derive(Serialize)]
 struct PageIndex {
@@ -60,7 +61,7 @@ fn kind_pages(slug: &str, page: &PageSpec) -> KindPages {
 }
 
 async fn index(ctx: OrgCtx) -> Json<PageIndex> {
-    Json(PageIndex { pages: PAGES.iter().map(|page| kind_pages(ctx.slug(), page)).collect() })
+    Json(PageIndex { pages: declared().map(|page| kind_pages(ctx.slug(), page)).collect() })
 }
 
 pub(crate) fn routes() -> Router<UiState> {

@@ -28,12 +28,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::UiState;
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::lists::{self, ListParams, Listing};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::systems::{DoneQuery, NewPageText, NewRecordPage, version_of};
 use crate::text::{datetime, humanize};
 
 /// How a kind's pages look: everything particular to a kind that the generic pages need.
@@ -264,11 +264,16 @@ impl PageHooks for GatePrerequisites {
     }
 }
 
+/// Every kind whose pages are generated: those listed in `PAGES` and the scope.
+pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
+    PAGES.iter().chain([&SCOPE_PAGE])
+}
+
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and
 /// revisions (a singleton kind, such as the scope, has its one record at the list's place).
 pub(crate) fn routes() -> Router<UiState> {
     let mut router = Router::new();
-    for page in PAGES.iter().chain([&SCOPE_PAGE]) {
+    for page in declared() {
         let base = format!("/orgs/{{org}}/{}", page.kind.collection);
         if let Some(hooks) = page.hooks {
             router = router.merge(hooks.routes());
@@ -649,7 +654,9 @@ async fn transition_views(
                 name: c.name,
                 label: c.label,
                 summary: c.summary,
-                offered: c.allowed() || typed.is_some(),
+                // A refused form comes back with what was typed, unless the role may never take it
+                // (a viewer's forged post): then the reason alone is shown, not a form.
+                offered: c.allowed() || (typed.is_some() && c.refusal.as_ref().is_none_or(|r| r.rule != "role-permission")),
                 refusal,
                 fields,
             })
@@ -696,8 +703,8 @@ async fn render(
     };
     let status = match (&refused, &archive_error) {
         (_, Some(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-        (Refused::Transition { errors, .. }, _) => crate::gap::form_status(&notice, errors),
-        _ => crate::gap::form_status(&notice, errors),
+        (Refused::Transition { errors, .. }, _) => crate::forms::form_status(&notice, errors),
+        _ => crate::forms::form_status(&notice, errors),
     };
     let can_edit = ctx.can(Action::Edit) && !record.archived;
     let body = DetailPage {

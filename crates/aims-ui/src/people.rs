@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use aims_app::AppError;
 use aims_app::people::CompetenceGapView;
-use aims_app::{App, AppError};
 use aims_domain::clock;
 use aims_domain::kinds::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
 use aims_domain::policy::Action;
 use aims_domain::validate::{FieldSpec, KindSpec};
-use aims_store::model::{Member, Record};
+use aims_store::model::Record;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -21,11 +21,12 @@ use axum::{Form, Router};
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
+use crate::common::{DoneQuery, field, version_of};
+use crate::common::{all, today};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted};
-use crate::systems::{DoneQuery, field, version_of};
 use crate::text::{datetime, humanize};
 
 pub(crate) fn routes() -> Router<UiState> {
@@ -40,24 +41,6 @@ pub(crate) fn routes() -> Router<UiState> {
         .route("/orgs/{org}/trainings", get(to_people).post(add_training))
         .route("/orgs/{org}/trainings/{id}", get(training).post(save_training))
         .route("/orgs/{org}/trainings/{id}/archive", post(archive_training))
-}
-
-/// Every record of a kind that is not archived, in creation order.
-pub(crate) async fn all(app: &App, member: &Member, spec: &KindSpec) -> Result<Vec<Record>, UiError> {
-    let mut records = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = app.list_records(member, spec, false, after, 200).await?;
-        records.extend(page.items);
-        match page.next_after {
-            Some(seq) => after = seq,
-            None => return Ok(records),
-        }
-    }
-}
-
-pub(crate) fn today() -> String {
-    clock::format_date(clock::today())
 }
 
 fn texts(record: &Record, name: &str) -> Vec<String> {
@@ -324,7 +307,7 @@ async fn render_page(
 
     let none = FormErrors::default();
     let training_defaults = Map::from_iter([("training_type".to_owned(), json!("training"))]);
-    let status = crate::gap::form_status(&notice, &refused.errors);
+    let status = crate::forms::form_status(&notice, &refused.errors);
     let page = PeoplePage {
         shell: ctx.shell(Section::People),
         can_edit: ctx.can(Action::Edit),
@@ -496,7 +479,7 @@ async fn render_person(
     let details_errors = refused.errors_for("details", &none);
     let shown: Vec<&str> = PERSON.fields.iter().map(|f| f.name).collect();
     let updated_by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
-    let status = crate::gap::form_status(&notice, &refused.errors);
+    let status = crate::forms::form_status(&notice, &refused.errors);
     let page = PersonPage {
         shell: ctx.shell(Section::People),
         can_edit: ctx.can(Action::Edit),
@@ -635,7 +618,7 @@ async fn render_competence(state: &UiState, ctx: &OrgCtx, id: &str, notice: Noti
     let details_errors = refused.errors_for("details", &none);
     let shown: Vec<&str> = COMPETENCE.fields.iter().map(|f| f.name).collect();
     let updated_by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
-    let status = crate::gap::form_status(&notice, &refused.errors);
+    let status = crate::forms::form_status(&notice, &refused.errors);
     let page = CompetencePage {
         shell: ctx.shell(Section::People),
         can_edit: ctx.can(Action::Edit),
@@ -723,7 +706,7 @@ async fn render_training(state: &UiState, ctx: &OrgCtx, id: &str, notice: Notice
     let details_errors = refused.errors_for("details", &none);
     let shown: Vec<&str> = TRAINING.fields.iter().map(|f| f.name).collect();
     let updated_by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
-    let status = crate::gap::form_status(&notice, &refused.errors);
+    let status = crate::forms::form_status(&notice, &refused.errors);
     let page = TrainingPage {
         shell: ctx.shell(Section::People),
         can_edit: ctx.can(Action::Edit),

@@ -21,13 +21,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
+use crate::common::{NewRecordPage, field, version_of};
 use crate::error::UiError;
 use crate::evidence::{catalogue_options, changed_only, is_past, picker, posted_list};
 use crate::forms::{self, Choice, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, esc};
-use crate::systems::{NewRecordPage, field, version_of};
-use crate::text::{datetime, encode_query_value, humanize};
+use crate::text::{datetime, encode_query_value, humanize, state_label};
 
 pub(crate) fn routes() -> Router<UiState> {
     Router::new()
@@ -50,13 +50,6 @@ fn specs(names: &[&str]) -> Vec<FieldSpec> {
 
 fn today() -> String {
     clock::format_date(clock::today())
-}
-
-pub(crate) fn state_label(state: &str) -> String {
-    match state {
-        "in_review" => "In review".into(),
-        other => humanize(other),
-    }
 }
 
 fn sentence(message: &str) -> String {
@@ -241,7 +234,7 @@ async fn render_new(
 ) -> Result<Response, UiError> {
     let mut shown = FORM_FIELDS.to_vec();
     shown.extend(["body", "control_refs", "requirement_refs"]);
-    let status = crate::gap::form_status(&notice, &errors);
+    let status = crate::forms::form_status(&notice, &errors);
     let page = NewRecordPage {
         shell: ctx.shell(Section::Policies),
         can_edit: ctx.can(Action::Edit),
@@ -548,9 +541,9 @@ async fn render(
     shown.extend(["body", "control_refs", "requirement_refs"]);
     let reason_error = if notice_section == "workflow" { errors.get("reason") } else { None };
     let status = if notice_section == "workflow" || notice_section == "ack" {
-        crate::gap::status_for(&notice)
+        crate::forms::status_for(&notice)
     } else {
-        crate::gap::form_status(&notice, &errors)
+        crate::forms::form_status(&notice, &errors)
     };
     let status = if reason_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { status };
     let page = PolicyPage {

@@ -18,11 +18,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, done_notice, field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, esc};
-use crate::systems::{DoneQuery, NewPageText, NewRecordPage, done_notice, field, version_of};
 use crate::text::{datetime, humanize};
 
 /// The organisation's criteria as the pages use them.
@@ -426,7 +426,7 @@ async fn render_risk(
         .then(|| (name_of(&field(record, "accepted_by")), datetime(&field(record, "accepted_at")), field(record, "acceptance_rationale")));
     let form_errors = if notice_section == "accept" { FormErrors::default() } else { errors };
     let rationale_error = if notice_section == "accept" { form_errors.get("rationale") } else { None };
-    let status = if matches!(notice, Notice::Invalid) { StatusCode::UNPROCESSABLE_ENTITY } else { crate::gap::status_for(&notice) };
+    let status = if matches!(notice, Notice::Invalid) { StatusCode::UNPROCESSABLE_ENTITY } else { crate::forms::status_for(&notice) };
     let rating =
         |p: &str| Some((record.data.get(&format!("{p}_likelihood"))?.as_i64()?, record.data.get(&format!("{p}_consequence"))?.as_i64()?));
     let position = position_map(&criteria, rating("inherent"), rating("residual"));
@@ -547,7 +547,7 @@ async fn render_criteria(
             (name.clone(), criteria.tone(i), next)
         })
         .collect();
-    let status = crate::gap::form_status(&notice, &errors);
+    let status = crate::forms::form_status(&notice, &errors);
     let by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
     let page = CriteriaPage {
         shell: ctx.shell(Section::Risks),

@@ -23,12 +23,13 @@ use serde_json::{Map, Value, json};
 use crate::UiState;
 use crate::catalogue::{self, ControlGroup, ControlRow, field, is_annex_a};
 use crate::charts::Segment;
+use crate::common::{done_notice, version_of};
 use crate::error::UiError;
+use crate::forms::status_for;
 use crate::forms::{self, Choice, FormErrors, Notice};
-use crate::gap::{SavedQuery, bullets, status_for};
+use crate::gap::{SavedQuery, bullets};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::systems::{done_notice, version_of};
 use crate::text::humanize;
 
 /// The SoA's approval as the page header shows it.
@@ -233,7 +234,7 @@ async fn render_list(state: &UiState, ctx: &OrgCtx, notice: Notice, comment: Str
             }
         })
         .collect();
-    let status = crate::gap::status_for(&notice);
+    let status = crate::forms::status_for(&notice);
     let page = ControlsPage {
         shell: ctx.shell(Section::Soa),
         views,
@@ -574,7 +575,7 @@ async fn trace(state: &UiState, ctx: &OrgCtx, reference: &str, options: &Options
             }),
             ("ai_system", true) => trace.systems.push(TraceRow {
                 href: format!("/orgs/{slug}/ai-systems/{}", r.id),
-                detail: crate::systems::stage_label(&field(r, "lifecycle_stage")),
+                detail: crate::text::stage_label(&field(r, "lifecycle_stage")),
                 title,
                 via: String::new(),
             }),
@@ -586,7 +587,7 @@ async fn trace(state: &UiState, ctx: &OrgCtx, reference: &str, options: &Options
             }),
             ("lifecycle_record", false) => trace.records.push(TraceRow {
                 href: format!("/orgs/{slug}/ai-systems/{}#records", field(r, "ai_system_id")),
-                detail: [crate::systems::stage_label(&field(r, "record_type")), system_name(&field(r, "ai_system_id")).unwrap_or_default()]
+                detail: [crate::text::stage_label(&field(r, "record_type")), system_name(&field(r, "ai_system_id")).unwrap_or_default()]
                     .into_iter()
                     .filter(|s| !s.is_empty())
                     .collect::<Vec<_>>()
@@ -720,7 +721,7 @@ pub(crate) async fn create(State(state): State<UiState>, ctx: OrgCtx, Form(input
         AppError::Conflict(_) => (Notice::Invalid, FormErrors::single("ref", "another control already has this reference")),
         other => forms::rejected(other)?,
     };
-    let status = crate::gap::form_status(&notice, &errors);
+    let status = crate::forms::form_status(&notice, &errors);
     let page = NewControlPage { shell: ctx.shell(Section::Soa), can_edit: ctx.can(Action::Edit), notice, errors, form: input };
     Ok((status, page).into_response())
 }

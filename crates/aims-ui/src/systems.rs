@@ -16,57 +16,15 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, done_notice, field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::text::{datetime, encode_query_value, humanize};
-
-/// `?done=` after a successful post: what to say, and in which part of the page.
-#[derive(Deserialize, Default)]
-pub(crate) struct DoneQuery {
-    #[serde(default)]
-    pub done: String,
-}
-
-/// `?ai_system_id=` on a form opened from an AI system's page: the new record names the system.
-#[derive(Deserialize, Default)]
-pub(crate) struct ForSystem {
-    #[serde(default)]
-    pub ai_system_id: String,
-}
-
-impl ForSystem {
-    pub(crate) fn prefill(&self, values: &mut Map<String, Value>) {
-        if !self.ai_system_id.is_empty() {
-            values.insert("ai_system_ids".into(), json!([self.ai_system_id]));
-        }
-    }
-}
-
-pub(crate) fn done_notice(code: &str) -> Notice {
-    let text = match code {
-        "" => return Notice::None,
-        "saved" => return Notice::Saved,
-        "registered" => "AI system registered.",
-        "gate" => "Gate requested. Someone else with the approval role decides it.",
-        "approve" => "Gate approved: the system moved to its new stage.",
-        "reject" => "Gate rejected.",
-        "cancel" => "Gate cancelled.",
-        "record" => "Lifecycle record added.",
-        "resource" => "Resource added.",
-        "dataset" => "Dataset added and linked to this system.",
-        "created" => "Created.",
-        "accepted" => "Residual risk accepted.",
-        "signed" => "Impact assessment signed off.",
-        _ => return Notice::None,
-    };
-    Notice::Done(text.into())
-}
+use crate::text::{datetime, encode_query_value, humanize, stage_label};
 
 /// Which part of the AI system page a notice belongs to.
 fn done_section(code: &str) -> &'static str {
@@ -76,25 +34,6 @@ fn done_section(code: &str) -> &'static str {
         "resource" => "resources",
         "dataset" => "datasets",
         _ => "top",
-    }
-}
-
-pub(crate) fn version_of(posted: &Posted) -> i64 {
-    posted.one("version").parse().unwrap_or(-1)
-}
-
-pub(crate) fn field(record: &Record, name: &str) -> String {
-    match record.data.get(name) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-pub(crate) fn stage_label(stage: &str) -> String {
-    match stage {
-        "verification_validation" => "Verification & validation".into(),
-        other => humanize(other),
     }
 }
 
@@ -164,67 +103,6 @@ pub(crate) async fn list(
         })
         .collect();
     Ok(SystemsPage { shell: ctx.shell(Section::AiSystems), can_edit: ctx.can(Action::Edit), rows, listing, path }.into_response())
-}
-
-// ---- a generic "new record" page ----
-
-#[derive(Template, WebTemplate)]
-#[template(path = "record_new.html")]
-pub(crate) struct NewRecordPage {
-    pub shell: Shell,
-    pub can_edit: bool,
-    pub eyebrow: &'static str,
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub back_href: String,
-    pub back_label: &'static str,
-    pub submit: &'static str,
-    pub notice: Notice,
-    pub form_html: String,
-    pub others: Vec<String>,
-    pub hidden: Vec<(String, String)>,
-}
-
-/// The words of a "new record" page.
-pub(crate) struct NewPageText {
-    pub section: Section,
-    pub eyebrow: &'static str,
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub back_label: &'static str,
-    pub submit: &'static str,
-}
-
-impl NewRecordPage {
-    /// A new-record form for a kind's fields (re-shown with what was typed and its errors),
-    /// answered with the status the outcome calls for.
-    pub(crate) fn respond(
-        ctx: &OrgCtx,
-        text: NewPageText,
-        back_href: String,
-        fields: &[aims_domain::validate::FieldSpec],
-        form: (&Map<String, Value>, &FormErrors, &Options),
-        notice: Notice,
-    ) -> Response {
-        let (values, errors, options) = form;
-        let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        let status = crate::gap::form_status(&notice, errors);
-        let page = NewRecordPage {
-            shell: ctx.shell(text.section),
-            can_edit: ctx.can(Action::Edit),
-            eyebrow: text.eyebrow,
-            title: text.title,
-            intro: text.intro,
-            back_href,
-            back_label: text.back_label,
-            submit: text.submit,
-            form_html: recform::render(fields, &[], values, errors, options),
-            others: errors.others(&shown),
-            notice,
-            hidden: Vec::new(),
-        };
-        (status, page).into_response()
-    }
 }
 
 pub(crate) async fn new_form(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
@@ -569,7 +447,7 @@ async fn render_system(
     let details_errors = errors_for("details");
     let shown: Vec<&str> = AI_SYSTEM.fields.iter().map(|f| f.name).collect();
     let updated_by = system.updated_by.as_deref().map(&name_of).unwrap_or_else(|| "the system".into());
-    let status = crate::gap::form_status(&notice, &refused.errors);
+    let status = crate::forms::form_status(&notice, &refused.errors);
     let page = SystemPage {
         shell: ctx.shell(Section::AiSystems),
         can_edit: ctx.can(Action::Edit),
@@ -958,7 +836,7 @@ async fn system_trace(state: &UiState, ctx: &OrgCtx, system: &Record, linked: &[
             reference: String::new(),
             title: field(&record, "title"),
             detail: String::new(),
-            badge: Some((state_code.clone(), crate::policies::state_label(&state_code))),
+            badge: Some((state_code.clone(), crate::text::state_label(&state_code))),
             via: format!("via {}", whys.join(", ")),
         });
     }

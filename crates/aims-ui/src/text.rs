@@ -59,6 +59,22 @@ pub(crate) fn safe_next(next: Option<&str>) -> Option<String> {
     local.then(|| next.to_owned())
 }
 
+/// A policy's state for people.
+pub(crate) fn state_label(state: &str) -> String {
+    match state {
+        "in_review" => "In review".into(),
+        other => humanize(other),
+    }
+}
+
+/// An AI system's life-cycle stage (or a lifecycle record's type) for people.
+pub(crate) fn stage_label(stage: &str) -> String {
+    match stage {
+        "verification_validation" => "Verification & validation".into(),
+        other => humanize(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use crate::UiState;
 use crate::error::UiError;
+use crate::forms::status_for;
 use crate::forms::{self, FormErrors, Notice};
-use crate::gap::status_for;
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::text::{date, datetime};
 

@@ -29,3 +29,17 @@ async fn the_page_index_names_pages_that_are_served() {
     }
     assert_eq!(ui.get("/orgs/demo/pages.json", None).await.status, StatusCode::SEE_OTHER, "signed-in members only");
 }
+
+#[tokio::test]
+async fn a_forged_decision_by_a_viewer_is_refused_without_offering_the_form() {
+    let ui = start().await;
+    let viewer = ui.sign_in(Role::Viewer).await;
+    let member = super::member_of(&ui, Role::Viewer).await;
+    let gate = ui.app.list_records(&member, &aims_domain::kinds::GATE, false, 0, 1).await.expect("gates").items.remove(0);
+    let version = gate.version.to_string();
+    let path = format!("/orgs/demo/gates/{}/transitions/approve", gate.id);
+    let refused = ui.post(&path, Some(&viewer), &[("version", &version), ("reason", "Looks fine")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("Approve is not offered to you: rule role-permission"), "{}", refused.body);
+    assert!(!refused.body.contains(">Approve</button>"), "no form is offered to a role that may never take it");
+}
