@@ -8,7 +8,7 @@ use aims_store::model::Member;
 use crate::error::UiError;
 
 /// Field errors of a submitted form, by field name.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct FormErrors(Vec<FieldError>);
 
 impl FormErrors {
