@@ -442,6 +442,8 @@ fn new_text(page: &'static PageSpec) -> NewPageText {
 }
 
 async fn new_form(State(state): State<UiState>, ctx: OrgCtx, page: &'static PageSpec) -> Result<Response, UiError> {
+    // Those who may not create get the refusal, not a form whose save would be refused.
+    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     let fields = fields_of(page);
     let options = Options::load(&state.app, &ctx.member, &fields).await?;
     let back = format!("/orgs/{}/{}", ctx.slug(), page.kind.collection);

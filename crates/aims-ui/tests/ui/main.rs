@@ -16,6 +16,7 @@ use tower_sessions::SessionManagerLayer;
 
 mod documents;
 mod objectives_people;
+mod page_index;
 mod record_pages;
 mod scale;
 mod separation;

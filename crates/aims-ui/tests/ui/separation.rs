@@ -94,8 +94,9 @@ async fn roundabout_ways_are_refused_through_the_forms(backend: Backend) {
         .await;
     taken(&requested);
     let page = ui.get(&format!("/orgs/demo/ai-systems/{system}"), Some(&admin)).await;
-    let start = page.body.find("/gates/").expect("decision form") + "/gates/".len();
-    let gate: String = page.body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let end = page.body.find("/decide\"").expect("decision form");
+    let start = page.body[..end].rfind("/gates/").expect("decision form") + "/gates/".len();
+    let gate = page.body[start..end].to_string();
     change(&ui, Role::Admin, &GATE, &gate, json!({"reason": "Idea agreed by the board"})).await;
     let decide = format!("/orgs/demo/gates/{gate}/decide");
     let v = version(&ui, &GATE, &gate).await;
