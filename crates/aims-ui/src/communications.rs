@@ -171,6 +171,8 @@ pub(crate) async fn new_form(
     ctx: OrgCtx,
     Query(system): Query<crate::systems::ForSystem>,
 ) -> Result<Response, UiError> {
+    // Those who may not create get the refusal, as on the generated new pages.
+    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     let mut values = Map::from_iter([
         ("responsible_id".to_owned(), json!(ctx.member.user_id)),
         ("audience_type".to_owned(), json!("internal")),
