@@ -1,6 +1,7 @@
 //! Communication (7.4): the plan of what is communicated, with whom, how, how often and by
-//! whom, with when each line is next due; one line's page keeps the record of each time it was
-//! communicated ("what was said, when"), appended with the line's current version.
+//! whom, with when each line is next due. A line's page is the generated record page; its
+//! panel ([`Communicated`]) keeps the record of each time it was communicated ("what was said,
+//! when"), appended with the line's current version.
 
 use aims_domain::clock;
 use aims_domain::kinds::COMMUNICATION;
@@ -10,28 +11,24 @@ use aims_domain::{FieldError, ValidationErrors};
 use aims_store::model::Record;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
-use crate::common::{DoneQuery, NewPageText, NewRecordPage, field, version_of};
-use crate::common::{all, today};
+use crate::common::{DoneQuery, NewPageText, NewRecordPage, all, field, today, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
+use crate::hooks::{ActFuture, Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section, Shell};
-use crate::recform::{self, Options, Posted};
-use crate::text::{datetime, humanize, truncate};
+use crate::recform::{Options, Posted};
+use crate::text::{humanize, truncate};
 
+/// The plan and its new form; a line's page is generated (`pages`), with [`Communicated`].
 pub(crate) fn routes() -> Router<UiState> {
-    Router::new()
-        .route("/orgs/{org}/communications", get(list))
-        .route("/orgs/{org}/communications/new", get(new_form).post(create))
-        .route("/orgs/{org}/communications/{id}", get(detail).post(save))
-        .route("/orgs/{org}/communications/{id}/records", post(record))
-        .route("/orgs/{org}/communications/{id}/archive", post(archive))
+    Router::new().route("/orgs/{org}/communications", get(list)).route("/orgs/{org}/communications/new", get(new_form).post(create))
 }
 
 /// The plan's own fields; what was communicated is recorded on the line's page.
@@ -173,6 +170,8 @@ pub(crate) async fn new_form(
     ctx: OrgCtx,
     Query(system): Query<crate::common::ForSystem>,
 ) -> Result<Response, UiError> {
+    // Those who may not create get the refusal, as on the generated new pages.
+    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     let mut values = Map::from_iter([
         ("responsible_id".to_owned(), json!(ctx.member.user_id)),
         ("audience_type".to_owned(), json!("internal")),
@@ -218,166 +217,89 @@ pub(crate) async fn create(
     }
 }
 
-// ---- one line ----
+// ---- one line: the generated record page, with this panel ----
 
-#[derive(Default)]
-struct Refused {
-    form: &'static str,
-    values: Map<String, Value>,
-    errors: FormErrors,
-}
+/// The record page's panel: when the line is next due, the form that records it was
+/// communicated (suggesting the next date from its frequency) and what was said each time.
+pub(crate) struct Communicated;
 
-#[derive(Template, WebTemplate)]
-#[template(path = "communication.html")]
-struct LinePage {
-    shell: Shell,
+#[derive(Template)]
+#[template(path = "communication_panel.html")]
+struct Panel {
+    org_slug: String,
     can_edit: bool,
-    notice: Notice,
-    notice_section: &'static str,
     id: String,
-    subject: String,
     version: i64,
-    updated: String,
     overdue: bool,
     due_soon: bool,
     next_on: String,
-    facts: Vec<(&'static str, String)>,
     history: Vec<(String, String)>,
     record_on: String,
     record_summary: String,
     record_next: String,
     record_next_hint: String,
     record_errors: FormErrors,
-    details_form: String,
-    details_open: bool,
-    details_others: Vec<String>,
 }
 
-fn notice_for(code: &str) -> (Notice, &'static str) {
-    match code {
-        "created" => (Notice::Done("Added to the communication plan.".into()), "top"),
-        "saved" => (Notice::Saved, "top"),
-        "recorded" => (Notice::Done("Recorded.".into()), "record"),
-        _ => (Notice::None, "top"),
-    }
-}
-
-pub(crate) async fn detail(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Query(query): Query<DoneQuery>,
-) -> Result<Response, UiError> {
-    let (notice, section) = notice_for(&query.done);
-    render_line(&state, &ctx, &id, notice, section, Refused::default()).await
-}
-
-async fn render_line(
-    state: &UiState,
-    ctx: &OrgCtx,
-    id: &str,
-    notice: Notice,
-    notice_section: &'static str,
-    refused: Refused,
-) -> Result<Response, UiError> {
-    let record = state.app.get_record(&ctx.member, &COMMUNICATION, id).await?;
-    let fields = plan_fields();
-    let options = Options::load(&state.app, &ctx.member, &fields).await?;
-    let (_, names) = ctx.member_names(state).await?;
-    let today = today();
-    let frequency = field(&record, "frequency");
-    let facts = ["audience", "audience_type", "channel", "frequency", "next_on", "responsible_id", "policy_ids", "ai_system_ids"]
-        .iter()
-        .filter_map(|f| COMMUNICATION.field(f))
-        .map(|f| {
-            let shown =
-                if f.name == "frequency" { frequency_label(&frequency) } else { recform::show(f, record.data.get(f.name), &options) };
-            (f.label, shown)
+impl PageHooks for Communicated {
+    fn panel<'a>(&'a self, _state: &'a UiState, ctx: &'a OrgCtx, record: &'a Record, refused: Option<&'a PanelRefusal>) -> PanelFuture<'a> {
+        Box::pin(async move {
+            let today = today();
+            let frequency = field(record, "frequency");
+            let suggested_next = next_after(&today, &frequency)
+                .unwrap_or_else(|| if frequency == "once" { String::new() } else { field(record, "next_on") });
+            let typed = |name: &str, otherwise: String| refused.map_or(otherwise, |r| r.typed.one(name));
+            let panel = Panel {
+                org_slug: ctx.slug().to_owned(),
+                can_edit: ctx.can(Action::Edit) && !record.archived,
+                id: record.id.clone(),
+                version: record.version,
+                overdue: is_overdue(record, &today),
+                due_soon: is_due_soon(record, &today),
+                next_on: field(record, "next_on"),
+                history: history(record),
+                record_on: typed("communicated_on", today.clone()),
+                record_summary: typed("summary", String::new()),
+                record_next: typed("next_on", suggested_next),
+                record_next_hint: match frequency.as_str() {
+                    "monthly" | "quarterly" | "yearly" => format!(
+                        "Suggested from the frequency ({}); change it if needed, or leave it empty.",
+                        frequency_label(&frequency).to_lowercase()
+                    ),
+                    "on_change" => "Communicated when something changes: set a date only if one is known.".into(),
+                    _ => "A one-off communication: leave empty once it has happened.".into(),
+                },
+                record_errors: refused.map(|r| r.errors.clone()).unwrap_or_default(),
+            };
+            Ok(Some(panel.render().map_err(|e| UiError::Internal(e.to_string()))?))
         })
-        .collect();
-    let suggested_next =
-        next_after(&today, &frequency).unwrap_or_else(|| if frequency == "once" { String::new() } else { field(&record, "next_on") });
-    let status = crate::forms::form_status(&notice, &refused.errors);
-    let Refused { form, values, errors } = refused;
-    let recorded = form == "record";
-    let text = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let (record_errors, details_errors) = match form {
-        "record" => (errors, FormErrors::default()),
-        "details" => (FormErrors::default(), errors),
-        _ => (FormErrors::default(), FormErrors::default()),
-    };
-    let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
-    let updated_by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
-    let details_values = if form == "details" { values.clone() } else { record.data.clone() };
-    let page = LinePage {
-        shell: ctx.shell(Section::People),
-        can_edit: ctx.can(Action::Edit),
-        notice,
-        notice_section,
-        id: record.id.clone(),
-        subject: field(&record, "subject"),
-        version: record.version,
-        updated: format!("{} by {updated_by}", datetime(&record.updated_at)),
-        overdue: is_overdue(&record, &today),
-        due_soon: is_due_soon(&record, &today),
-        next_on: field(&record, "next_on"),
-        facts,
-        history: history(&record),
-        record_on: if recorded { text("communicated_on") } else { today.clone() },
-        record_summary: if recorded { text("summary") } else { String::new() },
-        record_next: if recorded { text("next_on") } else { suggested_next },
-        record_next_hint: match frequency.as_str() {
-            "monthly" | "quarterly" | "yearly" => {
-                format!(
-                    "Suggested from the frequency ({}); change it if needed, or leave it empty.",
-                    frequency_label(&frequency).to_lowercase()
-                )
-            }
-            "on_change" => "Communicated when something changes: set a date only if one is known.".into(),
-            _ => "A one-off communication: leave empty once it has happened.".into(),
-        },
-        details_form: recform::render(&fields, &[], &details_values, &details_errors, &options),
-        details_open: form == "details",
-        details_others: details_errors.others(&shown),
-        record_errors,
-    };
-    Ok((status, page).into_response())
-}
+    }
 
-/// Saves the plan fields of a line (its record of communications is left as it is).
-pub(crate) async fn save(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
-    let patch = posted.to_json(&plan_fields(), &[], true);
-    match recform::save_changed(&state.app, &ctx.member, &COMMUNICATION, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/communications/{id}?done=saved", ctx.slug())).into_response()),
-        Err(e) => {
-            let (notice, errors) = forms::rejected(e)?;
-            render_line(&state, &ctx, &id, notice, "details", Refused { form: "details", values: patch, errors }).await
+    fn actions(&self) -> &'static [&'static str] {
+        &["records"]
+    }
+
+    fn act<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, id: &'a str, action: &'a str, posted: Posted) -> ActFuture<'a> {
+        match action {
+            "records" => Box::pin(record(state, ctx, id, posted)),
+            _ => Box::pin(async { Err(UiError::NotFound) }),
+        }
+    }
+
+    fn notice(&self, done: &str) -> Option<Notice> {
+        match done {
+            "created" => Some(Notice::Done("Added to the communication plan.".into())),
+            "recorded" => Some(Notice::Done("Recorded.".into())),
+            _ => None,
         }
     }
 }
 
 /// Appends "communicated on …: …" to the line's records (at the version the page showed) and
 /// sets its next due date.
-pub(crate) async fn record(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
+async fn record(state: &UiState, ctx: &OrgCtx, id: &str, posted: Posted) -> Result<Acted, UiError> {
     let (on, summary, next) = (posted.one("communicated_on"), posted.one("summary"), posted.one("next_on"));
-    let values = Map::from_iter([
-        ("communicated_on".to_owned(), json!(on)),
-        ("summary".to_owned(), json!(summary)),
-        ("next_on".to_owned(), json!(next)),
-    ]);
-    let current = state.app.get_record(&ctx.member, &COMMUNICATION, &id).await?;
+    let current = state.app.get_record(&ctx.member, &COMMUNICATION, id).await?;
     let mut records = current.data.get("records").and_then(Value::as_array).cloned().unwrap_or_default();
     let index = records.len();
     let mut entry = Map::new();
@@ -389,8 +311,8 @@ pub(crate) async fn record(
     }
     records.push(Value::Object(entry));
     let patch = json!({ "records": records, "next_on": forms::text_or_null(&next) });
-    match state.app.patch_record(&ctx.member, &COMMUNICATION, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/communications/{id}?done=recorded#record", ctx.slug())).into_response()),
+    match state.app.patch_record(&ctx.member, &COMMUNICATION, id, version_of(&posted), &patch).await {
+        Ok(_) => Ok(Acted::Done { done: "recorded", anchor: "record" }),
         Err(e) => {
             // The new row's errors (`records[n].summary`) belong to this form's fields.
             let e = match e {
@@ -410,22 +332,7 @@ pub(crate) async fn record(
                 other => other,
             };
             let (notice, errors) = forms::rejected(e)?;
-            render_line(&state, &ctx, &id, notice, "record", Refused { form: "record", values, errors }).await
-        }
-    }
-}
-
-pub(crate) async fn archive(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    match state.app.archive_record(&ctx.member, &COMMUNICATION, &id, version_of(&Posted(pairs))).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/communications?done=archived", ctx.slug())).into_response()),
-        Err(e) => {
-            let (notice, _) = forms::rejected(e)?;
-            render_line(&state, &ctx, &id, notice, "top", Refused::default()).await
+            Ok(Acted::Refused(notice, PanelRefusal { typed: posted, errors }))
         }
     }
 }

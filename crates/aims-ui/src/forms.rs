@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use crate::error::UiError;
 
 /// Field errors of a submitted form, by field name.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct FormErrors(Vec<FieldError>);
 
 impl FormErrors {

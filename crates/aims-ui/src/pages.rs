@@ -5,12 +5,9 @@
 //! shows every field, the records linked both ways, and an edit form that saves only what
 //! changed.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use aims_domain::kinds::{
-    self, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD, RISK_SOURCE, SCOPE,
-    SUPPLIER,
+    self, COMMUNICATION, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD,
+    RISK_SOURCE, SCOPE, SUPPLIER,
 };
 use aims_domain::policy::Action;
 use aims_domain::validate::{FieldSpec, KindSpec, Revisions};
@@ -31,6 +28,7 @@ use crate::UiState;
 use crate::common::{DoneQuery, NewPageText, NewRecordPage, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
+use crate::hooks::{Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::lists::{self, ListParams, Listing};
 use crate::recform::{self, Options, Posted, record_label};
@@ -55,9 +53,33 @@ pub(crate) struct PageSpec {
     /// Whether the generic detail and edit pages serve the kind (false when a hand-written
     /// page does, as for impact assessments, whose list alone is generic).
     pub detail: bool,
+    /// Whether the generic list and new pages serve it (false where a page of the kind's own
+    /// does: the communication plan with its due dates).
+    pub list: bool,
+    /// Fields the generic pages neither show nor edit (a hook shows them its own way).
+    pub hidden: &'static [&'static str],
+    /// What the list is called in the breadcrumbs, when not the kind's plural.
+    pub list_label: Option<&'static str>,
     /// What is truly particular to the kind's record page.
     pub hooks: Option<&'static dyn PageHooks>,
 }
+
+/// What a declaration leaves as it is: `PageSpec { kind: &X, …, ..PAGE }`.
+const PAGE: PageSpec = PageSpec {
+    kind: &kinds::BASE,
+    title_field: "title",
+    columns: &[],
+    facts: &[],
+    sections: &[],
+    serves: "",
+    intro: "",
+    section: Section::Dashboard,
+    detail: true,
+    list: true,
+    hidden: &[],
+    list_label: None,
+    hooks: None,
+};
 
 /// A headed group of a record's fields on its page.
 pub(crate) struct PageSection {
@@ -65,23 +87,24 @@ pub(crate) struct PageSection {
     pub fields: &'static [&'static str],
 }
 
-/// A boxed future of a page hook.
-pub(crate) type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, UiError>> + Send + 'a>>;
-
-/// What a kind adds to its generated record page: a panel of its own (a chart, the gate's
-/// prerequisites, a form such as "record that it was communicated") and the routes that panel's
-/// forms post to. Everything else is generated from the declarations.
-pub(crate) trait PageHooks: Sync {
-    /// An extra panel (HTML, escaped by the hook) shown after the record's fields, or `None`.
-    fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, record: &'a Record) -> HookFuture<'a>;
-
-    /// Routes for the panel's forms (under `/orgs/{org}/<collection>/{id}/…`).
-    fn routes(&self) -> Router<UiState> {
-        Router::new()
+/// One of a hook panel's forms, posted: done, the record's page; refused, the page again with
+/// what was typed.
+async fn hook_action(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+    page: &'static PageSpec,
+    action: &'static str,
+) -> Result<Response, UiError> {
+    let hooks = page.hooks.ok_or(UiError::NotFound)?;
+    match hooks.act(&state, &ctx, &id, action, Posted(pairs)).await? {
+        Acted::Done { done, anchor } => {
+            Ok(Redirect::to(&format!("/orgs/{}/{}/{id}?done={done}#{anchor}", ctx.slug(), page.kind.collection)).into_response())
+        }
+        Acted::Refused(notice, refusal) => render(&state, &ctx, &id, page, notice, Refused::Panel(refusal)).await,
     }
 }
-
-const NO_SECTIONS: &[PageSection] = &[];
 
 /// The kinds whose pages are generated.
 pub(crate) static PAGES: &[PageSpec] = &[
@@ -94,8 +117,7 @@ pub(crate) static PAGES: &[PageSpec] = &[
         serves: "Clause 4.1",
         intro: "External and internal issues that bear on the AI management system's purpose and its ability to achieve its intended results.",
         section: Section::Gap,
-        detail: true,
-        hooks: None,
+        ..PAGE
     },
     PageSpec {
         kind: &INTERESTED_PARTY,
@@ -106,32 +128,27 @@ pub(crate) static PAGES: &[PageSpec] = &[
         serves: "Clause 4.2",
         intro: "The parties whose needs and expectations the AI management system takes into account, and which of them it addresses.",
         section: Section::Gap,
-        detail: true,
-        hooks: None,
+        ..PAGE
     },
     PageSpec {
         kind: &SUPPLIER,
         title_field: "name",
         columns: &["owner_id", "contact_email"],
         facts: &["owner_id"],
-        sections: NO_SECTIONS,
         serves: "A.10.3",
         intro: "Suppliers of AI systems, models, data and services, with what the organisation relies on them for.",
         section: Section::AiSystems,
-        detail: true,
-        hooks: None,
+        ..PAGE
     },
     PageSpec {
         kind: &RISK_SOURCE,
         title_field: "title",
         columns: &["category"],
         facts: &[],
-        sections: NO_SECTIONS,
         serves: "Clause 6.1.2",
         intro: "The library of risk sources the risk assessment draws on.",
         section: Section::Risks,
-        detail: true,
-        hooks: None,
+        ..PAGE
     },
     PageSpec {
         kind: &DATASET,
@@ -145,56 +162,62 @@ pub(crate) static PAGES: &[PageSpec] = &[
         serves: "A.7",
         intro: "Data sets used to develop, test and run AI systems: where they come from and how their quality is checked.",
         section: Section::AiSystems,
-        detail: true,
-        hooks: None,
+        ..PAGE
     },
     PageSpec {
         kind: &GATE,
         title_field: "to_stage",
         columns: &["ai_system_id"],
         facts: &["ai_system_id", "to_stage"],
-        sections: NO_SECTIONS,
         serves: "A.6.2",
         intro: "Requests to move an AI system to its next life-cycle stage, and their decisions. A gate is requested from the AI system's page and decided by someone independent of it.",
         section: Section::AiSystems,
-        detail: true,
         hooks: Some(&GatePrerequisites),
+        ..PAGE
     },
     PageSpec {
         kind: &GATE_REQUIREMENT,
         title_field: "to_stage",
         columns: &["required_record_types"],
         facts: &[],
-        sections: NO_SECTIONS,
         serves: "A.6.2",
         intro: "What must be recorded before an AI system may enter a life-cycle stage.",
         section: Section::AiSystems,
-        detail: true,
-        hooks: None,
+        ..PAGE
     },
     PageSpec {
         kind: &LIFECYCLE_RECORD,
         title_field: "title",
         columns: &["ai_system_id", "record_type", "recorded_on"],
         facts: &["ai_system_id", "record_type", "recorded_on"],
-        sections: NO_SECTIONS,
         serves: "A.6.2",
         intro: "Records kept along an AI system's life cycle: design decisions, verification results, deployment and monitoring notes.",
         section: Section::AiSystems,
-        detail: true,
-        hooks: None,
+        ..PAGE
     },
     PageSpec {
         kind: &IMPACT_ASSESSMENT,
         title_field: "title",
         columns: &["ai_system_id"],
         facts: &[],
-        sections: NO_SECTIONS,
         serves: "A.5",
         intro: "Assessments of the impacts of AI systems on individuals, groups and society.",
         section: Section::Risks,
         detail: false,
-        hooks: None,
+        ..PAGE
+    },
+    PageSpec {
+        kind: &COMMUNICATION,
+        title_field: "subject",
+        facts: &["audience", "channel", "frequency"],
+        serves: "Clause 7.4",
+        section: Section::People,
+        // The plan (with what is due) and its new form are the communications module's own.
+        list: false,
+        hidden: &["records"],
+        list_label: Some("Communication plan"),
+        hooks: Some(&crate::communications::Communicated),
+        ..PAGE
     },
 ];
 
@@ -202,8 +225,6 @@ pub(crate) static PAGES: &[PageSpec] = &[
 static SCOPE_PAGE: PageSpec = PageSpec {
     kind: &SCOPE,
     title_field: "statement",
-    columns: &[],
-    facts: &[],
     sections: &[
         PageSection {
             heading: "What is in scope",
@@ -214,8 +235,7 @@ static SCOPE_PAGE: PageSpec = PageSpec {
     serves: "Clause 4.3",
     intro: "The boundaries and applicability of the AI management system: the roles the organisation plays, the AI systems, units and places it covers, and what it leaves out and why.",
     section: Section::Gap,
-    detail: true,
-    hooks: None,
+    ..PAGE
 };
 
 /// A gate's prerequisites, shown while it is requested and after: the lifecycle records its
@@ -223,7 +243,7 @@ static SCOPE_PAGE: PageSpec = PageSpec {
 struct GatePrerequisites;
 
 impl PageHooks for GatePrerequisites {
-    fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, gate: &'a Record) -> HookFuture<'a> {
+    fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, gate: &'a Record, _: Option<&'a PanelRefusal>) -> PanelFuture<'a> {
         Box::pin(async move {
             let text = |name: &str| gate.data.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
             let (to_stage, system_id) = (text("to_stage"), text("ai_system_id"));
@@ -275,8 +295,8 @@ pub(crate) fn routes() -> Router<UiState> {
     let mut router = Router::new();
     for page in declared() {
         let base = format!("/orgs/{{org}}/{}", page.kind.collection);
-        if let Some(hooks) = page.hooks {
-            router = router.merge(hooks.routes());
+        for action in page.hooks.map_or(&[][..], |h| h.actions()) {
+            router = router.route(&format!("{base}/{{id}}/{action}"), post(move |s, c, p, f| hook_action(s, c, p, f, page, action)));
         }
         if page.kind.singleton {
             router = router
@@ -284,8 +304,10 @@ pub(crate) fn routes() -> Router<UiState> {
                 .route(&format!("{base}/revisions"), get(move |s, c, q| singleton_revisions(s, c, q, page)));
             continue;
         }
-        router = router.route(&base, get(move |s, c, q| list(s, c, q, page)));
-        if page.kind.creatable && page.detail {
+        if page.list {
+            router = router.route(&base, get(move |s, c, q| list(s, c, q, page)));
+        }
+        if page.kind.creatable && page.detail && page.list {
             router = router.route(&format!("{base}/new"), get(move |s, c| new_form(s, c, page)).post(move |s, c, f| create(s, c, f, page)));
         }
         if page.detail {
@@ -302,10 +324,8 @@ pub(crate) fn routes() -> Router<UiState> {
     router
 }
 
-fn fields_of(page: &PageSpec) -> Vec<aims_domain::validate::FieldSpec> {
-    // A gate requirement or a lifecycle record may carry fields set by the system; the form
-    // shows those the user enters.
-    page.kind.fields.to_vec()
+fn fields_of(page: &PageSpec) -> Vec<FieldSpec> {
+    page.kind.fields.iter().filter(|f| !page.hidden.contains(&f.name)).copied().collect()
 }
 
 struct Column {
@@ -535,6 +555,7 @@ enum Refused {
     Edit(Map<String, Value>, FormErrors),
     Transition { name: String, typed: Posted, errors: FormErrors },
     Archive(String),
+    Panel(PanelRefusal),
 }
 
 async fn detail(
@@ -564,6 +585,7 @@ fn notice_of(page: &PageSpec, done: &str) -> Notice {
         "" => Notice::None,
         "saved" => Notice::Saved,
         "archived" => Notice::Done(format!("{} archived. It stays in the activity log and its history.", page.kind.label)),
+        code if page.hooks.and_then(|h| h.notice(code)).is_some() => page.hooks.and_then(|h| h.notice(code)).unwrap_or_default(),
         name => match transition_spec(page, name) {
             Some(t) => Notice::Done(match t.to {
                 Some(to) => format!("{}: done. Now {}.", t.label, humanize(to).to_lowercase()),
@@ -688,7 +710,19 @@ async fn render(
     let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
     let transitions = transition_views(state, ctx, page, &record, &refused).await?;
     let panel_html = match page.hooks {
-        Some(hooks) => hooks.panel(state, ctx, &record).await?,
+        Some(hooks) => {
+            hooks
+                .panel(
+                    state,
+                    ctx,
+                    &record,
+                    match &refused {
+                        Refused::Panel(refusal) => Some(refusal),
+                        _ => None,
+                    },
+                )
+                .await?
+        }
         None => None,
     };
     let revisions = match spec.revisions {
@@ -703,7 +737,7 @@ async fn render(
     };
     let status = match (&refused, &archive_error) {
         (_, Some(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-        (Refused::Transition { errors, .. }, _) => crate::forms::form_status(&notice, errors),
+        (Refused::Transition { errors, .. } | Refused::Panel(PanelRefusal { errors, .. }), _) => crate::forms::form_status(&notice, errors),
         _ => crate::forms::form_status(&notice, errors),
     };
     let can_edit = ctx.can(Action::Edit) && !record.archived;
@@ -714,7 +748,7 @@ async fn render(
         archived: record.archived,
         href: href_of(ctx, page, &record.id),
         list_href: (!spec.singleton).then(|| format!("/orgs/{}/{}", ctx.slug(), spec.collection)),
-        plural: spec.plural_label,
+        plural: page.list_label.unwrap_or(spec.plural_label),
         label: spec.label,
         serves: page.serves,
         intro: if spec.singleton { page.intro } else { "" },
@@ -919,7 +953,7 @@ async fn revisions_page(
     Ok(RevisionsPage {
         shell: ctx.shell(page.section),
         list_href: (!spec.singleton).then(|| format!("/orgs/{}/{}", ctx.slug(), spec.collection)),
-        plural: spec.plural_label,
+        plural: page.list_label.unwrap_or(spec.plural_label),
         record_href: href_of(ctx, page, &record.id),
         title: if spec.singleton { spec.label.to_owned() } else { title_of(page, &record) },
         rows,

@@ -25,7 +25,8 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::UiState;
 use crate::error::UiError;
 use crate::layout::OrgCtx;
-use crate::recform::{Posted, esc, record_label};
+use crate::posted::Posted;
+use crate::text::{esc, record_label};
 
 /// A kind with at most this many records is listed whole in a form; above, its link fields
 /// become pickers.
@@ -174,7 +175,7 @@ fn params(pairs: &[(String, String)]) -> Option<(String, String, bool, String, V
         .find(|(k, _)| k == "pick_id")
         .map(|(_, v)| v.clone())
         .filter(|v| !v.is_empty() && v.len() <= 120 && v.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)))
-        .unwrap_or_else(|| crate::recform::id_of("", &field));
+        .unwrap_or_else(|| crate::text::id_of("", &field));
     Some((field, id, single, q, linked))
 }
 

@@ -5,7 +5,7 @@
 //! Posted names: a field's name; repeatable rows as `field[i].sub`; lists (checkboxes, multi
 //! selects) as repeated names; text lists comma-separated.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -18,23 +18,9 @@ use serde_json::{Map, Value};
 use crate::error::UiError;
 use crate::forms::FormErrors;
 use crate::picker::{self, Matches, SHOWN_WHOLE, Search};
+pub(crate) use crate::posted::Posted;
 use crate::text::humanize;
-
-/// HTML-escapes text for attribute values and element content.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use crate::text::{esc, id_of, record_label};
 
 /// What a form needs besides the values: who can own things, which records can be linked,
 /// and fields shown as a select of labelled numbers (risk ratings under the criteria).
@@ -240,14 +226,6 @@ impl Options {
     }
 }
 
-/// A record's name for people: its name or title.
-pub(crate) fn record_label(record: &Record) -> String {
-    ["name", "title"]
-        .iter()
-        .find_map(|f| record.data.get(*f).and_then(Value::as_str).filter(|t| !t.is_empty()))
-        .map_or_else(|| record.reference.clone().unwrap_or_else(|| record.id.clone()), str::to_owned)
-}
-
 fn text_of(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
@@ -279,10 +257,6 @@ fn error_attrs(errors: &FormErrors, name: &str, id: &str, rows: bool) -> (String
         ),
         None => (String::new(), String::new()),
     }
-}
-
-pub(crate) fn id_of(prefix: &str, name: &str) -> String {
-    format!("{prefix}{}", name.replace(['[', ']', '.'], "_"))
 }
 
 /// Renders the fields (except `skip`) with `values`, errors next to their fields.
@@ -609,97 +583,6 @@ fn choice_label(code: &str) -> String {
     match label.strip_prefix("Ai ") {
         Some(rest) => format!("AI {rest}"),
         None => label,
-    }
-}
-
-/// A posted form: its values by name, repeated names in order.
-pub(crate) struct Posted(pub Vec<(String, String)>);
-
-impl Posted {
-    pub fn one(&self, name: &str) -> String {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
-    }
-
-    /// The JSON of the fields (except `skip`). `patch` writes blanks as null (clearing the
-    /// field); a create leaves blanks out, so defaults apply.
-    pub fn to_json(&self, fields: &[FieldSpec], skip: &[&str], patch: bool) -> Map<String, Value> {
-        let mut out = Map::new();
-        for field in fields.iter().filter(|f| !skip.contains(&f.name)) {
-            if let Some(value) = self.value(field, field.name) {
-                if value.is_null() && !patch {
-                    continue;
-                }
-                out.insert(field.name.to_owned(), value);
-            }
-        }
-        out
-    }
-
-    fn value(&self, field: &FieldSpec, name: &str) -> Option<Value> {
-        let text = || self.one(name);
-        let or_null = |t: String| if t.is_empty() { Value::Null } else { Value::String(t) };
-        Some(match field.ty {
-            FieldType::Text { .. } | FieldType::Choice(_) | FieldType::Date | FieldType::UserId | FieldType::Link { .. } => or_null(text()),
-            FieldType::ChoiceList(_) | FieldType::Ids { .. } => Value::Array(self.all(name).into_iter().map(Value::String).collect()),
-            FieldType::TextList { .. } | FieldType::Refs { .. } => {
-                Value::Array(text().split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Value::String(t.to_owned())).collect())
-            }
-            FieldType::Bool => Value::Bool(self.0.iter().any(|(k, v)| k == name && v == "true")),
-            FieldType::Integer { .. } => {
-                let t = text();
-                if t.is_empty() {
-                    Value::Null
-                } else {
-                    // Not a number: passed on as text, so the service names the field.
-                    t.parse::<i64>().map_or(Value::String(t), Value::from)
-                }
-            }
-            FieldType::Number => {
-                let t = text();
-                match t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-                    _ if t.is_empty() => Value::Null,
-                    Some(n) => Value::Number(n),
-                    // Not a number: passed on as text, so the service names the field.
-                    None => Value::String(t),
-                }
-            }
-            FieldType::Items { fields, .. } => {
-                let prefix = format!("{name}[");
-                let indices: BTreeMap<usize, ()> = self
-                    .0
-                    .iter()
-                    .filter_map(|(k, _)| k.strip_prefix(&prefix)?.split(']').next()?.parse::<usize>().ok())
-                    .map(|i| (i, ()))
-                    .collect();
-                let mut rows = Vec::new();
-                for i in indices.keys() {
-                    let mut row = Map::new();
-                    let mut any = false;
-                    for sub in fields {
-                        let sub_name = format!("{name}[{i}].{}", sub.name);
-                        if let Some(v) = self.value(sub, &sub_name) {
-                            any |= match &v {
-                                Value::Null => false,
-                                Value::Array(a) => !a.is_empty(),
-                                Value::Bool(b) => *b,
-                                _ => true,
-                            };
-                            if !v.is_null() {
-                                row.insert(sub.name.to_owned(), v);
-                            }
-                        }
-                    }
-                    if any {
-                        rows.push(Value::Object(row));
-                    }
-                }
-                Value::Array(rows)
-            }
-        })
     }
 }
 

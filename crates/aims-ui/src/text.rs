@@ -1,4 +1,8 @@
-//! Small text helpers for display: status labels, timestamps, truncation, URL encoding.
+//! Small text helpers for display: status labels, timestamps, truncation, URL encoding, HTML
+//! escaping, record names and element ids.
+
+use aims_store::model::Record;
+use serde_json::Value;
 
 /// A stored code such as `in_place` or `not_started` as people read it: "In place".
 pub(crate) fn humanize(code: &str) -> String {
@@ -73,6 +77,34 @@ pub(crate) fn stage_label(stage: &str) -> String {
         "verification_validation" => "Verification & validation".into(),
         other => humanize(other),
     }
+}
+
+/// HTML-escapes text for attribute values and element content.
+pub(crate) fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A record's name for people: its name or title.
+pub(crate) fn record_label(record: &Record) -> String {
+    ["name", "title"]
+        .iter()
+        .find_map(|f| record.data.get(*f).and_then(Value::as_str).filter(|t| !t.is_empty()))
+        .map_or_else(|| record.reference.clone().unwrap_or_else(|| record.id.clone()), str::to_owned)
+}
+
+pub(crate) fn id_of(prefix: &str, name: &str) -> String {
+    format!("{prefix}{}", name.replace(['[', ']', '.'], "_"))
 }
 
 #[cfg(test)]

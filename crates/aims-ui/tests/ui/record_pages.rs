@@ -271,6 +271,7 @@ async fn ids_are_unique_on_every_generated_page() {
         &aims_domain::kinds::GATE_REQUIREMENT,
         &aims_domain::kinds::LIFECYCLE_RECORD,
         &aims_domain::kinds::AI_SYSTEM,
+        &aims_domain::kinds::COMMUNICATION,
     ] {
         let base = format!("/orgs/demo/{}", spec.collection);
         paths.push(base.clone());
