@@ -736,3 +736,33 @@ on_both_backends!(
     cli_and_server_share_the_database,
     every_response_passes_the_cross_cutting_layers,
 );
+
+/// A PostgreSQL server that cannot be reached, or that refuses the login, is named (password
+/// masked) with the reason, in the same words by a command and by `serve`.
+#[test]
+fn unreachable_databases_are_named_with_the_reason() {
+    let refused = aims("postgres://u:secret@127.0.0.1:1/x", &["migrate"], "");
+    assert!(!refused.status.success());
+    let said = stderr(&refused);
+    assert!(said.contains("cannot connect to the database postgres://u:***@127.0.0.1:1/x: connection refused"), "{said}");
+    assert!(!said.contains("secret"), "{said}");
+    let serving = aims("postgres://u:secret@127.0.0.1:1/x", &["serve", "--bind", "127.0.0.1:0"], "");
+    assert!(!serving.status.success());
+    let served = stderr(&serving);
+    assert!(served.contains("cannot connect to the database postgres://u:***@127.0.0.1:1/x: connection refused"), "{served}");
+    assert!(!served.contains("secret"), "{served}");
+
+    let Some(admin_url) = postgres_url() else { return };
+    let host = admin_url.split_once('@').map_or("127.0.0.1:5432", |(_, rest)| rest.split('/').next().unwrap_or_default());
+    let cases = [
+        (format!("postgres://postgres:secret@{host}/aims_no_such_database"), "no such database \"aims_no_such_database\""),
+        (format!("postgres://aims_no_such_role:secret@{host}/postgres"), "no such role \"aims_no_such_role\""),
+    ];
+    for (url, reason) in cases {
+        let out = aims(&url, &["migrate"], "");
+        assert!(!out.status.success());
+        let said = stderr(&out);
+        assert!(said.contains("cannot connect to the database postgres://") && said.contains(reason), "{said}");
+        assert!(!said.contains("secret"), "{said}");
+    }
+}
