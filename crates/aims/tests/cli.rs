@@ -200,6 +200,11 @@ async fn errors_name_the_field_and_use_the_contract_exit_codes(backend: Backend)
     let short = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "owner"], "short\n");
     assert_eq!(short.status.code(), Some(1));
     assert!(stderr(&short).contains("password"), "{}", stderr(&short));
+    for weak in ["aaaaaaaaaaaa\n", "password1234\n"] {
+        let refused = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "owner"], weak);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(stderr(&refused).contains("error: password: this password is too easy to guess: "), "{}", stderr(&refused));
+    }
     let role = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "boss"], PASSWORD);
     assert_eq!(role.status.code(), Some(1));
     assert!(stderr(&role).contains("role"));
