@@ -48,6 +48,45 @@ pub fn link_hash(prev_hash: &str, canonical: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Whether `stored_hex` is the chain link of `prev_hash` and `canonical` (see [`link_hash`]),
+/// compared without allocating.
+fn hash_matches(prev_hash: &str, canonical: &str, stored_hex: &str) -> bool {
+    let digest = Sha256::new().chain_update(prev_hash.as_bytes()).chain_update(canonical.as_bytes()).finalize();
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(digest, &mut hex).is_ok() && hex[..] == *stored_hex.as_bytes()
+}
+
+/// Writes into `out` the canonical text of a row's content, taking the `changes` column's text
+/// as already canonical: keys in RFC 8785 order, strings escaped as JSON.
+fn spell_canonical(out: &mut String, row: &EventRow<'_>) {
+    out.clear();
+    for (key, value) in [("{\"action\":", row.action), (",\"actor\":", row.actor), (",\"at\":", row.at)] {
+        out.push_str(key);
+        push_json_string(out, value);
+    }
+    out.push_str(",\"changes\":");
+    out.push_str(row.changes);
+    for (key, value) in
+        [(",\"id\":", row.id), (",\"org_id\":", row.org_id), (",\"record_id\":", row.record_id), (",\"record_type\":", row.record_type)]
+    {
+        out.push_str(key);
+        push_json_string(out, value);
+    }
+    use std::fmt::Write;
+    let _ = write!(out, ",\"seq\":{}}}", row.seq);
+}
+
+/// Appends `text` as a JSON string; only text that needs escaping goes through serde_json.
+fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+    }
+}
+
 /// Seals new content onto a chain whose head hash is `prev_hash`.
 pub fn seal(content: EventContent, prev_hash: &str) -> StoredEvent {
     let canonical = canonical(&content);
@@ -89,6 +128,24 @@ impl std::fmt::Display for Head {
     }
 }
 
+/// One stored event as its row holds it, borrowed from the row: what verification reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRow<'r> {
+    pub id: &'r str,
+    pub org_id: &'r str,
+    pub seq: i64,
+    pub at: &'r str,
+    pub actor: &'r str,
+    pub action: &'r str,
+    pub record_type: &'r str,
+    pub record_id: &'r str,
+    /// The `changes` column: JSON text.
+    pub changes: &'r str,
+    pub prev_hash: &'r str,
+    pub hash: &'r str,
+    pub canonical: &'r str,
+}
+
 /// Walks one organisation's events in storage order and checks every link, then compares the
 /// end of the chain with the recorded head (which catches a deleted or appended last event).
 pub struct Verifier<'a> {
@@ -96,6 +153,8 @@ pub struct Verifier<'a> {
     expected_seq: i64,
     prev_hash: String,
     last_id: String,
+    /// Reused for every event: the canonical text its columns spell (see [`Verifier::check_row`]).
+    spelled: String,
 }
 
 impl<'a> Verifier<'a> {
@@ -106,7 +165,13 @@ impl<'a> Verifier<'a> {
     /// Continues a chain after an event already verified (a checkpoint): the next event must
     /// be `checkpoint.seq + 1` and link to `checkpoint.hash`.
     pub fn resume(org_id: &'a str, checkpoint: &Head) -> Self {
-        Self { org_id, expected_seq: checkpoint.seq + 1, prev_hash: checkpoint.hash.clone(), last_id: String::new() }
+        Self {
+            org_id,
+            expected_seq: checkpoint.seq + 1,
+            prev_hash: checkpoint.hash.clone(),
+            last_id: String::new(),
+            spelled: String::new(),
+        }
     }
 
     /// How many events of the chain are behind this verifier (the checkpoint's included).
@@ -117,26 +182,80 @@ impl<'a> Verifier<'a> {
     /// Checks the next event in storage order.
     pub fn check(&mut self, event: &StoredEvent) -> Result<(), ChainBreak> {
         let c = &event.content;
-        let fail = |reason: String| Err(ChainBreak { seq: c.seq, id: c.id.clone(), reason });
-        if c.org_id != self.org_id {
+        let changes = c.changes.to_string();
+        self.check_row(&EventRow {
+            id: &c.id,
+            org_id: &c.org_id,
+            seq: c.seq,
+            at: &c.at,
+            actor: &c.actor,
+            action: &c.action,
+            record_type: &c.record_type,
+            record_id: &c.record_id,
+            changes: &changes,
+            prev_hash: &event.prev_hash,
+            hash: &event.hash,
+            canonical: &event.canonical,
+        })
+    }
+
+    /// Checks the next event in storage order, as read from its row. Nothing is allocated for
+    /// an intact event, so a walk costs about the hashing.
+    pub fn check_row(&mut self, row: &EventRow<'_>) -> Result<(), ChainBreak> {
+        let fail = |reason: String| Err(ChainBreak { seq: row.seq, id: row.id.to_owned(), reason });
+        if row.org_id != self.org_id {
             return fail("event belongs to another organisation".into());
         }
-        if c.seq != self.expected_seq {
+        if row.seq != self.expected_seq {
             return fail(format!("expected seq {} here: an event was deleted, inserted or reordered", self.expected_seq));
         }
-        if event.prev_hash != self.prev_hash {
+        if row.prev_hash != self.prev_hash {
             return fail("prev_hash does not match the previous event's hash".into());
         }
-        if canonical(c) != event.canonical {
-            return fail("stored columns differ from the hashed content: the event was edited".into());
+        if let Err(reason) = self.columns_say_the_hashed_content(row) {
+            return fail(reason.into());
         }
-        if link_hash(&event.prev_hash, &event.canonical) != event.hash {
+        if !hash_matches(row.prev_hash, row.canonical, row.hash) {
             return fail("hash does not match the event's content".into());
         }
         self.expected_seq += 1;
-        self.prev_hash.clone_from(&event.hash);
-        self.last_id.clone_from(&c.id);
+        self.prev_hash.clear();
+        self.prev_hash.push_str(row.hash);
+        self.last_id.clear();
+        self.last_id.push_str(row.id);
         Ok(())
+    }
+
+    /// Whether the stored columns say what the hashed canonical text says. Quick way first:
+    /// the columns spelled out in the canonical form, with the `changes` column's text as it
+    /// is (the store writes it with sorted keys, as RFC 8785 does), equal the canonical text
+    /// byte for byte — then they say exactly what was hashed. Otherwise the exact way, as the
+    /// event was sealed: `changes` parsed and the whole content canonicalised; only that can
+    /// call the event edited (a float or a rare key order spells differently yet agrees).
+    fn columns_say_the_hashed_content(&mut self, row: &EventRow<'_>) -> Result<(), &'static str> {
+        spell_canonical(&mut self.spelled, row);
+        if self.spelled == row.canonical {
+            return Ok(());
+        }
+        let Ok(changes) = serde_json::from_str(row.changes) else {
+            return Err("changes are not valid JSON: the event was edited");
+        };
+        let content = EventContent {
+            id: row.id.to_owned(),
+            org_id: row.org_id.to_owned(),
+            seq: row.seq,
+            at: row.at.to_owned(),
+            actor: row.actor.to_owned(),
+            action: row.action.to_owned(),
+            record_type: row.record_type.to_owned(),
+            record_id: row.record_id.to_owned(),
+            changes,
+        };
+        if canonical(&content) == row.canonical {
+            Ok(())
+        } else {
+            Err("stored columns differ from the hashed content: the event was edited")
+        }
     }
 
     /// Compares the end of the walked chain with the organisation's recorded head.
@@ -215,6 +334,58 @@ mod tests {
         let forged = Head { seq: 3, hash: link_hash("forged", "x") };
         let broken = Verifier::resume("org", &forged).check(&events[3]).expect_err("caught");
         assert_eq!(broken.seq, 4);
+    }
+
+    #[test]
+    fn columns_are_read_as_their_meaning_not_their_spelling() {
+        let (events, _) = chain(1);
+        let e = &events[0];
+        let c = &e.content;
+        let row = |changes: &'static str| EventRow {
+            id: &c.id,
+            org_id: &c.org_id,
+            seq: c.seq,
+            at: &c.at,
+            actor: &c.actor,
+            action: &c.action,
+            record_type: &c.record_type,
+            record_id: &c.record_id,
+            changes,
+            prev_hash: &e.prev_hash,
+            hash: &e.hash,
+            canonical: &e.canonical,
+        };
+        // The quick spelling of the stored columns is the sealed text itself.
+        let mut spelled = String::new();
+        let stored = c.changes.to_string();
+        spell_canonical(&mut spelled, &EventRow { changes: &stored, ..row("") });
+        assert_eq!(spelled, e.canonical);
+        // Same changes, spelled in another key order and with spaces: intact.
+        let reordered = r#"{ "note": "ünïcødé \u0001", "status": {"to": 1, "from": 0} }"#;
+        assert_eq!(Verifier::new("org").check_row(&row(reordered)), Ok(()));
+        // Different changes: edited; not JSON at all: edited.
+        for edited in [r#"{"forged":true}"#, "{"] {
+            let broken = Verifier::new("org").check_row(&row(edited)).expect_err("caught");
+            assert!(broken.reason.contains("the event was edited"), "{}", broken.reason);
+        }
+    }
+
+    #[test]
+    fn a_float_in_the_changes_verifies_whatever_its_spelling() {
+        let content = EventContent {
+            id: "id".into(),
+            org_id: "org".into(),
+            seq: 1,
+            at: "2026-01-01T00:00:00.000000Z".into(),
+            actor: "a@b.example".into(),
+            action: "update".into(),
+            record_type: "control".into(),
+            record_id: "r".into(),
+            changes: json!({"score": 1e21, "ratio": 0.1}),
+        };
+        let event = seal(content, GENESIS);
+        let head = Head { seq: 1, hash: event.hash.clone() };
+        assert_eq!(verify("org", [&event], &head), Ok(()));
     }
 
     #[test]

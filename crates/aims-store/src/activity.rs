@@ -186,8 +186,6 @@ pub async fn record_types(db: &Db, org_id: &str) -> StoreResult<Vec<String>> {
     Ok(rows.into_iter().map(|(t,)| t).collect())
 }
 
-type StoredRow = (String, String, i64, String, String, String, String, String, String, String, String, String);
-
 /// Events read per page while verifying: large enough that a page's round trip is a small
 /// part of its cost, small enough that the page is a few hundred kilobytes.
 const VERIFY_PAGE: i64 = 2000;
@@ -228,41 +226,20 @@ pub async fn verify(
         None => Head { seq: 0, hash: chain::GENESIS.to_owned() },
     };
     let mut verifier = chain::Verifier::resume(org_id, &start);
-    // Ordered by the storage key: a reordered or renumbered row shows up as a sequence or link
-    // break at its new position.
-    let sql = "SELECT id, org_id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical \
-               FROM activity_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
     let mut after = start.seq;
-    let walked = on_pool!(db, pool => {
-        let mut connection = pool.acquire().await?;
-        // SQLite: a walk reads every page of the log once; a small page cache on this one
-        // connection keeps the process's memory flat (the pool's connections cache more).
-        let sqlite = matches!(db.backend(), Backend::Sqlite);
-        if sqlite {
-            sqlx::query("PRAGMA cache_size = -2000").execute(&mut *connection).await?;
+    loop {
+        let page = match db {
+            Db::Sqlite(_, readers, _) => readers.run(|connection| verify_page_sqlite(connection, org_id, after, &mut verifier)).await?,
+            Db::Postgres(pool, _, _) => verify_page_postgres(pool, org_id, after, &mut verifier).await?,
+        };
+        match page {
+            Walked::Page { last_seq } => after = last_seq,
+            Walked::End => break,
+            Walked::Broken(broken) => return Ok(Err(broken)),
         }
-        let walked: StoreResult<Option<chain::ChainBreak>> = async {
-            loop {
-                let rows: Vec<StoredRow> =
-                    sqlx::query_as(sql).bind(org_id).bind(after).bind(VERIFY_PAGE).fetch_all(&mut *connection).await?;
-                let Some(last) = rows.last() else { return Ok(None) };
-                after = last.2;
-                for row in rows {
-                    if let Err(broken) = check_row(&mut verifier, row) {
-                        return Ok(Some(broken));
-                    }
-                }
-                progress(Progress { checked_seq: after, head_seq: head.seq });
-            }
-        }
-        .await;
-        if sqlite {
-            sqlx::query("PRAGMA cache_size = -32000").execute(&mut *connection).await?;
-        }
-        walked?
-    });
-    if let Some(broken) = walked {
-        return Ok(Err(broken));
+        progress(Progress { checked_seq: after, head_seq: head.seq });
+        // A SQLite page runs on this thread without waiting: let the server's other tasks in.
+        tokio::task::yield_now().await;
     }
     Ok(verifier.finish(&head).map(|()| Verified { from_seq: start.seq, head }))
 }
@@ -290,14 +267,79 @@ async fn check_checkpoint(db: &Db, org_id: &str, checkpoint: &Head, head: &Head)
     }
 }
 
-/// Checks one stored row as the next event of the chain.
-fn check_row(verifier: &mut chain::Verifier<'_>, row: StoredRow) -> Result<(), chain::ChainBreak> {
-    let (id, org_id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) = row;
-    let Ok(changes) = serde_json::from_str(&changes) else {
-        return Err(chain::ChainBreak { seq, id, reason: "changes are not valid JSON: the event was edited".into() });
-    };
-    let content = EventContent { id, org_id, seq, at, actor, action, record_type, record_id, changes };
-    verifier.check(&StoredEvent { content, prev_hash, hash, canonical })
+/// One page of the walk: ordered by the storage key (`(org_id, seq)`, the primary key, so every
+/// page is an index range read whatever the planner's statistics say), and a reordered or
+/// renumbered row shows up as a sequence or link break at its new position.
+const VERIFY_PAGE_SQL: &str = "SELECT id, org_id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical \
+                               FROM activity_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+
+/// What one page of a verification found.
+enum Walked {
+    Page { last_seq: i64 },
+    End,
+    Broken(chain::ChainBreak),
+}
+
+/// Checks the page after `after` on SQLite: a plain read-only connection on the calling thread
+/// (a page is a couple of milliseconds), each row checked from the statement's own buffers.
+/// The connection's page cache is SQLite's default 2 MB, so a walk stays small.
+fn verify_page_sqlite(
+    connection: &rusqlite::Connection,
+    org_id: &str,
+    after: i64,
+    verifier: &mut chain::Verifier<'_>,
+) -> rusqlite::Result<Walked> {
+    let mut statement = connection.prepare_cached(crate::readers::sqlite_text!(VERIFY_PAGE_SQL))?;
+    let mut rows = statement.query(rusqlite::params![org_id, after, VERIFY_PAGE])?;
+    let mut last_seq = None;
+    while let Some(row) = rows.next()? {
+        let text = |i: usize| row.get_ref(i).and_then(|v| v.as_str().map_err(rusqlite::Error::from));
+        let event = chain::EventRow {
+            id: text(0)?,
+            org_id: text(1)?,
+            seq: row.get(2)?,
+            at: text(3)?,
+            actor: text(4)?,
+            action: text(5)?,
+            record_type: text(6)?,
+            record_id: text(7)?,
+            changes: text(8)?,
+            prev_hash: text(9)?,
+            hash: text(10)?,
+            canonical: text(11)?,
+        };
+        if let Err(broken) = verifier.check_row(&event) {
+            return Ok(Walked::Broken(broken));
+        }
+        last_seq = Some(event.seq);
+    }
+    Ok(last_seq.map_or(Walked::End, |last_seq| Walked::Page { last_seq }))
+}
+
+/// Checks the page after `after` on PostgreSQL, each row read in place from the page's buffers.
+async fn verify_page_postgres(pool: &sqlx::PgPool, org_id: &str, after: i64, verifier: &mut chain::Verifier<'_>) -> StoreResult<Walked> {
+    use sqlx::Row;
+    let rows = sqlx::query(VERIFY_PAGE_SQL).bind(org_id).bind(after).bind(VERIFY_PAGE).fetch_all(pool).await?;
+    for row in &rows {
+        let event = chain::EventRow {
+            id: row.try_get(0)?,
+            org_id: row.try_get(1)?,
+            seq: row.try_get(2)?,
+            at: row.try_get(3)?,
+            actor: row.try_get(4)?,
+            action: row.try_get(5)?,
+            record_type: row.try_get(6)?,
+            record_id: row.try_get(7)?,
+            changes: row.try_get(8)?,
+            prev_hash: row.try_get(9)?,
+            hash: row.try_get(10)?,
+            canonical: row.try_get(11)?,
+        };
+        if let Err(broken) = verifier.check_row(&event) {
+            return Ok(Walked::Broken(broken));
+        }
+    }
+    Ok(rows.last().map_or(Ok(Walked::End), |row| row.try_get(2).map(|last_seq| Walked::Page { last_seq }))?)
 }
 
 /// The recorded head of an organisation's chain: `(seq, hash)`.
