@@ -89,8 +89,7 @@ impl App {
         lumen: &Record,
         policy: &Record,
     ) -> AppResult<()> {
-        let upload =
-            |name: &str, content_type: &str, bytes: Vec<u8>| Upload { file_name: name.into(), content_type: content_type.into(), bytes };
+        let upload = |name: &str, content_type: &str, bytes: Vec<u8>| Upload::from_bytes(name, content_type, bytes);
         let validation = "# ScoreCard v4 — independent validation, 2026 Q2\n\nDiscrimination (Gini) 0.61 on the hold-out sample; calibration within tolerance in every score band.\nMonotonic constraints verified for income and arrears features.\nFinding: approval-rate gap for thin-file applicants above appetite; remediation tracked as an action.\n";
         let fairness_csv = "quarter,segment,approval_rate,population_rate,gap_pp\n2026-Q1,thin_file,0.52,0.58,6.1\n2026-Q2,thin_file,0.54,0.58,4.2\n2026-Q3,thin_file,0.555,0.59,3.5\n";
         let items = [

@@ -4,7 +4,7 @@
 use aims_domain::kinds::EVIDENCE;
 use aims_domain::policy::Action;
 use aims_domain::{ValidationErrors, clock, uploads};
-use aims_store::files::sha256_hex;
+use aims_store::files::{Content, sha256_hex};
 use aims_store::model::{Member, Record};
 use aims_store::records;
 use serde_json::{Map, Value, json};
@@ -14,11 +14,18 @@ use crate::records::{check_references, current_version, insert_logged, update_lo
 use crate::rules::Draft;
 use crate::{App, AppError, AppResult};
 
-/// A file as received: its name, declared content type and bytes.
+/// A file as received: its name, declared content type and content (in memory, or received
+/// into a temporary file with [`aims_store::files::FileStore::stage`]).
 pub struct Upload {
     pub file_name: String,
     pub content_type: String,
-    pub bytes: Vec<u8>,
+    pub content: Content,
+}
+
+impl Upload {
+    pub fn from_bytes(file_name: impl Into<String>, content_type: impl Into<String>, bytes: Vec<u8>) -> Self {
+        Upload { file_name: file_name.into(), content_type: content_type.into(), content: Content::from_bytes(bytes) }
+    }
 }
 
 /// A stored file on its way out.
@@ -46,12 +53,18 @@ pub struct IntegrityReport {
 }
 
 impl App {
+    /// Whether a member may upload evidence at all: asked before an upload's body is read, so
+    /// a refused upload is answered at once, without receiving the file.
+    pub fn may_upload(&self, member: &Member) -> AppResult<()> {
+        require(member, Action::Edit)
+    }
+
     /// Checks an upload before anything is written: size, accepted type, content agreeing with it.
     fn check_upload(&self, upload: &Upload) -> AppResult<String> {
-        if upload.bytes.len() > self.max_upload_bytes {
+        if upload.content.size() > self.max_upload_bytes as u64 {
             return Err(AppError::TooLarge(self.max_upload_bytes));
         }
-        uploads::check(&upload.content_type, &upload.bytes).map_err(|refusal| match refusal {
+        uploads::check_received(&upload.content_type, upload.content.received()).map_err(|refusal| match refusal {
             uploads::UploadRefusal::Empty => ValidationErrors::single("file", "required", "the file is empty").into(),
             other => AppError::UnsupportedFile(other.to_string()),
         })
@@ -62,7 +75,7 @@ impl App {
         let mut fields = Map::new();
         fields.insert("file_name".into(), json!(uploads::safe_file_name(&upload.file_name)));
         fields.insert("content_type".into(), json!(content_type));
-        fields.insert("size_bytes".into(), json!(upload.bytes.len()));
+        fields.insert("size_bytes".into(), json!(upload.content.size()));
         fields.insert("sha256".into(), json!(sha256));
         fields.insert("file_revision".into(), json!(file_revision));
         fields.insert("uploaded_at".into(), json!(clock::now_text()));
@@ -76,11 +89,11 @@ impl App {
         require(member, Action::Edit)?;
         let mut document = EVIDENCE.validate_create(metadata, &[])?;
         let content_type = self.check_upload(&upload)?;
-        let sha256 = sha256_hex(&upload.bytes);
+        let sha256 = upload.content.sha256().to_owned();
         document.extend(Self::file_fields(&upload, content_type, &sha256, member, 1));
         let mut tx = self.db.begin_write().await?;
         check_references(&mut tx, &member.org_id, Some(&member.user_id), &EVIDENCE, &document).await?;
-        self.files.put(&mut tx, &member.org_id, &sha256, &upload.bytes, &clock::now_text()).await?;
+        self.files.put(&mut tx, &member.org_id, upload.content, &clock::now_text()).await?;
         let draft = Draft { reference: None, state: None, document };
         let record = insert_logged(&mut tx, &member.org_id, &actor(member), &EVIDENCE, &draft).await?;
         tx.commit().await?;
@@ -92,7 +105,7 @@ impl App {
     pub async fn replace_evidence_file(&self, member: &Member, segment: &str, if_match: i64, upload: Upload) -> AppResult<Record> {
         require(member, Action::Edit)?;
         let content_type = self.check_upload(&upload)?;
-        let sha256 = sha256_hex(&upload.bytes);
+        let sha256 = upload.content.sha256().to_owned();
         let mut tx = self.db.begin_write().await?;
         let current = current_version(&mut tx, member, &EVIDENCE, segment, if_match).await?;
         if current.archived {
@@ -101,7 +114,7 @@ impl App {
         let file_revision = current.data.get("file_revision").and_then(Value::as_i64).unwrap_or(0) + 1;
         let mut document = current.data.clone();
         document.extend(Self::file_fields(&upload, content_type, &sha256, member, file_revision));
-        self.files.put(&mut tx, &member.org_id, &sha256, &upload.bytes, &clock::now_text()).await?;
+        self.files.put(&mut tx, &member.org_id, upload.content, &clock::now_text()).await?;
         let draft = Draft { reference: None, state: current.state.clone(), document };
         let updated = update_logged(&mut tx, &member.org_id, &actor(member), &EVIDENCE, &current, &draft, false, "upload").await?;
         tx.commit().await?;

@@ -1,22 +1,17 @@
 //! People: users, their memberships, sign-in, deactivation and password resets.
 
 use aims_domain::identity::{Email, NewPassword, Role, parse_name};
-use aims_domain::{ValidationErrors, clock};
+use aims_domain::{ValidationErrors, clock, signin};
 use aims_store::activity::{self, NewEvent};
 use aims_store::model::{Actor, Member, User};
 use aims_store::onetime::{self, Purpose};
 use aims_store::{WriteTx, orgs, throttle, users};
 use serde_json::json;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::secrets::{self, hash_password, verify_password};
 use crate::{App, AppError, AppResult};
 
-/// Failed logins per address before a lock-out, the window they are counted in, and the
-/// lock-out's length.
-const MAX_FAILED_LOGINS: i64 = 5;
-const FAILED_LOGIN_WINDOW: Duration = Duration::minutes(15);
-const LOCKOUT: Duration = Duration::minutes(15);
 const RESET_LINK_LIFETIME: Duration = Duration::hours(24);
 
 /// What `create_member` did.
@@ -103,27 +98,38 @@ impl App {
         Ok(outcome)
     }
 
-    /// Signs in with e-mail and password. Failed attempts are counted per address in the
-    /// database and lock the address for a while after too many.
-    pub async fn login(&self, email: &str, password: &str) -> AppResult<User> {
+    /// Signs in with e-mail and password from `source` (the client's address). Failed attempts
+    /// are counted per account and source together; after a few, each further attempt from that
+    /// pair waits longer (`aims_domain::signin`), while the account's owner, signing in from
+    /// elsewhere, is never held up by them.
+    pub async fn login(&self, email: &str, password: &str, source: &str) -> AppResult<User> {
+        self.login_at(email, password, source, clock::now()).await
+    }
+
+    /// [`App::login`] at a given time (tests step the clock instead of sleeping).
+    pub async fn login_at(&self, email: &str, password: &str, source: &str, now: OffsetDateTime) -> AppResult<User> {
         let email = Email::parse("email", email).map_err(|_| AppError::Unauthorized)?;
-        let now = clock::now();
-        if let Some(until) = throttle::locked_until(&self.db, email.as_str(), &clock::format(now)).await? {
-            return Err(AppError::RateLimited(until));
+        let failures = throttle::failures(&self.db, email.as_str(), source)
+            .await?
+            .and_then(|(count, last)| Some(signin::Failures { count, last_at: clock::parse_stored(&last)? }));
+        if let Some(until) = signin::wait_until(failures, now) {
+            tracing::warn!(email = %email, source, failures = failures.map_or(0, |f| f.count), "sign-in throttled");
+            return Err(AppError::RateLimited(clock::format(until)));
         }
         let found = users::password_hash(&self.db, email.as_str()).await?;
         let stored = found.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| secrets::DUMMY_HASH.to_owned());
         let valid = verify_password(password.to_owned(), stored).await;
         match found {
             Some((user, Some(_))) if valid => {
-                throttle::clear(&self.db, email.as_str()).await?;
+                if failures.is_some() {
+                    throttle::clear(&self.db, email.as_str(), source).await?;
+                }
                 Ok(user)
             }
             _ => {
-                let window_start = clock::format(now - FAILED_LOGIN_WINDOW);
-                let lock_until = clock::format(now + LOCKOUT);
-                throttle::record_failure(&self.db, email.as_str(), &clock::format(now), &window_start, MAX_FAILED_LOGINS, &lock_until)
-                    .await?;
+                let failed = signin::after_failure(failures, now);
+                throttle::record(&self.db, email.as_str(), source, failed.count, &clock::format(failed.last_at)).await?;
+                tracing::info!(email = %email, source, failures = failed.count, "sign-in failed");
                 Err(AppError::Unauthorized)
             }
         }
@@ -235,4 +241,59 @@ fn default_display_name(email: &Email) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use aims_domain::signin;
+    use time::macros::datetime;
+
+    use super::*;
+
+    const OWNER: &str = "owner@acme.example";
+    const RIGHT: &str = "correct horse battery staple";
+
+    async fn app_with_owner() -> App {
+        let path = std::env::temp_dir().join(format!("aims-signin-{}.db", uuid::Uuid::new_v4().simple()));
+        let (app, _) = App::open(&format!("sqlite:{}", path.display())).await.expect("open");
+        let system = Actor::System("test");
+        app.create_org("acme", "Acme", &system).await.expect("org");
+        app.create_member(OWNER, "acme", "owner", RIGHT, None, &system).await.expect("owner");
+        app
+    }
+
+    #[tokio::test]
+    async fn strangers_failing_elsewhere_never_hold_up_the_owner() {
+        let app = app_with_owner().await;
+        let now = datetime!(2026-03-01 09:00 UTC);
+        for attempt in 0..12 {
+            let at = now + Duration::seconds(attempt * 1000);
+            let refused = app.login_at(OWNER, "guess", "203.0.113.9", at).await;
+            assert!(matches!(refused, Err(AppError::Unauthorized | AppError::RateLimited(_))), "{refused:?}");
+        }
+        let stranger = app.login_at(OWNER, RIGHT, "203.0.113.9", now + Duration::seconds(11_000)).await;
+        assert!(matches!(stranger, Err(AppError::RateLimited(_))), "the guessing source waits even with the right password");
+        let owner = app.login_at(OWNER, RIGHT, "198.51.100.7", now + Duration::seconds(11_000)).await.expect("owner signs in");
+        assert_eq!(owner.email, OWNER);
+    }
+
+    #[tokio::test]
+    async fn failures_from_one_source_wait_longer_each_time() {
+        let app = app_with_owner().await;
+        let source = "192.0.2.1";
+        let mut now = datetime!(2026-03-01 09:00 UTC);
+        for _ in 0..signin::FREE_FAILURES {
+            assert!(matches!(app.login_at(OWNER, "guess", source, now).await, Err(AppError::Unauthorized)));
+        }
+        for delay in [1, 2, 4, 8] {
+            let Err(AppError::RateLimited(until)) = app.login_at(OWNER, RIGHT, source, now).await else { panic!("must wait") };
+            assert_eq!(until, clock::format(now + Duration::seconds(delay)));
+            now += Duration::seconds(delay);
+            assert!(matches!(app.login_at(OWNER, "guess", source, now).await, Err(AppError::Unauthorized)), "tried once the delay is over");
+        }
+        now += Duration::seconds(16);
+        app.login_at(OWNER, RIGHT, source, now).await.expect("the right password after the wait");
+        app.login_at(OWNER, "guess", source, now).await.expect_err("wrong");
+        assert!(matches!(app.login_at(OWNER, "guess", source, now).await, Err(AppError::Unauthorized)), "a success starts the count again");
+    }
 }

@@ -56,6 +56,11 @@ pub fn now_text() -> String {
     format(now())
 }
 
+/// Reads back a timestamp in the stored form.
+pub fn parse_stored(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
 /// Parses an RFC 3339 timestamp given by a user (any offset) into the stored form.
 pub fn parse_rfc3339(text: &str) -> Option<String> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().map(format)

@@ -97,7 +97,33 @@ impl NewPassword {
         if text.len() > 1024 {
             return Err(ValidationErrors::single(field, "too_long", "a password has at most 1024 bytes"));
         }
+        if let Some(why) = Self::weakness(text) {
+            return Err(ValidationErrors::single(field, "too_weak", &why));
+        }
         Ok(Self(text.to_owned()))
+    }
+
+    /// Why a password is too easy to guess (zxcvbn scores it below 3 of 4: common passwords,
+    /// repeats, sequences, keyboard patterns, dates), in zxcvbn's words; `None` when it is not.
+    fn weakness(text: &str) -> Option<String> {
+        // zxcvbn looks at the first 100 characters (its cost grows with the length); a
+        // password as long as that is long enough not to be guessed.
+        let head: String = text.chars().take(100).collect();
+        let estimate = zxcvbn::zxcvbn(&head, &[]);
+        if estimate.score() >= zxcvbn::Score::Three {
+            return None;
+        }
+        let mut why = String::from("this password is too easy to guess");
+        if let Some(feedback) = estimate.feedback() {
+            if let Some(warning) = feedback.warning() {
+                why = format!("{why}: {}", warning.to_string().trim_end_matches('.').to_lowercase());
+            }
+            let hints: Vec<String> = feedback.suggestions().iter().map(ToString::to_string).collect();
+            if !hints.is_empty() {
+                why = format!("{why}. {}", hints.join(" "));
+            }
+        }
+        Some(why)
     }
 
     pub fn expose(&self) -> &str {
@@ -184,6 +210,30 @@ mod tests {
         assert_eq!(Email::parse("email", " Owner@Demo.Example ").unwrap().as_str(), "owner@demo.example");
         for bad in ["", "a", "a@b", "@b.c", "a b@c.d", "a@b.c.", "a@@b.c"] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_the_reason() {
+        for weak in ["aaaaaaaaaaaa", "password1234", "qwertyuiop12", "123456789012"] {
+            let errors = NewPassword::parse("password", weak).expect_err(weak);
+            let error = &errors.0[0];
+            assert_eq!((error.field.as_str(), error.code.as_str()), ("password", "too_weak"), "{weak}");
+            assert!(error.message.starts_with("this password is too easy to guess: "), "{weak}: {}", error.message);
+        }
+        let repeated = NewPassword::parse("password", "aaaaaaaaaaaa").expect_err("weak");
+        assert!(repeated.0[0].message.contains("repeats like \"aaa\" are easy to guess"), "{}", repeated.0[0].message);
+        let common = NewPassword::parse("new_password", "password1234").expect_err("weak");
+        assert_eq!(common.0[0].field, "new_password");
+        assert!(common.0[0].message.contains("common"), "{}", common.0[0].message);
+    }
+
+    #[test]
+    fn strong_passwords_pass() {
+        for strong in
+            ["correct horse battery staple", "a long enough password", "another long password", "Tr0ub4dor&3-xylophone", "v8#Lq2!mZ9@wR4"]
+        {
+            assert!(NewPassword::parse("password", strong).is_ok(), "{strong}");
         }
     }
 

@@ -50,20 +50,96 @@ fn zip_based(declared: &str) -> bool {
     declared == "application/zip" || declared.starts_with("application/vnd.openxmlformats") || declared.starts_with("application/vnd.oasis")
 }
 
+/// How many leading bytes of a file [`check_received`] needs: every signature `infer` knows
+/// lies well within them.
+pub const HEAD_BYTES: usize = 16 * 1024;
+
+/// What is known of a file received in pieces, without holding it: its first
+/// [`HEAD_BYTES`], its size, and whether all of it was UTF-8.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    pub head: Vec<u8>,
+    pub size: u64,
+    utf8: Utf8Stream,
+}
+
+impl Received {
+    /// Takes the next piece of the file.
+    pub fn push(&mut self, chunk: &[u8]) {
+        let room = HEAD_BYTES.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&chunk[..room.min(chunk.len())]);
+        self.size += chunk.len() as u64;
+        self.utf8.push(chunk);
+    }
+
+    /// Whether the whole file, now that it has all arrived, is UTF-8.
+    pub fn is_utf8(&self) -> bool {
+        self.utf8.is_complete()
+    }
+}
+
+/// UTF-8 validation of a byte stream that arrives in arbitrary pieces: a character split
+/// between two pieces is carried over to the next.
+#[derive(Debug, Clone, Default)]
+struct Utf8Stream {
+    carry: Vec<u8>,
+    invalid: bool,
+}
+
+impl Utf8Stream {
+    fn push(&mut self, chunk: &[u8]) {
+        if self.invalid {
+            return;
+        }
+        let mut rest = chunk;
+        // Finish the character the last piece ended inside, one byte at a time.
+        while !self.carry.is_empty() {
+            let Some((&byte, tail)) = rest.split_first() else { return };
+            self.carry.push(byte);
+            rest = tail;
+            match std::str::from_utf8(&self.carry) {
+                Ok(_) => self.carry.clear(),
+                Err(e) if e.error_len().is_none() => {}
+                Err(_) => {
+                    self.invalid = true;
+                    return;
+                }
+            }
+        }
+        match std::str::from_utf8(rest) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() => self.carry.extend_from_slice(&rest[e.valid_up_to()..]),
+            Err(_) => self.invalid = true,
+        }
+    }
+
+    fn is_complete(&self) -> bool {
+        !self.invalid && self.carry.is_empty()
+    }
+}
+
 /// Checks an upload's declared type against the accepted list and its bytes.
 pub fn check(content_type: &str, bytes: &[u8]) -> Result<String, UploadRefusal> {
+    let mut received = Received::default();
+    received.push(bytes);
+    check_received(content_type, &received)
+}
+
+/// Checks a file received in pieces: its declared type, its leading bytes and, for text
+/// types, that all of it was UTF-8.
+pub fn check_received(content_type: &str, received: &Received) -> Result<String, UploadRefusal> {
     let declared = essence(content_type);
     if !ACCEPTED_TYPES.contains(&declared.as_str()) {
         return Err(UploadRefusal::TypeNotAccepted(if declared.is_empty() { "(none)".into() } else { declared }));
     }
-    if bytes.is_empty() {
+    if received.size == 0 {
         return Err(UploadRefusal::Empty);
     }
-    let detected = infer::get(bytes).map(|t| t.mime_type().to_owned());
+    let detected = infer::get(&received.head).map(|t| t.mime_type().to_owned());
     let textual = declared.starts_with("text/") || matches!(declared.as_str(), "application/json" | "application/xml" | "message/rfc822");
     let agrees = match detected.as_deref() {
         // Text formats have no signature: they must be UTF-8 text, not binary with a text label.
-        _ if textual => std::str::from_utf8(bytes).is_ok() && detected.as_deref().is_none_or(|d| d.starts_with("text/")),
+        _ if textual => received.is_utf8() && detected.as_deref().is_none_or(|d| d.starts_with("text/")),
         Some(d) if zip_based(&declared) => d == "application/zip" || d == declared,
         Some(d) if declared == "application/msword" || declared.starts_with("application/vnd.ms-") => {
             d == "application/x-ole-storage" || d == declared
@@ -115,6 +191,22 @@ mod tests {
         #[test]
         fn check_never_panics(ct in ".{0,40}", bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = check(&ct, &bytes);
+        }
+
+        #[test]
+        fn utf8_in_pieces_agrees_with_utf8_whole(bytes in proptest::collection::vec(any::<u8>(), 0..64), text in ".{0,30}", cuts in proptest::collection::vec(0usize..80, 0..6)) {
+            for whole in [bytes, text.into_bytes()] {
+                let mut cuts: Vec<usize> = cuts.iter().map(|c| (*c).min(whole.len())).collect();
+                cuts.sort_unstable();
+                let mut received = Received::default();
+                let mut start = 0;
+                for cut in cuts.into_iter().chain([whole.len()]) {
+                    received.push(&whole[start..cut]);
+                    start = cut;
+                }
+                prop_assert_eq!(received.is_utf8(), std::str::from_utf8(&whole).is_ok());
+                prop_assert_eq!(received.size, whole.len() as u64);
+            }
         }
 
         #[test]

@@ -43,12 +43,13 @@ impl Db {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
-                .map_err(|_| StoreError::BadUrl(url.to_owned()))?
+                .map_err(|_| StoreError::BadUrl(masked_url(url)))?
                 // Every query is a short indexed read or write whose plan does not depend on
                 // the values bound. Left to choose, PostgreSQL kept re-planning each execution
                 // of the list, record and trace queries (a custom plan looked cheaper than the
                 // generic one), and planning took longer than running them.
                 .options([("plan_cache_mode", "force_generic_plan")]);
+            probe_postgres(url, &options).await?;
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options.clone()).await?;
             // Write transactions have a pool of their own: sqlx tests every connection it hands
@@ -71,7 +72,7 @@ impl Db {
                 .connect_lazy_with(options.clone());
             return Ok(Db::Postgres(pool, crate::pg_readers::PgReaders::new(options, crate::pg_pipelined::PgPipelined::new(url)?), writes));
         }
-        let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(url.to_owned()))?;
+        let path = sqlite_path(url).ok_or_else(|| StoreError::BadUrl(masked_url(url)))?;
         let durability = Durability::from_env()?;
         let readers = crate::readers::Readers::new(path);
         let options = SqliteConnectOptions::new()
@@ -145,6 +146,80 @@ impl Db {
         }
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+/// How long a first connection to PostgreSQL may take before aims says it got no answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens one connection before the pools are made, so an unreachable server or a refused
+/// login is reported at once and by its cause. The pool would retry until its acquire timeout
+/// and then only say that it timed out.
+async fn probe_postgres(url: &str, options: &PgConnectOptions) -> StoreResult<()> {
+    let connect = <sqlx::PgConnection as sqlx::Connection>::connect_with(options);
+    let outcome: Result<sqlx::PgConnection, String> = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+        Err(_) => Err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
+        Ok(result) => result.map_err(|e: sqlx::Error| why_not_connected(&e, options)),
+    };
+    match outcome {
+        Ok(connection) => {
+            let _ = sqlx::Connection::close(connection).await;
+            Ok(())
+        }
+        Err(why) => Err(StoreError::Connect { server: masked_url(url), why }),
+    }
+}
+
+/// The cause of a failed connection in a newcomer's words: refused, no such host, failed
+/// authentication, no such role or database; otherwise what the server said.
+fn why_not_connected(error: &sqlx::Error, options: &PgConnectOptions) -> String {
+    let (host, port) = (options.get_host(), options.get_port());
+    match error {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused (is PostgreSQL running and listening on {host}:{port}?)")
+        }
+        sqlx::Error::Io(io) => format!("cannot reach {host}:{port}: {io}"),
+        sqlx::Error::Tls(e) => format!("TLS to {host}:{port} failed: {e}"),
+        sqlx::Error::Database(db) => {
+            let role = options.get_username();
+            let database = options.get_database().unwrap_or(role);
+            match db.code().as_deref() {
+                Some("28P01") => format!("authentication failed for role \"{role}\" (wrong password)"),
+                Some("28000") if db.message().contains("does not exist") => format!("no such role \"{role}\""),
+                Some("28000") => format!("authentication failed for role \"{role}\": {}", db.message()),
+                Some("3D000") => format!("no such database \"{database}\""),
+                _ => db.message().to_owned(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A database URL fit to print: its password replaced by `***` (in the user part and in a
+/// `password=` parameter).
+pub fn masked_url(url: &str) -> String {
+    let mut masked = url.to_owned();
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            if let Some(colon) = rest[..at].find(':') {
+                let start = scheme_end + 3 + colon + 1;
+                masked.replace_range(start..scheme_end + 3 + at, "***");
+            }
+        }
+    }
+    if let Some(query_start) = masked.find('?') {
+        let (base, query) = masked.split_at(query_start + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        masked = format!("{base}{}", query.join("&"));
+    }
+    masked
 }
 
 /// `BEGIN` on a pooled PostgreSQL connection. Connections are handed out untested (see
@@ -288,6 +363,18 @@ mod tests {
         assert_eq!(sqlite_path("aims.db"), Some("aims.db"));
         assert_eq!(sqlite_path("mysql://x"), None);
         assert_eq!(sqlite_path("sqlite:"), None);
+    }
+
+    #[test]
+    fn passwords_are_masked() {
+        use super::masked_url;
+        assert_eq!(masked_url("postgres://u:secret@127.0.0.1:1/x"), "postgres://u:***@127.0.0.1:1/x");
+        assert_eq!(
+            masked_url("postgresql://u:p%40ss@db/x?password=other&sslmode=require"),
+            "postgresql://u:***@db/x?password=***&sslmode=require"
+        );
+        assert_eq!(masked_url("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(masked_url("sqlite:aims.db"), "sqlite:aims.db");
     }
 
     #[test]

@@ -12,8 +12,13 @@ pub enum StoreError {
     Stale { current: i64 },
     #[error("the database schema (version {found}) is newer than this binary knows (version {known}); upgrade aims")]
     SchemaTooNew { found: i64, known: i64 },
+    /// The URL with its password masked (see [`crate::db::masked_url`]).
     #[error("unsupported database URL {0:?}: use sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…")]
     BadUrl(String),
+    /// The database server could not be reached or refused the connection: which server (its
+    /// URL, password masked) and why, in the same words for every command and `serve`.
+    #[error("cannot connect to the database {server}: {why}")]
+    Connect { server: String, why: String },
     /// A setting (an environment variable) with a value aims does not accept; the text names it.
     #[error("{0}")]
     BadSetting(String),

@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_records_by_name.sql"),
         postgres: include_str!("../migrations/postgres/0008_records_by_name.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sign_in_failures",
+        sqlite: include_str!("../migrations/sqlite/0009_sign_in_failures.sql"),
+        postgres: include_str!("../migrations/postgres/0009_sign_in_failures.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -46,7 +46,7 @@ impl PgPipelined {
     /// Connections to the database `url` names, opened on first use. Like the sqlx pool's,
     /// they use generic plans (see `Db::connect`).
     pub fn new(url: &str) -> StoreResult<Self> {
-        let mut config = Config::from_str(url).map_err(|_| StoreError::BadUrl(url.to_owned()))?;
+        let mut config = Config::from_str(url).map_err(|_| StoreError::BadUrl(crate::db::masked_url(url)))?;
         config.options("-c plan_cache_mode=force_generic_plan");
         let slots = (0..CONNECTIONS).map(|_| Mutex::new(None)).collect();
         Ok(Self { config: Arc::new(config), slots: Arc::new(slots), next: Arc::default() })

@@ -125,7 +125,7 @@ pub(crate) async fn login(
     if !state.limiter.allow(ip) {
         return Ok(page(StatusCode::TOO_MANY_REQUESTS, TOO_MANY.into()));
     }
-    match state.app.login(&form.email, &form.password).await {
+    match state.app.login(&form.email, &form.password, &ip.to_string()).await {
         Ok(user) => {
             sign_in(&session, &user.id).await?;
             Ok(Redirect::to(next.as_deref().unwrap_or("/")).into_response())
@@ -134,7 +134,10 @@ pub(crate) async fn login(
         Err(AppError::Unauthorized) => Ok(page(StatusCode::UNAUTHORIZED, "The e-mail address or password is not correct.".into())),
         Err(AppError::RateLimited(until)) => Ok(page(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed sign-ins for this address. Please wait and try again after {}.", crate::text::datetime(&until)),
+            format!(
+                "Too many failed sign-ins for this account from your network. Please wait and try again after {} UTC.",
+                crate::text::time_of_day(&until)
+            ),
         )),
         Err(other) => Err(other.into()),
     }

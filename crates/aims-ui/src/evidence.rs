@@ -16,6 +16,7 @@ use aims_domain::kinds::{CONTROL, EVIDENCE, REQUIREMENT};
 use aims_domain::policy::Action;
 use aims_domain::validate::FieldSpec;
 use aims_domain::{ValidationErrors, clock, uploads};
+use aims_store::files::Content;
 use aims_store::model::Record;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -297,24 +298,25 @@ async fn receive(state: &UiState, mut multipart: Multipart) -> Result<Received, 
         if name == "file" {
             let file_name = part.file_name().unwrap_or_default().to_owned();
             let declared = part.content_type().unwrap_or_default().to_owned();
-            let mut bytes = Vec::new();
+            // The file streams into the store's staging area, hashed as it arrives.
+            let mut stager = state.app.files.stage().await.map_err(|e| bad_request(&e.to_string()))?;
             let mut size = 0usize;
             while let Some(chunk) = part.chunk().await.map_err(broken)? {
                 size += chunk.len();
                 if size > limit {
                     too_large = true;
-                    bytes = Vec::new();
                     if size > limit.saturating_add(DRAIN_BYTES) {
                         // Stop reading: answer with what arrived so far.
                         return Ok(Received { posted: Posted(pairs), file: None, too_large });
                     }
                     continue;
                 }
-                bytes.extend_from_slice(&chunk);
+                stager.write(&chunk).await.map_err(|e| bad_request(&e.to_string()))?;
             }
-            if !too_large && (!file_name.is_empty() || !bytes.is_empty()) {
+            if !too_large && (!file_name.is_empty() || size > 0) {
                 let content_type = guess_type(&file_name, &declared);
-                file = Some(Upload { file_name, content_type, bytes });
+                let staged = stager.finish().await.map_err(|e| bad_request(&e.to_string()))?;
+                file = Some(Upload { file_name, content_type, content: Content::Staged(staged) });
             }
         } else {
             let mut text = Vec::new();
@@ -474,6 +476,8 @@ async fn render_list(
 }
 
 pub(crate) async fn upload(State(state): State<UiState>, ctx: OrgCtx, multipart: Multipart) -> Result<Response, UiError> {
+    // The role is checked before the form is read: a refused upload is not received.
+    state.app.may_upload(&ctx.member)?;
     let received = match receive(&state, multipart).await {
         Ok(received) => received,
         Err(response) => return Ok(response),
@@ -774,6 +778,7 @@ pub(crate) async fn replace_file(
     Path((_, id)): Path<(String, String)>,
     multipart: Multipart,
 ) -> Result<Response, UiError> {
+    state.app.may_upload(&ctx.member)?;
     let received = match receive(&state, multipart).await {
         Ok(received) => received,
         Err(response) => return Ok(response),

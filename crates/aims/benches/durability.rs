@@ -84,7 +84,7 @@ async fn run(dir: &std::path::Path, write: Write, store: &str, clients: usize, d
                         Write::Evidence => {
                             let mut bytes = format!("evidence {client}-{n}\n").into_bytes();
                             bytes.resize(4096, b'.');
-                            let upload = Upload { file_name: format!("e-{client}-{n}.txt"), content_type: "text/plain".into(), bytes };
+                            let upload = Upload::from_bytes(format!("e-{client}-{n}.txt"), "text/plain", bytes);
                             app.upload_evidence(&member, &json!({"title": format!("E {client}-{n}")}), upload).await.expect("upload");
                         }
                     }

@@ -127,11 +127,7 @@ async fn seed_evidence(app: &App, systems: &[String], risks: &[String], count: u
             "control_refs": [CONTROLS[i % CONTROLS.len()]],
             "requirement_refs": [requirements[i % requirements.len()]],
         });
-        let upload = Upload {
-            file_name: format!("report-{i:05}.txt"),
-            content_type: "text/plain".into(),
-            bytes: format!("Monitoring report {i}\n").into_bytes(),
-        };
+        let upload = Upload::from_bytes(format!("report-{i:05}.txt"), "text/plain", format!("Monitoring report {i}\n").into_bytes());
         ids.push(app.upload_evidence(&member, &metadata, upload).await.expect("evidence").id);
     }
     (ids, count as f64 / started.elapsed().as_secs_f64())

@@ -200,6 +200,11 @@ async fn errors_name_the_field_and_use_the_contract_exit_codes(backend: Backend)
     let short = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "owner"], "short\n");
     assert_eq!(short.status.code(), Some(1));
     assert!(stderr(&short).contains("password"), "{}", stderr(&short));
+    for weak in ["aaaaaaaaaaaa\n", "password1234\n"] {
+        let refused = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "owner"], weak);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(stderr(&refused).contains("error: password: this password is too easy to guess: "), "{}", stderr(&refused));
+    }
     let role = aims(&db, &["user", "create", "a@acme.example", "--org", "acme", "--role", "boss"], PASSWORD);
     assert_eq!(role.status.code(), Some(1));
     assert!(stderr(&role).contains("role"));
@@ -729,3 +734,33 @@ on_both_backends!(
     cli_and_server_share_the_database,
     every_response_passes_the_cross_cutting_layers,
 );
+
+/// A PostgreSQL server that cannot be reached, or that refuses the login, is named (password
+/// masked) with the reason, in the same words by a command and by `serve`.
+#[test]
+fn unreachable_databases_are_named_with_the_reason() {
+    let refused = aims("postgres://u:secret@127.0.0.1:1/x", &["migrate"], "");
+    assert!(!refused.status.success());
+    let said = stderr(&refused);
+    assert!(said.contains("cannot connect to the database postgres://u:***@127.0.0.1:1/x: connection refused"), "{said}");
+    assert!(!said.contains("secret"), "{said}");
+    let serving = aims("postgres://u:secret@127.0.0.1:1/x", &["serve", "--bind", "127.0.0.1:0"], "");
+    assert!(!serving.status.success());
+    let served = stderr(&serving);
+    assert!(served.contains("cannot connect to the database postgres://u:***@127.0.0.1:1/x: connection refused"), "{served}");
+    assert!(!served.contains("secret"), "{served}");
+
+    let Some(admin_url) = postgres_url() else { return };
+    let host = admin_url.split_once('@').map_or("127.0.0.1:5432", |(_, rest)| rest.split('/').next().unwrap_or_default());
+    let cases = [
+        (format!("postgres://postgres:secret@{host}/aims_no_such_database"), "no such database \"aims_no_such_database\""),
+        (format!("postgres://aims_no_such_role:secret@{host}/postgres"), "no such role \"aims_no_such_role\""),
+    ];
+    for (url, reason) in cases {
+        let out = aims(&url, &["migrate"], "");
+        assert!(!out.status.success());
+        let said = stderr(&out);
+        assert!(said.contains("cannot connect to the database postgres://") && said.contains(reason), "{said}");
+        assert!(!said.contains("secret"), "{said}");
+    }
+}

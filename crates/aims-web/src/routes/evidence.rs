@@ -6,6 +6,7 @@
 use aims_app::App;
 use aims_app::evidence::Upload;
 use aims_domain::ValidationErrors;
+use aims_store::files::Content;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,8 +29,9 @@ struct Received {
     metadata: Value,
 }
 
-/// Reads `file` and `metadata` from a multipart body, counting bytes as they arrive so an
-/// oversized file is refused (413) without being held whole.
+/// Reads `file` and `metadata` from a multipart body. The file streams into the store's
+/// staging area while it is hashed, a piece at a time; an oversized file is refused (413) as
+/// soon as it passes the limit, and the rest of the body is never read.
 async fn receive(app: &App, request: Request, metadata_allowed: bool) -> ApiResult<Received> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !content_type.trim().to_ascii_lowercase().starts_with("multipart/form-data") {
@@ -46,14 +48,15 @@ async fn receive(app: &App, request: Request, metadata_allowed: bool) -> ApiResu
             "file" => {
                 let file_name = field.file_name().unwrap_or("evidence").to_owned();
                 let declared = field.content_type().unwrap_or_default().to_owned();
-                let mut bytes = Vec::new();
+                let mut stager = app.files.stage().await.map_err(aims_app::AppError::from)?;
                 while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-                    if bytes.len() + chunk.len() > app.max_upload_bytes {
+                    if stager.size() + chunk.len() as u64 > app.max_upload_bytes as u64 {
                         return Err(ApiError::PayloadTooLarge(app.max_upload_bytes));
                     }
-                    bytes.extend_from_slice(&chunk);
+                    stager.write(&chunk).await.map_err(aims_app::AppError::from)?;
                 }
-                upload = Some(Upload { file_name, content_type: declared, bytes });
+                let content = Content::Staged(stager.finish().await.map_err(aims_app::AppError::from)?);
+                upload = Some(Upload { file_name, content_type: declared, content });
             }
             "metadata" if metadata_allowed => {
                 let text = field.text().await.map_err(malformed)?;
@@ -126,6 +129,8 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         HttpMethod::Post,
         collection,
         post(|State(app): State<App>, Path(org): Path<String>, Authed(member), request: Request| async move {
+            // The role is checked before the body is read: a refused upload is not received.
+            app.may_upload(&member)?;
             let received = receive(&app, request, true).await?;
             let metadata = with_default_title(received.metadata, &received.upload.file_name);
             let record = app.upload_evidence(&member, &metadata, received.upload).await?;
@@ -170,6 +175,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         HttpMethod::Post,
         content,
         post(|State(app): State<App>, Path((_org, id)): Path<(String, String)>, Authed(member), IfMatch(version), request: Request| async move {
+            app.may_upload(&member)?;
             let received = receive(&app, request, false).await?;
             let record = app.replace_evidence_file(&member, &id, version, received.upload).await?;
             ApiResult::Ok(record_response(StatusCode::OK, &record_json(&record), record.version, None))
