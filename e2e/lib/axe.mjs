@@ -55,14 +55,16 @@ export function describe(violations) {
  * Checks the current page at 1366 px and at 390 px: axe must report no serious or critical
  * violation at either width, and a full-page screenshot is saved for each
  * (screenshots/NAME-desktop.png, screenshots/NAME-phone.png). The viewport is restored after.
+ * `viewports` and `screenshots: false` narrow it (a walk that has already looked at the same
+ * page as another role).
  */
-export async function checkPage(page, name) {
+export async function checkPage(page, name, { viewports = VIEWPORTS, screenshots = true } = {}) {
   const original = page.viewportSize();
   const failures = [];
   try {
-    for (const viewport of VIEWPORTS) {
+    for (const viewport of viewports) {
       await page.setViewportSize({ width: viewport.width, height: viewport.height });
-      await shot(page, `${name}-${viewport.name}`);
+      if (screenshots) await shot(page, `${name}-${viewport.name}`);
       const violations = await axeViolations(page);
       const serious = violations.filter((v) => FAILING.has(v.impact));
       const other = violations.filter((v) => !FAILING.has(v.impact));

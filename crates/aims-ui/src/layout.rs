@@ -144,8 +144,7 @@ pub(crate) struct NavItem {
 
 /// Areas of the product that are planned but not built yet, shown disabled in the sidebar so
 /// people see where the product is going without dead links.
-pub(crate) const COMING_SOON: &[(&str, &str)] =
-    &[("Audits", "search"), ("Management review", "briefcase"), ("Suppliers", "truck"), ("Incidents", "flag")];
+pub(crate) const COMING_SOON: &[(&str, &str)] = &[("Audits", "search"), ("Management review", "briefcase"), ("Incidents", "flag")];
 
 impl Shell {
     pub fn nav(&self) -> Vec<NavItem> {

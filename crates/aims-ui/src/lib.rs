@@ -21,8 +21,10 @@ mod impact;
 mod layout;
 mod lists;
 mod objectives;
+mod page_index;
 mod pages;
 mod people;
+mod picker;
 mod policies;
 mod recform;
 mod risks;
@@ -84,6 +86,7 @@ pub fn router(app: App) -> Router {
         .route("/orgs/{org}/activity", get(activity::page))
         .route("/orgs/{org}/tokens", get(tokens::page).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/orgs/{org}/pick/{collection}", get(picker::results))
         .merge(evidence::routes())
         .merge(policies::routes())
         .merge(objectives::routes())
@@ -93,7 +96,9 @@ pub fn router(app: App) -> Router {
         .merge(soa::routes())
         .merge(gap::routes())
         .merge(pages::routes())
+        .merge(page_index::routes())
         .route("/static/{*path}", get(assets::serve))
+        .layer(axum::middleware::from_fn(picker::remember_search))
         .layer(map_response(layout::security_headers))
         .with_state(state)
 }

@@ -5,18 +5,26 @@
 //! shows every field, the records linked both ways, and an edit form that saves only what
 //! changed.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use aims_domain::kinds::{
-    self, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD, RISK_SOURCE, SUPPLIER,
+    self, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD, RISK_SOURCE, SCOPE,
+    SUPPLIER,
 };
 use aims_domain::policy::Action;
-use aims_domain::validate::KindSpec;
+use aims_domain::validate::{FieldSpec, KindSpec, Revisions};
+use aims_domain::workflow::TransitionSpec;
 use aims_store::model::Record;
+use aims_store::page_json::Filter;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::UiState;
@@ -25,7 +33,8 @@ use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::lists::{self, ListParams, Listing};
 use crate::recform::{self, Options, Posted, record_label};
-use crate::systems::{DoneQuery, NewPageText, NewRecordPage, done_notice, version_of};
+use crate::systems::{DoneQuery, NewPageText, NewRecordPage, version_of};
+use crate::text::{datetime, humanize};
 
 /// How a kind's pages look: everything particular to a kind that the generic pages need.
 pub(crate) struct PageSpec {
@@ -34,6 +43,10 @@ pub(crate) struct PageSpec {
     pub title_field: &'static str,
     /// The list's further columns (field names).
     pub columns: &'static [&'static str],
+    /// The facts shown under the record's heading (field names); its state always is.
+    pub facts: &'static [&'static str],
+    /// The record's fields in headed groups; fields in no group are shown under "Details".
+    pub sections: &'static [PageSection],
     /// The clause or control the records serve, shown above the heading.
     pub serves: &'static str,
     pub intro: &'static str,
@@ -42,7 +55,33 @@ pub(crate) struct PageSpec {
     /// Whether the generic detail and edit pages serve the kind (false when a hand-written
     /// page does, as for impact assessments, whose list alone is generic).
     pub detail: bool,
+    /// What is truly particular to the kind's record page.
+    pub hooks: Option<&'static dyn PageHooks>,
 }
+
+/// A headed group of a record's fields on its page.
+pub(crate) struct PageSection {
+    pub heading: &'static str,
+    pub fields: &'static [&'static str],
+}
+
+/// A boxed future of a page hook.
+pub(crate) type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, UiError>> + Send + 'a>>;
+
+/// What a kind adds to its generated record page: a panel of its own (a chart, the gate's
+/// prerequisites, a form such as "record that it was communicated") and the routes that panel's
+/// forms post to. Everything else is generated from the declarations.
+pub(crate) trait PageHooks: Sync {
+    /// An extra panel (HTML, escaped by the hook) shown after the record's fields, or `None`.
+    fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, record: &'a Record) -> HookFuture<'a>;
+
+    /// Routes for the panel's forms (under `/orgs/{org}/<collection>/{id}/…`).
+    fn routes(&self) -> Router<UiState> {
+        Router::new()
+    }
+}
+
+const NO_SECTIONS: &[PageSection] = &[];
 
 /// The kinds whose pages are generated.
 pub(crate) static PAGES: &[PageSpec] = &[
@@ -50,99 +89,209 @@ pub(crate) static PAGES: &[PageSpec] = &[
         kind: &CONTEXT_ISSUE,
         title_field: "title",
         columns: &["issue_type", "category", "owner_id"],
+        facts: &["issue_type", "owner_id", "review_on"],
+        sections: &[PageSection { heading: "Effect on the AIMS", fields: &["effect_on_aims"] }],
         serves: "Clause 4.1",
         intro: "External and internal issues that bear on the AI management system's purpose and its ability to achieve its intended results.",
         section: Section::Gap,
         detail: true,
+        hooks: None,
     },
     PageSpec {
         kind: &INTERESTED_PARTY,
         title_field: "name",
         columns: &["category", "addressed_by_aims"],
+        facts: &["category", "addressed_by_aims"],
+        sections: &[PageSection { heading: "How the AIMS addresses them", fields: &["how_addressed", "requirement_refs"] }],
         serves: "Clause 4.2",
         intro: "The parties whose needs and expectations the AI management system takes into account, and which of them it addresses.",
         section: Section::Gap,
         detail: true,
+        hooks: None,
     },
     PageSpec {
         kind: &SUPPLIER,
         title_field: "name",
         columns: &["owner_id", "contact_email"],
+        facts: &["owner_id"],
+        sections: NO_SECTIONS,
         serves: "A.10.3",
         intro: "Suppliers of AI systems, models, data and services, with what the organisation relies on them for.",
         section: Section::AiSystems,
         detail: true,
+        hooks: None,
     },
     PageSpec {
         kind: &RISK_SOURCE,
         title_field: "title",
         columns: &["category"],
+        facts: &[],
+        sections: NO_SECTIONS,
         serves: "Clause 6.1.2",
         intro: "The library of risk sources the risk assessment draws on.",
         section: Section::Risks,
         detail: true,
+        hooks: None,
     },
     PageSpec {
         kind: &DATASET,
         title_field: "name",
         columns: &["personal_data", "owner_id"],
+        facts: &["owner_id", "personal_data"],
+        sections: &[PageSection {
+            heading: "Provenance and quality",
+            fields: &["source", "acquisition", "provenance", "quality_checks", "preparation_steps"],
+        }],
         serves: "A.7",
         intro: "Data sets used to develop, test and run AI systems: where they come from and how their quality is checked.",
         section: Section::AiSystems,
         detail: true,
+        hooks: None,
     },
     PageSpec {
         kind: &GATE,
         title_field: "to_stage",
         columns: &["ai_system_id"],
+        facts: &["ai_system_id", "to_stage"],
+        sections: NO_SECTIONS,
         serves: "A.6.2",
-        intro: "Requests to move an AI system to its next life-cycle stage, and their decisions. Gates are requested and decided on the AI system's page.",
+        intro: "Requests to move an AI system to its next life-cycle stage, and their decisions. A gate is requested from the AI system's page and decided by someone independent of it.",
         section: Section::AiSystems,
-        detail: false,
+        detail: true,
+        hooks: Some(&GatePrerequisites),
     },
     PageSpec {
         kind: &GATE_REQUIREMENT,
         title_field: "to_stage",
         columns: &["required_record_types"],
+        facts: &[],
+        sections: NO_SECTIONS,
         serves: "A.6.2",
         intro: "What must be recorded before an AI system may enter a life-cycle stage.",
         section: Section::AiSystems,
         detail: true,
+        hooks: None,
     },
     PageSpec {
         kind: &LIFECYCLE_RECORD,
         title_field: "title",
         columns: &["ai_system_id", "record_type", "recorded_on"],
+        facts: &["ai_system_id", "record_type", "recorded_on"],
+        sections: NO_SECTIONS,
         serves: "A.6.2",
         intro: "Records kept along an AI system's life cycle: design decisions, verification results, deployment and monitoring notes.",
         section: Section::AiSystems,
         detail: true,
+        hooks: None,
     },
     PageSpec {
         kind: &IMPACT_ASSESSMENT,
         title_field: "title",
         columns: &["ai_system_id"],
+        facts: &[],
+        sections: NO_SECTIONS,
         serves: "A.5",
         intro: "Assessments of the impacts of AI systems on individuals, groups and society.",
         section: Section::Risks,
         detail: false,
+        hooks: None,
     },
 ];
 
-/// The list, new, detail and save routes of every declared kind.
+/// The scope of the AI management system (4.3): one record per organisation, with revisions.
+static SCOPE_PAGE: PageSpec = PageSpec {
+    kind: &SCOPE,
+    title_field: "statement",
+    columns: &[],
+    facts: &[],
+    sections: &[
+        PageSection {
+            heading: "What is in scope",
+            fields: &["ai_roles", "ai_system_ids", "business_units", "geographies", "intended_uses"],
+        },
+        PageSection { heading: "Out of scope", fields: &["out_of_scope"] },
+    ],
+    serves: "Clause 4.3",
+    intro: "The boundaries and applicability of the AI management system: the roles the organisation plays, the AI systems, units and places it covers, and what it leaves out and why.",
+    section: Section::Gap,
+    detail: true,
+    hooks: None,
+};
+
+/// A gate's prerequisites, shown while it is requested and after: the lifecycle records its
+/// target stage requires (the gate requirements) and whether the AI system has each yet.
+struct GatePrerequisites;
+
+impl PageHooks for GatePrerequisites {
+    fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, gate: &'a Record) -> HookFuture<'a> {
+        Box::pin(async move {
+            let text = |name: &str| gate.data.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let (to_stage, system_id) = (text("to_stage"), text("ai_system_id"));
+            let by_stage = [Filter::Field { field: "to_stage", value: to_stage.clone() }];
+            let requirements = state.app.list_records_where(&ctx.member, &GATE_REQUIREMENT, false, &by_stage, 0, 100).await?;
+            let required: Vec<String> = requirements
+                .items
+                .iter()
+                .flat_map(|r| r.data.get("required_record_types").and_then(Value::as_array).cloned().unwrap_or_default())
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            let of_system = [Filter::Link { field: "ai_system_id", id: system_id }];
+            let present: Vec<String> = state
+                .app
+                .list_records_where(&ctx.member, &LIFECYCLE_RECORD, false, &of_system, 0, 1_000)
+                .await?
+                .items
+                .iter()
+                .filter_map(|r| r.data.get("record_type").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+            let stage = recform::esc(&humanize(&to_stage).to_lowercase());
+            let mut html = String::from(r#"<section class="card" aria-labelledby="prereq-h"><h2 id="prereq-h">Prerequisites</h2>"#);
+            if required.is_empty() {
+                html.push_str(&format!(r#"<p class="muted small">No lifecycle records are required before {stage}.</p></section>"#));
+                return Ok(Some(html));
+            }
+            html.push_str(&format!(r#"<p class="small">Before a move to {stage} is approved, the AI system needs these lifecycle records:</p><ul class="prereqs">"#));
+            for record_type in &required {
+                let (mark, note) = if present.contains(record_type) { ("ok", "recorded") } else { ("missing", "missing") };
+                html.push_str(&format!(
+                    r#"<li class="prereq-{mark}">{} <span class="badge badge-{mark}">{note}</span></li>"#,
+                    recform::esc(&humanize(record_type))
+                ));
+            }
+            html.push_str("</ul></section>");
+            Ok(Some(html))
+        })
+    }
+}
+
+/// The routes of every declared kind: list, new, detail and edit, archive, transitions and
+/// revisions (a singleton kind, such as the scope, has its one record at the list's place).
 pub(crate) fn routes() -> Router<UiState> {
     let mut router = Router::new();
-    for page in PAGES {
+    for page in PAGES.iter().chain([&SCOPE_PAGE]) {
         let base = format!("/orgs/{{org}}/{}", page.kind.collection);
+        if let Some(hooks) = page.hooks {
+            router = router.merge(hooks.routes());
+        }
+        if page.kind.singleton {
+            router = router
+                .route(&base, get(move |s, c, q| singleton_detail(s, c, q, page)).post(move |s, c, f| singleton_save(s, c, f, page)))
+                .route(&format!("{base}/revisions"), get(move |s, c, q| singleton_revisions(s, c, q, page)));
+            continue;
+        }
         router = router.route(&base, get(move |s, c, q| list(s, c, q, page)));
         if page.kind.creatable && page.detail {
             router = router.route(&format!("{base}/new"), get(move |s, c| new_form(s, c, page)).post(move |s, c, f| create(s, c, f, page)));
         }
         if page.detail {
-            router = router.route(
-                &format!("{base}/{{id}}"),
-                get(move |s, c, p, q| detail(s, c, p, q, page)).post(move |s, c, p, f| save(s, c, p, f, page)),
-            );
+            router = router
+                .route(
+                    &format!("{base}/{{id}}"),
+                    get(move |s, c, p, q| detail(s, c, p, q, page)).post(move |s, c, p, f| save(s, c, p, f, page)),
+                )
+                .route(&format!("{base}/{{id}}/archive"), post(move |s, c, p, f| archive(s, c, p, f, page)))
+                .route(&format!("{base}/{{id}}/transitions/{{name}}"), post(move |s, c, p, f| take(s, c, p, f, page)))
+                .route(&format!("{base}/{{id}}/revisions"), get(move |s, c, p, q| revisions(s, c, p, q, page)));
         }
     }
     router
@@ -179,11 +328,13 @@ struct ListPage {
     listing: Listing,
 }
 
+/// The record's name: its title field as the page shows it (a stage's label, not its code).
 fn title_of(page: &PageSpec, record: &Record) -> String {
-    match record.data.get(page.title_field) {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => record_label(record),
-    }
+    let shown = match page.kind.field(page.title_field) {
+        Some(f) => recform::show(f, record.data.get(f.name), &Options::default()),
+        None => String::new(),
+    };
+    if shown.is_empty() { record_label(record) } else { shown }
 }
 
 async fn list(
@@ -243,6 +394,8 @@ fn new_text(page: &'static PageSpec) -> NewPageText {
 }
 
 async fn new_form(State(state): State<UiState>, ctx: OrgCtx, page: &'static PageSpec) -> Result<Response, UiError> {
+    // Those who may not create get the refusal, not a form whose save would be refused.
+    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     let fields = fields_of(page);
     let options = Options::load(&state.app, &ctx.member, &fields).await?;
     let back = format!("/orgs/{}/{}", ctx.slug(), page.kind.collection);
@@ -296,22 +449,87 @@ pub(crate) fn trace_links(slug: &str, linked: &[aims_store::records::LinkedRecor
     (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing).map(link).collect())
 }
 
+/// A headed group of facts on the record page.
+struct FactGroup {
+    heading: &'static str,
+    /// The heading's id (`section-0`, …), unique on the page.
+    id: String,
+    facts: Vec<Fact>,
+}
+
+/// A transition the page offers, or tells why it does not.
+struct TransitionView {
+    name: &'static str,
+    label: &'static str,
+    summary: &'static str,
+    /// The form is shown: the member may take it, or it was just refused (what was typed stays).
+    offered: bool,
+    /// Why it is not offered to this member now.
+    refusal: Option<String>,
+    /// Its body fields, each with the value typed and its error.
+    fields: Vec<TransitionField>,
+}
+
+struct TransitionField {
+    id: String,
+    name: &'static str,
+    label: &'static str,
+    required: bool,
+    value: String,
+    error: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "record_page.html")]
 struct DetailPage {
     shell: Shell,
     can_edit: bool,
-    list_href: String,
+    can_archive: bool,
+    archived: bool,
+    /// The record's own page (the forms post under it).
+    href: String,
+    /// The list (none for a singleton).
+    list_href: Option<String>,
     plural: &'static str,
+    label: &'static str,
     serves: &'static str,
+    intro: &'static str,
     title: String,
     version: i64,
-    facts: Vec<Fact>,
+    state: Option<String>,
+    head_facts: Vec<Fact>,
+    groups: Vec<FactGroup>,
+    panel_html: Option<String>,
+    transitions: Vec<TransitionView>,
+    revisions: Option<usize>,
     links_out: Vec<Link>,
     links_in: Vec<Link>,
     form_html: String,
     others: Vec<String>,
+    archive_error: Option<String>,
     notice: Notice,
+}
+
+impl DetailPage {
+    fn has_revisions(&self) -> bool {
+        self.revisions.is_some_and(|n| n > 0)
+    }
+
+    fn revisions_note(&self) -> String {
+        match self.revisions {
+            Some(0) | None => "No revisions yet.".into(),
+            Some(1) => "1 revision.".into(),
+            Some(n) => format!("{n} revisions."),
+        }
+    }
+}
+
+/// The form a refused post came from, re-shown with what was typed.
+enum Refused {
+    None,
+    Edit(Map<String, Value>, FormErrors),
+    Transition { name: String, typed: Posted, errors: FormErrors },
+    Archive(String),
 }
 
 async fn detail(
@@ -321,7 +539,122 @@ async fn detail(
     Query(query): Query<DoneQuery>,
     page: &'static PageSpec,
 ) -> Result<Response, UiError> {
-    render(&state, &ctx, &id, page, None, done_notice(&query.done), FormErrors::default()).await
+    let notice = notice_of(page, &query.done);
+    render(&state, &ctx, &id, page, notice, Refused::None).await
+}
+
+async fn singleton_detail(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(query): Query<DoneQuery>,
+    page: &'static PageSpec,
+) -> Result<Response, UiError> {
+    let record = state.app.get_singleton(&ctx.member, page.kind).await?;
+    render(&state, &ctx, &record.id, page, notice_of(page, &query.done), Refused::None).await
+}
+
+/// What `?done=` after a post says: saved, archived, or the transition taken.
+fn notice_of(page: &PageSpec, done: &str) -> Notice {
+    match done {
+        "" => Notice::None,
+        "saved" => Notice::Saved,
+        "archived" => Notice::Done(format!("{} archived. It stays in the activity log and its history.", page.kind.label)),
+        name => match transition_spec(page, name) {
+            Some(t) => Notice::Done(match t.to {
+                Some(to) => format!("{}: done. Now {}.", t.label, humanize(to).to_lowercase()),
+                None => format!("{}: done.", t.label),
+            }),
+            None => Notice::None,
+        },
+    }
+}
+
+fn transition_spec(page: &PageSpec, name: &str) -> Option<&'static TransitionSpec> {
+    page.kind.workflow.and_then(|w| w.transitions.iter().find(|t| t.name == name))
+}
+
+/// Where a record's page is: `/orgs/{org}/<collection>/{id}`, or the collection for a singleton.
+fn href_of(ctx: &OrgCtx, page: &PageSpec, id: &str) -> String {
+    if page.kind.singleton {
+        format!("/orgs/{}/{}", ctx.slug(), page.kind.collection)
+    } else {
+        format!("/orgs/{}/{}/{id}", ctx.slug(), page.kind.collection)
+    }
+}
+
+/// The record's fields in the declared groups, then the rest under "Details"; empty values and
+/// fields shown under the heading are left out.
+fn fact_groups(page: &PageSpec, fields: &[FieldSpec], record: &Record, options: &Options) -> Vec<FactGroup> {
+    let fact = |f: &FieldSpec| Fact { label: f.label, value: recform::show(f, record.data.get(f.name), options) };
+    // The title is the heading already (the scope's heading is its kind, so its statement stays).
+    let heading = (!page.kind.singleton).then_some(page.title_field);
+    let grouped: Vec<&str> =
+        page.sections.iter().flat_map(|s| s.fields.iter().copied()).chain(page.facts.iter().copied()).chain(heading).collect();
+    let mut groups: Vec<(&'static str, Vec<Fact>)> = page
+        .sections
+        .iter()
+        .map(|s| (s.heading, s.fields.iter().filter_map(|name| fields.iter().find(|f| f.name == *name)).map(fact).collect()))
+        .collect();
+    groups.insert(0, ("Details", fields.iter().filter(|f| !grouped.contains(&f.name)).map(fact).collect()));
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, (heading, facts))| FactGroup {
+            heading,
+            id: format!("section-{i}"),
+            facts: facts.into_iter().filter(|f| !f.value.is_empty()).collect(),
+        })
+        .filter(|g| g.heading == "Details" || !g.facts.is_empty())
+        .collect()
+}
+
+/// The transitions panel: a transition is offered only to whoever may take it now; others are
+/// told why not, except where the record's state rules it out for everyone (a decided gate is
+/// not "not offered" to anyone). A refused post keeps what was typed and shows the refusal.
+async fn transition_views(
+    state: &UiState,
+    ctx: &OrgCtx,
+    page: &PageSpec,
+    record: &Record,
+    refused: &Refused,
+) -> Result<Vec<TransitionView>, UiError> {
+    if record.archived {
+        return Ok(Vec::new());
+    }
+    let choices = state.app.transition_choices(&ctx.member, page.kind, &record.id).await?;
+    Ok(choices
+        .into_iter()
+        .filter_map(|c| {
+            let (typed, errors) = match refused {
+                Refused::Transition { name, typed, errors } if name == c.name => (Some(typed), Some(errors)),
+                _ => (None, None),
+            };
+            let refusal = c.refusal.as_ref().filter(|r| r.rule != "state").map(|r| r.detail.clone());
+            if c.refusal.as_ref().is_some_and(|r| r.rule == "state") && typed.is_none() {
+                return None;
+            }
+            let fields = c
+                .fields
+                .iter()
+                .map(|f| TransitionField {
+                    id: format!("t-{}-{}", c.name, f.name),
+                    name: f.name,
+                    label: f.label,
+                    required: f.required,
+                    value: typed.map(|t| t.one(f.name)).unwrap_or_default(),
+                    error: errors.and_then(|e| e.get(f.name)),
+                })
+                .collect();
+            Some(TransitionView {
+                name: c.name,
+                label: c.label,
+                summary: c.summary,
+                offered: c.allowed() || typed.is_some(),
+                refusal,
+                fields,
+            })
+        })
+        .collect())
 }
 
 async fn render(
@@ -329,37 +662,68 @@ async fn render(
     ctx: &OrgCtx,
     id: &str,
     page: &'static PageSpec,
-    values: Option<Map<String, Value>>,
     notice: Notice,
-    errors: FormErrors,
+    refused: Refused,
 ) -> Result<Response, UiError> {
     let spec = page.kind;
     let (record, linked) = state.app.trace(&ctx.member, spec, id).await?;
     let fields = fields_of(page);
     let mut options = Options::load(&state.app, &ctx.member, &fields).await?;
     options.label_linked(&state.app, &ctx.member, &fields, &record.data).await?;
-    let facts = fields
+    let head_facts = page
+        .facts
         .iter()
+        .filter_map(|name| fields.iter().find(|f| f.name == *name))
         .map(|f| Fact { label: f.label, value: recform::show(f, record.data.get(f.name), &options) })
         .filter(|f| !f.value.is_empty())
         .collect();
-    let (links_out, links_in) = trace_links(&ctx.slug(), &linked);
+    let (links_out, links_in) = trace_links(ctx.slug(), &linked);
     let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
-    let status = crate::gap::form_status(&notice, &errors);
-    let values = values.unwrap_or_else(|| record.data.clone());
+    let transitions = transition_views(state, ctx, page, &record, &refused).await?;
+    let panel_html = match page.hooks {
+        Some(hooks) => hooks.panel(state, ctx, &record).await?,
+        None => None,
+    };
+    let revisions = match spec.revisions {
+        Revisions::None => None,
+        _ => Some(state.app.revisions(&ctx.member, spec, &record.id).await?.len()),
+    };
+    let empty = FormErrors::default();
+    let (values, errors, archive_error) = match &refused {
+        Refused::Edit(values, errors) => (values.clone(), errors, None),
+        Refused::Archive(why) => (record.data.clone(), &empty, Some(why.clone())),
+        _ => (record.data.clone(), &empty, None),
+    };
+    let status = match (&refused, &archive_error) {
+        (_, Some(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        (Refused::Transition { errors, .. }, _) => crate::gap::form_status(&notice, errors),
+        _ => crate::gap::form_status(&notice, errors),
+    };
+    let can_edit = ctx.can(Action::Edit) && !record.archived;
     let body = DetailPage {
         shell: ctx.shell(page.section),
-        can_edit: ctx.can(Action::Edit) && !record.archived,
-        list_href: format!("/orgs/{}/{}", ctx.slug(), spec.collection),
+        can_edit,
+        can_archive: can_edit && spec.creatable && !spec.singleton,
+        archived: record.archived,
+        href: href_of(ctx, page, &record.id),
+        list_href: (!spec.singleton).then(|| format!("/orgs/{}/{}", ctx.slug(), spec.collection)),
         plural: spec.plural_label,
+        label: spec.label,
         serves: page.serves,
-        title: title_of(page, &record),
+        intro: if spec.singleton { page.intro } else { "" },
+        title: if spec.singleton { spec.label.to_owned() } else { title_of(page, &record) },
         version: record.version,
-        facts,
+        state: record.state.as_deref().map(humanize),
+        head_facts,
+        groups: fact_groups(page, &fields, &record, &options),
+        panel_html,
+        transitions,
+        revisions,
         links_out,
         links_in,
-        form_html: recform::render(&fields, &[], &values, &errors, &options),
+        form_html: recform::render_in("edit-", &fields, &[], &values, errors, &options),
         others: errors.others(&shown),
+        archive_error,
         notice,
     };
     Ok((status, body).into_response())
@@ -372,14 +736,201 @@ async fn save(
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
     page: &'static PageSpec,
 ) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
+    save_record(&state, &ctx, &id, Posted(pairs), page).await
+}
+
+async fn singleton_save(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+    page: &'static PageSpec,
+) -> Result<Response, UiError> {
+    let record = state.app.get_singleton(&ctx.member, page.kind).await?;
+    save_record(&state, &ctx, &record.id, Posted(pairs), page).await
+}
+
+async fn save_record(state: &UiState, ctx: &OrgCtx, id: &str, posted: Posted, page: &'static PageSpec) -> Result<Response, UiError> {
     let fields = fields_of(page);
     let patch = posted.to_json(&fields, &[], true);
-    match recform::save_changed(&state.app, &ctx.member, page.kind, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/{}/{id}?done=saved", ctx.slug(), page.kind.collection)).into_response()),
+    match recform::save_changed(&state.app, &ctx.member, page.kind, id, version_of(&posted), &patch).await {
+        Ok(_) => Ok(Redirect::to(&format!("{}?done=saved", href_of(ctx, page, id))).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            render(&state, &ctx, &id, page, Some(patch), notice, errors).await
+            render(state, ctx, id, page, notice, Refused::Edit(patch, errors)).await
         }
     }
+}
+
+/// Archives the record once the person has ticked that they mean it; the archive is
+/// attributed and logged by the use case like any change.
+async fn archive(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+    page: &'static PageSpec,
+) -> Result<Response, UiError> {
+    let posted = Posted(pairs);
+    if posted.one("confirm") != "yes" {
+        let why = format!("Tick \u{201c}Archive this {}\u{201d} to confirm.", page.kind.label.to_lowercase());
+        return render(&state, &ctx, &id, page, Notice::None, Refused::Archive(why)).await;
+    }
+    match state.app.archive_record(&ctx.member, page.kind, &id, version_of(&posted)).await {
+        Ok(_) => Ok(Redirect::to(&format!("{}?done=archived", href_of(&ctx, page, &id))).into_response()),
+        Err(e) => {
+            let (notice, _) = forms::rejected(e)?;
+            render(&state, &ctx, &id, page, notice, Refused::None).await
+        }
+    }
+}
+
+/// Takes a declared transition with the fields its form asked for. A refusal (the role, the
+/// separation-of-duties rule, the state, a prerequisite, a missing field) re-shows the page
+/// with the refusal and what was typed.
+async fn take(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id, name)): Path<(String, String, String)>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+    page: &'static PageSpec,
+) -> Result<Response, UiError> {
+    let Some(t) = transition_spec(page, &name) else { return Err(UiError::NotFound) };
+    let posted = Posted(pairs);
+    let body: Map<String, Value> = t
+        .fields
+        .iter()
+        .map(|f| (f.name, posted.one(f.name)))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_owned(), Value::String(v)))
+        .collect();
+    match state.app.transition(&ctx.member, page.kind, &id, t.name, version_of(&posted), &Value::Object(body)).await {
+        Ok(_) => Ok(Redirect::to(&format!("{}?done={}", href_of(&ctx, page, &id), t.name)).into_response()),
+        Err(e) => {
+            let (notice, errors) = forms::rejected(e)?;
+            let refused = Refused::Transition { name: t.name.to_owned(), typed: posted, errors };
+            render(&state, &ctx, &id, page, notice, refused).await
+        }
+    }
+}
+
+// ---- Revisions ----
+
+#[derive(Deserialize, Default)]
+struct CompareQuery {
+    a: Option<i64>,
+    b: Option<i64>,
+}
+
+struct RevisionRow {
+    n: i64,
+    when: String,
+    by: String,
+    state: String,
+    a: bool,
+    b: bool,
+}
+
+/// One field that differs between the two revisions compared, both values formatted.
+struct FieldChange {
+    label: &'static str,
+    before: String,
+    after: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "record_revisions.html")]
+struct RevisionsPage {
+    shell: Shell,
+    list_href: Option<String>,
+    plural: &'static str,
+    record_href: String,
+    title: String,
+    rows: Vec<RevisionRow>,
+    compared: Option<(i64, i64)>,
+    changes: Vec<FieldChange>,
+}
+
+async fn revisions(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+    Query(query): Query<CompareQuery>,
+    page: &'static PageSpec,
+) -> Result<Response, UiError> {
+    revisions_page(&state, &ctx, &id, query, page).await
+}
+
+async fn singleton_revisions(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(query): Query<CompareQuery>,
+    page: &'static PageSpec,
+) -> Result<Response, UiError> {
+    let record = state.app.get_singleton(&ctx.member, page.kind).await?;
+    revisions_page(&state, &ctx, &record.id, query, page).await
+}
+
+/// Every revision with who made it and when; two picked ones (by default the last two) are
+/// compared field by field, with the fields' labels and values formatted as the page shows them.
+async fn revisions_page(
+    state: &UiState,
+    ctx: &OrgCtx,
+    id: &str,
+    query: CompareQuery,
+    page: &'static PageSpec,
+) -> Result<Response, UiError> {
+    let spec = page.kind;
+    let record = state.app.get_record(&ctx.member, spec, id).await?;
+    let list = state.app.revisions(&ctx.member, spec, &record.id).await?;
+    let last = list.last().map_or(0, |r| r.n);
+    let b = query.b.unwrap_or(last);
+    let a = query.a.unwrap_or(b - 1);
+    let find = |n: i64| list.iter().find(|r| r.n == n);
+    let fields = fields_of(page);
+    let mut options = Options::load(&state.app, &ctx.member, &fields).await?;
+    let (compared, changes) = match (find(a), find(b)) {
+        (Some(ra), Some(rb)) => {
+            options.label_linked(&state.app, &ctx.member, &fields, &ra.data).await?;
+            options.label_linked(&state.app, &ctx.member, &fields, &rb.data).await?;
+            (Some((a, b)), field_changes(&fields, &ra.data, &rb.data, &options))
+        }
+        _ => (None, Vec::new()),
+    };
+    let (_, names) = ctx.member_names(state).await?;
+    let rows = list
+        .iter()
+        .rev()
+        .map(|r| RevisionRow {
+            n: r.n,
+            when: datetime(&r.created_at),
+            by: r.created_by.as_deref().map(|u| names.get(u).cloned().unwrap_or_else(|| "a former member".into())).unwrap_or_default(),
+            state: r.state.as_deref().map(humanize).unwrap_or_default(),
+            a: r.n == a,
+            b: r.n == b,
+        })
+        .collect();
+    Ok(RevisionsPage {
+        shell: ctx.shell(page.section),
+        list_href: (!spec.singleton).then(|| format!("/orgs/{}/{}", ctx.slug(), spec.collection)),
+        plural: spec.plural_label,
+        record_href: href_of(ctx, page, &record.id),
+        title: if spec.singleton { spec.label.to_owned() } else { title_of(page, &record) },
+        rows,
+        compared,
+        changes,
+    }
+    .into_response())
+}
+
+/// The fields whose shown value differs between `before` and `after`.
+fn field_changes(fields: &[FieldSpec], before: &Map<String, Value>, after: &Map<String, Value>, options: &Options) -> Vec<FieldChange> {
+    fields
+        .iter()
+        .map(|f| FieldChange {
+            label: f.label,
+            before: recform::show(f, before.get(f.name), options),
+            after: recform::show(f, after.get(f.name), options),
+        })
+        .filter(|c| c.before != c.after)
+        .collect()
 }

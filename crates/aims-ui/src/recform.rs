@@ -5,8 +5,9 @@
 //! Posted names: a field's name; repeatable rows as `field[i].sub`; lists (checkboxes, multi
 //! selects) as repeated names; text lists comma-separated.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
+use std::sync::Arc;
 
 use aims_app::{App, AppError};
 use aims_domain::kinds;
@@ -16,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::error::UiError;
 use crate::forms::FormErrors;
+use crate::picker::{self, Matches, SHOWN_WHOLE, Search};
 use crate::text::humanize;
 
 /// HTML-escapes text for attribute values and element content.
@@ -45,6 +47,32 @@ pub(crate) struct Options {
     pub scales: HashMap<&'static str, Vec<(i64, String)>>,
     /// Labels of linked records that are not among `records`, by kind.
     pub linked: HashMap<&'static str, Vec<(String, String)>>,
+    /// Kinds with more records than a form lists: their link fields are searchable pickers.
+    pub large: HashSet<&'static str>,
+    /// The organisation, for the pickers' typeahead address.
+    pub org_slug: String,
+    /// The picker search this page was asked for, with the form as typed and what it found.
+    pub search: Option<Found>,
+}
+
+/// A picker search run for the page: the search (with the form as it was typed) and the
+/// records it found, and whether there are more.
+pub(crate) struct Found {
+    pub search: Arc<Search>,
+    pub records: Vec<(String, String)>,
+    pub more: bool,
+}
+
+impl Found {
+    /// Is this search one of a form made of `fields`? (A page may hold several forms.)
+    fn of(&self, fields: &[FieldSpec]) -> bool {
+        let base = self.search.field.rsplit('.').next().unwrap_or_default();
+        fields.iter().any(|f| {
+            f.name == self.search.field
+                || f.name == base
+                || matches!(f.ty, FieldType::Items { fields, .. } if fields.iter().any(|s| s.name == base))
+        })
+    }
 }
 
 impl Options {
@@ -52,19 +80,59 @@ impl Options {
     pub async fn load(app: &App, member: &Member, fields: &[FieldSpec]) -> Result<Self, UiError> {
         let members = app.members(member).await?.into_iter().map(|m| (m.user_id, format!("{} ({})", m.display_name, m.role))).collect();
         let mut records = HashMap::new();
-        for field in fields {
-            if let FieldType::Ids { kind } | FieldType::Link { kind } = field.ty {
-                if records.contains_key(kind) {
-                    continue;
+        let mut large = HashSet::new();
+        for (_, kind) in link_fields(fields) {
+            if records.contains_key(kind) {
+                continue;
+            }
+            if let Some(spec) = kinds::by_kind(kind) {
+                let page = app.list_records(member, spec, false, 0, 200).await?;
+                if page.items.len() > SHOWN_WHOLE {
+                    large.insert(kind);
                 }
-                if let Some(spec) = kinds::by_kind(kind) {
-                    let page = app.list_records(member, spec, false, 0, 200).await?;
-                    records.insert(kind, page.items.iter().map(|r| (r.id.clone(), record_label(r))).collect());
-                }
+                records.insert(kind, page.items.iter().map(|r| (r.id.clone(), record_label(r))).collect());
             }
         }
-        Ok(Self { members, records, scales: HashMap::new(), linked: HashMap::new() })
+        let mut options = Self {
+            members,
+            records,
+            scales: HashMap::new(),
+            linked: HashMap::new(),
+            large,
+            org_slug: member.org_slug.clone(),
+            search: None,
+        };
+        options.search_for(app, member, fields).await?;
+        Ok(options)
     }
+
+    /// Runs the picker search the page was asked for (see `picker`), if it is one of `fields`,
+    /// and names the records the form as typed links to.
+    async fn search_for(&mut self, app: &App, member: &Member, fields: &[FieldSpec]) -> Result<(), UiError> {
+        let Some(search) = Search::current() else { return Ok(()) };
+        let base = search.field.rsplit('.').next().unwrap_or_default().to_owned();
+        let Some(kind) = link_fields(fields).find(|(name, _)| *name == base).map(|(_, kind)| kind) else { return Ok(()) };
+        let Some(spec) = kinds::by_kind(kind) else { return Ok(()) };
+        let (records, more) = picker::find(app, member, spec, &search.q).await?;
+        let typed = search.form.to_json(fields, &[], true);
+        self.label_linked(app, member, fields, &typed).await?;
+        self.search = Some(Found { search, records, more });
+        Ok(())
+    }
+}
+
+/// The link fields among `fields` (and their rows' fields): name and linked kind.
+fn link_fields(fields: &[FieldSpec]) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    fields
+        .iter()
+        .flat_map(|f| match f.ty {
+            FieldType::Items { fields, .. } => fields.iter().collect::<Vec<_>>(),
+            _ => vec![f],
+        })
+        .filter_map(|f| match f.ty {
+            FieldType::Ids { kind } | FieldType::Link { kind } => Some((f.name, kind)),
+            _ => None,
+        })
 }
 
 /// Saves a posted edit form as a merge patch of only the fields whose posted value differs from
@@ -213,21 +281,53 @@ fn error_attrs(errors: &FormErrors, name: &str, id: &str, rows: bool) -> (String
     }
 }
 
-fn id_of(name: &str) -> String {
-    name.replace(['[', ']', '.'], "_")
+pub(crate) fn id_of(prefix: &str, name: &str) -> String {
+    format!("{prefix}{}", name.replace(['[', ']', '.'], "_"))
 }
 
 /// Renders the fields (except `skip`) with `values`, errors next to their fields.
 pub(crate) fn render(fields: &[FieldSpec], skip: &[&str], values: &Map<String, Value>, errors: &FormErrors, options: &Options) -> String {
+    render_in("", fields, skip, values, errors, options)
+}
+
+/// [`render`] for one of several forms on a page: every id starts with `prefix`, so two forms
+/// with an `owner_id` field do not share an id and each label points at its own input.
+pub(crate) fn render_in(
+    prefix: &str,
+    fields: &[FieldSpec],
+    skip: &[&str],
+    values: &Map<String, Value>,
+    errors: &FormErrors,
+    options: &Options,
+) -> String {
+    // A picker search sent by this form brings the form as it was typed: shown instead.
+    let typed;
+    let values = match &options.search {
+        Some(found) if found.of(fields) => {
+            let mut merged = values.clone();
+            merged.extend(found.search.form.to_json(fields, skip, true));
+            typed = merged;
+            &typed
+        }
+        _ => values,
+    };
     let mut html = String::new();
     for field in fields.iter().filter(|f| !skip.contains(&f.name)) {
-        render_field(&mut html, field, field.name, values.get(field.name), errors, options);
+        render_field(&mut html, prefix, field, field.name, values.get(field.name), errors, options);
     }
     html
 }
 
-fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<&Value>, errors: &FormErrors, options: &Options) {
-    let id = id_of(name);
+fn render_field(
+    html: &mut String,
+    prefix: &str,
+    field: &FieldSpec,
+    name: &str,
+    value: Option<&Value>,
+    errors: &FormErrors,
+    options: &Options,
+) {
+    let id = id_of(prefix, name);
     let (attrs, error) = error_attrs(errors, name, &id, matches!(field.ty, FieldType::Items { .. }));
     let label = esc(field.label);
     // Inside a row (`field[i].sub`) the browser must not insist: an emptied row is removed,
@@ -304,6 +404,14 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
                 let _ = write!(html, r#"<option value="{}"{selected}>{}</option>"#, esc(user_id), esc(display));
             }
             let _ = write!(html, "</select>{error}</div>");
+        }
+        FieldType::Link { kind } if options.large.contains(kind) => {
+            let current = list_of(value);
+            render_picker(html, prefix, field, name, &current, (kind, true), (&attrs, &error), options);
+        }
+        FieldType::Ids { kind } if options.large.contains(kind) => {
+            let current = list_of(value);
+            render_picker(html, prefix, field, name, &current, (kind, false), (&attrs, &error), options);
         }
         FieldType::Link { kind } => {
             let current = text_of(value);
@@ -414,7 +522,7 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
                 );
                 for sub in fields {
                     let sub_name = format!("{name}[{i}].{}", sub.name);
-                    render_field(html, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
+                    render_field(html, prefix, sub, &sub_name, row.and_then(|r| r.get(sub.name)), errors, options);
                 }
                 html.push_str("</div>");
                 if extra {
@@ -424,6 +532,52 @@ fn render_field(html: &mut String, field: &FieldSpec, name: &str, value: Option<
             let _ = write!(html, r#"<p class="hint">Empty a row's fields to remove it.</p>{error}</fieldset>"#);
         }
     }
+}
+
+/// A link field whose kind has more records than a form lists: what it links to (checked; one
+/// link as radio buttons, with "None" unless required), then a search whose matches are added
+/// to tick (see `picker`).
+fn render_picker(
+    html: &mut String,
+    prefix: &str,
+    field: &FieldSpec,
+    name: &str,
+    current: &[String],
+    (kind, single): (&str, bool),
+    (attrs, error): (&str, &str),
+    options: &Options,
+) {
+    let id = id_of(prefix, name);
+    let input = if single { "radio" } else { "checkbox" };
+    let _ = write!(html, r#"<fieldset class="field checks picker"{attrs}><legend>{}</legend><div class="check-grid">"#, esc(field.label));
+    if single && !field.required {
+        let checked = if current.is_empty() { " checked" } else { "" };
+        let _ = write!(
+            html,
+            r#"<label class="check" for="{id}-none"><input type="radio" id="{id}-none" name="{}" value=""{checked}> None</label>"#,
+            esc(name)
+        );
+    } else if current.is_empty() {
+        html.push_str(r#"<p class="hint">Nothing linked yet.</p>"#);
+    }
+    for (i, linked) in current.iter().enumerate() {
+        let _ = write!(
+            html,
+            r#"<label class="check" for="{id}-{i}"><input type="{input}" id="{id}-{i}" name="{}" value="{}" checked> {}</label>"#,
+            esc(name),
+            esc(linked),
+            esc(&options.label(kind, linked))
+        );
+    }
+    html.push_str("</div>");
+    let (q, found, more) = match &options.search {
+        Some(f) if f.search.field == name => (f.search.q.as_str(), f.records.as_slice(), f.more),
+        _ => ("", &[][..], false),
+    };
+    let collection = kinds::by_kind(kind).map_or(kind, |spec| spec.collection);
+    let matches = Matches { name, id: &id, label: field.label, single, q, found, more, linked: current };
+    html.push_str(&picker::search_box(&options.org_slug, collection, &matches));
+    let _ = write!(html, "{error}</fieldset>");
 }
 
 /// A stored value for people: member ids become names, linked ids become record labels, codes

@@ -289,6 +289,8 @@ struct GateRow {
     requested: String,
     decided: String,
     decision_reason: String,
+    /// The reason typed into this gate's decision form when the decision was refused, given back.
+    typed_reason: String,
 }
 
 struct LinkRow {
@@ -447,6 +449,11 @@ async fn render_system(
                 format!("{} · {}", name_of(&field(g, "decided_by")), datetime(&field(g, "decided_at")))
             },
             decision_reason: field(g, "decision_reason"),
+            typed_reason: if refused.form == "decision" && refused.values.get("gate_id").and_then(Value::as_str) == Some(g.id.as_str()) {
+                refused.values.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
         })
         .collect();
     gates.reverse();
@@ -457,7 +464,7 @@ async fn render_system(
                 values.insert("to_stage".into(), json!(next));
             }
         }
-        recform::render(GATE.fields, &["ai_system_id"], &values, errors_for("gate"), &options)
+        recform::render_in("gate-", GATE.fields, &["ai_system_id"], &values, errors_for("gate"), &options)
     };
 
     let records = of_kind("lifecycle_record")
@@ -473,8 +480,14 @@ async fn render_system(
             badge: None,
         })
         .collect();
-    let record_form =
-        recform::render(LIFECYCLE_RECORD.fields, &["ai_system_id"], &values_for("record", None), errors_for("record"), &options);
+    let record_form = recform::render_in(
+        "record-",
+        LIFECYCLE_RECORD.fields,
+        &["ai_system_id"],
+        &values_for("record", None),
+        errors_for("record"),
+        &options,
+    );
 
     let children = app.list_children(member, &RESOURCE, &system.id, 0, 200).await?;
     let resources = children
@@ -492,7 +505,8 @@ async fn render_system(
             badge: Some(("type".into(), humanize(&field(r, "resource_type")))),
         })
         .collect();
-    let resource_form = recform::render(RESOURCE.fields, &[], &values_for("resource", None), errors_for("resource"), &options);
+    let resource_form =
+        recform::render_in("resource-", RESOURCE.fields, &[], &values_for("resource", None), errors_for("resource"), &options);
 
     let datasets = of_kind("dataset")
         .into_iter()
@@ -582,7 +596,7 @@ async fn render_system(
         resource_form,
         resource_open: refused.form == "resource",
         datasets,
-        dataset_form: recform::render(DATASET.fields, &[], &values_for("dataset", None), errors_for("dataset"), &options),
+        dataset_form: recform::render_in("dataset-", DATASET.fields, &[], &values_for("dataset", None), errors_for("dataset"), &options),
         dataset_open: refused.form == "dataset",
         risks,
         risks_more: beyond_shown(&linked, "risk", false),
@@ -1070,7 +1084,8 @@ pub(crate) async fn decide(
                 }
                 other => other,
             };
-            render_system(&state, &ctx, &system_id, notice, "gates", Refused { form: "decision", values: Map::new(), errors }).await
+            let typed = Map::from_iter([("gate_id".to_owned(), json!(gate_id)), ("reason".to_owned(), json!(reason))]);
+            render_system(&state, &ctx, &system_id, notice, "gates", Refused { form: "decision", values: typed, errors }).await
         }
     }
 }

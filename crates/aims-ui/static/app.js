@@ -30,6 +30,26 @@
   fitNav();
   if (phone.addEventListener) phone.addEventListener("change", fitNav);
 
+  // A form with a link picker (see picker.rs): Enter in its search box searches at once (htmx
+  // fetches the matches as one types) instead of submitting; Enter in another field submits
+  // with the form's own button, not with the first picker's Search (the browser's default).
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.matches || !input.matches("input") || !input.form) return;
+    if (!input.form.querySelector("input[data-picker]")) return;
+    if (input.matches("[data-picker]")) {
+      if (!window.htmx) return;
+      event.preventDefault();
+      window.htmx.trigger(input, "search");
+      return;
+    }
+    var submit = input.form.querySelector('button[type="submit"]:not([name="pick_field"]), input[type="submit"]');
+    if (submit && input.form.requestSubmit) {
+      event.preventDefault();
+      input.form.requestSubmit(submit);
+    }
+  });
+
   // Menus made of <details>: close on Escape (returning focus) and on a click elsewhere.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;

@@ -5,6 +5,7 @@
 use aims_domain::validate::{FieldSpec, FieldType, KindSpec, Shape};
 use axum::Router;
 use axum::routing::MethodRouter;
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
@@ -340,13 +341,10 @@ fn field_schema(ty: FieldType) -> Schema {
         FieldType::Choice(values) => ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into(),
         FieldType::Bool => typed(Type::Boolean),
         FieldType::Date => ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))).into(),
-        FieldType::UserId | FieldType::Link { .. } => {
-            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into()
-        }
-        FieldType::Ids { .. } => ArrayBuilder::new()
-            .items(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
-            .into(),
-        FieldType::Refs { .. } => ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).into(),
+        FieldType::UserId => uuid(),
+        FieldType::Link { kind } => links_to(kind, uuid_builder()).into(),
+        FieldType::Ids { kind } => ArrayBuilder::new().items(links_to(kind, uuid_builder())).into(),
+        FieldType::Refs { kind } => ArrayBuilder::new().items(links_to(kind, ObjectBuilder::new().schema_type(Type::String))).into(),
         FieldType::Integer { min, max } => {
             ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min as f64)).maximum(Some(max as f64)).into()
         }
@@ -372,7 +370,20 @@ fn field_schema(ty: FieldType) -> Schema {
 }
 
 fn uuid() -> Schema {
-    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).into()
+    uuid_builder().into()
+}
+
+fn uuid_builder() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+}
+
+/// The extension naming the kind a link field points at (`x-links-to: ai_system`), so a
+/// client can tell which records a link accepts (the values are that kind's ids, or its
+/// references for catalogue kinds).
+pub const LINKS_TO: &str = "x-links-to";
+
+fn links_to(kind: &str, schema: ObjectBuilder) -> ObjectBuilder {
+    schema.extensions(Some(Extensions::from_iter([(LINKS_TO, kind)])))
 }
 
 fn timestamp() -> Schema {
@@ -450,12 +461,17 @@ pub fn record_schema(spec: &KindSpec, has_ref: bool) -> Schema {
     object.into()
 }
 
+/// An organisation's own reference as `aims_domain::kinds::catalogue::parse_own_control_ref`
+/// takes it: 1–40 letters, digits, `.`, `-` or `_`, white space around it trimmed (`A.<digit>…`,
+/// reserved for Annex A, is refused with 422 beyond what a pattern says).
+const OWN_REF_PATTERN: &str = r"^\s*[A-Za-z0-9._-]{1,40}\s*$";
+
 /// The schema of a create or patch body of a kind: its writable fields; nothing else is
 /// accepted.
 pub fn input_schema(spec: &KindSpec, with_ref: bool, for_create: bool) -> Schema {
     let mut object = ObjectBuilder::new().additional_properties(Some(AdditionalProperties::FreeForm(false)));
     if with_ref {
-        object = object.property("ref", not_blank(ObjectBuilder::new().schema_type(Type::String))).required("ref");
+        object = object.property("ref", ObjectBuilder::new().schema_type(Type::String).pattern(Some(OWN_REF_PATTERN))).required("ref");
     }
     for field in spec.fields {
         object = object.property(field.name, input_field_schema(field, for_create));
@@ -477,4 +493,63 @@ pub fn page_schema(item: RefOr<Schema>) -> Schema {
         .required("items")
         .required("next_cursor")
         .into()
+}
+
+/// `GET …/trace`: the record, the records linked to and from it grouped by kind (each with
+/// the link field and its direction), the total per kind, and whether a group was cut short.
+pub fn trace_schema(record: RefOr<Schema>) -> Schema {
+    let link = ObjectBuilder::new()
+        .property("field", string())
+        .property("direction", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["outgoing", "incoming"])))
+        .property("record", ObjectBuilder::new().schema_type(Type::Object))
+        .required("field")
+        .required("direction")
+        .required("record");
+    ObjectBuilder::new()
+        .property("record", record)
+        .property(
+            "links",
+            ObjectBuilder::new().additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(ArrayBuilder::new().items(link).into())))),
+        )
+        .property("counts", ObjectBuilder::new().additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(typed(Type::Integer))))))
+        .property("truncated", typed(Type::Boolean))
+        .required("record")
+        .required("links")
+        .required("counts")
+        .required("truncated")
+        .into()
+}
+
+/// `GET …/transitions`: every declared transition, with `refusal` null when the caller may
+/// take it now (see `aims_app::transitions::TransitionChoice`).
+pub fn transition_choices_schema() -> Schema {
+    let field = ObjectBuilder::new()
+        .property("name", string())
+        .property("label", string())
+        .property("required", typed(Type::Boolean))
+        .required("name")
+        .required("label")
+        .required("required");
+    let refusal = ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .property("rule", string())
+        .property("part", nullable(string()))
+        .property("detail", string())
+        .required("rule")
+        .required("part")
+        .required("detail");
+    let choice = ObjectBuilder::new()
+        .property("name", string())
+        .property("label", string())
+        .property("summary", string())
+        .property("to", nullable(string()))
+        .property("fields", ArrayBuilder::new().items(field))
+        .property("refusal", refusal)
+        .required("name")
+        .required("label")
+        .required("summary")
+        .required("to")
+        .required("fields")
+        .required("refusal");
+    ObjectBuilder::new().property("items", ArrayBuilder::new().items(choice)).required("items").into()
 }

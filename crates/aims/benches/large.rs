@@ -2,8 +2,9 @@
 //! with 100,000 evidence links, created through the services (each with its activity event),
 //! then list, filter and detail requests, each beside a fixed-body handler of the same size
 //! (the ceiling), and trace requests one at a time (no other load), on SQLite and PostgreSQL.
-//! The web UI's list pages, its search (`?q=`, and the API's) and a page whose form carries
-//! link pickers (a risk's) are measured one at a time too, with p50 and p99.
+//! The web UI's list pages, its search (`?q=`, and the API's), a page whose form carries link
+//! pickers (a risk's) and the pickers' search (the typeahead's fragment, and the page sent back
+//! with a search without scripts) are measured one at a time too, with p50, p95 and p99.
 //!
 //! Run: `cargo bench -p aims --bench large` (PostgreSQL from `AIMS_TEST_POSTGRES_URL`, if set).
 //! Tunables: `BENCH_SYSTEMS` (10000), `BENCH_RISKS` (50000), `BENCH_EVIDENCE` (20000, five links
@@ -215,6 +216,7 @@ where
         requests: rounds,
         seconds: started.elapsed().as_secs_f64(),
         p50_ms: pct(0.5),
+        p95_ms: pct(0.95),
         p99_ms: pct(0.99),
         bytes,
     }
@@ -325,8 +327,20 @@ async fn main() {
         let later_pages: Vec<String> = (0..50)
             .map(|i| format!("/orgs/large/ai-systems?cursor={}", aims_domain::cursor::encode(i * (ids.len() as i64 / 50))))
             .collect();
+        // A risk's AI-system picker searched: by the typeahead (the matches only), and without
+        // scripts (the risk page sent back with the search and the form as typed).
+        let typeahead: Vec<String> =
+            (0..50).map(|i| format!("/orgs/large/pick/ai-systems?pick_field=ai_system_ids&q=ai+system+0{:02}", i * 2)).collect();
+        let page_searches: Vec<String> = risk_ids
+            .iter()
+            .step_by((risk_ids.len() / 50).max(1))
+            .enumerate()
+            .map(|(i, id)| format!("/orgs/large/risks/{id}?pick_field=ai_system_ids&pick_q.ai_system_ids=ai+system+0{:02}", (i % 50) * 2))
+            .collect();
         for (label, paths, auth) in [
             ("ui list: ai-systems pages of 50", later_pages, Auth::Cookie(&cookie)),
+            ("ui picker search: pick/ai-systems?q=", typeahead, Auth::Cookie(&cookie)),
+            ("ui picker search without scripts: risk page", page_searches, Auth::Cookie(&cookie)),
             ("ui search: ai-systems?q=", searches, Auth::Cookie(&cookie)),
             ("api search: ai-systems?q=", api_searches, Auth::Token(&token)),
             ("ui picker: risk page with its link fields", pickers, Auth::Cookie(&cookie)),

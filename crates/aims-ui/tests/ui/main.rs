@@ -16,7 +16,10 @@ use tower_sessions::SessionManagerLayer;
 
 mod documents;
 mod objectives_people;
+mod page_index;
+mod record_pages;
 mod scale;
+mod separation;
 mod soa_gap;
 mod traceability;
 
@@ -490,7 +493,7 @@ async fn ai_system_gate_and_impact_assessment_through_forms() {
     assert_eq!(requested.status, StatusCode::SEE_OTHER, "{}", requested.body);
     let page = ui.get(&format!("/orgs/demo/ai-systems/{id}"), Some(&admin)).await;
     let gate_start = page.body.find("/gates/").expect("gate form") + "/gates/".len();
-    let gate: String = page.body[gate_start..].chars().take_while(|c| *c != '/').collect();
+    let gate: String = page.body[gate_start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let self_approval =
         ui.post(&format!("/orgs/demo/gates/{gate}/decide"), Some(&admin), &[("version", "1"), ("decision", "approve")]).await;
     assert_eq!(self_approval.status, StatusCode::FORBIDDEN);

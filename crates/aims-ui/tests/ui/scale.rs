@@ -3,13 +3,18 @@
 //! PostgreSQL.
 
 use aims_domain::identity::Role;
-use aims_domain::kinds::{AI_SYSTEM, OBJECTIVE, RISK};
+use aims_domain::kinds::{self, AI_SYSTEM, OBJECTIVE, RISK};
+use aims_domain::validate::{FieldSpec, FieldType, KindSpec};
+use aims_store::model::Member;
 use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::{TestUi, member_of, start_on};
 
 const SYSTEMS: usize = 260;
+/// Kinds with link fields whose pages have no edit form: none (a gate, requested and decided on
+/// its AI system's page, has its own generated page too). The check names any that loses it.
+const WITHOUT_EDIT_FORM: &[&str] = &[];
 
 /// The `(name, value)` pairs a browser submits for the first form whose opening tag contains
 /// `marker`: text inputs and hidden ones, checked boxes, each select's selected option (or its
@@ -167,6 +172,9 @@ async fn links_to_the_last_system_survive_an_unchanged_save(ui: TestUi) {
     save_unchanged(&ui, &cookie, &OBJECTIVE, &format!("/orgs/demo/objectives/{}", objective.id), &objective.id).await;
     let kept = ui.app.get_record(&editor, &OBJECTIVE, &objective.id).await.expect("objective");
     assert_eq!(kept.data["ai_system_ids"], json!([last]));
+
+    the_picker_finds_and_links_the_last_system(&ui, &cookie, &risk.id, &systems).await;
+    every_kind_with_links_keeps_them(&ui, &cookie).await;
 }
 
 #[tokio::test]
@@ -247,4 +255,184 @@ async fn declared_kinds_get_list_new_detail_and_edit_pages() {
     assert!(!read_only.body.contains(r#"class="form form-2col""#), "a viewer gets no form");
     let refused = ui.post(&path, Some(&viewer), &pairs).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+/// The newest record of `kind`, made (with what its required fields need) when there is none.
+fn last_of<'a>(ui: &'a TestUi, editor: &'a Member, kind: &'a str) -> futures::future::BoxFuture<'a, String> {
+    Box::pin(async move {
+        let spec = kinds::by_kind(kind).unwrap_or_else(|| panic!("kind {kind}"));
+        let mut after = 0;
+        let mut last = None;
+        loop {
+            let page = ui.app.list_records(editor, spec, false, after, 200).await.expect("list");
+            last = page.items.last().map(|r| r.id.clone()).or(last);
+            match page.next_after {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        match last {
+            Some(id) => id,
+            None => {
+                let body = sample_record(ui, editor, spec, false).await;
+                ui.app.create_record(editor, spec, &body).await.unwrap_or_else(|e| panic!("a {kind} to link to: {e}")).id
+            }
+        }
+    })
+}
+
+/// A record of `spec` with its required fields filled, and (with `links`) every link field
+/// linked to the newest record of its kind.
+async fn sample_record(ui: &TestUi, editor: &Member, spec: &KindSpec, links: bool) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    for field in spec.fields.iter().filter(|f| f.required || links && is_link(f.ty)) {
+        if let Some(value) = sample_value(ui, editor, field, &field.name.to_owned()).await {
+            body.insert(field.name.to_owned(), value);
+        }
+    }
+    if spec.addressed_by_ref {
+        // An organisation's own control: its reference is given on creation.
+        body.insert("ref".into(), json!(format!("OWN-{}", uuid::Uuid::new_v4().simple())));
+    }
+    serde_json::Value::Object(body)
+}
+
+fn is_link(ty: FieldType) -> bool {
+    matches!(ty, FieldType::Ids { .. } | FieldType::Link { .. })
+}
+
+fn sample_value<'a>(
+    ui: &'a TestUi,
+    editor: &'a Member,
+    field: &'a FieldSpec,
+    name: &'a str,
+) -> futures::future::BoxFuture<'a, Option<serde_json::Value>> {
+    Box::pin(async move {
+        Some(match field.ty {
+            FieldType::Text { max } => json!(format!("Sample {name}").chars().take(max).collect::<String>()),
+            // The last choice: the first is often the state a rule starts from (a gate to `idea`).
+            FieldType::Choice(values) => json!(values.last()?),
+            FieldType::ChoiceList(values) => json!([values.first()?]),
+            FieldType::Bool => json!(true),
+            FieldType::Date => json!("2026-06-01"),
+            FieldType::UserId => json!(editor.user_id),
+            FieldType::Ids { kind } => json!([last_of(ui, editor, kind).await]),
+            FieldType::Link { kind } => json!(last_of(ui, editor, kind).await),
+            FieldType::Refs { .. } => json!(["A.6.2.4"]),
+            FieldType::TextList { .. } => json!(["Sample"]),
+            FieldType::Integer { min, .. } => json!(min.max(1)),
+            FieldType::Number => json!(1.5),
+            FieldType::Items { fields, .. } => {
+                let mut row = serde_json::Map::new();
+                for sub in fields.iter().filter(|f| f.required) {
+                    row.insert(sub.name.to_owned(), sample_value(ui, editor, sub, sub.name).await?);
+                }
+                json!([row])
+            }
+        })
+    })
+}
+
+/// For every kind with link fields (read from the declarations): a record linked to the newest
+/// record of each linked kind (the 260th AI system among them), opened on its page and saved
+/// from its edit form as it came, keeps every field and link.
+async fn every_kind_with_links_keeps_them(ui: &TestUi, cookie: &str) {
+    let editor = member_of(ui, Role::Editor).await;
+    let mut checked = Vec::new();
+    let mut without_form = Vec::new();
+    for spec in kinds::ALL.iter().filter(|k| k.creatable && !k.uploads && k.parent.is_none() && k.fields.iter().any(|f| is_link(f.ty))) {
+        let body = sample_record(ui, &editor, spec, true).await;
+        let record = ui.app.create_record(&editor, spec, &body).await.unwrap_or_else(|e| panic!("{}: {e}", spec.kind));
+        let segment = record.reference.clone().filter(|_| spec.addressed_by_ref).unwrap_or(record.id.clone());
+        let path = format!("/orgs/demo/{}/{segment}", spec.collection);
+        let page = ui.get(&path, Some(cookie)).await;
+        let link = spec.fields.iter().find(|f| is_link(f.ty)).expect("a link field").name;
+        let Some(start) = edit_form(&page.body, link).filter(|_| page.status == StatusCode::OK) else {
+            without_form.push(spec.kind);
+            continue;
+        };
+        let form = &page.body[start..];
+        let action = attr(&form[..form.find('>').expect("tag")], "action").unwrap_or_else(|| path.clone());
+        let fields = form_fields(form, "<form");
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let saved = ui.post(&action, Some(cookie), &pairs).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{path}: {}", saved.body);
+        let after = ui.app.get_record(&editor, spec, &segment).await.expect("record");
+        assert_eq!(after.data, record.data, "{path}: every field and link kept");
+        assert_eq!(after.version, record.version, "{path}: nothing changed, nothing written");
+        checked.push(spec.kind);
+    }
+    assert!(checked.contains(&"risk") && checked.contains(&"objective"), "{checked:?}");
+    assert_eq!(without_form, WITHOUT_EDIT_FORM, "kinds with link fields and no edit form (checked: {checked:?})");
+}
+
+/// Where the edit form (the one with a version) that holds `field` starts.
+fn edit_form(html: &str, field: &str) -> Option<usize> {
+    html.match_indices("<form").map(|(i, _)| i).find(|&i| {
+        let body = &html[i..i + html[i..].find("</form>").unwrap_or(html.len() - i)];
+        body.contains(r#"name="version""#) && body.contains(&format!(r#"name="{field}""#))
+    })
+}
+
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// The risk's AI systems are a picker (260 are more than a form lists): it shows the linked
+/// system; its search, sent without scripts, keeps what was typed and offers the matches to
+/// tick; the ticked one is linked on save; the typeahead's fragment offers the same matches.
+async fn the_picker_finds_and_links_the_last_system(ui: &TestUi, cookie: &str, risk: &str, systems: &[String]) {
+    let path = format!("/orgs/demo/risks/{risk}");
+    let (last, before_last) = (&systems[SYSTEMS - 1], &systems[SYSTEMS - 2]);
+    let page = ui.get(&path, Some(cookie)).await;
+    assert!(page.body.contains(r#"name="pick_q.ai_system_ids""#), "a search box");
+    assert!(page.body.contains(r#"<label for="ai_system_ids-q">Search "#), "labelled");
+    assert!(page.body.contains(r#"id="ai_system_ids-found" aria-live="polite""#), "results announced");
+    assert!(!page.body.contains("Scale system 001"), "the form does not list 260 systems");
+    assert!(page.body.contains(&format!(r#"name="ai_system_ids" value="{last}" checked> Scale system 260"#)), "the link, named");
+
+    let start = edit_form(&page.body, "ai_system_ids").expect("edit form");
+    let mut fields = form_fields(&page.body[start..], "<form");
+    for (k, v) in &mut fields {
+        if k == "title" {
+            *v = "Typed, not yet saved".into();
+        } else if k == "pick_q.ai_system_ids" {
+            *v = "scale system 259".into();
+        }
+    }
+    fields.push(("pick_field".into(), "ai_system_ids".into()));
+    let query: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encoded(k), encoded(v))).collect();
+    let searched = ui.get(&format!("{path}?{}", query.join("&")), Some(cookie)).await;
+    assert_eq!(searched.status, StatusCode::OK);
+    assert!(searched.body.contains(r#"value="Typed, not yet saved""#), "what was typed is kept");
+    assert!(searched.body.contains(&format!(r#"name="ai_system_ids" value="{last}" checked>"#)), "the link is kept");
+    assert!(
+        searched.body.contains(&format!(r#"id="ai_system_ids-found-0" name="ai_system_ids" value="{before_last}"> Scale system 259"#)),
+        "the match, to tick"
+    );
+
+    // Ticking the match and saving links both.
+    let start = edit_form(&searched.body, "ai_system_ids").expect("edit form");
+    let mut fields = form_fields(&searched.body[start..], "<form");
+    fields.push(("ai_system_ids".into(), before_last.clone()));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(&path, Some(cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let editor = member_of(ui, Role::Editor).await;
+    let linked = ui.app.get_record(&editor, &RISK, risk).await.expect("risk");
+    assert_eq!(linked.data["ai_system_ids"], json!([last, before_last]));
+    assert_eq!(linked.data["title"], "Typed, not yet saved");
+
+    // The typeahead: the matches as a fragment, without what is linked already.
+    let found =
+        ui.get(&format!("/orgs/demo/pick/ai-systems?pick_field=ai_system_ids&q=scale+system+26&ai_system_ids={last}"), Some(cookie)).await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.body.contains("Nothing more to link contains “scale system 26”"), "{}", found.body);
+    let found = ui.get("/orgs/demo/pick/ai-systems?pick_field=ai_system_ids&q=scale+system+00", Some(cookie)).await;
+    assert_eq!(found.body.matches(r#"type="checkbox""#).count(), 9, "systems 001–009");
+    assert!(!found.body.contains("<html"), "a fragment");
+    let unknown = ui.get("/orgs/demo/pick/nothing?pick_field=x&q=a", Some(cookie)).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }

@@ -16,7 +16,7 @@ use crate::dto::{PAGE_PREFIX, json_page_response, json_text_body, record_json};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::input::{IfMatch, JsonBody, ListQuery, OptionalJsonBody, QueryPairs, parse_list_query};
-use crate::openapi::{ApiBuilder, Doc, input_schema, page_schema, record_schema};
+use crate::openapi::{ApiBuilder, Doc, input_schema, page_schema, record_schema, trace_schema, transition_choices_schema};
 use crate::routes::record_response;
 use aims_domain::ValidationErrors;
 use aims_domain::validate::FieldType;
@@ -26,6 +26,8 @@ const JSON: &str = "application/json";
 /// The longest text a list search (`?q=`) takes.
 pub const MAX_SEARCH: usize = 200;
 const MERGE_PATCH: &str = "application/merge-patch+json";
+/// The component schema of `GET …/transitions`.
+const TRANSITION_CHOICES: &str = "TransitionChoices";
 
 fn schema_name(spec: &KindSpec) -> String {
     let mut chars = spec.kind.chars();
@@ -170,7 +172,11 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
         Doc::new(spec.collection, format!("trace_{}", spec.kind), format!("Records linked to and from a {}", spec.label.to_lowercase()))
             .org()
             .param(key_name, key_doc)
-            .ok(200, "The record and its linked records grouped by kind (at most 50 per field and kind; counts gives the totals)", None),
+            .ok(
+                200,
+                "The record and its linked records grouped by kind (at most 50 per field and kind; counts gives the totals)",
+                Some((JSON, trace_schema(record_ref.clone()).into())),
+            ),
     )
 }
 
@@ -349,7 +355,25 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
                 .if_match()
-                .ok(200, "Archived", Some((JSON, record_ref))),
+                .ok(200, "Archived", Some((JSON, record_ref.clone()))),
+        )
+        .route(
+            HttpMethod::Get,
+            &format!("{item}/trace"),
+            get(move |State(app): State<App>, Path((_org, parent_id, id)): Path<(String, String, String)>, Authed(member)| async move {
+                app.get_child(&member, spec, &parent_id, &id).await?;
+                let (_, record, linked) = app.trace_json(&member, spec, &id).await?;
+                ApiResult::Ok(json_text_body(trace_text(&record, &linked)))
+            }),
+            Doc::new(spec.collection, format!("trace_{}", spec.kind), format!("Records linked to and from a {}", spec.label.to_lowercase()))
+                .org()
+                .param("id", "The parent record's id")
+                .param("child_id", "The record's id")
+                .ok(
+                    200,
+                    "The record and its linked records grouped by kind (at most 50 per field and kind; counts gives the totals)",
+                    Some((JSON, trace_schema(record_ref).into())),
+                ),
         )
 }
 
@@ -417,6 +441,7 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
             ApiResult::Ok(axum::Json(json!({ "items": choices })))
         })
     };
+    api = api.schema(TRANSITION_CHOICES, transition_choices_schema());
     let doc = Doc::new(spec.collection, format!("list_transitions_{}", spec.kind), format!("The transitions of {} the caller may take now", the(spec)))
         .describe("Every declared transition with `refusal`: null when the caller may take it now, else the rule that refuses it (`role-permission`, `state`, `separation-of-duties` with its `part`, or `prerequisite`) and a sentence saying why.")
         .org();
@@ -424,7 +449,11 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
         HttpMethod::Get,
         &format!("{item}/transitions"),
         choices,
-        with_key(doc).ok(200, "The transitions and whether each is offered", None),
+        with_key(doc).ok(
+            200,
+            "The transitions and whether each is offered",
+            Some((JSON, Ref::from_schema_name(TRANSITION_CHOICES).into())),
+        ),
     )
 }
 

@@ -297,10 +297,7 @@ impl Route {
             let with = |op| Route { op, spec: Some(spec) };
             let mut ops = vec![Op::Get, Op::Patch];
             if !spec.singleton {
-                ops.extend([Op::List]);
-                if spec.parent.is_none() {
-                    ops.push(Op::Trace);
-                }
+                ops.extend([Op::List, Op::Trace]);
             }
             if spec.creatable && !spec.singleton {
                 ops.push(Op::Archive);

@@ -11,6 +11,7 @@ pub struct Figures {
     pub requests: usize,
     pub seconds: f64,
     pub p50_ms: f64,
+    pub p95_ms: f64,
     pub p99_ms: f64,
     pub bytes: usize,
 }
@@ -62,7 +63,7 @@ pub async fn load(label: &str, url: &str, token: Option<&str>, connections: usiz
     let pct = |p: f64| {
         latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0
     };
-    Figures { label: label.to_owned(), requests: latencies.len(), seconds, p50_ms: pct(0.50), p99_ms: pct(0.99), bytes }
+    Figures { label: label.to_owned(), requests: latencies.len(), seconds, p50_ms: pct(0.50), p95_ms: pct(0.95), p99_ms: pct(0.99), bytes }
 }
 
 /// Alternates `rounds` loads of the ceiling and of `url`, and returns the round (measured,
@@ -137,10 +138,11 @@ pub fn idle_memory_mb(database: &str) -> Option<f64> {
 pub fn print(figures: &Figures, ceiling: Option<&Figures>) {
     let share = ceiling.map(|c| format!("{:>5.1} % of ceiling", 100.0 * figures.rps() / c.rps())).unwrap_or_default();
     println!(
-        "{:<44} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  body {:>6} B  {share}",
+        "{:<44} {:>9.0} req/s  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  body {:>6} B  {share}",
         figures.label,
         figures.rps(),
         figures.p50_ms,
+        figures.p95_ms,
         figures.p99_ms,
         figures.bytes
     );

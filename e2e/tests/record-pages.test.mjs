@@ -1,0 +1,85 @@
+// The pages generated from the kind declarations: a context issue created, edited, compared
+// revision by revision and archived (with its confirmation); a lifecycle gate's transitions
+// panel, which tells the requester why approving is not offered and lets the owner reject it.
+// Each page is checked with axe at 1366 and 390 px.
+
+import assert from 'node:assert/strict';
+import { login } from '../lib/browser.mjs';
+import { checkPage } from '../lib/axe.mjs';
+import { journey, useAims } from '../lib/harness.mjs';
+
+const aims = useAims();
+
+const ISSUE = 'New AI regulation in the EU';
+const RENAMED = 'EU AI Act obligations for lenders';
+
+journey(aims, 'an editor edits a context issue, compares its revisions and archives it', async ({ page, url, users }) => {
+  await login(page, url, users.editor.email, users.editor.password);
+  await page.goto(`${url}/orgs/demo/requirements`);
+  await page.getByRole('link', { name: 'Context issues (4.1)' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Context issues' }).waitFor();
+  await checkPage(page, 'record-list-context-issues');
+  await page.goto(`${url}/orgs/demo/context-issues/new`);
+  await page.getByLabel('Title', { exact: true }).fill(ISSUE);
+  await page.getByLabel('Internal or external', { exact: true }).selectOption({ label: 'External' });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { level: 1, name: ISSUE }).waitFor();
+
+  await page.getByLabel('Title', { exact: true }).fill(RENAMED);
+  await page.getByLabel('Internal or external', { exact: true }).selectOption({ label: 'Internal' });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: RENAMED }).waitFor();
+  await checkPage(page, 'record-detail-context-issue');
+
+  await page.getByRole('link', { name: 'Compare revisions' }).click();
+  await page.getByRole('heading', { level: 2, name: 'Revision 1 compared with revision 2' }).waitFor();
+  const title = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'Title' }) });
+  assert.match(await title.innerText(), new RegExp(`${ISSUE}[\\s\\S]*${RENAMED}`));
+  // Any two, picked by their radio buttons: the same revision twice differs in nothing.
+  await page.getByLabel('Compare from revision 2').check();
+  await page.getByRole('button', { name: 'Compare' }).click();
+  await page.getByText('No field differs.').waitFor();
+  await page.getByLabel('Compare from revision 1').check();
+  await page.getByRole('button', { name: 'Compare' }).click();
+  await page.getByRole('rowheader', { name: 'Internal or external' }).waitFor();
+  await checkPage(page, 'record-revisions-diff');
+
+  await page.getByRole('link', { name: RENAMED }).click();
+  const archive = page.locator('#archive');
+  await archive.getByRole('button', { name: 'Archive' }).click();
+  await page.getByText('to confirm').first().waitFor();
+  await page.getByLabel('Archive this context issue').check();
+  await page.locator('#archive').getByRole('button', { name: 'Archive' }).click();
+  await page.getByRole('status').filter({ hasText: 'archived' }).waitFor();
+  await checkPage(page, 'record-archived');
+  await page.goto(`${url}/orgs/demo/context-issues`);
+  await page.getByRole('heading', { level: 1, name: 'Context issues' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: RENAMED }).count(), 0, 'an archived issue leaves the list');
+});
+
+journey(aims, 'a gate offers its decision only to someone independent of it', async ({ page, url, users }) => {
+  await login(page, url, users.admin.email, users.admin.password);
+  await page.goto(`${url}/orgs/demo/gates`);
+  await page.getByRole('heading', { level: 1, name: 'Lifecycle gates' }).waitFor();
+  await page.getByRole('link', { name: 'Deployment' }).first().click();
+  await page.getByRole('heading', { level: 2, name: 'Prerequisites' }).waitFor();
+  // The admin requested it: approving is not offered, and the page says which rule.
+  const decisions = page.locator('#transitions');
+  assert.match(await decisions.innerText(), /Approve is not offered to you: rule separation-of-duties/);
+  assert.equal(await decisions.getByRole('button', { name: 'Approve' }).count(), 0);
+  await checkPage(page, 'gate-requester');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await login(page, url, users.owner.email, users.owner.password);
+  await page.goto(`${url}/orgs/demo/gates`);
+  await page.getByRole('link', { name: 'Deployment' }).first().click();
+  const panel = page.locator('#transitions');
+  await panel.getByRole('button', { name: 'Reject' }).waitFor();
+  await checkPage(page, 'gate-decider');
+  await panel.locator('form', { has: page.getByRole('button', { name: 'Reject' }) }).getByLabel('Reason').fill('The pilot covered too few applications.');
+  await panel.getByRole('button', { name: 'Reject' }).click();
+  await page.getByRole('status').filter({ hasText: 'Now rejected' }).waitFor();
+  assert.equal(await page.locator('#transitions').count(), 0, 'a decided gate offers nothing more');
+  await checkPage(page, 'gate-rejected');
+});
