@@ -47,20 +47,16 @@ fn row(backend: &str, label: &str, figures: &str) {
 
 /// Fresh migrations, start to `/healthz` and the idle server, each on fresh databases.
 async fn server_rows(backend: &str) {
-    let mut migrated = String::new();
-    let migrations = median_of(|_| {
-        let migrated = &mut migrated;
-        async move {
-            let url = fresh_database(backend).await.expect("database");
-            let started = Instant::now();
-            let (app, _) = App::open(&url).await.expect("open");
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            app.db.close().await;
-            *migrated = url;
-            ms
-        }
-    })
-    .await;
+    let (mut migrations, mut migrated) = (Vec::new(), String::new());
+    for _ in 0..RUNS {
+        let url = fresh_database(backend).await.expect("database");
+        let started = Instant::now();
+        let (app, _) = App::open(&url).await.expect("open");
+        migrations.push(started.elapsed().as_secs_f64() * 1000.0);
+        app.db.close().await;
+        migrated = url;
+    }
+    let migrations = median(&mut migrations);
     let start = median_of(|_| {
         let url = migrated.clone();
         async move { start_to_healthz(&url).await.as_secs_f64() * 1000.0 }
