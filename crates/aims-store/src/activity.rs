@@ -226,20 +226,12 @@ pub async fn verify(
         None => Head { seq: 0, hash: chain::GENESIS.to_owned() },
     };
     let mut verifier = chain::Verifier::resume(org_id, &start);
-    let mut after = start.seq;
-    loop {
-        let page = match db {
-            Db::Sqlite(_, readers, _) => readers.run(|connection| verify_page_sqlite(connection, org_id, after, &mut verifier)).await?,
-            Db::Postgres(pool, _, _) => verify_page_postgres(pool, org_id, after, &mut verifier).await?,
-        };
-        match page {
-            Walked::Page { last_seq } => after = last_seq,
-            Walked::End => break,
-            Walked::Broken(broken) => return Ok(Err(broken)),
-        }
-        progress(Progress { checked_seq: after, head_seq: head.seq });
-        // A SQLite page runs on this thread without waiting: let the server's other tasks in.
-        tokio::task::yield_now().await;
+    let broken = match db {
+        Db::Sqlite(_, readers, _) => walk_sqlite(readers, org_id, start.seq, head.seq, &mut verifier, progress).await?,
+        Db::Postgres(pool, _, _) => walk_postgres(pool, org_id, start.seq, head.seq, &mut verifier, progress).await?,
+    };
+    if let Some(broken) = broken {
+        return Ok(Err(broken));
     }
     Ok(verifier.finish(&head).map(|()| Verified { from_seq: start.seq, head }))
 }
@@ -280,6 +272,27 @@ enum Walked {
     Broken(chain::ChainBreak),
 }
 
+/// The walk on SQLite, page after page from `after`; the first break, if any.
+async fn walk_sqlite(
+    readers: &crate::readers::Readers,
+    org_id: &str,
+    mut after: i64,
+    head_seq: i64,
+    verifier: &mut chain::Verifier<'_>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> StoreResult<Option<chain::ChainBreak>> {
+    loop {
+        match readers.run(|connection| verify_page_sqlite(connection, org_id, after, verifier)).await? {
+            Walked::Page { last_seq } => after = last_seq,
+            Walked::End => return Ok(None),
+            Walked::Broken(broken) => return Ok(Some(broken)),
+        }
+        progress(Progress { checked_seq: after, head_seq });
+        // A page runs on this thread without waiting: let the server's other tasks in.
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Checks the page after `after` on SQLite: a plain read-only connection on the calling thread
 /// (a page is a couple of milliseconds), each row checked from the statement's own buffers.
 /// The connection's page cache is SQLite's default 2 MB, so a walk stays small.
@@ -316,11 +329,40 @@ fn verify_page_sqlite(
     Ok(last_seq.map_or(Walked::End, |last_seq| Walked::Page { last_seq }))
 }
 
-/// Checks the page after `after` on PostgreSQL, each row read in place from the page's buffers.
-async fn verify_page_postgres(pool: &sqlx::PgPool, org_id: &str, after: i64, verifier: &mut chain::Verifier<'_>) -> StoreResult<Walked> {
+/// The walk on PostgreSQL, on one connection: the next page is asked for before the current one
+/// is checked, so the server reads it on the other core while this one is hashed.
+async fn walk_postgres(
+    pool: &sqlx::PgPool,
+    org_id: &str,
+    mut after: i64,
+    head_seq: i64,
+    verifier: &mut chain::Verifier<'_>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> StoreResult<Option<chain::ChainBreak>> {
     use sqlx::Row;
-    let rows = sqlx::query(VERIFY_PAGE_SQL).bind(org_id).bind(after).bind(VERIFY_PAGE).fetch_all(pool).await?;
-    for row in &rows {
+    let mut connection = pool.acquire().await?;
+    let mut rows = fetch_page_postgres(&mut connection, org_id, after).await?;
+    while let Some(last) = rows.last() {
+        after = last.try_get(2)?;
+        let (next, checked) =
+            tokio::join!(fetch_page_postgres(&mut connection, org_id, after), async { check_page_postgres(&rows, verifier) });
+        if let Some(broken) = checked? {
+            return Ok(Some(broken));
+        }
+        progress(Progress { checked_seq: after, head_seq });
+        rows = next?;
+    }
+    Ok(None)
+}
+
+async fn fetch_page_postgres(connection: &mut sqlx::PgConnection, org_id: &str, after: i64) -> StoreResult<Vec<sqlx::postgres::PgRow>> {
+    Ok(sqlx::query(VERIFY_PAGE_SQL).bind(org_id).bind(after).bind(VERIFY_PAGE).fetch_all(connection).await?)
+}
+
+/// Checks a page of PostgreSQL rows, each read in place from the page's buffers.
+fn check_page_postgres(rows: &[sqlx::postgres::PgRow], verifier: &mut chain::Verifier<'_>) -> StoreResult<Option<chain::ChainBreak>> {
+    use sqlx::Row;
+    for row in rows {
         let event = chain::EventRow {
             id: row.try_get(0)?,
             org_id: row.try_get(1)?,
@@ -336,10 +378,10 @@ async fn verify_page_postgres(pool: &sqlx::PgPool, org_id: &str, after: i64, ver
             canonical: row.try_get(11)?,
         };
         if let Err(broken) = verifier.check_row(&event) {
-            return Ok(Walked::Broken(broken));
+            return Ok(Some(broken));
         }
     }
-    Ok(rows.last().map_or(Ok(Walked::End), |row| row.try_get(2).map(|last_seq| Walked::Page { last_seq }))?)
+    Ok(None)
 }
 
 /// The recorded head of an organisation's chain: `(seq, hash)`.

@@ -289,6 +289,7 @@ async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     });
     let router = server::router(app, &ServerSettings { public_url: public_url.clone() });
     eprintln!("listening on {public_url}");
+    crate::return_freed_memory();
     server::serve(listener, router).await?;
     Ok(())
 }

@@ -147,3 +147,77 @@ pub fn print(figures: &Figures, ceiling: Option<&Figures>) {
         figures.bytes
     );
 }
+
+/// What one run of the `aims` binary took: its output, wall time and peak resident memory.
+pub struct Run {
+    pub output: std::process::Output,
+    pub elapsed: Duration,
+    pub peak_mb: f64,
+}
+
+/// Runs the release `aims ARGS` against `database`; its peak resident memory is the kernel's
+/// `ru_maxrss` of that one child, read when it is reaped.
+pub fn run_aims(database: &str, args: &[&str]) -> Run {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aims"))
+        .args(args)
+        .env("AIMS_DATABASE_URL", database)
+        .env("AIMS_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn aims");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills; `pid` is our own child, not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // The commands measured print a line or two: it fits the pipes until the child is reaped.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4");
+    let elapsed = started.elapsed();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child.stdout.take().map(|mut p| p.read_to_end(&mut stdout));
+    child.stderr.take().map(|mut p| p.read_to_end(&mut stderr));
+    let status = std::os::unix::process::ExitStatusExt::from_raw(status);
+    let output = std::process::Output { status, stdout, stderr };
+    assert!(output.status.success(), "aims {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    Run { output, elapsed, peak_mb: usage.ru_maxrss as f64 / 1024.0 }
+}
+
+/// Time from starting `aims serve` on `database` to its first answer from `/healthz`.
+pub async fn start_to_healthz(database: &str) -> Duration {
+    use std::io::BufRead;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aims"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("AIMS_DATABASE_URL", database)
+        .env("AIMS_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn aims serve");
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let url = stderr
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("listening on ").map(str::to_owned))
+        .expect("the server says where it listens");
+    let client = reqwest::Client::new();
+    loop {
+        if client.get(format!("{url}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    elapsed
+}
+
+/// The median of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
