@@ -76,7 +76,7 @@ fn system_input(i: u64, owner: &str) -> serde_json::Value {
         "ai_roles": ["ai_provider"], "eu_ai_act_role": "provider", "owner_id": owner,
         "business_unit": format!("Unit {}", i % 40), "geographies": ["Ireland", "Germany"],
         "model_type": "Gradient-boosted trees", "data_categories": ["personal", "financial"],
-        "eu_ai_act_risk_category": ["high", "limited", "minimal"][i as usize % 3],
+        "eu_ai_act_risk_category": (["high", "limited", "minimal"][i as usize % 3]),
         "eu_ai_act_risk_reason": "Classified by the AI governance board",
         "human_oversight_mode": "human_in_the_loop", "human_oversight_rationale": "Staff confirm each recommendation",
     })
