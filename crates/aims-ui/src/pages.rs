@@ -887,6 +887,8 @@ struct RevisionsPage {
     record_href: String,
     title: String,
     rows: Vec<RevisionRow>,
+    /// Whether the kind's revisions carry a state (a workflow's); the column shows only then.
+    has_state: bool,
     compared: Option<(i64, i64)>,
     changes: Vec<FieldChange>,
 }
@@ -949,7 +951,8 @@ async fn revisions_page(
             a: r.n == a,
             b: r.n == b,
         })
-        .collect();
+        .collect::<Vec<RevisionRow>>();
+    let has_state = rows.iter().any(|r| !r.state.is_empty());
     Ok(RevisionsPage {
         shell: ctx.shell(page.section),
         list_href: (!spec.singleton).then(|| format!("/orgs/{}/{}", ctx.slug(), spec.collection)),
@@ -957,6 +960,7 @@ async fn revisions_page(
         record_href: href_of(ctx, page, &record.id),
         title: if spec.singleton { spec.label.to_owned() } else { title_of(page, &record) },
         rows,
+        has_state,
         compared,
         changes,
     }
