@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+use crate::text::esc;
+
 /// One part of a bar or donut: how many, and the status it stands for.
 #[derive(Debug, Clone)]
 pub(crate) struct Segment {
@@ -21,21 +23,6 @@ pub(crate) struct BarRow {
     pub segments: Vec<Segment>,
     /// The count shown at the end of the row as "done/total".
     pub done: usize,
-}
-
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn total(segments: &[Segment]) -> usize {
