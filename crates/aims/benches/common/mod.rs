@@ -188,10 +188,9 @@ pub fn run_aims(database: &str, args: &[&str]) -> Run {
         })
     };
     let mut status = 0;
-    // SAFETY: `rusage` is plain data that wait4 fills; `pid` is our own child, not yet reaped.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // The commands measured print a line or two: it fits the pipes until the child is reaped.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    // SAFETY: `pid` is our own child, not yet reaped; no resource usage is asked for (null).
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, std::ptr::null_mut()) };
     assert_eq!(reaped, pid, "wait4");
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak_kb = watcher.join().expect("memory watcher");
@@ -202,7 +201,6 @@ pub fn run_aims(database: &str, args: &[&str]) -> Run {
     let status = std::os::unix::process::ExitStatusExt::from_raw(status);
     let output = std::process::Output { status, stdout, stderr };
     assert!(output.status.success(), "aims {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    let _ = usage;
     Run { output, elapsed, peak_mb: peak_kb as f64 / 1024.0 }
 }
 
