@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_sign_in_failures.sql"),
         postgres: include_str!("../migrations/postgres/0009_sign_in_failures.sql"),
     },
+    Migration {
+        version: 10,
+        name: "records_by_name_key",
+        sqlite: include_str!("../migrations/sqlite/0010_records_by_name_key.sql"),
+        postgres: include_str!("../migrations/postgres/0010_records_by_name_key.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -583,18 +583,27 @@ pub async fn linked_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, field
 /// database's `lower`), inside a write transaction; the oldest if several do. One look-up in
 /// the `records_by_name` index, whatever the size of the organisation.
 pub async fn by_name_for_update(tx: &mut WriteTx, org_id: &str, kind: &str, name: &str) -> StoreResult<Option<Record>> {
-    let sql = match tx.backend() {
+    let sql = by_name_sql(tx.backend());
+    let row: Option<Row> = tx.query(&sql).bind(org_id).bind(kind).bind(name).fetch_optional().await?;
+    row.map(from_row).transpose()
+}
+
+/// The statement of [`by_name_for_update`] (`$1` org, `$2` kind, `$3` name), public so that a
+/// test can ask the planner how it runs. On PostgreSQL it must hold without statistics: the key
+/// is one array expression that only `records_by_name` indexes (migration 10), and the order is
+/// `seq + 0`, which no index yields, so neither `records_by_kind` nor the primary key can offer
+/// the rows ready-sorted and win on a guessed selectivity; the few matches are sorted instead.
+pub fn by_name_sql(backend: crate::Backend) -> String {
+    match backend {
         crate::Backend::Sqlite => format!(
             "SELECT {COLUMNS} FROM records WHERE org_id = $1 AND kind = $2 AND lower(json_extract(data, '$.name')) = lower($3) \
              AND archived = FALSE ORDER BY seq LIMIT 1"
         ),
         crate::Backend::Postgres => format!(
-            "SELECT {COLUMNS} FROM records WHERE org_id = $1 AND kind = $2 AND lower(data::jsonb ->> 'name') = lower($3) \
-             AND archived = FALSE ORDER BY seq LIMIT 1 FOR NO KEY UPDATE"
+            "SELECT {COLUMNS} FROM records WHERE ARRAY[org_id, kind, lower(data::jsonb ->> 'name')] = ARRAY[$1, $2, lower($3)] \
+             AND archived = FALSE ORDER BY seq + 0 LIMIT 1 FOR NO KEY UPDATE"
         ),
-    };
-    let row: Option<Row> = tx.query(&sql).bind(org_id).bind(kind).bind(name).fetch_optional().await?;
-    row.map(from_row).transpose()
+    }
 }
 
 /// Every record of a kind in the organisation, inside a write transaction (small kinds only:

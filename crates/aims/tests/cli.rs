@@ -561,6 +561,75 @@ async fn a_bulk_import_refreshes_planner_statistics(backend: Backend) {
     pool.close().await;
 }
 
+/// The import's look-up by name reads the name index on an organisation grown in bulk whose
+/// table was never analysed (autovacuum off, as on many servers), asked the way the import asks
+/// it: the very statement, prepared, with the generic plan the application's connections force.
+/// Then the same after an ANALYZE. A plan, not a timing: a look-up that filtered the inventory
+/// instead would make an import quadratic in the organisation's size.
+async fn the_import_lookup_reads_the_name_index_without_statistics(backend: Backend) {
+    let db = fresh_database(backend).await;
+    ok(aims(&db, &["org", "create", "acme", "--name", "Acme AI"], ""));
+    let sql = aims_store::records::by_name_sql(match backend {
+        Backend::Sqlite => aims_store::Backend::Sqlite,
+        Backend::Postgres => aims_store::Backend::Postgres,
+    });
+    // 20,000 systems written behind the application's back, so nothing analyses them.
+    let bulk = "INSERT INTO records (org_id, id, kind, version, data, created_at, updated_at) \
+        SELECT o.id, 'bulk-' || n.g, 'ai_system', 1, '{\"name\": \"Bulk system ' || n.g || '\"}', 'now', 'now' \
+        FROM organizations o, n WHERE o.slug = 'acme'";
+    match backend {
+        Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&db).await.expect("open");
+            let rows = format!("WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < 20000) {bulk}");
+            sqlx::query(sqlx::AssertSqlSafe(rows)).execute(&mut conn).await.expect("bulk rows");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .bind("x")
+                .bind("ai_system")
+                .bind("bulk system 7")
+                .fetch_all(&mut conn)
+                .await
+                .expect("plan");
+            let plan: Vec<String> = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "detail")).collect();
+            let plan = plan.join("\n");
+            assert!(plan.contains("records_by_name"), "{plan}");
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&db).await.expect("open");
+            let rows = format!("WITH n(g) AS (SELECT generate_series(1, 20000)) {bulk}");
+            sqlx::query(sqlx::AssertSqlSafe(rows)).execute(&mut conn).await.expect("bulk rows");
+            let never: f32 = sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE relname = 'records'")
+                .fetch_one(&mut conn)
+                .await
+                .expect("reltuples");
+            assert_eq!(never, -1.0, "records was never analysed");
+            let org: String =
+                sqlx::query_scalar("SELECT id FROM organizations WHERE slug = 'acme'").fetch_one(&mut conn).await.expect("org");
+            // As the application's connections run (db.rs): plans for the statement, not its values.
+            sqlx::raw_sql("SET plan_cache_mode = force_generic_plan").execute(&mut conn).await.expect("plan cache mode");
+            for stage in ["never analysed", "analysed"] {
+                if stage == "analysed" {
+                    sqlx::raw_sql("DEALLOCATE lookup; ANALYZE records").execute(&mut conn).await.expect("analyse");
+                }
+                let prepare = format!("PREPARE lookup (text, text, text) AS {sql}");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut conn).await.expect("prepare");
+                let explain = format!("EXPLAIN EXECUTE lookup('{org}', 'ai_system', 'bulk system 7')");
+                let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain)).fetch_all(&mut conn).await.expect("plan");
+                let plan = plan.join("\n");
+                assert!(plan.contains("records_by_name") && !plan.contains("Seq Scan"), "{stage}:\n{plan}");
+            }
+            conn.close().await.expect("close");
+        }
+    }
+    // And the import finds an existing system through it, whatever the letters' case.
+    let csv = std::env::temp_dir().join(format!("aims-import-{}.csv", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&csv, "name,eu_ai_act_role\nBULK SYSTEM 7,provider\nNew system,provider\n").expect("write csv");
+    let import = ok(aims(&db, &["import", "ai-systems", csv.to_str().expect("path"), "--org", "acme"], ""));
+    let _ = std::fs::remove_file(&csv);
+    assert_eq!(stdout(&import).trim(), "created=1 updated=1 unchanged=0");
+}
+
 async fn a_newer_database_is_refused(backend: Backend) {
     let db = fresh_database(backend).await;
     ok(aims(&db, &["migrate"], ""));
@@ -730,6 +799,7 @@ on_both_backends!(
     tampering_makes_log_verify_fail_and_name_the_event,
     verification_starts_from_a_checkpoint,
     a_bulk_import_refreshes_planner_statistics,
+    the_import_lookup_reads_the_name_index_without_statistics,
     a_newer_database_is_refused,
     cli_and_server_share_the_database,
     every_response_passes_the_cross_cutting_layers,

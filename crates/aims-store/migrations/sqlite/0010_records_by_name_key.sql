@@ -1,0 +1,2 @@
+-- Nothing on SQLite: it plans from its indexes alone and takes records_by_name (migration 8) for
+-- the import's look-up whatever the table's size. PostgreSQL re-keys its index in this version.
