@@ -73,6 +73,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_records_by_name_key.sql"),
         postgres: include_str!("../migrations/postgres/0010_records_by_name_key.sql"),
     },
+    Migration {
+        version: 11,
+        name: "records_search",
+        sqlite: include_str!("../migrations/sqlite/0011_records_search.sql"),
+        postgres: include_str!("../migrations/postgres/0011_records_search.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

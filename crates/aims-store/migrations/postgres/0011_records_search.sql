@@ -1,0 +1,3 @@
+-- Nothing on PostgreSQL: an index-only scan cannot return an indexed expression, so an index like
+-- SQLite's records_search would not spare reading the rows; the search checks the stored text
+-- before parsing it instead (page_json::filter_sql).
