@@ -20,6 +20,7 @@ mod forms;
 mod gap;
 mod hooks;
 mod impact;
+mod improvement_pages;
 mod layout;
 mod lists;
 mod objectives;

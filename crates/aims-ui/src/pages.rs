@@ -62,10 +62,12 @@ pub(crate) struct PageSpec {
     pub list_label: Option<&'static str>,
     /// What is truly particular to the kind's record page.
     pub hooks: Option<&'static dyn PageHooks>,
+    /// The lists of the same area, linked above the list (the kind's own among them).
+    pub related: &'static [&'static KindSpec],
 }
 
 /// What a declaration leaves as it is: `PageSpec { kind: &X, …, ..PAGE }`.
-const PAGE: PageSpec = PageSpec {
+pub(crate) const PAGE: PageSpec = PageSpec {
     kind: &kinds::BASE,
     title_field: "title",
     columns: &[],
@@ -79,6 +81,7 @@ const PAGE: PageSpec = PageSpec {
     hidden: &[],
     list_label: None,
     hooks: None,
+    related: &[],
 };
 
 /// A headed group of a record's fields on its page.
@@ -286,7 +289,7 @@ impl PageHooks for GatePrerequisites {
 
 /// Every kind whose pages are generated: those listed in `PAGES` and the scope.
 pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
-    PAGES.iter().chain([&SCOPE_PAGE])
+    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES)
 }
 
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and
@@ -351,6 +354,8 @@ struct ListPage {
     columns: Vec<Column>,
     rows: Vec<Row>,
     listing: Listing,
+    /// The area's lists: (href, label, current).
+    related: Vec<(String, &'static str, bool)>,
 }
 
 /// The record's name: its title field as the page shows it (a stage's label, not its code).
@@ -403,6 +408,11 @@ async fn list(
         columns,
         rows,
         listing,
+        related: page
+            .related
+            .iter()
+            .map(|k| (format!("/orgs/{}/{}", ctx.slug(), k.collection), k.plural_label, k.kind == spec.kind))
+            .collect(),
     }
     .into_response())
 }
