@@ -17,8 +17,17 @@ use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::hooks::{ActFuture, Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section};
-use crate::pages::{PAGE, PageSection, PageSpec};
+use crate::page_spec::{PAGE, PageSection, PageSpec};
 use crate::recform::Posted;
+use crate::text::{datetime, esc, humanize};
+
+const VERIFICATION_HEADING: &str = "Verification of effectiveness";
+const VERIFICATION: &[(&str, &str)] = &[
+    ("effective", "Effective"),
+    ("verification_comment", "What was checked"),
+    ("verified_by", "Verified by"),
+    ("verified_at", "Verified at"),
+];
 
 /// The area's three lists, linked from each.
 const AREA: &[&aims_domain::validate::KindSpec] = &[&NONCONFORMITY, &IMPROVEMENT, &CHANGE];
@@ -58,6 +67,15 @@ pub(crate) static PAGES: &[PageSpec] = &[
         serves: "Clause 10.1",
         intro: "Opportunities to improve the AI management system, from audits, reviews, incidents, feedback and planning, with the decision taken on each and its outcome.",
         section: Section::Improve,
+        hooks: Some(&Recorded {
+            heading: "Decision",
+            fields: &[
+                ("decision", "Decision"),
+                ("decision_rationale", "Rationale"),
+                ("decided_by", "Decided by"),
+                ("decided_at", "Decided at"),
+            ],
+        }),
         related: AREA,
         ..PAGE
     },
@@ -73,10 +91,58 @@ pub(crate) static PAGES: &[PageSpec] = &[
         serves: "Clause 6.3",
         intro: "Changes to the AI management system itself, planned before they are made: their purpose and potential consequences, the resources they need and who is responsible.",
         section: Section::Improve,
+        hooks: Some(&Recorded { heading: "Outcome", fields: &[("closing_note", "Note"), ("completed_at", "Completed at")] }),
         related: AREA,
         ..PAGE
     },
 ];
+
+/// What a kind's transitions recorded on the record (who decided, when, why), shown once set:
+/// the generated pages show the fields people write, not those the system writes.
+pub(crate) struct Recorded {
+    heading: &'static str,
+    fields: &'static [(&'static str, &'static str)],
+}
+
+impl PageHooks for Recorded {
+    fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, record: &'a Record, _: Option<&'a PanelRefusal>) -> PanelFuture<'a> {
+        Box::pin(async move {
+            let (_, names) = ctx.member_names(state).await?;
+            Ok(recorded_html(self.heading, self.fields, record, &names))
+        })
+    }
+}
+
+/// A card of the recorded fields that are set, or `None` when none is.
+fn recorded_html(heading: &str, fields: &[(&str, &str)], record: &Record, names: &HashMap<String, String>) -> Option<String> {
+    let shown: Vec<String> = fields
+        .iter()
+        .filter_map(|(name, label)| {
+            let value = match record.data.get(*name)? {
+                Value::Bool(b) => if *b { "Yes" } else { "No" }.to_owned(),
+                Value::String(s) if name.ends_with("_by") => names.get(s).cloned().unwrap_or_else(|| s.clone()),
+                Value::String(s) if name.ends_with("_at") => datetime(s),
+                Value::String(s) => humanize_value(name, s),
+                _ => return None,
+            };
+            Some(format!(r#"<div><dt>{}</dt><dd class="pre">{}</dd></div>"#, esc(label), esc(&value)))
+        })
+        .collect();
+    if shown.is_empty() {
+        return None;
+    }
+    let id = format!("{}-h", heading.to_lowercase().replace(' ', "-"));
+    Some(format!(
+        r#"<section class="card" aria-labelledby="{id}"><h2 id="{id}">{}</h2><dl class="facts">{}</dl></section>"#,
+        esc(heading),
+        shown.concat()
+    ))
+}
+
+/// A recorded code (`accepted`) as words; free text as it is.
+fn humanize_value(name: &str, value: &str) -> String {
+    if name == "decision" { humanize(value) } else { value.to_owned() }
+}
 
 /// One corrective action as the panel lists it.
 struct Row {
@@ -127,7 +193,9 @@ impl PageHooks for CorrectiveActions {
                 typed_due: typed("due_date"),
                 errors: refused.map(|r| r.errors.clone()).unwrap_or_default(),
             };
-            Ok(Some(panel.render().map_err(|e| UiError::Internal(e.to_string()))?))
+            let mut html = panel.render().map_err(|e| UiError::Internal(e.to_string()))?;
+            html.extend(recorded_html(VERIFICATION_HEADING, VERIFICATION, nc, &names));
+            Ok(Some(html))
         })
     }
 

@@ -25,6 +25,7 @@ mod layout;
 mod lists;
 mod objectives;
 mod page_index;
+mod page_spec;
 mod pages;
 mod people;
 mod picker;
