@@ -30,10 +30,10 @@ pub(crate) async fn corrective_actions(tx: &mut WriteTx, member: &Member, docume
         document.get(ACTIONS).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
     let mut actions = Vec::with_capacity(ids.len());
     for id in &ids {
-        if let Some(action) = records::get_for_update(tx, &member.org_id, ACTION.kind, &RecordKey::Id(id)).await? {
-            if !action.archived {
-                actions.push(action);
-            }
+        if let Some(action) = records::get_for_update(tx, &member.org_id, ACTION.kind, &RecordKey::Id(id)).await?
+            && !action.archived
+        {
+            actions.push(action);
         }
     }
     Ok(actions)

@@ -39,10 +39,8 @@ pub(crate) static PAGES: &[PageSpec] = &[
         columns: &["source", "detected_on", "owner_id"],
         facts: &["source", "detected_on", "owner_id"],
         sections: &[
-            PageSection { heading: "What happened", fields: &["description", "ai_system_ids", "requirement_refs", "control_refs"] },
             PageSection { heading: "Correction", fields: &["correction"] },
             PageSection { heading: "Cause", fields: &["root_cause", "similar_elsewhere", "similar_details"] },
-            PageSection { heading: "Corrective action", fields: &["corrective_action_ids"] },
         ],
         serves: "Clause 10.2",
         intro: "Nonconformities from audits, incidents, monitoring, complaints and reviews: the correction taken, the root cause, the corrective actions and the check that they worked, by someone who did not do the work.",
@@ -57,7 +55,6 @@ pub(crate) static PAGES: &[PageSpec] = &[
         columns: &["source", "owner_id"],
         facts: &["source", "owner_id"],
         sections: &[
-            PageSection { heading: "Opportunity", fields: &["opportunity"] },
             PageSection { heading: "Outcome", fields: &["outcome"] },
             PageSection {
                 heading: "Links",
@@ -84,10 +81,7 @@ pub(crate) static PAGES: &[PageSpec] = &[
         title_field: "title",
         columns: &["planned_on", "owner_id"],
         facts: &["planned_on", "owner_id"],
-        sections: &[
-            PageSection { heading: "Purpose and consequences", fields: &["purpose", "consequences"] },
-            PageSection { heading: "Resources and responsibilities", fields: &["resources", "responsibilities"] },
-        ],
+        sections: &[PageSection { heading: "Resources and responsibilities", fields: &["resources", "responsibilities"] }],
         serves: "Clause 6.3",
         intro: "Changes to the AI management system itself, planned before they are made: their purpose and potential consequences, the resources they need and who is responsible.",
         section: Section::Improve,
