@@ -94,7 +94,7 @@ impl App {
         )
         .await?;
 
-        // Just raised from a monitoring alert.
+        // Just raised from a monitoring alert, its correction already written down.
         self.create_record(admin, &NONCONFORMITY, &json!({
             "title": "CV screening used on live applications before its gate was approved",
             "source": "monitoring",
@@ -102,6 +102,7 @@ impl App {
             "detected_on": day(-2),
             "ai_system_ids": [screening],
             "control_refs": ["A.6.2.5"],
+            "correction": "Recruiters' access to the assistant suspended until the gate is decided; the ranked applications are being re-read by hand.",
             "owner_id": admin.user_id
         })).await?;
         Ok(())
