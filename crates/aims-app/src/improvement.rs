@@ -26,8 +26,7 @@ fn filled(document: &Map<String, Value>, field: &str) -> bool {
 
 /// The nonconformity's corrective actions (archived ones left out), in the order it lists them.
 pub(crate) async fn corrective_actions(tx: &mut WriteTx, member: &Member, document: &Map<String, Value>) -> AppResult<Vec<Record>> {
-    let ids: Vec<String> =
-        document.get(ACTIONS).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+    let ids = ids_of(document);
     let mut actions = Vec::with_capacity(ids.len());
     for id in &ids {
         if let Some(action) = records::get_for_update(tx, &member.org_id, ACTION.kind, &RecordKey::Id(id)).await?
@@ -139,19 +138,27 @@ pub(crate) struct NonconformityRules;
 
 impl KindRules for NonconformityRules {
     fn before_create<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
-        Box::pin(check_sources(tx, member, &draft.document))
+        Box::pin(check_sources(tx, member, &draft.document, &[]))
     }
 
-    fn before_update<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, _current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
-        Box::pin(check_sources(tx, member, &draft.document))
+    /// Only the actions a change links anew are checked: one linked earlier whose source has
+    /// since changed does not block every later edit.
+    fn before_update<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move {
+            let before = ids_of(&current.data);
+            check_sources(tx, member, &draft.document, &before).await
+        })
     }
 }
 
-async fn check_sources(tx: &mut WriteTx, member: &Member, document: &Map<String, Value>) -> AppResult<()> {
-    let ids: Vec<String> =
-        document.get(ACTIONS).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+fn ids_of(document: &Map<String, Value>) -> Vec<String> {
+    document.get(ACTIONS).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+}
+
+async fn check_sources(tx: &mut WriteTx, member: &Member, document: &Map<String, Value>, linked_before: &[String]) -> AppResult<()> {
+    let ids = ids_of(document);
     let mut errors = ValidationErrors::default();
-    for (i, id) in ids.iter().enumerate() {
+    for (i, id) in ids.iter().enumerate().filter(|(_, id)| !linked_before.contains(id)) {
         let action = records::get_for_update(tx, &member.org_id, ACTION.kind, &RecordKey::Id(id)).await?;
         if let Some(action) = action.filter(|a| a.data.get("source").and_then(Value::as_str) != Some("corrective_action")) {
             errors.push(
@@ -185,9 +192,9 @@ impl App {
         let action = insert_logged(&mut tx, &member.org_id, &actor, &ACTION, &draft).await?;
         rules::after_write(&mut tx, member, &ACTION, None, &action).await?;
         let mut document = nc.data.clone();
-        let mut ids = document.get(ACTIONS).and_then(Value::as_array).cloned().unwrap_or_default();
-        ids.push(json!(action.id));
-        document.insert(ACTIONS.into(), Value::Array(ids));
+        let mut ids = ids_of(&document);
+        ids.push(action.id.clone());
+        document.insert(ACTIONS.into(), json!(ids));
         let draft = Draft { reference: nc.reference.clone(), state: nc.state.clone(), document };
         let updated = update_logged(&mut tx, &member.org_id, &actor, &NONCONFORMITY, &nc, &draft, nc.archived, "update").await?;
         rules::after_write(&mut tx, member, &NONCONFORMITY, Some(&nc), &updated).await?;

@@ -103,6 +103,13 @@ async fn a_nonconformity_goes_through_corrective_action_to_closure(backend: Back
         assert!(actions.contains(&step), "{step} in {actions:?}");
     }
     conflict(&take(&t, "admin", &nc, "verify", &comment).await, "closed");
+    // An action linked earlier whose source changed since does not block later edits; a new
+    // link to a non-corrective action is refused.
+    change(&t, "editor", &action, json!({"source": "other"})).await;
+    change(&t, "editor", &nc, json!({"similar_details": "Decline reasons checked too"})).await;
+    let v = version(&t, &nc).await;
+    let both = json!({"corrective_action_ids": [id_of(&action), id_of(&gap_action)]});
+    assert_eq!(t.patch("editor", &nc, v, &both).await.problem(422), ["corrective_action_ids[1]"]);
     // The link is queryable both ways.
     let trace = t.get("viewer", &format!("{action}/trace")).await;
     assert_eq!(trace.status, 200, "{}", trace.text);
