@@ -61,13 +61,15 @@ impl Filter {
 }
 
 /// The text a search looks in: a record's name, title and reference, in lower case. SQLite's
-/// `records_search` (migration 11) indexes this very expression: change the two together.
+/// `records_search` index and PostgreSQL's `search` column (migration 11) hold this very
+/// expression: change them together.
 fn searched_sql(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => {
             "lower(coalesce(json_extract(r.data, '$.name'), '') || ' ' || coalesce(json_extract(r.data, '$.title'), '') || ' ' || coalesce(r.ref, ''))"
         }
-        Backend::Postgres => "lower(concat_ws(' ', r.data::json ->> 'name', r.data::json ->> 'title', r.ref))",
+        // Stored with the row (migration 11), so a search reads a short column, not the JSON.
+        Backend::Postgres => "r.search",
     }
 }
 
@@ -90,15 +92,7 @@ fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
             ),
         },
         Filter::State(_) => format!("AND r.state = ${param}"),
-        // On PostgreSQL the stored text is searched first, which spares parsing the document
-        // of every record that cannot match (the text is in the document as typed unless it
-        // holds a character JSON escapes).
-        Filter::Text(query) => match backend {
-            Backend::Postgres if !query.chars().any(|c| c == '"' || c == '\\' || c.is_control()) => format!(
-                "AND CASE WHEN strpos(lower(r.data), ${param}) > 0 OR strpos(lower(coalesce(r.ref, '')), ${param}) > 0 \
-                 THEN strpos({}, ${param}) > 0 ELSE FALSE END",
-                searched_sql(backend)
-            ),
+        Filter::Text(_) => match backend {
             Backend::Postgres => format!("AND strpos({}, ${param}) > 0", searched_sql(backend)),
             Backend::Sqlite => format!("AND instr({}, ${param}) > 0", searched_sql(backend)),
         },

@@ -1,3 +1,7 @@
--- Nothing on PostgreSQL: an index-only scan cannot return an indexed expression, so an index like
--- SQLite's records_search would not spare reading the rows; the search checks the stored text
--- before parsing it instead (page_json::filter_sql).
+-- A list's search (`?q=`, the pickers) looks for text in a record's name, title and reference.
+-- PostgreSQL cannot read an indexed expression from an index (SQLite's records_search), so the
+-- searched text is stored with the row: a search compares a short column instead of lower-casing
+-- and parsing every document of the kind. The same expression as SQLite's index.
+ALTER TABLE records ADD COLUMN search TEXT GENERATED ALWAYS AS (
+    lower(coalesce(data::jsonb ->> 'name', '') || ' ' || coalesce(data::jsonb ->> 'title', '') || ' ' || coalesce(ref, ''))
+) STORED;
