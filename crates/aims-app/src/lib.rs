@@ -11,6 +11,7 @@ pub mod error;
 pub mod evidence;
 mod gates;
 pub mod import;
+pub mod list_query;
 pub mod orgs;
 pub mod people;
 pub mod policies;

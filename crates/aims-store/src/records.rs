@@ -191,6 +191,51 @@ pub async fn list_where(db: &Db, org_id: &str, page: &crate::page_json::PageRequ
     Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
 }
 
+/// [`list_where`] in `sort`'s order: `page.after_seq` is the creation sequence of the previous
+/// page's last row, and so is the returned page's `next_after`.
+pub async fn list_sorted(
+    db: &Db,
+    org_id: &str,
+    page: &crate::page_json::PageRequest<'_>,
+    sort: crate::page_json::Sort,
+) -> StoreResult<Page<Record>> {
+    let columns = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = crate::page_json::sorted_page_sql(db.backend(), page.include_archived, page.filters, sort, &columns);
+    let rows: Vec<Row> = on_pool!(db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(org_id)
+            .bind(page.kind)
+            .bind(page.after_seq)
+            .bind(i64::from(page.limit) + 1);
+        for filter in page.filters {
+            query = query.bind(crate::page_json::filter_value(filter));
+        }
+        query.fetch_all(pool).await?
+    });
+    let records = rows.into_iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
+}
+
+/// How many live records of `kind` hold each pair of whole numbers in fields `a` and `b` (a
+/// risk's likelihood and consequence): `(a, b, count)`, counted by the database, so a heat map
+/// covers every record whatever their number. Records missing either number are not counted.
+pub async fn count_pairs(db: &Db, org_id: &str, kind: &str, a: &'static str, b: &'static str) -> StoreResult<Vec<(i64, i64, i64)>> {
+    let value = |field: &str| match db.backend() {
+        crate::db::Backend::Sqlite => format!("json_extract(data, '$.{field}')"),
+        crate::db::Backend::Postgres => format!("(data::json ->> '{field}')"),
+    };
+    let (va, vb) = (value(a), value(b));
+    let sql = format!(
+        "SELECT CAST({va} AS BIGINT), CAST({vb} AS BIGINT), COUNT(*) FROM records \
+         WHERE org_id = $1 AND kind = $2 AND archived = FALSE AND {va} IS NOT NULL AND {vb} IS NOT NULL \
+         GROUP BY CAST({va} AS BIGINT), CAST({vb} AS BIGINT)"
+    );
+    let rows: Vec<(i64, i64, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).fetch_all(pool).await?
+    });
+    Ok(rows)
+}
+
 /// Writes a new document (and state) over a record whose version is `expected_version`, as one
 /// compare-and-set: a concurrent change makes this fail with [`StoreError::Stale`].
 pub async fn update(
