@@ -77,6 +77,12 @@ impl App {
         Ok(records::list_sorted(&self.db, &member.org_id, &page, sort).await?)
     }
 
+    /// How many live records of `spec` match every filter.
+    pub async fn count_records_where(&self, member: &Member, spec: &KindSpec, filters: &[Filter]) -> AppResult<i64> {
+        require(member, Action::Read)?;
+        Ok(records::count_where(&self.db, &member.org_id, spec.kind, filters).await?)
+    }
+
     /// How many live records of `spec` hold each pair of whole numbers in fields `a` and `b`,
     /// over the whole organisation: `(a, b, count)`.
     pub async fn count_pairs(&self, member: &Member, spec: &KindSpec, a: &'static str, b: &'static str) -> AppResult<Vec<(i64, i64, i64)>> {

@@ -216,6 +216,21 @@ pub async fn list_sorted(
     Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
 }
 
+/// How many live records of `kind` match every filter, counted by the database.
+pub async fn count_where(db: &Db, org_id: &str, kind: &str, filters: &[crate::page_json::Filter]) -> StoreResult<i64> {
+    // `$3 = $4` stands for the page query's paging parameters, bound here as equal values so
+    // the filters keep their numbers (`$5…`).
+    let sql = format!("SELECT COUNT(*) FROM {} AND $3 = $4", crate::page_json::matching_sql(db.backend(), false, filters));
+    let count: (i64,) = on_pool!(db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).bind(0i64).bind(0i64);
+        for filter in filters {
+            query = query.bind(crate::page_json::filter_value(filter));
+        }
+        query.fetch_one(pool).await?
+    });
+    Ok(count.0)
+}
+
 /// How many live records of `kind` hold each pair of whole numbers in fields `a` and `b` (a
 /// risk's likelihood and consequence): `(a, b, count)`, counted by the database, so a heat map
 /// covers every record whatever their number. Records missing either number are not counted.

@@ -61,6 +61,10 @@ pub(crate) struct Listing {
     pub controls: Vec<FilterControl>,
     /// Link filters in force, each naming the linked record, with a link that removes it.
     pub chips: Vec<Chip>,
+    /// The next page's cursor, when there is one.
+    next_cursor: Option<String>,
+    /// Whether this is a later page than the first.
+    later: bool,
 }
 
 /// A select of the filter bar.
@@ -149,6 +153,20 @@ impl Listing {
             pairs.push(more.to_owned());
         }
         if pairs.is_empty() { self.base.clone() } else { format!("{}?{}", self.base, pairs.join("&")) }
+    }
+
+    /// Sets the links to the next and first pages and the download.
+    fn link(&mut self) {
+        self.next_href = self.next_cursor.as_ref().map(|c| self.href(&self.sort, &format!("cursor={c}")));
+        self.first_href = self.later.then(|| self.href(&self.sort, ""));
+        self.csv_href = self.href(&self.sort, "format=csv");
+    }
+
+    /// Keeps a page's own filter parameter (one the kind's declaration does not name, such as
+    /// evidence's "overdue") in every link of the list.
+    pub fn keep(&mut self, name: &str, value: &str) {
+        self.active.push((name.to_owned(), value.to_owned()));
+        self.link();
     }
 
     /// Whether the column `name` can be sorted by.
@@ -258,15 +276,14 @@ pub(crate) async fn page(
         sortable,
         controls: Vec::new(),
         chips: Vec::new(),
+        next_cursor: page.next_after.map(|after| match order {
+            None => cursor::encode(after),
+            Some(_) => cursor::encode_sorted(params.sort.trim(), after),
+        }),
+        later: !params.cursor.is_empty(),
         sort,
     };
-    let next = page.next_after.map(|after| match order {
-        None => cursor::encode(after),
-        Some(_) => cursor::encode_sorted(&listing.sort, after),
-    });
-    listing.next_href = next.map(|c| listing.href(&listing.sort, &format!("cursor={c}")));
-    listing.first_href = (!params.cursor.is_empty()).then(|| listing.href(&listing.sort, ""));
-    listing.csv_href = listing.href(&listing.sort, "format=csv");
+    listing.link();
     Ok((page.items, listing))
 }
 

@@ -227,6 +227,7 @@ struct RiskRow {
     treatment: String,
     owner: String,
     state: String,
+    updated: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -239,26 +240,48 @@ struct RisksPage {
     residual_map: String,
     legend: Vec<(String, usize, String)>,
     threshold: String,
+    listing: crate::lists::Listing,
+    path: String,
 }
 
-pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
-    let criteria = criteria(&state, &ctx).await?;
-    let (_, names) = ctx.member_names(&state).await?;
-    let risks = state.app.list_records(&ctx.member, &RISK, false, 0, 200).await?.items;
+pub(crate) async fn list(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(params): Query<crate::lists::ListParams>,
+) -> Result<Response, UiError> {
+    let (members, names) = ctx.member_names(&state).await?;
     let options = Options::load(&state.app, &ctx.member, RISK.fields).await?;
-    let systems_field = RISK.field("ai_system_ids").expect("risk links AI systems");
-    let mut inherent = HashMap::new();
-    let mut residual = HashMap::new();
-    for r in &risks {
-        let rating =
-            |p: &str| Some((r.data.get(&format!("{p}_likelihood"))?.as_i64()?, r.data.get(&format!("{p}_consequence"))?.as_i64()?));
-        if let Some(at) = rating("inherent") {
-            *inherent.entry(at).or_insert(0) += 1;
-        }
-        if let Some(at) = rating("residual") {
-            *residual.entry(at).or_insert(0) += 1;
-        }
+    let systems_field = RISK.field("ai_system_ids").ok_or(UiError::NotFound)?;
+    if params.wants_csv() {
+        let header = ["id", "title", "ai_systems", "inherent_level", "residual_level", "treatment", "owner", "state"];
+        let row = move |r: &Record| {
+            vec![
+                r.id.clone(),
+                field(r, "title"),
+                recform::show(systems_field, r.data.get("ai_system_ids"), &options),
+                field(r, "inherent_level"),
+                field(r, "residual_level"),
+                field(r, "treatment"),
+                names.get(&field(r, "owner_id")).cloned().unwrap_or_default(),
+                r.state.clone().unwrap_or_default(),
+            ]
+        };
+        return Ok(crate::lists::csv(state.app.clone(), ctx.member.clone(), &RISK, &params, Vec::new(), "risks", &header, row));
     }
+    let criteria = criteria(&state, &ctx).await?;
+    let path = format!("/orgs/{}/risks", ctx.slug());
+    let (risks, mut listing) = crate::lists::page(&state.app, &ctx.member, &RISK, &params, Vec::new(), &path).await?;
+    crate::lists::filter_bar(&state.app, &ctx.member, &RISK, &members, &mut listing).await?;
+    let mut options = options;
+    for risk in &risks {
+        options.label_linked(&state.app, &ctx.member, RISK.fields, &risk.data).await?;
+    }
+    // The heat maps count every live risk, not the page shown.
+    let counts = |pairs: Vec<(i64, i64, i64)>| -> HashMap<(i64, i64), usize> {
+        pairs.into_iter().map(|(l, c, n)| ((l, c), usize::try_from(n).unwrap_or(0))).collect()
+    };
+    let inherent = counts(state.app.count_pairs(&ctx.member, &RISK, "inherent_likelihood", "inherent_consequence").await?);
+    let residual = counts(state.app.count_pairs(&ctx.member, &RISK, "residual_likelihood", "residual_consequence").await?);
     let rows = risks
         .iter()
         .map(|r| {
@@ -276,6 +299,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
                 treatment: humanize(&field(r, "treatment")),
                 owner: names.get(&field(r, "owner_id")).cloned().unwrap_or_default(),
                 state: r.state.clone().unwrap_or_default(),
+                updated: crate::text::date(&r.updated_at),
             }
         })
         .collect();
@@ -296,6 +320,8 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         residual_map: heat_map(&criteria, "residual", &residual),
         legend,
         threshold: criteria.threshold.clone(),
+        listing,
+        path,
     }
     .into_response())
 }
