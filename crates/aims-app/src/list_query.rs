@@ -2,7 +2,7 @@
 //! one reading of `?state=`, `?q=`, field filters and `?sort=` that the API and the pages share.
 
 use aims_domain::ValidationErrors;
-use aims_domain::validate::{FieldType, KindSpec};
+use aims_domain::validate::{FieldType, KindSpec, Shape};
 use aims_store::page_json::{Filter, Sort, SortKey};
 
 /// The longest text a list search (`?q=`) takes.
@@ -78,13 +78,17 @@ pub fn states(spec: &KindSpec) -> Vec<&'static str> {
 }
 
 /// Whether a list of `spec` can be ordered by `name`: `updated`, or a field holding one short
-/// value (text, choice or date), whose text order is its order.
+/// value (text, choice or date, or a system field of those shapes, such as an AI system's
+/// lifecycle stage), whose text order is its order.
 pub fn sort_key(spec: &KindSpec, name: &str) -> Option<SortKey> {
     if name == UPDATED {
         return Some(SortKey::Updated);
     }
-    let field = spec.field(name)?;
-    matches!(field.ty, FieldType::Text { .. } | FieldType::Choice(_) | FieldType::Date).then_some(SortKey::Field(field.name))
+    if let Some(field) = spec.field(name) {
+        return matches!(field.ty, FieldType::Text { .. } | FieldType::Choice(_) | FieldType::Date).then_some(SortKey::Field(field.name));
+    }
+    let field = spec.system_field(name)?;
+    matches!(field.shape, Shape::Text | Shape::Date | Shape::Timestamp).then_some(SortKey::Field(field.name))
 }
 
 /// Reads `?sort=`: a sortable name ([`sort_key`]), descending when it starts with `-`. `None`
@@ -106,6 +110,7 @@ mod tests {
     fn sorts_by_short_fields_and_the_last_change_only() {
         assert_eq!(sort(&AI_SYSTEM, "name"), Some(Sort { key: SortKey::Field("name"), descending: false }));
         assert_eq!(sort(&AI_SYSTEM, "-updated"), Some(Sort { key: SortKey::Updated, descending: true }));
+        assert_eq!(sort(&AI_SYSTEM, "lifecycle_stage"), Some(Sort { key: SortKey::Field("lifecycle_stage"), descending: false }));
         assert_eq!(sort(&AI_SYSTEM, "owner_id"), None);
         assert_eq!(sort(&AI_SYSTEM, "no_such_field"), None);
         assert_eq!(sort(&AI_SYSTEM, ""), None);

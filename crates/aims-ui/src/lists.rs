@@ -263,8 +263,8 @@ pub(crate) async fn page(
     let order = params.order(spec);
     let page = read(app, member, spec, &filters, order, params.after(spec)?, PAGE_SIZE).await?;
     let sort = if order.is_some() { params.sort.trim().to_owned() } else { String::new() };
-    let mut sortable: Vec<&'static str> =
-        spec.fields.iter().filter(|f| list_query::sort_key(spec, f.name).is_some()).map(|f| f.name).collect();
+    let names = spec.fields.iter().map(|f| f.name).chain(spec.system_fields.iter().map(|f| f.name));
+    let mut sortable: Vec<&'static str> = names.filter(|name| list_query::sort_key(spec, name).is_some()).collect();
     sortable.push(list_query::UPDATED);
     let mut listing = Listing {
         q: params.q.trim().chars().take(MAX_SEARCH).collect(),
