@@ -96,7 +96,7 @@ journey(aims, 'a list filters by its declared fields and sorts by its columns, o
   await page.goto(`${url}/orgs/demo/context-issues`);
   const filters = page.getByRole('form', { name: 'Filter context issues' });
   await filters.getByLabel('Internal or external').selectOption({ label: 'External' });
-  await filters.getByRole('button', { name: 'Filter' }).click();
+  await filters.getByRole('button', { name: 'Apply' }).click();
   await page.waitForURL(/issue_type=external/);
   assert.equal(await page.getByRole('link', { name: 'Alpha staff turnover' }).count(), 0, 'the internal issue is filtered out');
   await page.getByRole('link', { name: 'Beta market shift' }).waitFor();
@@ -115,6 +115,11 @@ journey(aims, 'a list filters by its declared fields and sorts by its columns, o
   titles = await page.locator('a.row-link').allInnerTexts();
   assert.ok(titles.indexOf('Zeta supplier concentration') < titles.indexOf('Beta market shift'), titles.join(' | '));
   await checkPage(page, 'record-list-filtered-sorted');
+  // On a phone the rows are cards without headers: the Order select sorts the same way.
+  await page.getByRole('form', { name: 'Filter context issues' }).getByLabel('Order').selectOption({ label: 'Name (ascending)' });
+  await page.getByRole('form', { name: 'Filter context issues' }).getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/sort=title(&|$)/);
+  assert.match(page.url(), /issue_type=external/);
 
   // The AI systems register has the same bar and sortable headers.
   await page.goto(`${url}/orgs/demo/ai-systems?sort=-lifecycle_stage`);

@@ -458,6 +458,16 @@ async fn render_list(
     let path = format!("/orgs/{}/evidence", ctx.slug());
     let (records, mut listing) = crate::lists::page(&state.app, &ctx.member, &EVIDENCE, params, extra, &path).await?;
     crate::lists::filter_bar(&state.app, &ctx.member, &EVIDENCE, &members, &mut listing).await?;
+    listing.offer_orders(&[("title", "Evidence"), ("evidence_type", "Kind"), ("review_by", "Review by"), ("updated", "Updated")]);
+    // The upload form below labels its fields with the declaration's labels: the filters
+    // say it their own way, so each label names one control on the page.
+    for control in &mut listing.controls {
+        match control.name {
+            "evidence_type" => control.label = "Kind".into(),
+            "owner_id" => control.label = "Owned by".into(),
+            _ => {}
+        }
+    }
     listing.controls.push(crate::lists::FilterControl {
         name: "overdue",
         label: "Review".into(),

@@ -61,6 +61,9 @@ pub(crate) struct Listing {
     pub controls: Vec<FilterControl>,
     /// Link filters in force, each naming the linked record, with a link that removes it.
     pub chips: Vec<Chip>,
+    /// The orders offered as a select beside the filters, `(value, label, selected)`: a phone
+    /// shows rows as cards, without the sortable headers.
+    pub orders: Vec<(String, String, bool)>,
     /// The next page's cursor, when there is one.
     next_cursor: Option<String>,
     /// Whether this is a later page than the first.
@@ -169,6 +172,19 @@ impl Listing {
         self.link();
     }
 
+    /// Offers the sortable ones of `columns` (`(name, label)`) in the filter form's order
+    /// select, each either way, after the default order.
+    pub fn offer_orders(&mut self, columns: &[(&str, &str)]) {
+        let mut orders = vec![(String::new(), "Oldest first".to_owned(), self.sort.is_empty())];
+        for (name, label) in columns.iter().filter(|(name, _)| self.can_sort(name)) {
+            for (value, way) in [(name.to_string(), "ascending"), (format!("-{name}"), "descending")] {
+                let selected = self.sort == value;
+                orders.push((value, format!("{label} ({way})"), selected));
+            }
+        }
+        self.orders = orders;
+    }
+
     /// Whether the column `name` can be sorted by.
     pub fn can_sort(&self, name: &str) -> bool {
         self.sortable.contains(&name)
@@ -215,7 +231,7 @@ impl Listing {
         if !self.q.is_empty() {
             kept.push(("q".into(), self.q.clone()));
         }
-        if !self.sort.is_empty() {
+        if !self.sort.is_empty() && self.orders.is_empty() {
             kept.push(("sort".into(), self.sort.clone()));
         }
         kept
@@ -276,6 +292,7 @@ pub(crate) async fn page(
         sortable,
         controls: Vec::new(),
         chips: Vec::new(),
+        orders: Vec::new(),
         next_cursor: page.next_after.map(|after| match order {
             None => cursor::encode(after),
             Some(_) => cursor::encode_sorted(params.sort.trim(), after),

@@ -390,6 +390,10 @@ async fn list(
     let (records, mut listing) = lists::page(&state.app, &ctx.member, spec, &params, Vec::new(), &path).await?;
     let (members, _) = ctx.member_names(&state).await?;
     lists::filter_bar(&state.app, &ctx.member, spec, &members, &mut listing).await?;
+    let mut orders: Vec<(&str, &str)> = vec![(page.title_field, "Name")];
+    orders.extend(page.columns.iter().filter_map(|c| spec.field(c)).map(|f| (f.name, f.label)));
+    orders.push(("updated", "Updated"));
+    listing.offer_orders(&orders);
     let mut options = options;
     for record in &records {
         options.label_linked(&state.app, &ctx.member, spec.fields, &record.data).await?;

@@ -272,6 +272,7 @@ pub(crate) async fn list(
     let path = format!("/orgs/{}/risks", ctx.slug());
     let (risks, mut listing) = crate::lists::page(&state.app, &ctx.member, &RISK, &params, Vec::new(), &path).await?;
     crate::lists::filter_bar(&state.app, &ctx.member, &RISK, &members, &mut listing).await?;
+    listing.offer_orders(&[("title", "Risk"), ("treatment", "Treatment"), ("updated", "Updated")]);
     let mut options = options;
     for risk in &risks {
         options.label_linked(&state.app, &ctx.member, RISK.fields, &risk.data).await?;

@@ -85,6 +85,13 @@ pub(crate) async fn list(
     }
     let (records, mut listing) = crate::lists::page(&state.app, &ctx.member, &AI_SYSTEM, &params, Vec::new(), &path).await?;
     crate::lists::filter_bar(&state.app, &ctx.member, &AI_SYSTEM, &members, &mut listing).await?;
+    listing.offer_orders(&[
+        ("name", "Name"),
+        ("lifecycle_stage", "Lifecycle stage"),
+        ("eu_ai_act_risk_category", "EU AI Act risk"),
+        ("human_oversight_mode", "Human oversight"),
+        ("updated", "Updated"),
+    ]);
     let rows = records
         .iter()
         .map(|r| {
