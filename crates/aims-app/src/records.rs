@@ -83,11 +83,16 @@ impl App {
         Ok(records::count_where(&self.db, &member.org_id, spec.kind, filters).await?)
     }
 
-    /// How many live records of `spec` hold each pair of whole numbers in fields `a` and `b`,
-    /// over the whole organisation: `(a, b, count)`.
-    pub async fn count_pairs(&self, member: &Member, spec: &KindSpec, a: &'static str, b: &'static str) -> AppResult<Vec<(i64, i64, i64)>> {
+    /// How many live records of `spec` hold each combination of the whole numbers in
+    /// `fields`, over the whole organisation: `(values, count)`.
+    pub async fn count_combinations(
+        &self,
+        member: &Member,
+        spec: &KindSpec,
+        fields: &[&'static str],
+    ) -> AppResult<Vec<(Vec<Option<i64>>, i64)>> {
         require(member, Action::Read)?;
-        Ok(records::count_pairs(&self.db, &member.org_id, spec.kind, a, b).await?)
+        Ok(records::count_combinations(&self.db, &member.org_id, spec.kind, fields).await?)
     }
 
     /// A page of stored record documents after `prefix` (the API's list route).

@@ -231,24 +231,32 @@ pub async fn count_where(db: &Db, org_id: &str, kind: &str, filters: &[crate::pa
     Ok(count.0)
 }
 
-/// How many live records of `kind` hold each pair of whole numbers in fields `a` and `b` (a
-/// risk's likelihood and consequence): `(a, b, count)`, counted by the database, so a heat map
-/// covers every record whatever their number. Records missing either number are not counted.
-pub async fn count_pairs(db: &Db, org_id: &str, kind: &str, a: &'static str, b: &'static str) -> StoreResult<Vec<(i64, i64, i64)>> {
-    let value = |field: &str| match db.backend() {
-        crate::db::Backend::Sqlite => format!("json_extract(data, '$.{field}')"),
-        crate::db::Backend::Postgres => format!("(data::json ->> '{field}')"),
-    };
-    let (va, vb) = (value(a), value(b));
-    let sql = format!(
-        "SELECT CAST({va} AS BIGINT), CAST({vb} AS BIGINT), COUNT(*) FROM records \
-         WHERE org_id = $1 AND kind = $2 AND archived = FALSE AND {va} IS NOT NULL AND {vb} IS NOT NULL \
-         GROUP BY CAST({va} AS BIGINT), CAST({vb} AS BIGINT)"
-    );
-    let rows: Vec<(i64, i64, i64)> = on_pool!(db, pool => {
-        sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).fetch_all(pool).await?
+/// How many live records of `kind` hold each combination of the whole numbers in `fields` (a
+/// risk's inherent and residual likelihood and consequence), counted by the database in one
+/// pass, so heat maps cover every record whatever their number: `(values, count)`, a value
+/// `None` where a record has none.
+pub async fn count_combinations(db: &Db, org_id: &str, kind: &str, fields: &[&'static str]) -> StoreResult<Vec<(Vec<Option<i64>>, i64)>> {
+    use sqlx::Row as _;
+    let values: Vec<String> = fields
+        .iter()
+        .map(|field| match db.backend() {
+            Backend::Sqlite => format!("CAST(json_extract(data, '$.{field}') AS BIGINT)"),
+            Backend::Postgres => format!("CAST(data::json ->> '{field}' AS BIGINT)"),
+        })
+        .collect();
+    let listed = values.join(", ");
+    let sql = format!("SELECT {listed}, COUNT(*) FROM records WHERE org_id = $1 AND kind = $2 AND archived = FALSE GROUP BY {listed}");
+    let n = fields.len();
+    let counted = on_pool!(db, pool => {
+        let rows = sqlx::query(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| {
+                let values = (0..n).map(|i| row.try_get::<Option<i64>, _>(i)).collect::<Result<Vec<_>, _>>()?;
+                Ok((values, row.try_get::<i64, _>(n)?))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
     });
-    Ok(rows)
+    Ok(counted)
 }
 
 /// Writes a new document (and state) over a record whose version is `expected_version`, as one

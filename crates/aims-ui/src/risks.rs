@@ -277,12 +277,18 @@ pub(crate) async fn list(
     for risk in &risks {
         options.label_linked(&state.app, &ctx.member, RISK.fields, &risk.data).await?;
     }
-    // The heat maps count every live risk, not the page shown.
-    let counts = |pairs: Vec<(i64, i64, i64)>| -> HashMap<(i64, i64), usize> {
-        pairs.into_iter().map(|(l, c, n)| ((l, c), usize::try_from(n).unwrap_or(0))).collect()
-    };
-    let inherent = counts(state.app.count_pairs(&ctx.member, &RISK, "inherent_likelihood", "inherent_consequence").await?);
-    let residual = counts(state.app.count_pairs(&ctx.member, &RISK, "residual_likelihood", "residual_consequence").await?);
+    // The heat maps count every live risk, not the page shown, in one pass over them.
+    let fields = ["inherent_likelihood", "inherent_consequence", "residual_likelihood", "residual_consequence"];
+    let (mut inherent, mut residual) = (HashMap::new(), HashMap::new());
+    for (values, n) in state.app.count_combinations(&ctx.member, &RISK, &fields).await? {
+        let n = usize::try_from(n).unwrap_or(0);
+        if let [Some(l), Some(c), ..] = values[..] {
+            *inherent.entry((l, c)).or_insert(0) += n;
+        }
+        if let [_, _, Some(l), Some(c)] = values[..] {
+            *residual.entry((l, c)).or_insert(0) += n;
+        }
+    }
     let rows = risks
         .iter()
         .map(|r| {

@@ -160,13 +160,21 @@ async fn risks_and_evidence_at_scale(ui: TestUi) {
     let editor = member_of(&ui, Role::Editor).await;
     let cookie = ui.sign_in(Role::Editor).await;
     let before = ui.app.list_records(&editor, &RISK, false, 0, 200).await.expect("risks").items;
-    let rated_before = before.iter().filter(|r| r.data["inherent_likelihood"].is_i64() && r.data["inherent_consequence"].is_i64()).count();
+    let rated = |prefix: &str| {
+        before
+            .iter()
+            .filter(|r| r.data[&format!("{prefix}_likelihood")].is_i64() && r.data[&format!("{prefix}_consequence")].is_i64())
+            .count()
+    };
+    let (rated_before, residual_before) = (rated("inherent"), rated("residual"));
     for n in 0..260 {
         let body = json!({
             "title": format!("Scale risk {n:03}"),
             "source_category": "technical",
             "inherent_likelihood": 5,
             "inherent_consequence": 1 + (n % 2),
+            "residual_likelihood": if n % 4 == 0 { json!(2) } else { json!(null) },
+            "residual_consequence": if n % 4 == 0 { json!(2) } else { json!(null) },
         });
         ui.app.create_record(&editor, &RISK, &body).await.expect("risk");
     }
@@ -175,6 +183,8 @@ async fn risks_and_evidence_at_scale(ui: TestUi) {
     assert_eq!(page.status, StatusCode::OK);
     let total = rated_before + 260;
     assert!(page.body.contains(&format!("Risk heat map — inherent: {total} risks rated")), "{}", page.body);
+    let residual = residual_before + 65;
+    assert!(page.body.contains(&format!("Risk heat map — residual: {residual} risks rated")), "{}", page.body);
     // The register pages, searches and filters by state.
     let rows = walk(&ui, &cookie, "/orgs/demo/risks?q=scale+risk&sort=-title").await;
     assert_eq!(rows.len(), 260);
