@@ -13,6 +13,7 @@ pub mod evidence;
 mod gates;
 pub mod import;
 pub mod improvement;
+pub mod list_query;
 pub mod orgs;
 pub mod people;
 pub mod policies;

@@ -7,7 +7,7 @@ use aims_domain::validate::{FieldType, KindSpec, Revisions};
 use aims_domain::{ValidationErrors, clock};
 use aims_store::activity::{self, NewEvent};
 use aims_store::model::{Actor, Member, Page, Record, Revision};
-use aims_store::page_json::{self, Filter, JsonPage, PageRequest};
+use aims_store::page_json::{self, Filter, JsonPage, PageRequest, Sort};
 use aims_store::records::{self, LinkTargets, LinkedRecord, NewRecord, RecordKey};
 
 use crate::secrets::token_hash;
@@ -59,6 +59,40 @@ impl App {
         require(member, Action::Read)?;
         let page = PageRequest { kind: spec.kind, include_archived, filters, after_seq, limit, prefix: "" };
         Ok(records::list_where(&self.db, &member.org_id, &page).await?)
+    }
+
+    /// [`list_records_where`](Self::list_records_where) in `sort`'s order; `after_seq` is the
+    /// creation sequence of the previous page's last record.
+    pub async fn list_records_sorted(
+        &self,
+        member: &Member,
+        spec: &KindSpec,
+        filters: &[Filter],
+        sort: Sort,
+        after_seq: i64,
+        limit: u32,
+    ) -> AppResult<Page<Record>> {
+        require(member, Action::Read)?;
+        let page = PageRequest { kind: spec.kind, include_archived: false, filters, after_seq, limit, prefix: "" };
+        Ok(records::list_sorted(&self.db, &member.org_id, &page, sort).await?)
+    }
+
+    /// How many live records of `spec` match every filter.
+    pub async fn count_records_where(&self, member: &Member, spec: &KindSpec, filters: &[Filter]) -> AppResult<i64> {
+        require(member, Action::Read)?;
+        Ok(records::count_where(&self.db, &member.org_id, spec.kind, filters).await?)
+    }
+
+    /// How many live records of `spec` hold each combination of the whole numbers in
+    /// `fields`, over the whole organisation: `(values, count)`.
+    pub async fn count_combinations(
+        &self,
+        member: &Member,
+        spec: &KindSpec,
+        fields: &[&'static str],
+    ) -> AppResult<Vec<(Vec<Option<i64>>, i64)>> {
+        require(member, Action::Read)?;
+        Ok(records::count_combinations(&self.db, &member.org_id, spec.kind, fields).await?)
     }
 
     /// A page of stored record documents after `prefix` (the API's list route).

@@ -51,6 +51,9 @@ pub enum Filter {
     /// Records whose name, title or reference contains this text, ignoring case: the lists'
     /// search (`?q=`). Hold it as [`Filter::text`] makes it (lower case).
     Text(String),
+    /// Records whose date field holds a date before this one (`YYYY-MM-DD`); a blank date is
+    /// before nothing.
+    Before { field: &'static str, date: String },
 }
 
 impl Filter {
@@ -92,6 +95,13 @@ fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
             ),
         },
         Filter::State(_) => format!("AND r.state = ${param}"),
+        // ISO dates compare as text; the empty text is below every date, so it is ruled out.
+        Filter::Before { field, .. } => match backend {
+            Backend::Sqlite => format!("AND json_extract(r.data, '$.{field}') < ${param} AND json_extract(r.data, '$.{field}') <> ''"),
+            Backend::Postgres => {
+                format!("AND (r.data::json ->> '{field}') < ${param} AND (r.data::json ->> '{field}') <> ''")
+            }
+        },
         Filter::Text(_) => match backend {
             Backend::Postgres => format!("AND strpos({}, ${param}) > 0", searched_sql(backend)),
             Backend::Sqlite => format!("AND instr({}, ${param}) > 0", searched_sql(backend)),
@@ -104,6 +114,7 @@ pub(crate) fn filter_value(filter: &Filter) -> &str {
         Filter::Link { id, .. } => id,
         Filter::Field { value, .. } => value,
         Filter::State(state) | Filter::Text(state) => state,
+        Filter::Before { date, .. } => date,
     }
 }
 
@@ -117,6 +128,13 @@ fn page_sql(backend: Backend, include_archived: bool, filters: &[Filter]) -> Str
 
 /// [`page_sql`] selecting `columns` (of `r`, the records).
 pub(crate) fn page_sql_selecting(backend: Backend, include_archived: bool, filters: &[Filter], columns: &str) -> String {
+    let matching = matching_sql(backend, include_archived, filters);
+    format!("SELECT {columns} FROM {matching} AND r.seq > $3 ORDER BY r.seq LIMIT $4")
+}
+
+/// The rows a list holds, as `FROM … WHERE …` without the `FROM`: records `r` of kind `$2` in
+/// organisation `$1` matching every filter (`$5…`). Shared by every order a list is read in.
+pub(crate) fn matching_sql(backend: Backend, include_archived: bool, filters: &[Filter]) -> String {
     let archived = if include_archived { "" } else { "AND r.archived = FALSE" };
     let driving = filters.iter().position(|f| matches!(f, Filter::Link { .. }));
     let conditions: String = filters
@@ -141,7 +159,50 @@ pub(crate) fn page_sql_selecting(backend: Backend, include_archived: bool, filte
         }
         _ => "records r WHERE r.org_id = $1".to_owned(),
     };
-    format!("SELECT {columns} FROM {from} AND r.kind = $2 {archived} {conditions} AND r.seq > $3 ORDER BY r.seq LIMIT $4")
+    format!("{from} AND r.kind = $2 {archived} {conditions}")
+}
+
+/// What a list is ordered by besides creation: a document field (in lower case, so the order
+/// ignores case) or the time of the last change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Field(&'static str),
+    Updated,
+}
+
+/// A list's order: by its key, then by creation (so rows with the same key keep one order and a
+/// page boundary between them loses or repeats none). Blank keys come last either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// The sort key of the record aliased `alias`, as text ('' when blank). Field names come from
+/// the kinds' specs, never from requests.
+fn sort_key_sql(backend: Backend, key: SortKey, alias: &str) -> String {
+    match (key, backend) {
+        (SortKey::Field(field), Backend::Sqlite) => format!("lower(coalesce(json_extract({alias}.data, '$.{field}'), ''))"),
+        (SortKey::Field(field), Backend::Postgres) => format!("lower(coalesce({alias}.data::json ->> '{field}', ''))"),
+        (SortKey::Updated, _) => format!("{alias}.updated_at"),
+    }
+}
+
+/// The page query in `sort`'s order, parameters as [`page_sql`]'s except `$3`: the creation
+/// sequence of the previous page's last row (0 for the first page). That row's key is read
+/// back from the table, so the cursor carries only the sequence, and a row that is no record
+/// of the organisation yields an empty page, never rows from elsewhere in the list. Keyset
+/// on (blank, key, seq): no OFFSET, whatever the page.
+pub(crate) fn sorted_page_sql(backend: Backend, include_archived: bool, filters: &[Filter], sort: Sort, columns: &str) -> String {
+    let matching = matching_sql(backend, include_archived, filters);
+    let key = sort_key_sql(backend, sort.key, "r");
+    let before = format!("(SELECT {} FROM records a WHERE a.org_id = $1 AND a.seq = $3)", sort_key_sql(backend, sort.key, "a"));
+    let blank = |k: &str| format!("(CASE WHEN {k} = '' THEN 1 ELSE 0 END)");
+    let (dir, op) = if sort.descending { ("DESC", "<") } else { ("ASC", ">") };
+    let (blank_r, blank_a) = (blank(&key), blank(&before));
+    let after =
+        format!("({blank_r} > {blank_a} OR ({blank_r} = {blank_a} AND ({key} {op} {before} OR ({key} = {before} AND r.seq {op} $3))))");
+    format!("SELECT {columns} FROM {matching} AND ($3 = 0 OR {after}) ORDER BY {blank_r}, {key} {dir}, r.seq {dir} LIMIT $4")
 }
 
 /// Joins fetched `(seq, doc)` rows into a page: the extra row only says more exist.

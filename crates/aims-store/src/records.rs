@@ -191,6 +191,74 @@ pub async fn list_where(db: &Db, org_id: &str, page: &crate::page_json::PageRequ
     Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
 }
 
+/// [`list_where`] in `sort`'s order: `page.after_seq` is the creation sequence of the previous
+/// page's last row, and so is the returned page's `next_after`.
+pub async fn list_sorted(
+    db: &Db,
+    org_id: &str,
+    page: &crate::page_json::PageRequest<'_>,
+    sort: crate::page_json::Sort,
+) -> StoreResult<Page<Record>> {
+    let columns = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = crate::page_json::sorted_page_sql(db.backend(), page.include_archived, page.filters, sort, &columns);
+    let rows: Vec<Row> = on_pool!(db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(org_id)
+            .bind(page.kind)
+            .bind(page.after_seq)
+            .bind(i64::from(page.limit) + 1);
+        for filter in page.filters {
+            query = query.bind(crate::page_json::filter_value(filter));
+        }
+        query.fetch_all(pool).await?
+    });
+    let records = rows.into_iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
+}
+
+/// How many live records of `kind` match every filter, counted by the database.
+pub async fn count_where(db: &Db, org_id: &str, kind: &str, filters: &[crate::page_json::Filter]) -> StoreResult<i64> {
+    // `$3 = $4` stands for the page query's paging parameters, bound here as equal values so
+    // the filters keep their numbers (`$5…`).
+    let sql = format!("SELECT COUNT(*) FROM {} AND $3 = $4", crate::page_json::matching_sql(db.backend(), false, filters));
+    let count: (i64,) = on_pool!(db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).bind(0i64).bind(0i64);
+        for filter in filters {
+            query = query.bind(crate::page_json::filter_value(filter));
+        }
+        query.fetch_one(pool).await?
+    });
+    Ok(count.0)
+}
+
+/// How many live records of `kind` hold each combination of the whole numbers in `fields` (a
+/// risk's inherent and residual likelihood and consequence), counted by the database in one
+/// pass, so heat maps cover every record whatever their number: `(values, count)`, a value
+/// `None` where a record has none.
+pub async fn count_combinations(db: &Db, org_id: &str, kind: &str, fields: &[&'static str]) -> StoreResult<Vec<(Vec<Option<i64>>, i64)>> {
+    use sqlx::Row as _;
+    let values: Vec<String> = fields
+        .iter()
+        .map(|field| match db.backend() {
+            Backend::Sqlite => format!("CAST(json_extract(data, '$.{field}') AS BIGINT)"),
+            Backend::Postgres => format!("CAST(data::json ->> '{field}' AS BIGINT)"),
+        })
+        .collect();
+    let listed = values.join(", ");
+    let sql = format!("SELECT {listed}, COUNT(*) FROM records WHERE org_id = $1 AND kind = $2 AND archived = FALSE GROUP BY {listed}");
+    let n = fields.len();
+    let counted = on_pool!(db, pool => {
+        let rows = sqlx::query(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| {
+                let values = (0..n).map(|i| row.try_get::<Option<i64>, _>(i)).collect::<Result<Vec<_>, _>>()?;
+                Ok((values, row.try_get::<i64, _>(n)?))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+    });
+    Ok(counted)
+}
+
 /// Writes a new document (and state) over a record whose version is `expected_version`, as one
 /// compare-and-set: a concurrent change makes this fail with [`StoreError::Stale`].
 pub async fn update(

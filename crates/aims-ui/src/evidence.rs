@@ -11,13 +11,14 @@ use std::fmt::Write;
 
 use aims_app::AppError;
 use aims_app::evidence::{Download, Upload};
-use aims_domain::kinds::documents::EVIDENCE_TYPES;
+
 use aims_domain::kinds::{CONTROL, EVIDENCE, REQUIREMENT};
 use aims_domain::policy::Action;
 use aims_domain::validate::FieldSpec;
 use aims_domain::{ValidationErrors, clock, uploads};
 use aims_store::files::Content;
 use aims_store::model::Record;
+use aims_store::page_json::Filter;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -32,7 +33,7 @@ use crate::UiState;
 use crate::catalogue;
 use crate::common::{field, version_of};
 use crate::error::UiError;
-use crate::forms::{self, Choice, FormErrors, Notice};
+use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::recform::{self, Options, Posted, esc, record_label};
 use crate::text::{datetime, encode_query_value, humanize};
@@ -377,11 +378,10 @@ struct ListPage {
     can_edit: bool,
     notice: Notice,
     rows: Vec<EvidenceRow>,
-    total: usize,
-    overdue_total: usize,
-    kind_choices: Vec<Choice>,
-    overdue_only: bool,
-    filtered: bool,
+    total: i64,
+    overdue_total: i64,
+    listing: crate::lists::Listing,
+    path: String,
     upload_html: String,
     others: Vec<String>,
     file_error: Option<String>,
@@ -390,48 +390,97 @@ struct ListPage {
     accept: String,
 }
 
-#[derive(Deserialize, Default)]
-pub(crate) struct ListQuery {
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    overdue: String,
-    /// Opened from an AI system's page: the upload form links the new evidence to it.
-    #[serde(default)]
-    ai_system_id: String,
+/// The evidence list's query: the list's own (search, filters, order, page) with two of the
+/// page's own, "overdue" and `kind` (the evidence type, as links made before the filter bar
+/// name it), and the AI system an upload from its page is linked to.
+fn list_params(mut params: crate::lists::ListParams) -> crate::lists::ListParams {
+    if let Some(kind) = params.rest.remove("kind") {
+        params.rest.entry("evidence_type".into()).or_insert(kind);
+    }
+    params
 }
 
-pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<ListQuery>) -> Result<Response, UiError> {
+/// Overdue for review: a review date before today.
+fn overdue_filter() -> Filter {
+    Filter::Before { field: "review_by", date: today() }
+}
+
+pub(crate) async fn list(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(params): Query<crate::lists::ListParams>,
+) -> Result<Response, UiError> {
+    let params = list_params(params);
+    let overdue_only = params.rest.get("overdue").is_some_and(|v| !v.is_empty());
+    let extra = if overdue_only { vec![overdue_filter()] } else { Vec::new() };
+    if params.wants_csv() {
+        let (_, names) = ctx.member_names(&state).await?;
+        let header = ["id", "title", "evidence_type", "owner", "file_name", "size_bytes", "review_by", "linked_records"];
+        let row = move |r: &Record| {
+            vec![
+                r.id.clone(),
+                field(r, "title"),
+                field(r, "evidence_type"),
+                names.get(&field(r, "owner_id")).cloned().unwrap_or_default(),
+                field(r, "file_name"),
+                field(r, "size_bytes"),
+                field(r, "review_by"),
+                link_count(r).to_string(),
+            ]
+        };
+        return Ok(crate::lists::csv(state.app.clone(), ctx.member.clone(), &EVIDENCE, &params, extra, "evidence", &header, row));
+    }
     // Whoever uploads owns the evidence until they say otherwise.
     let mut values = Map::from_iter([
         ("owner_id".to_owned(), Value::String(ctx.member.user_id.clone())),
         ("evidence_type".to_owned(), Value::String("document".into())),
     ]);
-    crate::common::ForSystem { ai_system_id: query.ai_system_id.clone() }.prefill(&mut values);
-    render_list(&state, &ctx, &query, values, Notice::None, FormErrors::default(), StatusCode::OK, false).await
+    let ai_system_id = params.rest.get("ai_system_id").cloned().unwrap_or_default();
+    crate::common::ForSystem { ai_system_id }.prefill(&mut values);
+    render_list(&state, &ctx, &params, values, Notice::None, FormErrors::default(), StatusCode::OK, false).await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn render_list(
     state: &UiState,
     ctx: &OrgCtx,
-    query: &ListQuery,
+    params: &crate::lists::ListParams,
     values: Map<String, Value>,
     notice: Notice,
     errors: FormErrors,
     status: StatusCode,
     retry: bool,
 ) -> Result<Response, UiError> {
-    let (_, names) = ctx.member_names(state).await?;
-    let records = catalogue::all(&state.app, &ctx.member, &EVIDENCE).await?;
+    let (members, names) = ctx.member_names(state).await?;
     let today = today();
-    let kind = if EVIDENCE_TYPES.contains(&query.kind.as_str()) { query.kind.as_str() } else { "" };
-    let overdue_only = !query.overdue.is_empty();
-    let overdue_total = records.iter().filter(|r| is_past(&field(r, "review_by"), &today)).count();
+    let overdue_only = params.rest.get("overdue").is_some_and(|v| !v.is_empty());
+    let extra = if overdue_only { vec![overdue_filter()] } else { Vec::new() };
+    let path = format!("/orgs/{}/evidence", ctx.slug());
+    let (records, mut listing) = crate::lists::page(&state.app, &ctx.member, &EVIDENCE, params, extra, &path).await?;
+    crate::lists::filter_bar(&state.app, &ctx.member, &EVIDENCE, &members, &mut listing).await?;
+    listing.offer_orders(&[("title", "Evidence"), ("evidence_type", "Kind"), ("review_by", "Review by"), ("updated", "Updated")]);
+    // The upload form below labels its fields with the declaration's labels: the filters
+    // say it their own way, so each label names one control on the page.
+    for control in &mut listing.controls {
+        match control.name {
+            "evidence_type" => control.label = "Kind".into(),
+            "owner_id" => control.label = "Owned by".into(),
+            _ => {}
+        }
+    }
+    listing.controls.push(crate::lists::FilterControl {
+        name: "overdue",
+        label: "Review".into(),
+        options: vec![(String::new(), "Any".into(), !overdue_only), ("1".into(), "Overdue for review".into(), overdue_only)],
+    });
+    if overdue_only {
+        listing.keep("overdue", "1");
+    }
+    // The counts cover every piece of evidence, not the page shown.
+    let total = state.app.count_records_where(&ctx.member, &EVIDENCE, &[]).await?;
+    let overdue_total = state.app.count_records_where(&ctx.member, &EVIDENCE, &[overdue_filter()]).await?;
     let rows: Vec<EvidenceRow> = records
         .iter()
-        .filter(|r| kind.is_empty() || field(r, "evidence_type") == kind)
-        .filter(|r| !overdue_only || is_past(&field(r, "review_by"), &today))
         .map(|r| {
             let review_by = field(r, "review_by");
             EvidenceRow {
@@ -447,8 +496,6 @@ async fn render_list(
             }
         })
         .collect();
-    let mut kind_choices = vec![Choice { value: String::new(), label: "All kinds".into(), selected: kind.is_empty() }];
-    kind_choices.extend(forms::choices(EVIDENCE_TYPES, kind));
     let can_edit = ctx.can(Action::Edit);
     let upload_html =
         if can_edit { EvidenceForm { values: &values, errors: &errors }.render(state, ctx, UPLOAD_LINKS).await? } else { String::new() };
@@ -458,12 +505,11 @@ async fn render_list(
     let page = ListPage {
         shell: ctx.shell(Section::Evidence),
         can_edit,
-        total: records.len(),
+        total,
         overdue_total,
         rows,
-        kind_choices,
-        overdue_only,
-        filtered: !kind.is_empty() || overdue_only,
+        listing,
+        path,
         upload_html,
         others: errors.others(&shown),
         file_error: errors.get("file"),
@@ -484,7 +530,7 @@ pub(crate) async fn upload(State(state): State<UiState>, ctx: OrgCtx, multipart:
     };
     let metadata = posted_json(&received.posted, UPLOAD_LINKS, false);
     let limit = state.app.max_upload_bytes;
-    let query = ListQuery::default();
+    let query = crate::lists::ListParams::default();
     let (notice, errors, status) = match received.file {
         _ if received.too_large => (Notice::Invalid, too_large_error(limit), StatusCode::PAYLOAD_TOO_LARGE),
         None => {

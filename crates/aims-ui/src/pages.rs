@@ -277,6 +277,7 @@ fn fields_of(page: &PageSpec) -> Vec<FieldSpec> {
 }
 
 struct Column {
+    name: &'static str,
     label: &'static str,
 }
 
@@ -284,6 +285,7 @@ struct Row {
     href: String,
     title: String,
     cells: Vec<String>,
+    updated: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -296,6 +298,7 @@ struct ListPage {
     intro: &'static str,
     what: String,
     path: String,
+    title_field: &'static str,
     columns: Vec<Column>,
     rows: Vec<Row>,
     listing: Listing,
@@ -334,14 +337,27 @@ async fn list(
         return Ok(lists::csv(state.app.clone(), ctx.member.clone(), spec, &params, Vec::new(), spec.collection, &header, row));
     }
     let path = format!("/orgs/{}/{}", ctx.slug(), spec.collection);
-    let (records, listing) = lists::page(&state.app, &ctx.member, spec, &params, Vec::new(), &path).await?;
+    let (records, mut listing) = lists::page(&state.app, &ctx.member, spec, &params, Vec::new(), &path).await?;
+    let (members, _) = ctx.member_names(&state).await?;
+    lists::filter_bar(&state.app, &ctx.member, spec, &members, &mut listing).await?;
+    let mut orders: Vec<(&str, &str)> = vec![(page.title_field, "Name")];
+    orders.extend(page.columns.iter().filter_map(|c| spec.field(c)).map(|f| (f.name, f.label)));
+    orders.push(("updated", "Updated"));
+    listing.offer_orders(&orders);
     let mut options = options;
     for record in &records {
         options.label_linked(&state.app, &ctx.member, spec.fields, &record.data).await?;
     }
-    let rows =
-        records.iter().map(|r| Row { href: format!("{path}/{}", r.id), title: title_of(page, r), cells: cells(r, &options) }).collect();
-    let columns = page.columns.iter().filter_map(|c| spec.field(c)).map(|f| Column { label: f.label }).collect();
+    let rows = records
+        .iter()
+        .map(|r| Row {
+            href: format!("{path}/{}", r.id),
+            title: title_of(page, r),
+            cells: cells(r, &options),
+            updated: crate::text::date(&r.updated_at),
+        })
+        .collect();
+    let columns = page.columns.iter().filter_map(|c| spec.field(c)).map(|f| Column { name: f.name, label: f.label }).collect();
     Ok(ListPage {
         shell: ctx.shell(page.section),
         can_create: ctx.can(Action::Edit) && spec.creatable && page.detail,
@@ -350,6 +366,7 @@ async fn list(
         intro: page.intro,
         what: spec.plural_label.to_lowercase(),
         path,
+        title_field: page.title_field,
         columns,
         rows,
         listing,

@@ -227,6 +227,7 @@ struct RiskRow {
     treatment: String,
     owner: String,
     state: String,
+    updated: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -239,24 +240,53 @@ struct RisksPage {
     residual_map: String,
     legend: Vec<(String, usize, String)>,
     threshold: String,
+    listing: crate::lists::Listing,
+    path: String,
 }
 
-pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
-    let criteria = criteria(&state, &ctx).await?;
-    let (_, names) = ctx.member_names(&state).await?;
-    let risks = state.app.list_records(&ctx.member, &RISK, false, 0, 200).await?.items;
+pub(crate) async fn list(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(params): Query<crate::lists::ListParams>,
+) -> Result<Response, UiError> {
+    let (members, names) = ctx.member_names(&state).await?;
     let options = Options::load(&state.app, &ctx.member, RISK.fields).await?;
-    let systems_field = RISK.field("ai_system_ids").expect("risk links AI systems");
-    let mut inherent = HashMap::new();
-    let mut residual = HashMap::new();
-    for r in &risks {
-        let rating =
-            |p: &str| Some((r.data.get(&format!("{p}_likelihood"))?.as_i64()?, r.data.get(&format!("{p}_consequence"))?.as_i64()?));
-        if let Some(at) = rating("inherent") {
-            *inherent.entry(at).or_insert(0) += 1;
+    let systems_field = RISK.field("ai_system_ids").ok_or(UiError::NotFound)?;
+    if params.wants_csv() {
+        let header = ["id", "title", "ai_systems", "inherent_level", "residual_level", "treatment", "owner", "state"];
+        let row = move |r: &Record| {
+            vec![
+                r.id.clone(),
+                field(r, "title"),
+                recform::show(systems_field, r.data.get("ai_system_ids"), &options),
+                field(r, "inherent_level"),
+                field(r, "residual_level"),
+                field(r, "treatment"),
+                names.get(&field(r, "owner_id")).cloned().unwrap_or_default(),
+                r.state.clone().unwrap_or_default(),
+            ]
+        };
+        return Ok(crate::lists::csv(state.app.clone(), ctx.member.clone(), &RISK, &params, Vec::new(), "risks", &header, row));
+    }
+    let criteria = criteria(&state, &ctx).await?;
+    let path = format!("/orgs/{}/risks", ctx.slug());
+    let (risks, mut listing) = crate::lists::page(&state.app, &ctx.member, &RISK, &params, Vec::new(), &path).await?;
+    crate::lists::filter_bar(&state.app, &ctx.member, &RISK, &members, &mut listing).await?;
+    listing.offer_orders(&[("title", "Risk"), ("treatment", "Treatment"), ("updated", "Updated")]);
+    let mut options = options;
+    for risk in &risks {
+        options.label_linked(&state.app, &ctx.member, RISK.fields, &risk.data).await?;
+    }
+    // The heat maps count every live risk, not the page shown, in one pass over them.
+    let fields = ["inherent_likelihood", "inherent_consequence", "residual_likelihood", "residual_consequence"];
+    let (mut inherent, mut residual) = (HashMap::new(), HashMap::new());
+    for (values, n) in state.app.count_combinations(&ctx.member, &RISK, &fields).await? {
+        let n = usize::try_from(n).unwrap_or(0);
+        if let [Some(l), Some(c), ..] = values[..] {
+            *inherent.entry((l, c)).or_insert(0) += n;
         }
-        if let Some(at) = rating("residual") {
-            *residual.entry(at).or_insert(0) += 1;
+        if let [_, _, Some(l), Some(c)] = values[..] {
+            *residual.entry((l, c)).or_insert(0) += n;
         }
     }
     let rows = risks
@@ -276,6 +306,7 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
                 treatment: humanize(&field(r, "treatment")),
                 owner: names.get(&field(r, "owner_id")).cloned().unwrap_or_default(),
                 state: r.state.clone().unwrap_or_default(),
+                updated: crate::text::date(&r.updated_at),
             }
         })
         .collect();
@@ -296,6 +327,8 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         residual_map: heat_map(&criteria, "residual", &residual),
         legend,
         threshold: criteria.threshold.clone(),
+        listing,
+        path,
     }
     .into_response())
 }

@@ -66,7 +66,7 @@ pub(crate) async fn list(
     ctx: OrgCtx,
     Query(params): Query<crate::lists::ListParams>,
 ) -> Result<Response, UiError> {
-    let (_, names) = ctx.member_names(&state).await?;
+    let (members, names) = ctx.member_names(&state).await?;
     let path = format!("/orgs/{}/ai-systems", ctx.slug());
     if params.wants_csv() {
         let header = ["id", "name", "lifecycle_stage", "eu_ai_act_risk_category", "owner", "human_oversight_mode", "intended_use"];
@@ -83,7 +83,15 @@ pub(crate) async fn list(
         };
         return Ok(crate::lists::csv(state.app.clone(), ctx.member.clone(), &AI_SYSTEM, &params, Vec::new(), "ai-systems", &header, row));
     }
-    let (records, listing) = crate::lists::page(&state.app, &ctx.member, &AI_SYSTEM, &params, Vec::new(), &path).await?;
+    let (records, mut listing) = crate::lists::page(&state.app, &ctx.member, &AI_SYSTEM, &params, Vec::new(), &path).await?;
+    crate::lists::filter_bar(&state.app, &ctx.member, &AI_SYSTEM, &members, &mut listing).await?;
+    listing.offer_orders(&[
+        ("name", "Name"),
+        ("lifecycle_stage", "Lifecycle stage"),
+        ("eu_ai_act_risk_category", "EU AI Act risk"),
+        ("human_oversight_mode", "Human oversight"),
+        ("updated", "Updated"),
+    ]);
     let rows = records
         .iter()
         .map(|r| {

@@ -323,6 +323,28 @@ async fn main() {
         let later_pages: Vec<String> = (0..50)
             .map(|i| format!("/orgs/large/ai-systems?cursor={}", aims_domain::cursor::encode(i * (ids.len() as i64 / 50))))
             .collect();
+        // Sorted by name both ways (the row a cursor names is read back for its key), filtered
+        // by a choice, and the risk register, whose heat maps count every risk.
+        let sorted_pages: Vec<String> = (0..50)
+            .map(|i| {
+                let sort = if i % 2 == 0 { "name" } else { "-name" };
+                let cursor = aims_domain::cursor::encode_sorted(sort, i * (ids.len() as i64 / 50));
+                if i < 2 {
+                    format!("/orgs/large/ai-systems?sort={sort}")
+                } else {
+                    format!("/orgs/large/ai-systems?sort={sort}&cursor={cursor}")
+                }
+            })
+            .collect();
+        let filtered: Vec<String> = ["high", "limited", "minimal", "prohibited"]
+            .iter()
+            .cycle()
+            .take(50)
+            .map(|category| format!("/orgs/large/ai-systems?eu_ai_act_risk_category={category}"))
+            .collect();
+        let risk_pages: Vec<String> = (0..50)
+            .map(|i| format!("/orgs/large/risks?cursor={}", aims_domain::cursor::encode(i * (risk_ids.len() as i64 / 50))))
+            .collect();
         // A risk's AI-system picker searched: by the typeahead (the matches only), and without
         // scripts (the risk page sent back with the search and the form as typed).
         let typeahead: Vec<String> =
@@ -338,6 +360,9 @@ async fn main() {
             ("ui picker search: pick/ai-systems?q=", typeahead, Auth::Cookie(&cookie)),
             ("ui picker search without scripts: risk page", page_searches, Auth::Cookie(&cookie)),
             ("ui search: ai-systems?q=", searches, Auth::Cookie(&cookie)),
+            ("ui list sorted: ai-systems?sort=name pages of 50", sorted_pages, Auth::Cookie(&cookie)),
+            ("ui list filtered: ai-systems?eu_ai_act_risk_category=", filtered, Auth::Cookie(&cookie)),
+            ("ui list: risks pages of 50, heat maps over every risk", risk_pages, Auth::Cookie(&cookie)),
             ("api search: ai-systems?q=", api_searches, Auth::Token(&token)),
             ("ui picker: risk page with its link fields", pickers, Auth::Cookie(&cookie)),
         ]

@@ -18,13 +18,11 @@ use crate::error::ApiResult;
 use crate::input::{IfMatch, JsonBody, ListQuery, OptionalJsonBody, QueryPairs, parse_list_query};
 use crate::openapi::{ApiBuilder, Doc, input_schema, page_schema, record_schema, trace_schema, transition_choices_schema};
 use crate::routes::record_response;
-use aims_domain::ValidationErrors;
-use aims_domain::validate::FieldType;
 use aims_store::page_json::Filter;
 
 const JSON: &str = "application/json";
 /// The longest text a list search (`?q=`) takes.
-pub const MAX_SEARCH: usize = 200;
+pub const MAX_SEARCH: usize = aims_app::list_query::MAX_SEARCH;
 const MERGE_PATCH: &str = "application/merge-patch+json";
 /// The component schema of `GET …/transitions`.
 const TRANSITION_CHOICES: &str = "TransitionChoices";
@@ -180,54 +178,15 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
     )
 }
 
-/// The query parameters a list of a kind accepts: paging, `archived`, `state`, the search `q`
-/// (name, title or reference containing the text), and its link
-/// and choice fields as filters.
+/// The query parameters a list of a kind accepts: the shared declaration's.
 fn filter_names(spec: &'static KindSpec) -> Vec<&'static str> {
-    let mut names = vec!["archived", "state", "q"];
-    names.extend(
-        spec.fields
-            .iter()
-            .filter(|f| matches!(f.ty, FieldType::Ids { .. } | FieldType::Link { .. } | FieldType::Choice(_) | FieldType::UserId))
-            .map(|f| f.name),
-    );
-    names.extend(spec.system_fields.iter().map(|f| f.name).filter(|f| *f != "ref"));
-    names
+    aims_app::list_query::filter_names(spec)
 }
 
 /// Turns filter parameters into store filters, checking values (a bad UUID or choice is 422).
 fn filters(spec: &'static KindSpec, query: &ListQuery<'_>) -> Result<Vec<Filter>, ApiError> {
-    let mut errors = ValidationErrors::default();
-    let mut filters = Vec::new();
-    for (name, value) in &query.extra {
-        match (*name, spec.field(name).map(|f| (f.name, f.ty))) {
-            ("state", _) => filters.push(Filter::State(value.clone())),
-            // The search: blank searches nothing; a long text is refused rather than scanned.
-            ("q", _) if value.trim().is_empty() => {}
-            ("q", _) if value.chars().count() > MAX_SEARCH => errors.push("q", "too_long", format!("at most {MAX_SEARCH} characters")),
-            ("q", _) => filters.push(Filter::text(value)),
-            (_, Some((field, FieldType::Ids { .. } | FieldType::Link { .. }))) => match uuid::Uuid::parse_str(value) {
-                Ok(id) => filters.push(Filter::Link { field, id: id.to_string() }),
-                Err(_) => errors.push(*name, "invalid_format", "a record id (UUID)"),
-            },
-            (_, Some((field, FieldType::UserId))) => match uuid::Uuid::parse_str(value) {
-                Ok(id) => filters.push(Filter::Field { field, value: id.to_string() }),
-                Err(_) => errors.push(*name, "invalid_format", "a user id (UUID)"),
-            },
-            (_, Some((field, FieldType::Choice(choices)))) if choices.contains(&value.as_str()) => {
-                filters.push(Filter::Field { field, value: value.clone() })
-            }
-            (_, Some((_, FieldType::Choice(choices)))) => errors.push(*name, "invalid_choice", format!("one of: {}", choices.join(", "))),
-            (_, None) => {
-                if let Some(field) = spec.system_field(name) {
-                    filters.push(Filter::Field { field: field.name, value: value.clone() });
-                }
-            }
-            _ => {}
-        }
-    }
-    errors.into_result()?;
-    Ok(filters)
+    let pairs = query.extra.iter().filter(|(name, _)| *name != "archived").map(|(name, value)| (*name, value.as_str()));
+    Ok(aims_app::list_query::filters(spec, pairs)?)
 }
 
 fn item_path(spec: &KindSpec) -> (String, &'static str) {
