@@ -394,7 +394,9 @@ async fn list(
     let columns = page.columns.iter().filter_map(|c| spec.field(c)).map(|f| Column { label: f.label }).collect();
     Ok(ListPage {
         shell: ctx.shell(page.section),
-        can_create: ctx.can(Action::Edit) && spec.creatable && page.detail,
+        // A kind whose record pages are its own (impact assessments) has its own new page at
+        // the same place, so "Add" is offered whichever pages serve it.
+        can_create: ctx.can(Action::Edit) && spec.creatable,
         title: spec.plural_label,
         serves: page.serves,
         intro: page.intro,

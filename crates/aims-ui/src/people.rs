@@ -256,7 +256,8 @@ async fn render_page(
     let (_, names) = ctx.member_names(state).await?;
     let mut fields: Vec<FieldSpec> = PERSON.fields.to_vec();
     fields.extend(TRAINING.fields.iter().copied());
-    let options = Options::load(app, member, &fields).await?;
+    let mut options = Options::load(app, member, &fields).await?;
+    options.label_all(app, member, TRAINING.fields, &trainings).await?;
     let person_names: HashMap<String, String> = people.iter().map(|p| (p.id.clone(), field(p, "name"))).collect();
 
     let mut gap_groups: Vec<GapGroup> = Vec::new();
@@ -463,12 +464,13 @@ async fn render_person(
     let record = app.get_record(member, &PERSON, id).await?;
     let mut fields: Vec<FieldSpec> = PERSON.fields.to_vec();
     fields.extend(TRAINING.fields.iter().copied());
-    let options = Options::load(app, member, &fields).await?;
+    let mut options = Options::load(app, member, &fields).await?;
     let (_, names) = ctx.member_names(state).await?;
     let gaps = app.competence_gaps(member).await?;
     let mut trainings: Vec<Record> =
         all(app, member, &TRAINING).await?.into_iter().filter(|t| field(t, "person_id") == record.id).collect();
     trainings.sort_by(|a, b| field(b, "completed_on").cmp(&field(a, "completed_on")).then(b.seq.cmp(&a.seq)));
+    options.label_all(app, member, TRAINING.fields, &trainings).await?;
     let person_names = HashMap::from([(record.id.clone(), field(&record, "name"))]);
     let facts = ["email", "job_title", "business_unit", "user_id"]
         .iter()
@@ -694,9 +696,11 @@ async fn render_training(state: &UiState, ctx: &OrgCtx, id: &str, notice: Notice
     let app = &state.app;
     let member = &ctx.member;
     let record = app.get_record(member, &TRAINING, id).await?;
-    let options = Options::load(app, member, TRAINING.fields).await?;
+    let mut options = Options::load(app, member, TRAINING.fields).await?;
+    options.label_linked(app, member, TRAINING.fields, &record.data).await?;
     let (_, names) = ctx.member_names(state).await?;
-    let person_names: HashMap<String, String> = options.records.get("person").into_iter().flatten().cloned().collect();
+    let person_id = field(&record, "person_id");
+    let person_names = HashMap::from([(person_id.clone(), options.label("person", &person_id))]);
     let facts = ["training_type", "competence_ids", "provider", "completed_on", "expires_on"]
         .iter()
         .filter_map(|f| TRAINING.field(f))

@@ -174,6 +174,7 @@ async fn links_to_the_last_system_survive_an_unchanged_save(ui: TestUi) {
     assert_eq!(kept.data["ai_system_ids"], json!([last]));
 
     the_picker_finds_and_links_the_last_system(&ui, &cookie, &risk.id, &systems).await;
+    the_evidence_form_links_the_last_system(&ui, &cookie, &systems).await;
     every_kind_with_links_keeps_them(&ui, &cookie).await;
 }
 
@@ -435,4 +436,72 @@ async fn the_picker_finds_and_links_the_last_system(ui: &TestUi, cookie: &str, r
     assert!(!found.body.contains("<html"), "a fragment");
     let unknown = ui.get("/orgs/demo/pick/nothing?pick_field=x&q=a", Some(cookie)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+/// Evidence linked to the 260th AI system: its edit form's AI systems are a picker that shows
+/// the link, keeps it on an unchanged save, and finds and links another system beyond any
+/// first page; the upload form's picker finds the last system too, keeping what was typed.
+async fn the_evidence_form_links_the_last_system(ui: &TestUi, cookie: &str, systems: &[String]) {
+    let (last, before_last) = (&systems[SYSTEMS - 1], &systems[SYSTEMS - 2]);
+    let editor = member_of(ui, Role::Editor).await;
+    let file = aims_app::evidence::Upload {
+        file_name: "drift-report.txt".into(),
+        content_type: "text/plain".into(),
+        content: aims_store::files::Content::from_bytes(b"Drift within bounds.".to_vec()),
+    };
+    let metadata = json!({ "title": "Drift report", "evidence_type": "test_result", "ai_system_ids": [last], "control_refs": ["A.6.2.6"] });
+    let evidence = ui.app.upload_evidence(&editor, &metadata, file).await.expect("evidence");
+    let path = format!("/orgs/demo/evidence/{}", evidence.id);
+    let marker = format!(r#"action="{path}#edit""#);
+
+    let page = ui.get(&path, Some(cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"name="pick_q.ai_system_ids""#), "the AI systems are a search");
+    assert!(!page.body.contains("Scale system 001"), "the form does not list 260 systems");
+    assert!(page.body.contains(&format!(r#"name="ai_system_ids" value="{last}" checked> Scale system 260"#)), "the link, named");
+
+    // Saved unchanged: every field and link kept, nothing written.
+    let fields = form_fields(&page.body, &marker);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(&path, Some(cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let after = ui.app.get_record(&editor, &aims_domain::kinds::EVIDENCE, &evidence.id).await.expect("evidence");
+    assert_eq!(after.data, evidence.data, "every field and link kept");
+    assert_eq!(after.version, evidence.version, "nothing changed, nothing written");
+
+    // The search sent without scripts keeps what was typed and offers the 259th to tick.
+    let mut fields = form_fields(&page.body, &marker);
+    for (k, v) in &mut fields {
+        if k == "title" {
+            *v = "Drift report, typed".into();
+        } else if k == "pick_q.ai_system_ids" {
+            *v = "scale system 259".into();
+        }
+    }
+    fields.push(("pick_field".into(), "ai_system_ids".into()));
+    let query: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encoded(k), encoded(v))).collect();
+    let searched = ui.get(&format!("{path}?{}", query.join("&")), Some(cookie)).await;
+    assert_eq!(searched.status, StatusCode::OK);
+    assert!(searched.body.contains(r#"value="Drift report, typed""#), "what was typed is kept");
+    assert!(searched.body.contains(&format!(r#"name="ai_system_ids" value="{last}" checked>"#)), "the link is kept");
+    assert!(
+        searched.body.contains(&format!(r#"id="ai_system_ids-found-0" name="ai_system_ids" value="{before_last}"> Scale system 259"#)),
+        "the match, to tick"
+    );
+    let mut fields = form_fields(&searched.body, &marker);
+    fields.push(("ai_system_ids".into(), before_last.clone()));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(&path, Some(cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let linked = ui.app.get_record(&editor, &aims_domain::kinds::EVIDENCE, &evidence.id).await.expect("evidence");
+    assert_eq!(linked.data["ai_system_ids"], json!([last, before_last]));
+    assert_eq!(linked.data["control_refs"], json!(["A.6.2.6"]), "the catalogue links kept");
+    assert_eq!(linked.data["title"], "Drift report, typed");
+
+    // The upload form: the same picker, its search keeping what was typed.
+    let typed = "title=Typed+upload&pick_field=ai_system_ids&pick_q.ai_system_ids=scale+system+260";
+    let upload = ui.get(&format!("/orgs/demo/evidence?{typed}"), Some(cookie)).await;
+    assert_eq!(upload.status, StatusCode::OK);
+    assert!(upload.body.contains(r#"value="Typed upload""#), "what was typed is kept");
+    assert!(upload.body.contains(&format!(r#"name="ai_system_ids" value="{last}"> Scale system 260"#)), "the last system, to tick");
 }
