@@ -61,6 +61,12 @@ impl App {
         Ok(records::list_where(&self.db, &member.org_id, &page).await?)
     }
 
+    /// How many live records match every filter (a list's summary: open, overdue).
+    pub async fn count_records_where(&self, member: &Member, spec: &KindSpec, filters: &[Filter]) -> AppResult<i64> {
+        require(member, Action::Read)?;
+        Ok(records::count_matching(&self.db, &member.org_id, spec.kind, filters).await?)
+    }
+
     /// A page of stored record documents after `prefix` (the API's list route).
     pub async fn list_records_json(
         &self,

@@ -51,6 +51,13 @@ pub enum Filter {
     /// Records whose name, title or reference contains this text, ignoring case: the lists'
     /// search (`?q=`). Hold it as [`Filter::text`] makes it (lower case).
     Text(String),
+    /// Records whose date field holds a date before this one (`YYYY-MM-DD`); a blank date is
+    /// before nothing.
+    Before { field: &'static str, date: String },
+    /// Records whose document field does not hold this text value (a blank field does not).
+    Not { field: &'static str, value: String },
+    /// Records whose document field is blank or absent (an action nobody owns).
+    Unset { field: &'static str },
 }
 
 impl Filter {
@@ -89,6 +96,22 @@ fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
             ),
         },
         Filter::State(_) => format!("AND r.state = ${param}"),
+        // ISO dates compare as text; the empty text is below every date, so it is ruled out.
+        Filter::Before { field, .. } => match backend {
+            Backend::Sqlite => format!("AND json_extract(r.data, '$.{field}') < ${param} AND json_extract(r.data, '$.{field}') <> ''"),
+            Backend::Postgres => {
+                format!("AND (r.data::json ->> '{field}') < ${param} AND (r.data::json ->> '{field}') <> ''")
+            }
+        },
+        // Blank and absent read as '' in both, so "not done" includes an action without a status
+        // and "unset" one whose field is null or empty. `Unset` binds '' as its parameter.
+        Filter::Not { field, .. } | Filter::Unset { field } => {
+            let op = if matches!(filter, Filter::Not { .. }) { "<>" } else { "=" };
+            match backend {
+                Backend::Sqlite => format!("AND coalesce(json_extract(r.data, '$.{field}'), '') {op} ${param}"),
+                Backend::Postgres => format!("AND coalesce(r.data::json ->> '{field}', '') {op} ${param}"),
+            }
+        }
         // On PostgreSQL the stored text is searched first, which spares parsing the document
         // of every record that cannot match (the text is in the document as typed unless it
         // holds a character JSON escapes).
@@ -109,6 +132,9 @@ pub(crate) fn filter_value(filter: &Filter) -> &str {
         Filter::Link { id, .. } => id,
         Filter::Field { value, .. } => value,
         Filter::State(state) | Filter::Text(state) => state,
+        Filter::Before { date, .. } => date,
+        Filter::Not { value, .. } => value,
+        Filter::Unset { .. } => "",
     }
 }
 

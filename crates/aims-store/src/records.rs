@@ -191,6 +191,21 @@ pub async fn list_where(db: &Db, org_id: &str, page: &crate::page_json::PageRequ
     Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
 }
 
+/// How many live records of `kind` match every filter, counted by the database (the page
+/// query's rows, without a limit).
+pub async fn count_matching(db: &Db, org_id: &str, kind: &str, filters: &[crate::page_json::Filter]) -> StoreResult<i64> {
+    let rows = crate::page_json::page_sql_selecting(db.backend(), false, filters, "r.seq");
+    let sql = format!("SELECT COUNT(*) FROM ({rows}) matching");
+    let count: (i64,) = on_pool!(db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).bind(0i64).bind(i64::MAX);
+        for filter in filters {
+            query = query.bind(crate::page_json::filter_value(filter));
+        }
+        query.fetch_one(pool).await?
+    });
+    Ok(count.0)
+}
+
 /// Writes a new document (and state) over a record whose version is `expected_version`, as one
 /// compare-and-set: a concurrent change makes this fail with [`StoreError::Stale`].
 pub async fn update(

@@ -6,7 +6,7 @@
 //! changed.
 
 use aims_domain::kinds::{
-    self, COMMUNICATION, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD,
+    self, ACTION, COMMUNICATION, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD,
     RISK_SOURCE, SCOPE, SUPPLIER,
 };
 use aims_domain::policy::Action;
@@ -204,6 +204,20 @@ pub(crate) static PAGES: &[PageSpec] = &[
         intro: "Assessments of the impacts of AI systems on individuals, groups and society.",
         section: Section::Risks,
         detail: false,
+        ..PAGE
+    },
+    PageSpec {
+        kind: &ACTION,
+        title_field: "title",
+        columns: &["source", "owner_id", "due_date", "status"],
+        facts: &["status", "source", "owner_id", "due_date"],
+        sections: &[PageSection { heading: "What it serves", fields: &["requirement_refs", "control_refs", "risk_ids", "ai_system_ids"] }],
+        serves: "Clauses 6.1, 9.3, 10.2",
+        section: Section::Actions,
+        // The tracker (the member's own actions first, with its filters) and the new form,
+        // which can start from an AI system, are the actions module's own.
+        list: false,
+        hooks: Some(&crate::actions::Completion),
         ..PAGE
     },
     PageSpec {
@@ -470,7 +484,13 @@ pub(crate) fn trace_links(slug: &str, linked: &[aims_store::records::LinkedRecor
                 format!("/orgs/{slug}/{}/{key}", k.collection)
             }),
             kind: other.map_or("Record", |k| k.label),
-            label: record_label(&l.record),
+            label: match (&l.record.reference, other.is_some_and(|k| k.addressed_by_ref)) {
+                // A requirement or control is known by its reference first: "6.1.2 AI risk assessment".
+                (Some(reference), true) if !record_label(&l.record).starts_with(reference.as_str()) => {
+                    format!("{reference} {}", record_label(&l.record))
+                }
+                _ => record_label(&l.record),
+            },
         }
     };
     (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing).map(link).collect())

@@ -505,3 +505,129 @@ async fn the_evidence_form_links_the_last_system(ui: &TestUi, cookie: &str, syst
     assert!(upload.body.contains(r#"value="Typed upload""#), "what was typed is kept");
     assert!(upload.body.contains(&format!(r#"name="ai_system_ids" value="{last}"> Scale system 260"#)), "the last system, to tick");
 }
+
+/// Every action of the organisation, read a page at a time (what the tracker should count).
+async fn every_action(ui: &TestUi, member: &Member) -> Vec<aims_store::model::Record> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ui.app.list_records(member, &aims_domain::kinds::ACTION, false, after, 200).await.expect("actions");
+        all.extend(page.items);
+        match page.next_after {
+            Some(next) => after = next,
+            None => return all,
+        }
+    }
+}
+
+/// The titles of the actions in the tracker's second list (every action under the filters),
+/// leaving out "My actions" above it.
+fn listed_actions(body: &str) -> Vec<String> {
+    let all = &body[body.find(r#"id="all-h""#).expect("the list")..];
+    all.match_indices("Scale action ").map(|(i, _)| all[i..i + 16].to_owned()).collect()
+}
+
+/// The actions tracker with 230 actions of its own besides the demo's: the list pages by
+/// `rel="next"` from the first to the last, finds one by `?q=`, filters by status, source and
+/// owner in the database, downloads every matching row as CSV, and "My actions" counts every
+/// open and overdue action of the member while showing the most urgent.
+async fn the_action_tracker_at_scale(ui: TestUi) {
+    const ACTIONS: usize = 230;
+    let editor = member_of(&ui, Role::Editor).await;
+    for n in 1..=ACTIONS {
+        let mut body = json!({
+            "title": format!("Scale action {n:03}"),
+            "source": if n % 3 == 0 { "gap_assessment" } else { "other" },
+            "due_date": if n <= 5 { "2020-01-01" } else { "2099-01-01" },
+        });
+        if n % 2 == 0 {
+            body["owner_id"] = json!(editor.user_id);
+        }
+        if n % 10 == 0 {
+            body["status"] = json!("done");
+            body["completed_on"] = json!("2026-01-01");
+        }
+        ui.app.create_record(&editor, &aims_domain::kinds::ACTION, &body).await.expect("action");
+    }
+    let cookie = ui.sign_in(Role::Editor).await;
+
+    // Every action, by next pages.
+    let mut seen = Vec::new();
+    let mut path = "/orgs/demo/actions?status=any&q=scale+action".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ui.get(&path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages += 1;
+        seen.extend(listed_actions(&page.body));
+        let Some(at) = page.body.find(r#" rel="next""#) else { break };
+        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+        path = href.replace("&amp;", "&").replace("&#38;", "&");
+        assert!(path.contains("status=any"), "the next page keeps the filters: {path} {}", &page.body[at - 300..at + 50]);
+    }
+    assert!(pages >= 5, "{ACTIONS} actions on pages of 50: {pages}");
+    assert_eq!(seen.first().map(String::as_str), Some("Scale action 001"));
+    assert_eq!(seen.last().map(String::as_str), Some("Scale action 230"));
+    assert_eq!(seen.len(), ACTIONS, "each action once");
+
+    // The search finds the last; the default list holds only open ones.
+    let found = ui.get("/orgs/demo/actions?q=scale+action+229", Some(&cookie)).await;
+    assert_eq!(listed_actions(&found.body), vec!["Scale action 229".to_owned()]);
+    let done = ui.get("/orgs/demo/actions?q=scale+action+230", Some(&cookie)).await;
+    assert!(listed_actions(&done.body).is_empty(), "a done action is not open");
+
+    // The download holds every matching row, whatever the page.
+    let csv = |query: &str| {
+        let path = format!("/orgs/demo/actions?format=csv&q=scale+action&{query}");
+        let cookie = cookie.clone();
+        let ui = &ui;
+        async move {
+            let reply = ui.get(&path, Some(&cookie)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}");
+            assert!(reply.body.starts_with("id,title,source,owner,due_date,status,completed_on\r\n"), "{}", reply.body);
+            reply.body.lines().count() - 1
+        }
+    };
+    assert_eq!(csv("").await, ACTIONS - ACTIONS / 10, "open ones");
+    assert_eq!(csv("status=any").await, ACTIONS);
+    assert_eq!(csv("status=done").await, ACTIONS / 10);
+    assert_eq!(csv("status=any&source=gap_assessment").await, ACTIONS / 3);
+    assert_eq!(csv("status=any&owner=none").await, ACTIONS / 2);
+    assert_eq!(csv(&format!("status=any&owner={}", editor.user_id)).await, ACTIONS / 2);
+
+    // My actions: counted in full (the demo's too), the overdue ones first, at most 20 shown.
+    let today = aims_domain::clock::format_date(aims_domain::clock::today());
+    let all = every_action(&ui, &editor).await;
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|r| r.data.get("owner_id") == Some(&json!(editor.user_id)))
+        .filter(|r| matches!(r.data.get("status").and_then(|s| s.as_str()), Some("open" | "in_progress")))
+        .collect();
+    let overdue = mine
+        .iter()
+        .filter(|r| r.data.get("due_date").and_then(|d| d.as_str()).is_some_and(|d| !d.is_empty() && d < today.as_str()))
+        .count();
+    let page = ui.get("/orgs/demo/actions", Some(&cookie)).await;
+    let my_section = &page.body[page.body.find(r#"id="mine""#).expect("mine")..page.body.find(r#"id="all-h""#).expect("all")];
+    assert!(my_section.contains(&format!("{} open", mine.len())), "{my_section}");
+    assert!(my_section.contains(&format!("{overdue} overdue")), "{my_section}");
+    assert!(my_section.contains(&format!("all {} of mine", mine.len())), "a link to every one");
+    let rows = my_section.matches("<tr").count() - 1;
+    assert_eq!(rows, 20, "the most urgent twenty");
+    let first_row = &my_section[my_section.find("<tbody>").expect("rows")..];
+    assert!(first_row[..first_row.find("</tr>").expect("row")].contains("row-overdue"), "overdue first");
+    let dashboard = ui.get("/orgs/demo/", Some(&cookie)).await;
+    assert!(dashboard.body.contains(&format!(r#"<span class="kpi-value">{}</span>"#, mine.len())), "the dashboard counts the same");
+}
+
+#[tokio::test]
+async fn the_action_tracker_pages_searches_filters_and_downloads_beyond_200_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    the_action_tracker_at_scale(ui).await;
+}
+
+#[tokio::test]
+async fn the_action_tracker_pages_searches_filters_and_downloads_beyond_200_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    the_action_tracker_at_scale(ui).await;
+}
