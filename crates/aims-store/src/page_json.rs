@@ -58,6 +58,8 @@ pub enum Filter {
     Not { field: &'static str, value: String },
     /// Records whose document field is blank or absent (an action nobody owns).
     Unset { field: &'static str },
+    /// Records whose true-or-false field holds this value (absent holds neither).
+    Flag { field: &'static str, value: bool },
 }
 
 impl Filter {
@@ -105,6 +107,11 @@ fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
         },
         // Blank and absent read as '' in both, so "not done" includes an action without a status
         // and "unset" one whose field is null or empty. `Unset` binds '' as its parameter.
+        // SQLite reads a JSON true as 1, PostgreSQL's text as 'true'; the parameter is the text.
+        Filter::Flag { field, .. } => match backend {
+            Backend::Sqlite => format!("AND json_extract(r.data, '$.{field}') = (${param} = 'true')"),
+            Backend::Postgres => format!("AND (r.data::json ->> '{field}') = ${param}"),
+        },
         Filter::Not { field, .. } | Filter::Unset { field } => {
             let op = if matches!(filter, Filter::Not { .. }) { "<>" } else { "=" };
             match backend {
@@ -135,6 +142,13 @@ pub(crate) fn filter_value(filter: &Filter) -> &str {
         Filter::Before { date, .. } => date,
         Filter::Not { value, .. } => value,
         Filter::Unset { .. } => "",
+        Filter::Flag { value, .. } => {
+            if *value {
+                "true"
+            } else {
+                "false"
+            }
+        }
     }
 }
 

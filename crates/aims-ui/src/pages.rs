@@ -7,7 +7,7 @@
 
 use aims_domain::kinds::{
     self, ACTION, COMMUNICATION, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD,
-    RISK_SOURCE, SCOPE, SUPPLIER,
+    OBJECTIVE, RISK_SOURCE, SCOPE, SUPPLIER,
 };
 use aims_domain::policy::Action;
 use aims_domain::validate::{FieldSpec, KindSpec, Revisions};
@@ -218,6 +218,20 @@ pub(crate) static PAGES: &[PageSpec] = &[
         // which can start from an AI system, are the actions module's own.
         list: false,
         hooks: Some(&crate::actions::Completion),
+        ..PAGE
+    },
+    PageSpec {
+        kind: &OBJECTIVE,
+        title_field: "title",
+        columns: &["metric", "owner_id", "due_date"],
+        facts: &["metric", "owner_id", "due_date"],
+        sections: &[PageSection { heading: "Target", fields: &["direction", "target", "unit", "baseline"] }],
+        serves: "Clauses 6.2, 9.1",
+        section: Section::Objectives,
+        // The list (where each stands, with sparklines) and the new form, which can start from
+        // an AI system, are the objectives module's own.
+        list: false,
+        hooks: Some(&crate::objectives::Measurements),
         ..PAGE
     },
     PageSpec {

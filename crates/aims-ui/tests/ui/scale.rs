@@ -631,3 +631,82 @@ async fn the_action_tracker_pages_searches_filters_and_downloads_beyond_200_post
     let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
     the_action_tracker_at_scale(ui).await;
 }
+
+/// The objectives' list with 230 objectives besides the demo's: pages by `rel="next"` from the
+/// first to the last, finds one by `?q=`, downloads every one as CSV, and counts those on and
+/// off track over all of them, not one page.
+async fn the_objectives_at_scale(ui: TestUi) {
+    const OBJECTIVES: usize = 230;
+    let editor = member_of(&ui, Role::Editor).await;
+    for n in 1..=OBJECTIVES {
+        let body = json!({ "title": format!("Scale objective {n:03}"), "metric": "Share validated", "unit": "%", "target": 90 });
+        let objective = ui.app.create_record(&editor, &OBJECTIVE, &body).await.expect("objective");
+        // The last few are measured: two meet the target, one does not.
+        if n > OBJECTIVES - 3 {
+            let value = if n == OBJECTIVES { 50 } else { 95 };
+            let measurement = json!({ "value": value, "measured_on": "2026-01-10" });
+            ui.app.create_child_record(&editor, &aims_domain::kinds::MEASUREMENT, &objective.id, &measurement).await.expect("measurement");
+        }
+    }
+    let cookie = ui.sign_in(Role::Editor).await;
+    let names = |body: &str| body.match_indices("Scale objective ").map(|(i, _)| body[i..i + 19].to_owned()).collect::<Vec<_>>();
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/orgs/demo/objectives".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ui.get(&path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages += 1;
+        for name in names(&page.body) {
+            if seen.last() != Some(&name) {
+                seen.push(name);
+            }
+        }
+        let Some(at) = page.body.find(r#" rel="next""#) else { break };
+        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+        path = href.replace("&amp;", "&").replace("&#38;", "&");
+    }
+    assert!(pages >= 5, "{OBJECTIVES} objectives on pages of 50: {pages}");
+    assert_eq!(seen.first().map(String::as_str), Some("Scale objective 001"));
+    assert_eq!(seen.last().map(String::as_str), Some("Scale objective 230"));
+    assert_eq!(seen.len(), OBJECTIVES, "each objective once");
+
+    let found = ui.get("/orgs/demo/objectives?q=scale+objective+229", Some(&cookie)).await;
+    assert!(found.body.contains("Scale objective 229") && !found.body.contains("Scale objective 228"));
+    assert!(found.body.contains(r#"<svg class="sparkline""#), "its figures as a sparkline");
+    let csv = ui.get("/orgs/demo/objectives?format=csv&q=scale+objective", Some(&cookie)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.body.lines().count(), 1 + OBJECTIVES, "every objective, not one page");
+
+    // The counts cover every objective (the demo's too), as the records say.
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ui.app.list_records(&editor, &OBJECTIVE, false, after, 200).await.expect("objectives");
+        all.extend(page.items);
+        match page.next_after {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    let on = all.iter().filter(|o| o.data.get("on_track") == Some(&json!(true))).count();
+    let off = all.iter().filter(|o| o.data.get("on_track") == Some(&json!(false))).count();
+    let first = ui.get("/orgs/demo/objectives", Some(&cookie)).await;
+    assert!(first.body.contains(&format!("<strong>{on}</strong> on track")), "{on} on track");
+    assert!(first.body.contains(&format!("<strong>{off}</strong> off track")), "{off} off track");
+    assert!(first.body.contains(&format!("<strong>{}</strong> without measurements", all.len() - on - off)));
+    assert!(on >= 2 && off >= 1);
+}
+
+#[tokio::test]
+async fn the_objectives_page_search_download_and_count_beyond_200_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    the_objectives_at_scale(ui).await;
+}
+
+#[tokio::test]
+async fn the_objectives_page_search_download_and_count_beyond_200_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    the_objectives_at_scale(ui).await;
+}
