@@ -6,8 +6,8 @@
 //! changed.
 
 use aims_domain::kinds::{
-    self, ACTION, COMMUNICATION, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD,
-    OBJECTIVE, RISK_SOURCE, SCOPE, SUPPLIER,
+    self, ACTION, COMMUNICATION, COMPETENCE, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY,
+    LIFECYCLE_RECORD, OBJECTIVE, RISK_SOURCE, SCOPE, SUPPLIER, TRAINING,
 };
 use aims_domain::policy::Action;
 use aims_domain::validate::{FieldSpec, KindSpec, Revisions};
@@ -232,6 +232,27 @@ pub(crate) static PAGES: &[PageSpec] = &[
         // an AI system, are the objectives module's own.
         list: false,
         hooks: Some(&crate::objectives::Measurements),
+        ..PAGE
+    },
+    PageSpec {
+        kind: &COMPETENCE,
+        title_field: "name",
+        facts: &["renewal_months"],
+        serves: "Clause 7.2",
+        section: Section::People,
+        columns: &["required_for_roles", "renewal_months"],
+        intro: "What people in AI-related roles must know or be able to do, and how often it must be renewed. The people page shows who lacks which.",
+        hooks: Some(&crate::people::WhoLacksIt),
+        ..PAGE
+    },
+    PageSpec {
+        kind: &TRAINING,
+        title_field: "title",
+        facts: &["person_id", "training_type", "completed_on", "expires_on"],
+        serves: "Clause 7.2",
+        section: Section::People,
+        columns: &["person_id", "training_type", "completed_on", "expires_on"],
+        intro: "Training, certifications and experience that show a person holds the competences their role requires.",
         ..PAGE
     },
     PageSpec {

@@ -710,3 +710,78 @@ async fn the_objectives_page_search_download_and_count_beyond_200_postgres() {
     let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
     the_objectives_at_scale(ui).await;
 }
+
+/// Walks a generated list from its first page by `rel="next"`, collecting the names starting
+/// with `prefix` (each `width` characters long).
+async fn walk_list(ui: &TestUi, cookie: &str, start: &str, prefix: &str, width: usize) -> (Vec<String>, usize) {
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = start.to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ui.get(&path, Some(cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages += 1;
+        for (i, _) in page.body.match_indices(prefix) {
+            let name = page.body[i..i + width].to_owned();
+            if seen.last() != Some(&name) {
+                seen.push(name);
+            }
+        }
+        let Some(at) = page.body.find(r#" rel="next""#) else { return (seen, pages) };
+        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+        path = href.replace("&amp;", "&").replace("&#38;", "&");
+    }
+}
+
+/// Competences and training records (now on the generated pages) beyond 200: each list pages
+/// from the first to the last, finds one by `?q=` and downloads every one; a competence's page
+/// names the training records that cover it.
+async fn competences_and_trainings_at_scale(ui: TestUi) {
+    const EACH: usize = 210;
+    let editor = member_of(&ui, Role::Editor).await;
+    let person = ui.app.create_record(&editor, &aims_domain::kinds::PERSON, &json!({ "name": "Scale Person" })).await.expect("person");
+    let mut competences = Vec::new();
+    for n in 1..=EACH {
+        let body = json!({ "name": format!("Scale competence {n:03}"), "required_for_roles": ["Scale role"] });
+        competences.push(ui.app.create_record(&editor, &aims_domain::kinds::COMPETENCE, &body).await.expect("competence").id);
+    }
+    let last = competences.last().expect("competences").clone();
+    for n in 1..=EACH {
+        let body = json!({ "person_id": person.id, "title": format!("Scale training {n:03}"), "completed_on": "2026-01-05", "competence_ids": [last] });
+        ui.app.create_record(&editor, &aims_domain::kinds::TRAINING, &body).await.expect("training");
+    }
+    let cookie = ui.sign_in(Role::Editor).await;
+    for (collection, prefix) in [("competences", "Scale competence "), ("trainings", "Scale training ")] {
+        let width = prefix.len() + 3;
+        let (seen, pages) = walk_list(&ui, &cookie, &format!("/orgs/demo/{collection}"), prefix, width).await;
+        assert!(pages >= 5, "{collection}: {pages} pages");
+        assert_eq!(seen.len(), EACH, "{collection}: each once");
+        assert_eq!(seen.first().map(String::as_str), Some(format!("{prefix}001").as_str()));
+        assert_eq!(seen.last().map(String::as_str), Some(format!("{prefix}210").as_str()));
+        let q = format!("{prefix}209").to_lowercase().replace(' ', "+");
+        let found = ui.get(&format!("/orgs/demo/{collection}?q={q}"), Some(&cookie)).await;
+        assert!(found.body.contains(&format!("{prefix}209")) && !found.body.contains(&format!("{prefix}208")), "{collection}");
+        let csv = ui
+            .get(&format!("/orgs/demo/{collection}?format=csv&q={}", prefix.trim().to_lowercase().replace(' ', "+")), Some(&cookie))
+            .await;
+        assert_eq!(csv.body.lines().count(), 1 + EACH, "{collection}: every one, not one page");
+    }
+    let page = ui.get(&format!("/orgs/demo/competences/{last}"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let covering = &page.body[page.body.find(r#"id="hold-h""#).expect("holders")..];
+    let covering = &covering[..covering.find("</section>").expect("section end")];
+    assert_eq!(covering.matches(r#"<a href="/orgs/demo/trainings/"#).count(), EACH, "every record that covers it");
+    assert!(page.body.contains("Scale Person"), "named with its holder");
+}
+
+#[tokio::test]
+async fn competences_and_trainings_page_search_and_download_beyond_200_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    competences_and_trainings_at_scale(ui).await;
+}
+
+#[tokio::test]
+async fn competences_and_trainings_page_search_and_download_beyond_200_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    competences_and_trainings_at_scale(ui).await;
+}
