@@ -528,7 +528,9 @@ pub(crate) fn trace_links(slug: &str, linked: &[aims_store::records::LinkedRecor
             },
         }
     };
-    (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing).map(link).collect())
+    // A record's children (an objective's measurements) are its kind's panel to show, not links.
+    let child = |l: &&aims_store::records::LinkedRecord| kinds::by_kind(&l.record.kind).is_some_and(|k| k.parent.is_some());
+    (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing && !child(l)).map(link).collect())
 }
 
 /// A headed group of facts on the record page.

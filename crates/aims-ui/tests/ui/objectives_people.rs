@@ -82,6 +82,7 @@ async fn objective_measurements_draw_a_trend_and_set_the_status() {
     assert!(html.contains(r#"<span class="badge badge-on_track">On track</span>"#));
     assert!(html.contains(r#"id="latest-value">96.5%</span>"#));
     assert!(html.contains("Before the new release checklist"), "measurement table");
+    assert!(!html.contains("Measurement: <a"), "measurements are the panel's, not links named by their ids");
 
     // A measurement entered by mistake is withdrawn; the status follows the remaining one.
     let start = html.find(r#"name="measurement" value=""#).expect("withdraw form") + r#"name="measurement" value=""#.len();
