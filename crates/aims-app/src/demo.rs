@@ -55,6 +55,7 @@ impl App {
         let viewer = self.member_by_email("viewer@demo.example", DEMO_SLUG).await?;
         let cast = crate::demo_documents::Cast { owner: &owner, admin: &admin, editor: &editor, auditor: &auditor, viewer: &viewer };
         self.seed_documented_information(&cast).await?;
+        self.seed_improvement(&cast).await?;
         Ok(Some(users))
     }
 

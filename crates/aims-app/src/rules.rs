@@ -24,7 +24,7 @@ pub struct Draft {
 
 /// What a kind does differently in the generic create, change and archive use cases. Every
 /// hook has a default (nothing particular); a kind's rules are registered in [`REGISTRY`].
-trait KindRules: Sync {
+pub(crate) trait KindRules: Sync {
     /// Keys a create body may carry besides the kind's writable fields.
     fn create_extras(&self) -> &'static [&'static str] {
         &[]
@@ -71,6 +71,7 @@ const REGISTRY: &[(&str, &dyn KindRules)] = &[
     ("objective", &ObjectiveRules),
     ("measurement", &MeasurementRules),
     ("impact_assessment", &ImpactRules),
+    ("nonconformity", &crate::improvement::NonconformityRules),
 ];
 
 fn rules_of(spec: &KindSpec) -> &'static dyn KindRules {

@@ -67,7 +67,7 @@ pub struct Refusal {
     /// `role-permission`, `state`, `separation-of-duties` or `prerequisite`.
     pub rule: &'static str,
     /// For `separation-of-duties`: which part (`requester`, `author`, `owner`,
-    /// `changed-since-approval`, `changed-entries`).
+    /// `changed-since-approval`, `changed-entries`, `linked-owner`).
     pub part: Option<&'static str>,
     /// A sentence for the person, naming the rule.
     pub detail: String,
@@ -146,6 +146,9 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("impact_assessment", &SignOffEffects),
     ("policy", &crate::policies::PolicyEffects),
     ("soa", &crate::soa::SoaEffects),
+    ("nonconformity", &crate::improvement::NonconformityEffects),
+    ("improvement", &crate::improvement::ImprovementEffects),
+    ("change", &crate::improvement::ChangeEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {
@@ -230,7 +233,14 @@ fn check_state(spec: &KindSpec, t: &TransitionSpec, current: &Record) -> AppResu
 
 /// Everyone involved in the record, from its document and history (and, for the SoA, who
 /// changed its entries since its last approval).
-async fn involved(tx: &mut WriteTx, member: &Member, spec: &KindSpec, workflow: &Workflow, current: &Record) -> AppResult<Involved> {
+async fn involved(
+    tx: &mut WriteTx,
+    member: &Member,
+    spec: &KindSpec,
+    workflow: &Workflow,
+    sod: Sod,
+    current: &Record,
+) -> AppResult<Involved> {
     let mut history = activity::record_history(tx, &member.org_id, &current.id).await?;
     // A record the organisation was seeded with (the SoA) has no author: it is written by its
     // changes, which count below.
@@ -246,8 +256,38 @@ async fn involved(tx: &mut WriteTx, member: &Member, spec: &KindSpec, workflow: 
         None => Vec::new(),
     };
     let created_by = if seeded { None } else { current.created_by.as_deref() };
-    Ok(Involved::from_history(workflow, &current.data, created_by, &history, &entries))
+    let mut involved = Involved::from_history(workflow, &current.data, created_by, &history, &entries);
+    if let Some(field) = sod.linked() {
+        add_linked_owners(tx, member, spec, field, current, &mut involved).await?;
+    }
+    Ok(involved)
 }
+
+/// Everyone who ever owned one of the records `current` links through `field` (its
+/// corrective actions), read from their documents and histories in the deciding transaction.
+async fn add_linked_owners(
+    tx: &mut WriteTx,
+    member: &Member,
+    spec: &KindSpec,
+    field: &str,
+    current: &Record,
+    involved: &mut Involved,
+) -> AppResult<()> {
+    let kind = match spec.field(field).map(|f| f.ty) {
+        Some(aims_domain::validate::FieldType::Ids { kind }) => kind,
+        _ => return Err(AppError::Internal(format!("{}.{field} is not a link", spec.kind))),
+    };
+    let ids: Vec<&str> = current.data.get(field).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    for id in ids {
+        let Some(linked) = records::get_for_update(tx, &member.org_id, kind, &RecordKey::Id(id)).await? else { continue };
+        let history = activity::record_history(tx, &member.org_id, id).await?;
+        involved.add_linked_owners(LINKED_OWNER_FIELD, &linked.data, &history);
+    }
+    Ok(())
+}
+
+/// The field naming a linked record's owner (an action's `owner_id`).
+const LINKED_OWNER_FIELD: &str = "owner_id";
 
 /// Role, state and separation of duties, in that order; the breach names the part of the
 /// separation-of-duties rule that refused.
@@ -262,8 +302,8 @@ async fn check_may_take(
     let action = required_action(tx, member, workflow, t, current).await.map_err(|e| (e, None))?;
     crate::access::require(member, action).map_err(|e| (e, None))?;
     check_state(spec, t, current).map_err(|e| (e, None))?;
-    if t.sod == Sod::Independent {
-        let involved = involved(tx, member, spec, workflow, current).await.map_err(|e| (e, None))?;
+    if t.sod != Sod::None {
+        let involved = involved(tx, member, spec, workflow, t.sod, current).await.map_err(|e| (e, None))?;
         workflow::judge(t.sod, (&member.user_id, &member.email), &involved, spec.label)
             .map_err(|(breach, denied)| (AppError::Forbidden(denied), Some(breach)))?;
     }

@@ -127,6 +127,10 @@ pub enum Sod {
     /// since, nor anyone who changed the record (or, for the SoA, an entry) since its last
     /// approval.
     Independent,
+    /// A check of others' work (a nonconformity's effectiveness): never the record's owner at
+    /// request time or since, nor anyone who ever owned a record it links through `linked` (its
+    /// corrective actions), so handing the work to someone else does not clear its doer.
+    NotOwner { linked: &'static str, linked_label: &'static str },
 }
 
 impl Sod {
@@ -134,6 +138,25 @@ impl Sod {
         match self {
             Sod::None => "none",
             Sod::Independent => "independent",
+            Sod::NotOwner { .. } => "not-owner",
+        }
+    }
+
+    /// The link field whose records' owners the judgement reads, if any.
+    pub fn linked(self) -> Option<&'static str> {
+        match self {
+            Sod::NotOwner { linked, .. } => Some(linked),
+            _ => None,
+        }
+    }
+
+    /// The parts of the rule this judgement checks, in the order a refusal names them.
+    fn parts(self) -> &'static [SodBreach] {
+        use SodBreach::*;
+        match self {
+            Sod::None => &[],
+            Sod::Independent => &[Requester, Author, Owner, ChangedSinceApproval, ChangedEntries],
+            Sod::NotOwner { .. } => &[Owner, LinkedOwner],
         }
     }
 }
@@ -163,6 +186,8 @@ pub struct Involved {
     pub changers: BTreeSet<String>,
     /// Who changed one of its entries since its last approval (the SoA's controls).
     pub entry_changers: BTreeSet<String>,
+    /// Everyone who ever owned a record it links (a nonconformity's corrective actions).
+    pub linked_owners: BTreeSet<String>,
 }
 
 /// The sequence number after which changes count: the record's last approval (0 if never).
@@ -211,6 +236,19 @@ impl Involved {
         involved.entry_changers.retain(|a| !a.starts_with("system:"));
         involved
     }
+
+    /// Adds everyone who ever owned a linked record: its current owner and every owner its
+    /// history (oldest first) names.
+    pub fn add_linked_owners(&mut self, owner_field: &str, document: &Map<String, Value>, history: &[HistoryEvent]) {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        self.linked_owners.extend(text(document.get(owner_field)));
+        // A creation logs the value itself; a change logs `{from, to}`.
+        for change in history.iter().filter_map(|e| e.changes.get(owner_field)) {
+            self.linked_owners.extend(text(Some(change)));
+            self.linked_owners.extend(text(change.get("from")));
+            self.linked_owners.extend(text(change.get("to")));
+        }
+    }
 }
 
 /// Which part of the separation-of-duties rule refused.
@@ -221,6 +259,7 @@ pub enum SodBreach {
     Owner,
     ChangedSinceApproval,
     ChangedEntries,
+    LinkedOwner,
 }
 
 impl SodBreach {
@@ -232,10 +271,11 @@ impl SodBreach {
             SodBreach::Owner => "owner",
             SodBreach::ChangedSinceApproval => "changed-since-approval",
             SodBreach::ChangedEntries => "changed-entries",
+            SodBreach::LinkedOwner => "linked-owner",
         }
     }
 
-    fn explain(self, label: &str) -> String {
+    fn explain(self, label: &str, sod: Sod) -> String {
         let label = label.to_lowercase();
         match self {
             SodBreach::Requester => format!("you asked for this decision on the {label}; someone else must take it"),
@@ -247,6 +287,13 @@ impl SodBreach {
             SodBreach::ChangedEntries => {
                 format!("you changed entries of the {label} since its last approval; someone who did not must approve it")
             }
+            SodBreach::LinkedOwner => {
+                let linked = match sod {
+                    Sod::NotOwner { linked_label, .. } => linked_label,
+                    _ => "linked records",
+                };
+                format!("you own or owned one of the {linked} of this {label}; someone who did not do the work must check it")
+            }
         }
     }
 }
@@ -254,23 +301,19 @@ impl SodBreach {
 /// The separation-of-duties judgement of one transition: `actor` is the deciding member's user
 /// id and e-mail address. The refusal names the rule and which part of it refused.
 pub fn judge(sod: Sod, actor: (&str, &str), involved: &Involved, label: &str) -> Result<(), (SodBreach, Denied)> {
-    if sod == Sod::None {
-        return Ok(());
-    }
     let (id, email) = actor;
     let hit = |set: &BTreeSet<String>| set.contains(id) || set.contains(email);
-    let breach = [
-        (SodBreach::Requester, &involved.requesters),
-        (SodBreach::Author, &involved.authors),
-        (SodBreach::Owner, &involved.owners),
-        (SodBreach::ChangedSinceApproval, &involved.changers),
-        (SodBreach::ChangedEntries, &involved.entry_changers),
-    ]
-    .into_iter()
-    .find(|(_, set)| hit(set));
-    match breach {
+    let set_of = |part: SodBreach| match part {
+        SodBreach::Requester => &involved.requesters,
+        SodBreach::Author => &involved.authors,
+        SodBreach::Owner => &involved.owners,
+        SodBreach::ChangedSinceApproval => &involved.changers,
+        SodBreach::ChangedEntries => &involved.entry_changers,
+        SodBreach::LinkedOwner => &involved.linked_owners,
+    };
+    match sod.parts().iter().copied().find(|part| hit(set_of(*part))) {
         None => Ok(()),
-        Some((breach, _)) => Err((breach, Denied::SeparationOfDuties(format!("({}) {}", breach.code(), breach.explain(label))))),
+        Some(breach) => Err((breach, Denied::SeparationOfDuties(format!("({}) {}", breach.code(), breach.explain(label, sod))))),
     }
 }
 
@@ -336,6 +379,29 @@ mod tests {
         assert_eq!(judge(Sod::Independent, ("u-b", "b@x"), &involved, "Policy").map_err(|e| e.0), Ok(()));
         assert_eq!(judge(Sod::Independent, ("u-a", "a@x"), &involved, "Policy").map_err(|e| e.0), Err(SodBreach::Author));
         assert!(judge(Sod::None, ("u-a", "a@x"), &involved, "Policy").is_ok());
+    }
+
+    #[test]
+    fn owners_of_the_linked_work_may_not_check_it() {
+        const SOD: Sod = Sod::NotOwner { linked: "corrective_action_ids", linked_label: "corrective actions" };
+        let action = [
+            event(1, "a@x", "create", json!({"owner_id": "u-did"})),
+            event(2, "u-did@x", "update", json!({"owner_id": {"from": "u-did", "to": "u-next"}})),
+        ];
+        let doc = json!({"owner_id": "u-nc"}).as_object().cloned().unwrap_or_default();
+        let mut involved = Involved::from_history(&W, &doc, Some("u-author"), &[], &[]);
+        let action_doc = json!({"owner_id": "u-next"}).as_object().cloned().unwrap_or_default();
+        involved.add_linked_owners("owner_id", &action_doc, &action);
+        assert_eq!(involved.linked_owners, ["u-did".to_owned(), "u-next".to_owned()].into());
+        let refused = |who: &str| judge(SOD, (who, "z@x"), &involved, "Nonconformity").map_err(|e| e.0);
+        assert_eq!(refused("u-did"), Err(SodBreach::LinkedOwner), "a former owner of the action");
+        assert_eq!(refused("u-nc"), Err(SodBreach::Owner));
+        // Writing the record is not doing the work: its author may check it.
+        assert_eq!(refused("u-author"), Ok(()));
+        let denied = judge(SOD, ("u-next", "z@x"), &involved, "Nonconformity").unwrap_err().1;
+        assert!(denied.to_string().starts_with("rule separation-of-duties: (linked-owner)"), "{denied}");
+        // The independent rule is unchanged by linked owners it does not read.
+        assert_eq!(judge(Sod::Independent, ("u-did", "z@x"), &involved, "Policy").map_err(|e| e.0), Ok(()));
     }
 
     #[test]

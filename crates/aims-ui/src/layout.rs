@@ -111,6 +111,7 @@ pub(crate) enum Section {
     Policies,
     Objectives,
     People,
+    Improve,
     Actions,
     Activity,
     Tokens,
@@ -161,6 +162,7 @@ impl Shell {
             item("/policies", "Policies", "file", Section::Policies),
             item("/objectives", "Objectives", "target", Section::Objectives),
             item("/people", "People & competence", "users", Section::People),
+            item("/nonconformities", "Improvement", "trending-up", Section::Improve),
             item("/actions", "Actions", "check-circle", Section::Actions),
             item("/activity", "Activity log", "list", Section::Activity),
         ]

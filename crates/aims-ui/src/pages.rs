@@ -10,7 +10,7 @@ use aims_domain::kinds::{
     LIFECYCLE_RECORD, OBJECTIVE, RISK_SOURCE, SCOPE, SUPPLIER, TRAINING,
 };
 use aims_domain::policy::Action;
-use aims_domain::validate::{FieldSpec, KindSpec, Revisions};
+use aims_domain::validate::{FieldSpec, Revisions};
 use aims_domain::workflow::TransitionSpec;
 use aims_store::model::Record;
 use aims_store::page_json::Filter;
@@ -31,61 +31,9 @@ use crate::forms::{self, FormErrors, Notice};
 use crate::hooks::{Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::lists::{self, ListParams, Listing};
+pub(crate) use crate::page_spec::{PAGE, PageSection, PageSpec};
 use crate::recform::{self, Options, Posted, record_label};
 use crate::text::{datetime, humanize};
-
-/// How a kind's pages look: everything particular to a kind that the generic pages need.
-pub(crate) struct PageSpec {
-    pub kind: &'static KindSpec,
-    /// The field that names a record (its heading and the list's first column).
-    pub title_field: &'static str,
-    /// The list's further columns (field names).
-    pub columns: &'static [&'static str],
-    /// The facts shown under the record's heading (field names); its state always is.
-    pub facts: &'static [&'static str],
-    /// The record's fields in headed groups; fields in no group are shown under "Details".
-    pub sections: &'static [PageSection],
-    /// The clause or control the records serve, shown above the heading.
-    pub serves: &'static str,
-    pub intro: &'static str,
-    /// The navigation section the pages belong to.
-    pub section: Section,
-    /// Whether the generic detail and edit pages serve the kind (false when a hand-written
-    /// page does, as for impact assessments, whose list alone is generic).
-    pub detail: bool,
-    /// Whether the generic list and new pages serve it (false where a page of the kind's own
-    /// does: the communication plan with its due dates).
-    pub list: bool,
-    /// Fields the generic pages neither show nor edit (a hook shows them its own way).
-    pub hidden: &'static [&'static str],
-    /// What the list is called in the breadcrumbs, when not the kind's plural.
-    pub list_label: Option<&'static str>,
-    /// What is truly particular to the kind's record page.
-    pub hooks: Option<&'static dyn PageHooks>,
-}
-
-/// What a declaration leaves as it is: `PageSpec { kind: &X, …, ..PAGE }`.
-const PAGE: PageSpec = PageSpec {
-    kind: &kinds::BASE,
-    title_field: "title",
-    columns: &[],
-    facts: &[],
-    sections: &[],
-    serves: "",
-    intro: "",
-    section: Section::Dashboard,
-    detail: true,
-    list: true,
-    hidden: &[],
-    list_label: None,
-    hooks: None,
-};
-
-/// A headed group of a record's fields on its page.
-pub(crate) struct PageSection {
-    pub heading: &'static str,
-    pub fields: &'static [&'static str],
-}
 
 /// One of a hook panel's forms, posted: done, the record's page; refused, the page again with
 /// what was typed.
@@ -335,7 +283,7 @@ impl PageHooks for GatePrerequisites {
 
 /// Every kind whose pages are generated: those listed in `PAGES` and the scope.
 pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
-    PAGES.iter().chain([&SCOPE_PAGE])
+    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES)
 }
 
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and
@@ -400,6 +348,8 @@ struct ListPage {
     columns: Vec<Column>,
     rows: Vec<Row>,
     listing: Listing,
+    /// The area's lists: (href, label, current).
+    related: Vec<(String, &'static str, bool)>,
 }
 
 /// The record's name: its title field as the page shows it (a stage's label, not its code).
@@ -454,6 +404,11 @@ async fn list(
         columns,
         rows,
         listing,
+        related: page
+            .related
+            .iter()
+            .map(|k| (format!("/orgs/{}/{}", ctx.slug(), k.collection), k.plural_label, k.kind == spec.kind))
+            .collect(),
     }
     .into_response())
 }

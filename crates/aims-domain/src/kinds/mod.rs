@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod context;
 pub mod documents;
 pub mod impact;
+pub mod improvement;
 pub mod inventory;
 pub mod lifecycle;
 pub mod objectives;
@@ -17,6 +18,7 @@ pub use catalogue::{CATALOGUE_CONTROL_FIXED, CONTROL, GAP_STATUSES, IMPLEMENTATI
 pub use context::{CONTEXT_ISSUE, INTERESTED_PARTY, SCOPE};
 pub use documents::{EVIDENCE, POLICY};
 pub use impact::IMPACT_ASSESSMENT;
+pub use improvement::{CHANGE, IMPROVEMENT, NONCONFORMITY};
 pub use inventory::{AI_SYSTEM, DATASET, RESOURCE, SUPPLIER};
 pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
 pub use objectives::{MEASUREMENT, OBJECTIVE};
@@ -72,6 +74,9 @@ pub const ALL: &[&KindSpec] = &[
     &COMPETENCE,
     &TRAINING,
     &COMMUNICATION,
+    &NONCONFORMITY,
+    &IMPROVEMENT,
+    &CHANGE,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {

@@ -15,6 +15,7 @@ use tower::ServiceExt;
 use tower_sessions::SessionManagerLayer;
 
 mod documents;
+mod improvement;
 mod module_graph;
 mod objectives_people;
 mod page_index;

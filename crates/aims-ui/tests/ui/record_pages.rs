@@ -272,6 +272,9 @@ async fn ids_are_unique_on_every_generated_page() {
         &aims_domain::kinds::LIFECYCLE_RECORD,
         &aims_domain::kinds::AI_SYSTEM,
         &aims_domain::kinds::COMMUNICATION,
+        &aims_domain::kinds::NONCONFORMITY,
+        &aims_domain::kinds::IMPROVEMENT,
+        &aims_domain::kinds::CHANGE,
     ] {
         let base = format!("/orgs/demo/{}", spec.collection);
         paths.push(base.clone());

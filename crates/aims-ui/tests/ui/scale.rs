@@ -317,6 +317,11 @@ fn sample_value<'a>(
             FieldType::Bool => json!(true),
             FieldType::Date => json!("2026-06-01"),
             FieldType::UserId => json!(editor.user_id),
+            // A nonconformity's corrective actions are actions raised as corrective actions.
+            FieldType::Ids { kind } if name == "corrective_action_ids" => {
+                let raised = json!({"title": "Sample corrective action", "source": "corrective_action"});
+                json!([ui.app.create_record(editor, kinds::by_kind(kind)?, &raised).await.ok()?.id])
+            }
             FieldType::Ids { kind } => json!([last_of(ui, editor, kind).await]),
             FieldType::Link { kind } => json!(last_of(ui, editor, kind).await),
             FieldType::Refs { .. } => json!(["A.6.2.4"]),

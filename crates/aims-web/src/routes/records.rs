@@ -476,6 +476,9 @@ fn transition_description(t: &TransitionSpec) -> String {
         Sod::Independent => {
             "Separation of duties (independent): never the requester or author, the owner at request time or since, nor anyone who changed the record (for the SoA, an entry) since its last approval; refused with 403 naming the rule."
         }
+        Sod::NotOwner { .. } => {
+            "Separation of duties (not-owner): never the record's owner at request time or since, nor anyone who ever owned one of the records it links for the work checked (a nonconformity's corrective actions); refused with 403 naming the rule."
+        }
         Sod::None => "Separation of duties: none beyond the role.",
     };
     let to = t.to.map_or("keeps its state".to_owned(), |s| format!("goes to `{s}`"));

@@ -482,8 +482,27 @@ impl TestApp {
             "training" => {
                 json!({"person_id": self.fresh_id(&kinds::PERSON, org).await, "title": "EU AI Act basics", "completed_on": "2026-01-15"})
             }
+            // Ready for every step: corrected, analysed, with one finished corrective action
+            // nobody owns, so any member with the role may verify it.
+            "nonconformity" => json!({
+                "title": unique("Nonconformity"), "source": "other", "description": "Found", "detected_on": "2026-01-10",
+                "correction": "Contained", "root_cause": "No check", "similar_elsewhere": "no",
+                "corrective_action_ids": [self.corrective_action(org).await]
+            }),
+            "improvement" => {
+                json!({"title": unique("Improvement"), "opportunity": "Do better", "source": "review", "outcome": "Done better"})
+            }
+            "change" => json!({"title": unique("Change"), "purpose": "Grow the scope"}),
             _ => simple_input(spec),
         }
+    }
+
+    /// A finished corrective action with no owner, by id.
+    async fn corrective_action(&self, org: &str) -> String {
+        let input = json!({"title": unique("Corrective"), "source": "corrective_action", "status": "done", "completed_on": "2026-01-20"});
+        let reply = self.call(&self.admin_token(org), Method::POST, &format!("/api/v1/orgs/{org}/actions"), Some(&input), &[]).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["id"].as_str().expect("id").to_owned()
     }
 
     /// A harmless change of a kind.
@@ -507,6 +526,9 @@ impl TestApp {
             "person" => "job_title",
             "communication" => "audience",
             "soa" => "notes",
+            "nonconformity" => "description",
+            "improvement" => "opportunity",
+            "change" => "purpose",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -679,6 +701,16 @@ impl TestApp {
                             // approval by someone who did not starts a fresh period.
                             self.advance(org, &item, &["approve"]).await;
                         }
+                        let before: &[&str] = match (spec.kind, name) {
+                            ("nonconformity", "analyse") => &["correct"],
+                            ("nonconformity", "plan") => &["correct", "analyse"],
+                            ("nonconformity", "request-verification") => &["correct", "analyse", "plan"],
+                            ("nonconformity", "verify" | "not-effective") => &["correct", "analyse", "plan", "request-verification"],
+                            ("improvement", "implement") => &["accept"],
+                            ("change", "complete") => &["start"],
+                            _ => &[],
+                        };
+                        self.advance(org, &item, before).await;
                         if spec.kind == "policy" {
                             let before: &[&str] = match name {
                                 "approve" | "reject" => &["submit"],
@@ -689,6 +721,10 @@ impl TestApp {
                             self.advance(org, &item, before).await;
                         }
                         let body = match (spec.kind, name) {
+                            ("nonconformity", "verify" | "not-effective") => json!({"comment": "Checked"}),
+                            ("nonconformity", _) | ("improvement", "implement") | ("change", "start") => json!({}),
+                            ("improvement", "reject") => json!({"rationale": "Not now"}),
+                            ("change", _) => json!({"note": "Reviewed"}),
                             (_, "accept") => json!({"rationale": "Low residual risk"}),
                             ("gate", _) | (_, "reject" | "retire" | "cancel") => json!({"reason": "Reviewed"}),
                             (_, "publish" | "acknowledge") => json!({}),
@@ -749,7 +785,8 @@ impl TestApp {
             let token = if *step == "submit" && org == "acme" { self.token("editor").to_owned() } else { owner.clone() };
             let current = self.call(&token, Method::GET, item, None, &[]).await.json();
             let version = format!("\"{}\"", current["version"]);
-            let reply = self.call(&token, Method::POST, &format!("{item}/{step}"), Some(&json!({})), &[("if-match", &version)]).await;
+            let body = if *step == "accept" { json!({"rationale": "Agreed"}) } else { json!({}) };
+            let reply = self.call(&token, Method::POST, &format!("{item}/{step}"), Some(&body), &[("if-match", &version)]).await;
             assert!(reply.status.is_success(), "{step} {item}: {}", reply.text);
         }
     }

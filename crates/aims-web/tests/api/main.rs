@@ -9,6 +9,7 @@ mod assessments;
 mod catalogue;
 mod conventions;
 mod documents;
+mod improvement;
 mod records;
 mod tenancy;
 mod tokens;

@@ -12,38 +12,38 @@ use crate::helpers::{Backend, Reply, TestApp};
 
 const BASE: &str = "/api/v1/orgs/acme";
 
-async fn create(t: &TestApp, role: &str, collection: &str, body: Value) -> String {
+pub(crate) async fn create(t: &TestApp, role: &str, collection: &str, body: Value) -> String {
     let reply = t.post(role, &format!("{BASE}/{collection}"), &body).await;
     assert_eq!(reply.status, 201, "{collection}: {}", reply.text);
     format!("{BASE}/{collection}/{}", reply.json()["id"].as_str().expect("id"))
 }
 
-async fn version(t: &TestApp, path: &str) -> i64 {
+pub(crate) async fn version(t: &TestApp, path: &str) -> i64 {
     t.get("viewer", path).await.json()["version"].as_i64().expect("version")
 }
 
-async fn change(t: &TestApp, role: &str, path: &str, patch: Value) {
+pub(crate) async fn change(t: &TestApp, role: &str, path: &str, patch: Value) {
     let reply = t.patch(role, path, version(t, path).await, &patch).await;
     assert_eq!(reply.status, 200, "{path}: {}", reply.text);
 }
 
-async fn take(t: &TestApp, role: &str, path: &str, name: &str, body: &Value) -> Reply {
+pub(crate) async fn take(t: &TestApp, role: &str, path: &str, name: &str, body: &Value) -> Reply {
     let if_match = format!("\"{}\"", version(t, path).await);
     t.call(t.token(role), Method::POST, &format!("{path}/{name}"), Some(body), &[("if-match", &if_match)]).await
 }
 
 /// Asserts a 403 whose detail names the separation-of-duties rule and the part that refused.
-fn refused_by(reply: &Reply, part: &str) {
+pub(crate) fn refused_by(reply: &Reply, part: &str) {
     reply.problem(403);
     let detail = reply.json()["detail"].as_str().unwrap_or_default().to_owned();
     assert!(detail.starts_with(&format!("rule separation-of-duties: ({part})")), "expected the {part} rule: {detail}");
 }
 
-fn taken(reply: &Reply) {
+pub(crate) fn taken(reply: &Reply) {
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
 
-async fn user(t: &TestApp, role: &str) -> String {
+pub(crate) async fn user(t: &TestApp, role: &str) -> String {
     t.member(role).await.user_id
 }
 
@@ -108,6 +108,41 @@ async fn the_roundabout_ways_are_refused(backend: Backend) {
 
     // Every refusal above left nothing behind: the log still verifies.
     assert_eq!(t.get("viewer", &format!("{BASE}/activity/verify")).await.status, 200);
+}
+
+/// A nonconformity owned by the editor, with one finished corrective action owned by the
+/// author, in the state transition `name` leaves from.
+pub(crate) async fn nonconformity_at(t: &TestApp, name: &str) -> String {
+    let author = user(t, "author").await;
+    let action = create(
+        t,
+        "admin",
+        "actions",
+        json!({"title": "Add a currency check", "source": "corrective_action", "owner_id": author, "status": "done", "completed_on": "2026-02-01"}),
+    )
+    .await;
+    let action_id = action.rsplit('/').next().unwrap_or_default().to_owned();
+    let editor = user(t, "editor").await;
+    let path = create(
+        t,
+        "approver",
+        "nonconformities",
+        json!({"title": "Stale tariff quoted", "source": "complaint", "description": "Wrong fee", "detected_on": "2026-01-10",
+               "correction": "Customers refunded", "root_cause": "Stale index", "similar_elsewhere": "no",
+               "corrective_action_ids": [action_id], "owner_id": editor}),
+    )
+    .await;
+    let before: &[&str] = match name {
+        "analyse" => &["correct"],
+        "plan" => &["correct", "analyse"],
+        "request-verification" => &["correct", "analyse", "plan"],
+        "verify" | "not-effective" => &["correct", "analyse", "plan", "request-verification"],
+        _ => &[],
+    };
+    for step in before {
+        taken(&take(t, "editor", &path, step, &json!({})).await);
+    }
+    path
 }
 
 /// One row per declared transition: a record prepared in a state the transition leaves from,
@@ -178,6 +213,37 @@ async fn case(t: &TestApp, kind: &str, name: &str) -> Case {
             change(t, "admin", &format!("{BASE}/controls/A.5.2"), json!({"implementation_status": "partial"})).await;
             case(format!("{BASE}/soa"), "admin", "changed-entries", "owner")
         }
+        ("nonconformity", _) => {
+            // Owned by the editor, its corrective action owned by the author (an editor too).
+            let path = nonconformity_at(t, name).await;
+            let body = if matches!(name, "verify" | "not-effective") { json!({"comment": "Checked the logs"}) } else { json!({}) };
+            let (involved, part, uninvolved) =
+                if matches!(name, "verify" | "not-effective") { ("author", "linked-owner", "admin") } else { ("editor", "", "admin") };
+            Case { path, involved, part, uninvolved, body }
+        }
+        ("improvement", _) => {
+            let path = create(
+                t,
+                "editor",
+                "improvements",
+                json!({"title": "Drift alerts", "opportunity": "Alert", "source": "review", "outcome": "Live"}),
+            )
+            .await;
+            if name == "implement" {
+                taken(&take(t, "owner", &path, "accept", &json!({"rationale": "Agreed"})).await);
+            }
+            let body = if name == "implement" { json!({}) } else { json!({"rationale": "Decided"}) };
+            let involved = if name == "implement" { "editor" } else { "admin" };
+            Case { path, involved, part: "", uninvolved: "owner", body }
+        }
+        ("change", _) => {
+            let path = create(t, "editor", "changes", json!({"title": "Widen the scope", "purpose": "Cover HR"})).await;
+            if name == "complete" {
+                taken(&take(t, "editor", &path, "start", &json!({})).await);
+            }
+            let body = if name == "start" { json!({}) } else { json!({"note": "As planned"}) };
+            Case { path, involved: "editor", part: "", uninvolved: "admin", body }
+        }
         other => panic!("no separation-of-duties case for {other:?}: add one when declaring a transition"),
     }
 }
@@ -193,7 +259,7 @@ async fn every_declared_transition_keeps_its_separation_of_duties(backend: Backe
             let c = case(&t, spec.kind, transition.name).await;
             let by_involved = take(&t, c.involved, &c.path, transition.name, &c.body).await;
             match transition.sod {
-                Sod::Independent => {
+                Sod::Independent | Sod::NotOwner { .. } => {
                     refused_by(&by_involved, c.part);
                     let choices = t.get(c.involved, &format!("{}/transitions", c.path)).await.json();
                     let offered = choices["items"].as_array().expect("items").iter().find(|i| i["name"] == transition.name).cloned();
@@ -213,7 +279,7 @@ async fn every_declared_transition_keeps_its_separation_of_duties(backend: Backe
             exercised += 1;
         }
     }
-    assert_eq!(exercised, 12, "gate ×3, risk, impact, policy ×6, SoA");
+    assert_eq!(exercised, 24, "gate ×3, risk, impact, policy ×6, SoA, nonconformity ×6, improvement ×3, change ×3");
 }
 
 /// The choices a page offers: each transition with whether this person may take it now.
