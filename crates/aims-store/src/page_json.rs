@@ -54,6 +54,12 @@ pub enum Filter {
     /// Records whose date field holds a date before this one (`YYYY-MM-DD`); a blank date is
     /// before nothing.
     Before { field: &'static str, date: String },
+    /// Records whose document field does not hold this text value (a blank field does not).
+    Not { field: &'static str, value: String },
+    /// Records whose document field is blank or absent (an action nobody owns).
+    Unset { field: &'static str },
+    /// Records whose true-or-false field holds this value (absent holds neither).
+    Flag { field: &'static str, value: bool },
 }
 
 impl Filter {
@@ -99,6 +105,20 @@ fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
                 format!("AND (r.data::json ->> '{field}') < ${param} AND (r.data::json ->> '{field}') <> ''")
             }
         },
+        // Blank and absent read as '' in both, so "not done" includes an action without a status
+        // and "unset" one whose field is null or empty. `Unset` binds '' as its parameter.
+        // SQLite reads a JSON true as 1, PostgreSQL's text as 'true'; the parameter is the text.
+        Filter::Flag { field, .. } => match backend {
+            Backend::Sqlite => format!("AND json_extract(r.data, '$.{field}') = (${param} = 'true')"),
+            Backend::Postgres => format!("AND (r.data::json ->> '{field}') = ${param}"),
+        },
+        Filter::Not { field, .. } | Filter::Unset { field } => {
+            let op = if matches!(filter, Filter::Not { .. }) { "<>" } else { "=" };
+            match backend {
+                Backend::Sqlite => format!("AND coalesce(json_extract(r.data, '$.{field}'), '') {op} ${param}"),
+                Backend::Postgres => format!("AND coalesce(r.data::json ->> '{field}', '') {op} ${param}"),
+            }
+        }
         // On PostgreSQL the stored text is searched first, which spares parsing the document
         // of every record that cannot match (the text is in the document as typed unless it
         // holds a character JSON escapes).
@@ -120,6 +140,15 @@ pub(crate) fn filter_value(filter: &Filter) -> &str {
         Filter::Field { value, .. } => value,
         Filter::State(state) | Filter::Text(state) => state,
         Filter::Before { date, .. } => date,
+        Filter::Not { value, .. } => value,
+        Filter::Unset { .. } => "",
+        Filter::Flag { value, .. } => {
+            if *value {
+                "true"
+            } else {
+                "false"
+            }
+        }
     }
 }
 
