@@ -4,6 +4,7 @@
 //! records the organisation's gate requirements name.
 
 use aims_domain::clock;
+use aims_domain::kinds::lifecycle;
 use aims_domain::workflow::TransitionSpec;
 use aims_store::WriteTx;
 use aims_store::model::{Member, Record};
@@ -27,9 +28,11 @@ impl Effects for GateEffects {
             }
             let missing = missing_records(tx, member, gate, &system.id).await?;
             if !missing.is_empty() {
+                // Named as people read them ("Deployment plan"), not by their codes.
+                let labels: Vec<String> = missing.iter().map(|code| lifecycle::record_type_label(code)).collect();
                 return Err(AppError::Conflict(format!(
                     "the gate requires lifecycle records that the system does not have yet: {}",
-                    missing.join(", ")
+                    labels.join(", ")
                 )));
             }
             Ok(())

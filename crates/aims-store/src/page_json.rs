@@ -54,6 +54,12 @@ pub enum Filter {
     /// Records whose date field holds a date before this one (`YYYY-MM-DD`); a blank date is
     /// before nothing.
     Before { field: &'static str, date: String },
+    /// Records whose document field does not hold this text value (a blank field does not).
+    Not { field: &'static str, value: String },
+    /// Records whose document field is blank or absent (an action nobody owns).
+    Unset { field: &'static str },
+    /// Records whose true-or-false field holds this value (absent holds neither).
+    Flag { field: &'static str, value: bool },
 }
 
 impl Filter {
@@ -102,6 +108,20 @@ fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
                 format!("AND (r.data::json ->> '{field}') < ${param} AND (r.data::json ->> '{field}') <> ''")
             }
         },
+        // Blank and absent read as '' in both, so "not done" includes an action without a status
+        // and "unset" one whose field is null or empty. `Unset` binds '' as its parameter.
+        // SQLite reads a JSON true as 1, PostgreSQL's text as 'true'; the parameter is the text.
+        Filter::Flag { field, .. } => match backend {
+            Backend::Sqlite => format!("AND json_extract(r.data, '$.{field}') = (${param} = 'true')"),
+            Backend::Postgres => format!("AND (r.data::json ->> '{field}') = ${param}"),
+        },
+        Filter::Not { field, .. } | Filter::Unset { field } => {
+            let op = if matches!(filter, Filter::Not { .. }) { "<>" } else { "=" };
+            match backend {
+                Backend::Sqlite => format!("AND coalesce(json_extract(r.data, '$.{field}'), '') {op} ${param}"),
+                Backend::Postgres => format!("AND coalesce(r.data::json ->> '{field}', '') {op} ${param}"),
+            }
+        }
         Filter::Text(_) => match backend {
             Backend::Postgres => format!("AND strpos({}, ${param}) > 0", searched_sql(backend)),
             Backend::Sqlite => format!("AND instr({}, ${param}) > 0", searched_sql(backend)),
@@ -115,6 +135,15 @@ pub(crate) fn filter_value(filter: &Filter) -> &str {
         Filter::Field { value, .. } => value,
         Filter::State(state) | Filter::Text(state) => state,
         Filter::Before { date, .. } => date,
+        Filter::Not { value, .. } => value,
+        Filter::Unset { .. } => "",
+        Filter::Flag { value, .. } => {
+            if *value {
+                "true"
+            } else {
+                "false"
+            }
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! The one actions tracker: every owned, dated task whatever raised it (a gap in the clause
 //! assessment, a risk treatment, a corrective action, a management-review decision). The list
-//! shows the signed-in member's own open actions first (overdue ones on top), then every open
-//! action with filters; one action's page edits it, marks it done and shows what raised it.
+//! shows the signed-in member's own open actions first (overdue ones on top), then every
+//! action under the filters, a page at a time. One action's page is generated (`pages`); its
+//! particular panel ([`Completion`]) marks it done.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use aims_domain::clock;
@@ -11,34 +11,35 @@ use aims_domain::kinds::ACTION;
 use aims_domain::kinds::risk::{ACTION_SOURCES, ACTION_STATUSES};
 use aims_domain::policy::Action;
 use aims_store::model::Record;
+use aims_store::page_json::Filter;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
-use crate::catalogue;
 use crate::common::{NewPageText, NewRecordPage, field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, Choice, FormErrors, Notice};
+use crate::hooks::{ActFuture, Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section, Shell};
-use crate::recform::{self, Options, Posted, record_label};
-use crate::text::{datetime, humanize};
+use crate::lists::{self, ListParams, Listing};
+use crate::recform::{Options, Posted, esc};
+use crate::text::{encode_query_value, humanize};
 
+/// The list and the new form; an action's own page is generated from its declaration.
 pub(crate) fn routes() -> Router<UiState> {
-    Router::new()
-        .route("/orgs/{org}/actions", get(list))
-        .route("/orgs/{org}/actions/new", get(new_form).post(create))
-        .route("/orgs/{org}/actions/{id}", get(detail).post(save))
-        .route("/orgs/{org}/actions/{id}/done", post(mark_done))
+    Router::new().route("/orgs/{org}/actions", get(list)).route("/orgs/{org}/actions/new", get(new_form).post(create))
 }
 
 /// Statuses of an action still to be done.
 const OPEN: [&str; 2] = ["open", "in_progress"];
+/// How many of the member's own open actions the list shows above the rest.
+const MINE_SHOWN: u32 = 20;
 
 pub(crate) fn today() -> String {
     clock::format_date(clock::today())
@@ -54,17 +55,6 @@ pub(crate) fn is_overdue(record: &Record, today: &str) -> bool {
     is_open(record) && !due.is_empty() && due.as_str() < today
 }
 
-/// Who should see it first: overdue, then by due date (undated last), then oldest first.
-fn by_urgency(today: &str) -> impl Fn(&&Record, &&Record) -> Ordering + '_ {
-    move |a, b| {
-        let key = |r: &Record| {
-            let due = field(r, "due_date");
-            (!is_overdue(r, today), due.is_empty(), due, r.seq)
-        };
-        key(a).cmp(&key(b))
-    }
-}
-
 /// "Open · due 2026-05-01", for lists elsewhere (the control and requirement pages).
 pub(crate) fn summary(record: &Record) -> String {
     let due = field(record, "due_date");
@@ -72,13 +62,27 @@ pub(crate) fn summary(record: &Record) -> String {
     if due.is_empty() { status } else { format!("{status} · due {due}") }
 }
 
-/// The signed-in member's open actions and how many of them are overdue (the dashboard card).
+/// The store filters of open actions (neither done nor cancelled).
+fn open_filters() -> Vec<Filter> {
+    ["done", "cancelled"].iter().map(|s| Filter::Not { field: "status", value: (*s).to_owned() }).collect()
+}
+
+/// The filters of the member's open actions, and of those overdue among them.
+fn mine_filters(user_id: &str, today: &str) -> (Vec<Filter>, Vec<Filter>) {
+    let mut mine = open_filters();
+    mine.push(Filter::Field { field: "owner_id", value: user_id.to_owned() });
+    let mut overdue = mine.clone();
+    overdue.push(Filter::Before { field: "due_date", date: today.to_owned() });
+    (mine, overdue)
+}
+
+/// The signed-in member's open actions and how many of them are overdue (the dashboard card),
+/// counted by the database.
 pub(crate) async fn my_counts(state: &UiState, ctx: &OrgCtx) -> Result<(usize, usize), UiError> {
-    let today = today();
-    let records = catalogue::all(&state.app, &ctx.member, &ACTION).await?;
-    let mine: Vec<&Record> = records.iter().filter(|r| is_open(r) && field(r, "owner_id") == ctx.member.user_id).collect();
-    let overdue = mine.iter().filter(|r| is_overdue(r, &today)).count();
-    Ok((mine.len(), overdue))
+    let (mine, overdue) = mine_filters(&ctx.member.user_id, &today());
+    let open = state.app.count_records_where(&ctx.member, &ACTION, &mine).await?;
+    let late = state.app.count_records_where(&ctx.member, &ACTION, &overdue).await?;
+    Ok((usize::try_from(open).unwrap_or_default(), usize::try_from(late).unwrap_or_default()))
 }
 
 // ---- the tracker ----
@@ -95,18 +99,22 @@ pub(crate) struct ActionRow {
 }
 
 pub(crate) fn action_row(slug: &str, r: &Record, names: &HashMap<String, String>, today: &str) -> ActionRow {
-    let owner_id = field(r, "owner_id");
     let status = field(r, "status");
     ActionRow {
         href: format!("/orgs/{slug}/actions/{}", r.id),
         title: field(r, "title"),
         source: source_label(&field(r, "source")),
-        owner: if owner_id.is_empty() { String::new() } else { names.get(&owner_id).cloned().unwrap_or_else(|| "a former member".into()) },
+        owner: owner_name(r, names),
         due: field(r, "due_date"),
         overdue: is_overdue(r, today),
         status_label: humanize(&status),
         status,
     }
+}
+
+fn owner_name(r: &Record, names: &HashMap<String, String>) -> String {
+    let owner_id = field(r, "owner_id");
+    if owner_id.is_empty() { String::new() } else { names.get(&owner_id).cloned().unwrap_or_else(|| "a former member".into()) }
 }
 
 /// What raised an action, for people.
@@ -122,6 +130,7 @@ fn source_label(code: &str) -> String {
     }
 }
 
+/// The list's query: its filters, the search, where the page starts and the CSV download.
 #[derive(Deserialize, Default)]
 pub(crate) struct ListQuery {
     #[serde(default)]
@@ -130,6 +139,70 @@ pub(crate) struct ListQuery {
     source: String,
     #[serde(default)]
     owner: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    cursor: String,
+    #[serde(default)]
+    format: String,
+}
+
+/// The filters a list query asks for, checked against the declared choices: the status (open
+/// or in progress unless said otherwise; `any` for every status), what raised it, the owner
+/// (`none` for nobody).
+struct Filters {
+    status: String,
+    source: String,
+    owner: String,
+}
+
+impl Filters {
+    fn of(query: &ListQuery) -> Self {
+        let status =
+            if query.status == "any" || ACTION_STATUSES.contains(&query.status.as_str()) { query.status.clone() } else { String::new() };
+        let source = if ACTION_SOURCES.contains(&query.source.as_str()) { query.source.clone() } else { String::new() };
+        Self { status, source, owner: query.owner.trim().to_owned() }
+    }
+
+    fn store(&self) -> Vec<Filter> {
+        let mut filters = match self.status.as_str() {
+            "" => open_filters(),
+            "any" => Vec::new(),
+            s => vec![Filter::Field { field: "status", value: s.to_owned() }],
+        };
+        if !self.source.is_empty() {
+            filters.push(Filter::Field { field: "source", value: self.source.clone() });
+        }
+        match self.owner.as_str() {
+            "" => {}
+            "none" => filters.push(Filter::Unset { field: "owner_id" }),
+            id => filters.push(Filter::Field { field: "owner_id", value: id.to_owned() }),
+        }
+        filters
+    }
+
+    fn narrowed(&self) -> bool {
+        !(self.status.is_empty() && self.source.is_empty() && self.owner.is_empty())
+    }
+
+    /// The filters as query parameters, for the links that page and download the same list.
+    fn query(&self) -> String {
+        [("status", &self.status), ("source", &self.source), ("owner", &self.owner)]
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// `href` with the filters' parameters added.
+fn with_filters(href: &str, query: &str) -> String {
+    match (query.is_empty(), href.contains('?')) {
+        (true, _) => href.to_owned(),
+        (false, true) => format!("{href}&{query}"),
+        (false, false) => format!("{href}?{query}"),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -138,7 +211,10 @@ struct ActionsPage {
     shell: Shell,
     can_edit: bool,
     mine: Vec<ActionRow>,
+    mine_total: usize,
     mine_overdue: usize,
+    /// The list of every one of the member's open actions, when more than shown here.
+    mine_all_href: Option<String>,
     rows: Vec<ActionRow>,
     filtered: bool,
     status_choices: Vec<Choice>,
@@ -146,43 +222,38 @@ struct ActionsPage {
     owner_choices: Vec<Choice>,
     /// What the second list holds, in words ("Open actions", "Done actions" …).
     heading: String,
+    listing: Listing,
 }
 
 pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<ListQuery>) -> Result<Response, UiError> {
     let (members, names) = ctx.member_names(&state).await?;
-    let records = catalogue::all(&state.app, &ctx.member, &ACTION).await?;
+    let filters = Filters::of(&query);
+    let mut params = ListParams::default();
+    (params.q, params.cursor, params.format) = (query.q.clone(), query.cursor.clone(), query.format.clone());
+    if params.wants_csv() {
+        return Ok(csv(&state, &ctx, &params, &filters, names));
+    }
     let today = today();
     let slug = ctx.slug();
+    let path = format!("/orgs/{slug}/actions");
+    let (records, mut listing) = lists::page(&state.app, &ctx.member, &ACTION, &params, filters.store(), &path).await?;
+    let extra = filters.query();
+    listing.next_href = listing.next_href.map(|h| with_filters(&h, &extra));
+    listing.first_href = listing.first_href.map(|h| with_filters(&h, &extra));
+    listing.csv_href = with_filters(&listing.csv_href, &extra);
+    let (mine, mine_total, mine_overdue) = mine(&state, &ctx, &today).await?;
 
-    let mut mine: Vec<&Record> = records.iter().filter(|r| is_open(r) && field(r, "owner_id") == ctx.member.user_id).collect();
-    mine.sort_by(by_urgency(&today));
-    let mine_overdue = mine.iter().filter(|r| is_overdue(r, &today)).count();
-
-    // "" is every open action; "any" every action whatever its status.
-    let status = if query.status == "any" || ACTION_STATUSES.contains(&query.status.as_str()) { query.status.as_str() } else { "" };
-    let source = if ACTION_SOURCES.contains(&query.source.as_str()) { query.source.as_str() } else { "" };
-    let owner = query.owner.as_str();
-    let mut all: Vec<&Record> = records
-        .iter()
-        .filter(|r| match status {
-            "" => is_open(r),
-            "any" => true,
-            s => field(r, "status") == s,
-        })
-        .filter(|r| source.is_empty() || field(r, "source") == source)
-        .filter(|r| match owner {
-            "" => true,
-            "none" => field(r, "owner_id").is_empty(),
-            id => field(r, "owner_id") == id,
-        })
-        .collect();
-    all.sort_by(by_urgency(&today));
-
+    let status = filters.status.as_str();
     let mut status_choices = vec![Choice { value: String::new(), label: "Open or in progress".into(), selected: status.is_empty() }];
     status_choices.extend(forms::choices(ACTION_STATUSES, status));
     status_choices.push(Choice { value: "any".into(), label: "Any status".into(), selected: status == "any" });
-    let mut source_choices = vec![Choice { value: String::new(), label: "Any source".into(), selected: source.is_empty() }];
-    source_choices.extend(ACTION_SOURCES.iter().map(|s| Choice { value: (*s).to_owned(), label: source_label(s), selected: *s == source }));
+    let mut source_choices = vec![Choice { value: String::new(), label: "Any source".into(), selected: filters.source.is_empty() }];
+    source_choices.extend(ACTION_SOURCES.iter().map(|s| Choice {
+        value: (*s).to_owned(),
+        label: source_label(s),
+        selected: *s == filters.source,
+    }));
+    let owner = filters.owner.as_str();
     let mut owner_choices = vec![
         Choice { value: String::new(), label: "Anyone".into(), selected: owner.is_empty() },
         Choice { value: "none".into(), label: "Unassigned".into(), selected: owner == "none" },
@@ -201,15 +272,54 @@ pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(query)
         shell: ctx.shell(Section::Actions),
         can_edit: ctx.can(Action::Edit),
         mine: mine.iter().map(|r| action_row(slug, r, &names, &today)).collect(),
+        mine_all_href: (mine_total > mine.len())
+            .then(|| format!("/orgs/{slug}/actions?owner={}#all-h", encode_query_value(&ctx.member.user_id))),
+        mine_total,
         mine_overdue,
-        rows: all.iter().map(|r| action_row(slug, r, &names, &today)).collect(),
-        filtered: !(status.is_empty() && source.is_empty() && owner.is_empty()),
+        rows: records.iter().map(|r| action_row(slug, r, &names, &today)).collect(),
+        filtered: filters.narrowed() || !listing.q.is_empty(),
         status_choices,
         source_choices,
         owner_choices,
         heading,
+        listing,
     }
     .into_response())
+}
+
+/// The member's open actions shown first: the overdue ones, then the rest by due date (undated
+/// last), at most [`MINE_SHOWN`]; and how many are open and overdue in all.
+async fn mine(state: &UiState, ctx: &OrgCtx, today: &str) -> Result<(Vec<Record>, usize, usize), UiError> {
+    let (open, overdue) = mine_filters(&ctx.member.user_id, today);
+    let (total, late) = my_counts(state, ctx).await?;
+    let mut shown = state.app.list_records_where(&ctx.member, &ACTION, false, &overdue, 0, MINE_SHOWN).await?.items;
+    if shown.len() < MINE_SHOWN as usize && total > shown.len() {
+        let more = state.app.list_records_where(&ctx.member, &ACTION, false, &open, 0, MINE_SHOWN * 2).await?.items;
+        shown.extend(more.into_iter().filter(|r| !is_overdue(r, today)));
+    }
+    shown.sort_by_key(|r| {
+        let due = field(r, "due_date");
+        (!is_overdue(r, today), due.is_empty(), due, r.seq)
+    });
+    shown.truncate(MINE_SHOWN as usize);
+    Ok((shown, total, late))
+}
+
+/// Every action under the filters and the search, as CSV.
+fn csv(state: &UiState, ctx: &OrgCtx, params: &ListParams, filters: &Filters, names: HashMap<String, String>) -> Response {
+    let header = ["id", "title", "source", "owner", "due_date", "status", "completed_on"];
+    let row = move |r: &Record| {
+        vec![
+            r.id.clone(),
+            field(r, "title"),
+            source_label(&field(r, "source")),
+            owner_name(r, &names),
+            field(r, "due_date"),
+            humanize(&field(r, "status")),
+            field(r, "completed_on"),
+        ]
+    };
+    lists::csv(state.app.clone(), ctx.member.clone(), &ACTION, params, filters.store(), "actions", &header, row)
 }
 
 // ---- new action ----
@@ -219,6 +329,8 @@ pub(crate) async fn new_form(
     ctx: OrgCtx,
     Query(system): Query<crate::common::ForSystem>,
 ) -> Result<Response, UiError> {
+    // Those who may not create get the refusal, not a form whose save would be refused.
+    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     let mut values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id))]);
     system.prefill(&mut values);
     render_new(&state, &ctx, values, Notice::None, FormErrors::default()).await
@@ -259,180 +371,86 @@ pub(crate) async fn create(
     }
 }
 
-// ---- one action ----
+// ---- one action: the generated record page, with this panel ----
 
-/// A record the action links to: what raised it or what it serves.
-struct RaisedBy {
-    kind: &'static str,
-    href: String,
-    reference: String,
-    title: String,
-}
+/// The action page's panel: whether it is overdue, and the form that marks it done on a date
+/// (a done action records when it was completed).
+pub(crate) struct Completion;
 
-#[derive(Template, WebTemplate)]
-#[template(path = "action.html")]
-struct ActionPage {
-    shell: Shell,
-    can_edit: bool,
-    notice: Notice,
-    notice_section: &'static str,
-    id: String,
-    title: String,
-    description: String,
-    version: i64,
-    status: String,
-    status_label: String,
-    source: String,
-    owner: String,
-    due: String,
-    overdue: bool,
-    completed_on: String,
-    updated: String,
-    created: String,
-    raised: Vec<RaisedBy>,
-    evidence: Vec<RaisedBy>,
-    form_html: String,
-    others: Vec<String>,
-    done_date: String,
-    done_error: Option<String>,
-}
+impl PageHooks for Completion {
+    fn panel<'a>(&'a self, _state: &'a UiState, ctx: &'a OrgCtx, record: &'a Record, refused: Option<&'a PanelRefusal>) -> PanelFuture<'a> {
+        Box::pin(async move { Ok(Some(completion_panel(ctx, record, refused, &today()))) })
+    }
 
-#[derive(Deserialize, Default)]
-pub(crate) struct DoneQuery {
-    #[serde(default)]
-    done: String,
-}
+    fn actions(&self) -> &'static [&'static str] {
+        &["done"]
+    }
 
-pub(crate) async fn detail(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Query(query): Query<DoneQuery>,
-) -> Result<Response, UiError> {
-    let (notice, section) = match query.done.as_str() {
-        "created" => (Notice::Done("Action created.".into()), "top"),
-        "saved" => (Notice::Saved, "top"),
-        "closed" => (Notice::Done("Marked done.".into()), "done"),
-        _ => (Notice::None, "top"),
-    };
-    render(&state, &ctx, &id, None, notice, section, FormErrors::default(), today()).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn render(
-    state: &UiState,
-    ctx: &OrgCtx,
-    id: &str,
-    values: Option<Map<String, Value>>,
-    notice: Notice,
-    notice_section: &'static str,
-    errors: FormErrors,
-    done_date: String,
-) -> Result<Response, UiError> {
-    let (record, linked) = state.app.trace(&ctx.member, &ACTION, id).await?;
-    let mut options = Options::load(&state.app, &ctx.member, ACTION.fields).await?;
-    options.label_linked(&state.app, &ctx.member, ACTION.fields, &record.data).await?;
-    let (_, names) = ctx.member_names(state).await?;
-    let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "a former member".into());
-    let slug = ctx.slug();
-    let today = today();
-
-    let mut raised = Vec::new();
-    let mut evidence = Vec::new();
-    for link in linked.iter().filter(|l| !l.record.archived) {
-        let r = &link.record;
-        let reference = r.reference.clone().unwrap_or_default();
-        let item = |kind: &'static str, href: String| RaisedBy { kind, href, reference: reference.clone(), title: record_label(r) };
-        match (r.kind.as_str(), link.outgoing) {
-            ("requirement", true) => raised.push(item("Requirement", format!("/orgs/{slug}/requirements/{reference}"))),
-            ("control", true) => raised.push(item("Control", format!("/orgs/{slug}/controls/{reference}"))),
-            ("risk", true) => raised.push(item("Risk", format!("/orgs/{slug}/risks/{}", r.id))),
-            ("ai_system", true) => raised.push(item("AI system", format!("/orgs/{slug}/ai-systems/{}", r.id))),
-            ("evidence", false) => evidence.push(item("Evidence", format!("/orgs/{slug}/evidence/{}", r.id))),
-            _ => {}
+    fn act<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, id: &'a str, action: &'a str, posted: Posted) -> ActFuture<'a> {
+        match action {
+            "done" => Box::pin(mark_done(state, ctx, id, posted)),
+            _ => Box::pin(async { Err(UiError::NotFound) }),
         }
     }
-    let order = |k: &str| ["Requirement", "Control", "Risk", "AI system"].iter().position(|x| *x == k).unwrap_or(9);
-    raised.sort_by(|a, b| order(a.kind).cmp(&order(b.kind)).then_with(|| a.reference.cmp(&b.reference)));
 
-    let shown: Vec<&str> = ACTION.fields.iter().map(|f| f.name).collect();
-    let (form_errors, done_error) =
-        if notice_section == "done" { (FormErrors::default(), errors.get("completed_on")) } else { (errors, None) };
-    let status_code = field(&record, "status");
-    let owner_id = field(&record, "owner_id");
-    let http_status = if form_errors.is_empty() && done_error.is_none() {
-        crate::forms::status_for(&notice)
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let page = ActionPage {
-        shell: ctx.shell(Section::Actions),
-        can_edit: ctx.can(Action::Edit),
-        id: record.id.clone(),
-        title: field(&record, "title"),
-        description: field(&record, "description"),
-        version: record.version,
-        status_label: humanize(&status_code),
-        overdue: is_overdue(&record, &today),
-        status: status_code,
-        source: source_label(&field(&record, "source")),
-        owner: if owner_id.is_empty() { String::new() } else { name_of(&owner_id) },
-        due: field(&record, "due_date"),
-        completed_on: field(&record, "completed_on"),
-        updated: format!(
-            "{} by {}",
-            datetime(&record.updated_at),
-            record.updated_by.as_deref().map_or_else(|| "the system".into(), name_of)
-        ),
-        created: format!(
-            "{} by {}",
-            crate::text::date(&record.created_at),
-            record.created_by.as_deref().map_or_else(|| "the system".into(), name_of)
-        ),
-        raised,
-        evidence,
-        form_html: recform::render(ACTION.fields, &[], &values.unwrap_or_else(|| record.data.clone()), &form_errors, &options),
-        others: form_errors.others(&shown),
-        done_date,
-        done_error,
-        notice,
-        notice_section,
-    };
-    Ok((http_status, page).into_response())
-}
-
-pub(crate) async fn save(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
-    let patch = posted.to_json(ACTION.fields, &[], true);
-    match recform::save_changed(&state.app, &ctx.member, &ACTION, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/actions/{id}?done=saved", ctx.slug())).into_response()),
-        Err(e) => {
-            let (notice, errors) = forms::rejected(e)?;
-            render(&state, &ctx, &id, Some(patch), notice, "top", errors, today()).await
+    fn notice(&self, done: &str) -> Option<Notice> {
+        match done {
+            "created" => Some(Notice::Done("Action created.".into())),
+            "closed" => Some(Notice::Done("Marked done.".into())),
+            _ => None,
         }
     }
 }
 
-/// Marks the action done on the given date (a done action records when it was completed).
-pub(crate) async fn mark_done(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
+fn completion_panel(ctx: &OrgCtx, record: &Record, refused: Option<&PanelRefusal>, today: &str) -> String {
+    let mut html = String::from(r#"<section class="card" id="done" aria-labelledby="done-h"><h2 id="done-h">Completion</h2>"#);
+    let completed_on = field(record, "completed_on");
+    match field(record, "status").as_str() {
+        "done" if completed_on.is_empty() => html.push_str(r#"<p class="small">Done.</p>"#),
+        "done" => html.push_str(&format!(r#"<p class="small">Completed {}.</p>"#, esc(&completed_on))),
+        "cancelled" => html.push_str(r#"<p class="small muted">Cancelled.</p>"#),
+        _ => {
+            if is_overdue(record, today) {
+                html.push_str(&format!(
+                    r#"<p class="small"><span class="badge badge-overdue">Overdue</span> Was due {}.</p>"#,
+                    esc(&field(record, "due_date"))
+                ));
+            }
+            if ctx.can(Action::Edit) && !record.archived {
+                let date = refused.map_or_else(|| today.to_owned(), |r| r.typed.one("completed_on"));
+                let error = refused.and_then(|r| r.errors.get("completed_on"));
+                let (attrs, message) = match &error {
+                    Some(e) => (
+                        r#" aria-invalid="true" aria-describedby="done_completed_on-error""#.to_owned(),
+                        format!(r#"<p class="field-error" id="done_completed_on-error">{}</p>"#, esc(e)),
+                    ),
+                    None => (String::new(), String::new()),
+                };
+                html.push_str(&format!(
+                    r#"<form method="post" action="/orgs/{slug}/actions/{id}/done" class="form"><input type="hidden" name="version" value="{version}"><div class="field"><label for="done_completed_on">Date completed</label><input id="done_completed_on" name="completed_on" type="text" inputmode="numeric" pattern="\d{{4}}-\d{{2}}-\d{{2}}" placeholder="YYYY-MM-DD" autocomplete="off" value="{date}"{attrs}>{message}</div><div class="form-actions"><button type="submit" class="btn btn-primary">Mark done</button></div></form>"#,
+                    slug = esc(ctx.slug()),
+                    id = esc(&record.id),
+                    version = record.version,
+                    date = esc(&date),
+                ));
+            } else {
+                html.push_str(r#"<p class="small muted">Open.</p>"#);
+            }
+        }
+    }
+    html.push_str("</section>");
+    html
+}
+
+/// Marks the action done on the given date, at the version the page showed.
+async fn mark_done(state: &UiState, ctx: &OrgCtx, id: &str, posted: Posted) -> Result<Acted, UiError> {
     let completed_on = posted.one("completed_on");
     let patch = json!({ "status": "done", "completed_on": forms::text_or_null(&completed_on) });
-    match state.app.patch_record(&ctx.member, &ACTION, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/actions/{id}?done=closed#done", ctx.slug())).into_response()),
+    match state.app.patch_record(&ctx.member, &ACTION, id, version_of(&posted), &patch).await {
+        Ok(_) => Ok(Acted::Done { done: "closed", anchor: "done" }),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            render(&state, &ctx, &id, None, notice, "done", errors, completed_on).await
+            Ok(Acted::Refused(notice, PanelRefusal { typed: posted, errors }))
         }
     }
 }

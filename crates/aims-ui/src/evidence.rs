@@ -14,7 +14,7 @@ use aims_app::evidence::{Download, Upload};
 
 use aims_domain::kinds::{CONTROL, EVIDENCE, REQUIREMENT};
 use aims_domain::policy::Action;
-use aims_domain::validate::FieldSpec;
+use aims_domain::validate::{FieldSpec, FieldType};
 use aims_domain::{ValidationErrors, clock, uploads};
 use aims_store::files::Content;
 use aims_store::model::Record;
@@ -35,6 +35,7 @@ use crate::common::{field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
+use crate::picker::Search;
 use crate::recform::{self, Options, Posted, esc, record_label};
 use crate::text::{datetime, encode_query_value, humanize};
 
@@ -203,27 +204,44 @@ struct EvidenceForm<'a> {
 }
 
 impl EvidenceForm<'_> {
+    /// A kind with more records than a form lists (`Options::large`) is linked through the
+    /// searchable picker (see `picker`), showing what is linked; a smaller one, and the
+    /// catalogue's controls and requirements, as a box of checkboxes.
     async fn render(&self, state: &UiState, ctx: &OrgCtx, links: &[&str]) -> Result<String, UiError> {
         let fields = specs(DETAIL_FIELDS);
         let link_specs = specs(links);
-        let options = Options::load(&state.app, &ctx.member, &link_specs).await?;
+        let mut options = Options::load(&state.app, &ctx.member, &link_specs).await?;
+        let values = self.as_typed(links);
+        options.label_linked(&state.app, &ctx.member, &link_specs, &values).await?;
         let members = Options { members: options.members.clone(), ..Options::default() };
-        let mut html = recform::render(&fields, &[], self.values, self.errors, &members);
+        let mut html = recform::render(&fields, &[], &values, self.errors, &members);
         let (controls, requirements) = catalogue_options(state, ctx).await?;
         html.push_str(r#"<div class="pickers" role="group" aria-labelledby="supports-legend"><p class="pickers-title" id="supports-legend">What it supports</p><div class="picker-grid">"#);
         for spec in &link_specs {
-            let offered: Vec<(String, String)> = match spec.name {
-                "control_refs" => controls.clone(),
-                "requirement_refs" => requirements.clone(),
-                _ => match spec.ty {
-                    aims_domain::validate::FieldType::Ids { kind } => options.records.get(kind).cloned().unwrap_or_default(),
-                    _ => Vec::new(),
-                },
+            let offered: Vec<(String, String)> = match (spec.name, spec.ty) {
+                ("control_refs", _) => controls.clone(),
+                ("requirement_refs", _) => requirements.clone(),
+                (_, FieldType::Ids { kind }) if options.large.contains(kind) => {
+                    html.push_str(&recform::render(std::slice::from_ref(spec), &[], &values, self.errors, &options));
+                    continue;
+                }
+                (_, FieldType::Ids { kind }) => options.records.get(kind).cloned().unwrap_or_default(),
+                _ => Vec::new(),
             };
-            html.push_str(&picker(spec.name, spec.label, &offered, &list_in(self.values, spec.name), self.errors));
+            html.push_str(&picker(spec.name, spec.label, &offered, &list_in(&values, spec.name), self.errors));
         }
         html.push_str("</div></div>");
         Ok(html)
+    }
+
+    /// The values to show: a picker search sent without scripts (a GET of the page with the
+    /// form as typed, see `picker`) brings what was typed, which is shown instead.
+    fn as_typed(&self, links: &[&str]) -> Map<String, Value> {
+        let mut values = self.values.clone();
+        if let Some(search) = Search::current().filter(|s| links.contains(&s.field.as_str())) {
+            values.extend(posted_json(&search.form, links, true));
+        }
+        values
     }
 }
 
@@ -746,7 +764,8 @@ async fn render_detail(
     let can_edit = ctx.can(Action::Edit) && !record.archived;
     // Without the edit form, its notices go to the top of the page.
     let notice_section = if notice_section == "edit" && !can_edit { "top" } else { notice_section };
-    let edit_open = !errors.is_empty() && notice_section == "edit";
+    // A picker search sent without scripts comes back to the edit form it was typed in.
+    let edit_open = (!errors.is_empty() && notice_section == "edit") || Search::current().is_some();
     let form_values = values.unwrap_or_else(|| record.data.clone());
     let edit_html =
         if can_edit { EvidenceForm { values: &form_values, errors: &errors }.render(state, ctx, ALL_LINKS).await? } else { String::new() };

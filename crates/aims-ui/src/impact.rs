@@ -254,7 +254,8 @@ pub(crate) async fn revision(
     Path((_, id, n)): Path<(String, String, i64)>,
 ) -> Result<Response, UiError> {
     let revision = state.app.revision(&ctx.member, &IMPACT_ASSESSMENT, &id, n).await?;
-    let options = Options::load(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields).await?;
+    let mut options = Options::load(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields).await?;
+    options.label_linked(&state.app, &ctx.member, IMPACT_ASSESSMENT.fields, &revision.data).await?;
     let (_, names) = ctx.member_names(&state).await?;
     let data = &revision.data;
     let text = |f: &str| data.get(f).and_then(Value::as_str).unwrap_or_default().to_owned();

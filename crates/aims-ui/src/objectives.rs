@@ -1,7 +1,7 @@
 //! AI objectives (6.2) and their measurement (9.1): the list of objectives with where each
-//! stands against its target and a sparkline of its figures, and one objective's page with the
-//! trend chart, its measurements, the form that records a new one and the objective's own edit
-//! form.
+//! stands against its target and a sparkline of its figures, a page at a time; one objective's
+//! page is generated (`pages`), with its particular panel ([`Measurements`]): the trend chart,
+//! its measurements and the form that records a new one.
 
 use std::collections::HashMap;
 
@@ -10,30 +10,28 @@ use aims_domain::clock;
 use aims_domain::kinds::{MEASUREMENT, OBJECTIVE};
 use aims_domain::policy::Action;
 use aims_store::model::{Member, Record};
+use aims_store::page_json::Filter;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde_json::{Map, Value, json};
 
 use crate::UiState;
 use crate::charts::{self, TrendPoint, TrendTarget, with_unit};
-use crate::common::{DoneQuery, NewPageText, NewRecordPage, field, version_of};
+use crate::common::{NewPageText, NewRecordPage, field, version_of};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
+use crate::hooks::{ActFuture, Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section, Shell};
+use crate::lists::{self, ListParams, Listing};
 use crate::recform::{self, Options, Posted};
-use crate::text::datetime;
 
+/// The list and the new form; an objective's own page is generated from its declaration.
 pub(crate) fn routes() -> Router<UiState> {
-    Router::new()
-        .route("/orgs/{org}/objectives", get(list))
-        .route("/orgs/{org}/objectives/new", get(new_form).post(create))
-        .route("/orgs/{org}/objectives/{id}", get(detail).post(save))
-        .route("/orgs/{org}/objectives/{id}/measurements", post(measure))
-        .route("/orgs/{org}/objectives/{id}/measurements/{measurement}/archive", post(withdraw))
+    Router::new().route("/orgs/{org}/objectives", get(list)).route("/orgs/{org}/objectives/new", get(new_form).post(create))
 }
 
 fn number_of(record: &Record, name: &str) -> Option<f64> {
@@ -72,24 +70,20 @@ fn target_short(goal: &TrendTarget) -> String {
     format!("{} {}", if goal.at_most { "≤" } else { "≥" }, with_unit(goal.target, goal.unit))
 }
 
-/// Every measurement (not archived) of the organisation, by objective, oldest first.
-async fn all_measurements(app: &App, member: &Member) -> Result<HashMap<String, Vec<Record>>, UiError> {
-    let mut by_objective: HashMap<String, Vec<Record>> = HashMap::new();
+/// Every measurement (not archived) of one objective, oldest first.
+async fn measurements_of(app: &App, member: &Member, objective_id: &str) -> Result<Vec<Record>, UiError> {
+    let mut series = Vec::new();
     let mut after = 0;
     loop {
-        let page = app.list_records(member, &MEASUREMENT, false, after, 200).await?;
-        for m in page.items {
-            by_objective.entry(field(&m, "objective_id")).or_default().push(m);
-        }
+        let page = app.list_children(member, &MEASUREMENT, objective_id, after, aims_domain::cursor::MAX_LIMIT).await?;
+        series.extend(page.items.into_iter().filter(|m| !m.archived));
         match page.next_after {
             Some(seq) => after = seq,
             None => break,
         }
     }
-    for series in by_objective.values_mut() {
-        sort_by_date(series);
-    }
-    Ok(by_objective)
+    sort_by_date(&mut series);
+    Ok(series)
 }
 
 /// By measurement date, then in the order they were entered.
@@ -120,69 +114,107 @@ struct ObjectivesPage {
     shell: Shell,
     can_edit: bool,
     rows: Vec<ObjectiveRow>,
-    on_track: usize,
-    off_track: usize,
-    no_data: usize,
+    total: i64,
+    on_track: i64,
+    off_track: i64,
+    no_data: i64,
+    path: String,
+    listing: Listing,
 }
 
-pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
+/// How many objectives are on track, off track, and without measurements, counted by the
+/// database (`on_track` is set by the measurements).
+async fn status_counts(app: &App, member: &Member) -> Result<(i64, i64, i64, i64), UiError> {
+    let count = |filters: Vec<Filter>| async move { app.count_records_where(member, &OBJECTIVE, &filters).await };
+    let total = count(Vec::new()).await?;
+    let on = count(vec![Filter::Flag { field: "on_track", value: true }]).await?;
+    let off = count(vec![Filter::Flag { field: "on_track", value: false }]).await?;
+    Ok((total, on, off, total - on - off))
+}
+
+pub(crate) async fn list(State(state): State<UiState>, ctx: OrgCtx, Query(params): Query<ListParams>) -> Result<Response, UiError> {
     let (_, names) = ctx.member_names(&state).await?;
-    let objectives = state.app.list_records(&ctx.member, &OBJECTIVE, false, 0, 200).await?.items;
-    let measurements = all_measurements(&state.app, &ctx.member).await?;
-    let today = clock::format_date(clock::today());
-    let rows: Vec<ObjectiveRow> = objectives
-        .iter()
-        .map(|o| {
+    if params.wants_csv() {
+        let header = ["id", "title", "metric", "target", "latest_value", "latest_measured_on", "status", "owner", "due_date"];
+        let row = move |o: &Record| {
             let (goal, _) = goal_of(o);
-            let (status, status_label) = status_of(o);
-            let values: Vec<f64> =
-                measurements.get(&o.id).map(|series| series.iter().filter_map(|m| number_of(m, "value")).collect()).unwrap_or_default();
-            let title = field(o, "title");
-            let sparkline = if values.is_empty() {
-                String::new()
-            } else {
-                let first = values.first().copied().unwrap_or_default();
-                let last = values.last().copied().unwrap_or_default();
-                let words = if values.len() == 1 {
-                    format!("Trend of {title}: one measurement, {}", with_unit(last, goal.unit))
-                } else {
-                    format!(
-                        "Trend of {title}: {} measurements, from {} to {}; target {}",
-                        values.len(),
-                        with_unit(first, goal.unit),
-                        with_unit(last, goal.unit),
-                        goal.words()
-                    )
-                };
-                charts::sparkline(&words, &values, &goal)
-            };
-            let due = field(o, "due_date");
-            ObjectiveRow {
-                href: format!("/orgs/{}/objectives/{}", ctx.slug(), o.id),
-                metric: field(o, "metric"),
-                target: target_short(&goal),
-                latest: number_of(o, "latest_value").map(|v| with_unit(v, goal.unit)).unwrap_or_default(),
-                latest_on: field(o, "latest_measured_on"),
-                status,
-                status_label,
-                sparkline,
-                owner: names.get(&field(o, "owner_id")).cloned().unwrap_or_default(),
-                past_due: !due.is_empty() && due < today && status != "on_track",
-                due,
-                title,
-            }
-        })
-        .collect();
-    let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
+            vec![
+                o.id.clone(),
+                field(o, "title"),
+                field(o, "metric"),
+                target_short(&goal),
+                number_of(o, "latest_value").map(|v| with_unit(v, goal.unit)).unwrap_or_default(),
+                field(o, "latest_measured_on"),
+                status_of(o).1.to_owned(),
+                names.get(&field(o, "owner_id")).cloned().unwrap_or_default(),
+                field(o, "due_date"),
+            ]
+        };
+        return Ok(lists::csv(state.app.clone(), ctx.member.clone(), &OBJECTIVE, &params, Vec::new(), "objectives", &header, row));
+    }
+    let path = format!("/orgs/{}/objectives", ctx.slug());
+    let (objectives, listing) = lists::page(&state.app, &ctx.member, &OBJECTIVE, &params, Vec::new(), &path).await?;
+    let today = clock::format_date(clock::today());
+    let mut rows = Vec::with_capacity(objectives.len());
+    for o in &objectives {
+        // The figures of the objectives on this page only.
+        let series = measurements_of(&state.app, &ctx.member, &o.id).await?;
+        let values: Vec<f64> = series.iter().filter_map(|m| number_of(m, "value")).collect();
+        rows.push(objective_row(ctx.slug(), o, &values, &names, &today));
+    }
+    let (total, on_track, off_track, no_data) = status_counts(&state.app, &ctx.member).await?;
     Ok(ObjectivesPage {
         shell: ctx.shell(Section::Objectives),
         can_edit: ctx.can(Action::Edit),
-        on_track: count("on_track"),
-        off_track: count("off_track"),
-        no_data: count("no_data"),
         rows,
+        total,
+        on_track,
+        off_track,
+        no_data,
+        path,
+        listing,
     }
     .into_response())
+}
+
+/// One objective of the list, with a sparkline of its figures (`values`, oldest first).
+fn objective_row(slug: &str, o: &Record, values: &[f64], names: &HashMap<String, String>, today: &str) -> ObjectiveRow {
+    let (goal, _) = goal_of(o);
+    let (status, status_label) = status_of(o);
+    let title = field(o, "title");
+    let sparkline = if values.is_empty() {
+        String::new()
+    } else {
+        let first = values.first().copied().unwrap_or_default();
+        let last = values.last().copied().unwrap_or_default();
+        let words = if values.len() == 1 {
+            format!("Trend of {title}: one measurement, {}", with_unit(last, goal.unit))
+        } else {
+            format!(
+                "Trend of {title}: {} measurements, from {} to {}; target {}",
+                values.len(),
+                with_unit(first, goal.unit),
+                with_unit(last, goal.unit),
+                goal.words()
+            )
+        };
+        charts::sparkline(&words, values, &goal)
+    };
+    let due = field(o, "due_date");
+    ObjectiveRow {
+        href: format!("/orgs/{slug}/objectives/{}", o.id),
+        metric: field(o, "metric"),
+        target: target_short(&goal),
+        latest: number_of(o, "latest_value").map(|v| with_unit(v, goal.unit)).unwrap_or_default(),
+        latest_on: field(o, "latest_measured_on"),
+        status,
+        status_label,
+        sparkline,
+        owner: names.get(&field(o, "owner_id")).cloned().unwrap_or_default(),
+        past_due: !due.is_empty() && due.as_str() < today && status != "on_track",
+        due,
+        title,
+    }
 }
 
 // ---- new objective ----
@@ -192,6 +224,8 @@ pub(crate) async fn new_form(
     ctx: OrgCtx,
     Query(system): Query<crate::common::ForSystem>,
 ) -> Result<Response, UiError> {
+    // Those who may not create get the refusal, not a form whose save would be refused.
+    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     // Whoever sets an objective owns it until they say otherwise.
     let mut values = Map::from_iter([("owner_id".to_owned(), json!(ctx.member.user_id)), ("direction".to_owned(), json!("at_least"))]);
     system.prefill(&mut values);
@@ -233,7 +267,11 @@ pub(crate) async fn create(
     }
 }
 
-// ---- one objective ----
+// ---- one objective: the generated record page, with this panel ----
+
+/// The objective page's panel: where it stands against its target, the trend of its figures,
+/// the form that records a measurement and the measurements, each of which may be withdrawn.
+pub(crate) struct Measurements;
 
 struct MeasurementRow {
     id: String,
@@ -245,25 +283,13 @@ struct MeasurementRow {
     by: String,
 }
 
-/// A form on the objective page that was just posted and refused.
-#[derive(Default)]
-struct Refused {
-    form: &'static str,
-    values: Map<String, Value>,
-    errors: FormErrors,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "objective.html")]
-struct ObjectivePage {
-    shell: Shell,
+#[derive(Template)]
+#[template(path = "objective_panel.html")]
+struct Panel {
+    org_slug: String,
     can_edit: bool,
-    notice: Notice,
-    notice_section: &'static str,
     id: String,
     title: String,
-    version: i64,
-    updated: String,
     status: &'static str,
     status_label: &'static str,
     latest: String,
@@ -274,87 +300,69 @@ struct ObjectivePage {
     change: String,
     count: usize,
     chart: String,
-    facts: Vec<(&'static str, String)>,
-    description: String,
     measurements: Vec<MeasurementRow>,
     measure_form: String,
-    details_form: String,
-    details_open: bool,
-    details_others: Vec<String>,
 }
 
-fn notice_for(code: &str) -> (Notice, &'static str) {
-    match code {
-        "created" => (Notice::Done("Objective created. Record its first measurement below.".into()), "top"),
-        "saved" => (Notice::Saved, "top"),
-        "measured" => (Notice::Done("Measurement recorded.".into()), "measure"),
-        "withdrawn" => (Notice::Done("Measurement withdrawn: it no longer counts towards the status or the chart.".into()), "measurements"),
-        _ => (Notice::None, "top"),
+impl PageHooks for Measurements {
+    fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, record: &'a Record, refused: Option<&'a PanelRefusal>) -> PanelFuture<'a> {
+        Box::pin(async move {
+            let panel = panel(state, ctx, record, refused).await?;
+            Ok(Some(panel.render().map_err(|e| UiError::Internal(e.to_string()))?))
+        })
     }
-}
 
-pub(crate) async fn detail(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Query(query): Query<DoneQuery>,
-) -> Result<Response, UiError> {
-    let (notice, section) = notice_for(&query.done);
-    render_objective(&state, &ctx, &id, notice, section, Refused::default()).await
-}
+    fn actions(&self) -> &'static [&'static str] {
+        &["measurements", "withdraw"]
+    }
 
-async fn render_objective(
-    state: &UiState,
-    ctx: &OrgCtx,
-    id: &str,
-    notice: Notice,
-    notice_section: &'static str,
-    refused: Refused,
-) -> Result<Response, UiError> {
-    let app = &state.app;
-    let record = app.get_record(&ctx.member, &OBJECTIVE, id).await?;
-    let mut series = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = app.list_children(&ctx.member, &MEASUREMENT, &record.id, after, 200).await?;
-        series.extend(page.items.into_iter().filter(|m| !m.archived));
-        match page.next_after {
-            Some(seq) => after = seq,
-            None => break,
+    fn act<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, id: &'a str, action: &'a str, posted: Posted) -> ActFuture<'a> {
+        match action {
+            "measurements" => Box::pin(measure(state, ctx, id, posted)),
+            "withdraw" => Box::pin(withdraw(state, ctx, id, posted)),
+            _ => Box::pin(async { Err(UiError::NotFound) }),
         }
     }
-    sort_by_date(&mut series);
-    let mut options = Options::load(app, &ctx.member, OBJECTIVE.fields).await?;
-    options.label_linked(app, &ctx.member, OBJECTIVE.fields, &record.data).await?;
-    let (_, names) = ctx.member_names(state).await?;
-    let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| "someone".into());
-    let (goal, _) = goal_of(&record);
-    let (status, status_label) = status_of(&record);
-    let title = field(&record, "title");
 
+    fn notice(&self, done: &str) -> Option<Notice> {
+        let text = match done {
+            "created" => "Objective created. Record its first measurement below.",
+            "measured" => "Measurement recorded.",
+            "withdrawn" => "Measurement withdrawn: it no longer counts towards the status or the chart.",
+            _ => return None,
+        };
+        Some(Notice::Done(text.into()))
+    }
+}
+
+/// "+12 points since 2025-01-10": how far the figures moved from the first to the last.
+fn change_of(points: &[TrendPoint], goal: &TrendTarget) -> String {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else { return String::new() };
+    if points.len() < 2 {
+        return String::new();
+    }
+    let delta = last.value - first.value;
+    let sign = if delta > 0.0 {
+        "+"
+    } else if delta < 0.0 {
+        "−"
+    } else {
+        "±"
+    };
+    // A change of a percentage is in points, not per cent of itself.
+    let amount =
+        if goal.unit.trim() == "%" { format!("{} points", charts::number(delta.abs())) } else { with_unit(delta.abs(), goal.unit) };
+    format!("{sign}{amount} since {}", first.date)
+}
+
+async fn panel(state: &UiState, ctx: &OrgCtx, record: &Record, refused: Option<&PanelRefusal>) -> Result<Panel, UiError> {
+    let series = measurements_of(&state.app, &ctx.member, &record.id).await?;
+    let (_, names) = ctx.member_names(state).await?;
+    let (goal, _) = goal_of(record);
+    let (status, status_label) = status_of(record);
     let points: Vec<TrendPoint> =
         series.iter().filter_map(|m| Some(TrendPoint { date: field(m, "measured_on"), value: number_of(m, "value")? })).collect();
-    let metric = field(&record, "metric");
-    let chart = charts::trend("trend", &format!("{metric} over time"), &points, &goal);
-    let values: Vec<f64> = points.iter().map(|p| p.value).collect();
-    let change = match (values.first(), values.last()) {
-        (Some(first), Some(last)) if values.len() > 1 => {
-            let delta = last - first;
-            let sign = if delta > 0.0 {
-                "+"
-            } else if delta < 0.0 {
-                "−"
-            } else {
-                "±"
-            };
-            // A change of a percentage is in points, not per cent of itself.
-            let amount =
-                if goal.unit.trim() == "%" { format!("{} points", charts::number(delta.abs())) } else { with_unit(delta.abs(), goal.unit) };
-            format!("{sign}{amount} since {}", points.first().map(|p| p.date.as_str()).unwrap_or_default())
-        }
-        _ => String::new(),
-    };
-
+    let chart = charts::trend("trend", &format!("{} over time", field(record, "metric")), &points, &goal);
     let measurements = series
         .iter()
         .rev()
@@ -367,108 +375,57 @@ async fn render_objective(
                 value: with_unit(value, goal.unit),
                 met: goal.met_by(value),
                 notes: field(m, "notes"),
-                by: m.created_by.as_deref().map(&name_of).unwrap_or_default(),
+                by: m.created_by.as_deref().map(|u| names.get(u).cloned().unwrap_or_else(|| "someone".into())).unwrap_or_default(),
             })
         })
         .collect();
-
-    let facts = ["metric", "owner_id", "due_date", "ai_system_ids", "policy_ids"]
-        .iter()
-        .filter_map(|f| OBJECTIVE.field(f))
-        .map(|f| (f.label, recform::show(f, record.data.get(f.name), &options)))
-        .collect();
-
-    let measure_values = if refused.form == "measure" {
-        refused.values.clone()
-    } else {
-        Map::from_iter([("measured_on".to_owned(), json!(clock::format_date(clock::today())))])
+    let (values, errors) = match refused {
+        Some(r) => (r.typed.to_json(MEASUREMENT.fields, &[], false), r.errors.clone()),
+        None => (Map::from_iter([("measured_on".to_owned(), json!(clock::format_date(clock::today())))]), FormErrors::default()),
     };
-    let no_errors = FormErrors::default();
-    let measure_errors = if refused.form == "measure" { &refused.errors } else { &no_errors };
-    let details_values = if refused.form == "details" { refused.values.clone() } else { record.data.clone() };
-    let details_errors = if refused.form == "details" { &refused.errors } else { &no_errors };
-    let shown: Vec<&str> = OBJECTIVE.fields.iter().map(|f| f.name).collect();
-    let updated_by = record.updated_by.as_deref().map(&name_of).unwrap_or_else(|| "the system".into());
-    let status_code = crate::forms::form_status(&notice, &refused.errors);
-    let page = ObjectivePage {
-        shell: ctx.shell(Section::Objectives),
-        can_edit: ctx.can(Action::Edit),
-        notice,
-        notice_section,
+    let options = Options::default();
+    Ok(Panel {
+        org_slug: ctx.slug().to_owned(),
+        can_edit: ctx.can(Action::Edit) && !record.archived,
         id: record.id.clone(),
-        title,
-        version: record.version,
-        updated: format!("{} by {updated_by}", datetime(&record.updated_at)),
+        title: field(record, "title"),
         status,
         status_label,
-        latest: number_of(&record, "latest_value").map(|v| with_unit(v, goal.unit)).unwrap_or_default(),
-        latest_on: field(&record, "latest_measured_on"),
+        latest: number_of(record, "latest_value").map(|v| with_unit(v, goal.unit)).unwrap_or_default(),
+        latest_on: field(record, "latest_measured_on"),
         target: target_short(&goal),
         target_words: capitalized(&goal.words()),
         baseline: goal.baseline.map(|b| with_unit(b, goal.unit)).unwrap_or_default(),
-        change,
+        change: change_of(&points, &goal),
         count: points.len(),
         chart,
-        facts,
-        description: field(&record, "description"),
         measurements,
-        measure_form: recform::render(MEASUREMENT.fields, &[], &measure_values, measure_errors, &options),
-        details_form: recform::render(OBJECTIVE.fields, &[], &details_values, details_errors, &options),
-        details_open: refused.form == "details",
-        details_others: details_errors.others(&shown),
-    };
-    Ok((status_code, page).into_response())
-}
-
-/// Saves the objective's edit form.
-pub(crate) async fn save(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
-    let patch = posted.to_json(OBJECTIVE.fields, &[], true);
-    match recform::save_changed(&state.app, &ctx.member, &OBJECTIVE, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/objectives/{id}?done=saved", ctx.slug())).into_response()),
-        Err(e) => {
-            let (notice, errors) = forms::rejected(e)?;
-            render_objective(&state, &ctx, &id, notice, "details", Refused { form: "details", values: patch, errors }).await
-        }
-    }
+        measure_form: recform::render(MEASUREMENT.fields, &[], &values, &errors, &options),
+    })
 }
 
 /// Records a measurement of the objective.
-pub(crate) async fn measure(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let body = Posted(pairs).to_json(MEASUREMENT.fields, &[], false);
-    match state.app.create_child_record(&ctx.member, &MEASUREMENT, &id, &Value::Object(body.clone())).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/objectives/{id}?done=measured#measure", ctx.slug())).into_response()),
+async fn measure(state: &UiState, ctx: &OrgCtx, id: &str, posted: Posted) -> Result<Acted, UiError> {
+    let body = posted.to_json(MEASUREMENT.fields, &[], false);
+    match state.app.create_child_record(&ctx.member, &MEASUREMENT, id, &Value::Object(body)).await {
+        Ok(_) => Ok(Acted::Done { done: "measured", anchor: "measure" }),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            render_objective(&state, &ctx, &id, notice, "measure", Refused { form: "measure", values: body, errors }).await
+            Ok(Acted::Refused(notice, PanelRefusal { typed: posted, errors }))
         }
     }
 }
 
 /// Withdraws (archives) a measurement entered by mistake; the objective's status follows.
-pub(crate) async fn withdraw(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id, measurement)): Path<(String, String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
+async fn withdraw(state: &UiState, ctx: &OrgCtx, id: &str, posted: Posted) -> Result<Acted, UiError> {
     // The measurement must belong to this objective.
-    state.app.get_child(&ctx.member, &MEASUREMENT, &id, &measurement).await?;
-    match state.app.archive_record(&ctx.member, &MEASUREMENT, &measurement, version_of(&Posted(pairs))).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/objectives/{id}?done=withdrawn#measurements", ctx.slug())).into_response()),
+    let measurement = posted.one("measurement");
+    state.app.get_child(&ctx.member, &MEASUREMENT, id, &measurement).await?;
+    match state.app.archive_record(&ctx.member, &MEASUREMENT, &measurement, version_of(&posted)).await {
+        Ok(_) => Ok(Acted::Done { done: "withdrawn", anchor: "measurements" }),
         Err(e) => {
             let (notice, _) = forms::rejected(e)?;
-            render_objective(&state, &ctx, &id, notice, "measurements", Refused::default()).await
+            Ok(Acted::Refused(notice, PanelRefusal { typed: Posted(Vec::new()), errors: FormErrors::default() }))
         }
     }
 }

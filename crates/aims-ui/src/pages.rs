@@ -6,8 +6,8 @@
 //! changed.
 
 use aims_domain::kinds::{
-    self, COMMUNICATION, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY, LIFECYCLE_RECORD,
-    RISK_SOURCE, SCOPE, SUPPLIER,
+    self, ACTION, COMMUNICATION, COMPETENCE, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY,
+    LIFECYCLE_RECORD, OBJECTIVE, RISK_SOURCE, SCOPE, SUPPLIER, TRAINING,
 };
 use aims_domain::policy::Action;
 use aims_domain::validate::{FieldSpec, Revisions};
@@ -152,6 +152,55 @@ pub(crate) static PAGES: &[PageSpec] = &[
         intro: "Assessments of the impacts of AI systems on individuals, groups and society.",
         section: Section::Risks,
         detail: false,
+        ..PAGE
+    },
+    PageSpec {
+        kind: &ACTION,
+        title_field: "title",
+        columns: &["source", "owner_id", "due_date", "status"],
+        facts: &["status", "source", "owner_id", "due_date"],
+        sections: &[PageSection { heading: "What it serves", fields: &["requirement_refs", "control_refs", "risk_ids", "ai_system_ids"] }],
+        serves: "Clauses 6.1, 9.3, 10.2",
+        section: Section::Actions,
+        // The tracker (the member's own actions first, with its filters) and the new form,
+        // which can start from an AI system, are the actions module's own.
+        list: false,
+        hooks: Some(&crate::actions::Completion),
+        ..PAGE
+    },
+    PageSpec {
+        kind: &OBJECTIVE,
+        title_field: "title",
+        columns: &["metric", "owner_id", "due_date"],
+        facts: &["metric", "owner_id", "due_date"],
+        sections: &[PageSection { heading: "Target", fields: &["direction", "target", "unit", "baseline"] }],
+        serves: "Clauses 6.2, 9.1",
+        section: Section::Objectives,
+        // The list (where each stands, with sparklines) and the new form, which can start from
+        // an AI system, are the objectives module's own.
+        list: false,
+        hooks: Some(&crate::objectives::Measurements),
+        ..PAGE
+    },
+    PageSpec {
+        kind: &COMPETENCE,
+        title_field: "name",
+        facts: &["renewal_months"],
+        serves: "Clause 7.2",
+        section: Section::People,
+        columns: &["required_for_roles", "renewal_months"],
+        intro: "What people in AI-related roles must know or be able to do, and how often it must be renewed. The people page shows who lacks which.",
+        hooks: Some(&crate::people::WhoLacksIt),
+        ..PAGE
+    },
+    PageSpec {
+        kind: &TRAINING,
+        title_field: "title",
+        facts: &["person_id", "training_type", "completed_on", "expires_on"],
+        serves: "Clause 7.2",
+        section: Section::People,
+        columns: &["person_id", "training_type", "completed_on", "expires_on"],
+        intro: "Training, certifications and experience that show a person holds the competences their role requires.",
         ..PAGE
     },
     PageSpec {
@@ -360,7 +409,9 @@ async fn list(
     let columns = page.columns.iter().filter_map(|c| spec.field(c)).map(|f| Column { name: f.name, label: f.label }).collect();
     Ok(ListPage {
         shell: ctx.shell(page.section),
-        can_create: ctx.can(Action::Edit) && spec.creatable && page.detail,
+        // A kind whose record pages are its own (impact assessments) has its own new page at
+        // the same place, so "Add" is offered whichever pages serve it.
+        can_create: ctx.can(Action::Edit) && spec.creatable,
         title: spec.plural_label,
         serves: page.serves,
         intro: page.intro,
@@ -440,10 +491,18 @@ pub(crate) fn trace_links(slug: &str, linked: &[aims_store::records::LinkedRecor
                 format!("/orgs/{slug}/{}/{key}", k.collection)
             }),
             kind: other.map_or("Record", |k| k.label),
-            label: record_label(&l.record),
+            label: match (&l.record.reference, other.is_some_and(|k| k.addressed_by_ref)) {
+                // A requirement or control is known by its reference first: "6.1.2 AI risk assessment".
+                (Some(reference), true) if !record_label(&l.record).starts_with(reference.as_str()) => {
+                    format!("{reference} {}", record_label(&l.record))
+                }
+                _ => record_label(&l.record),
+            },
         }
     };
-    (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing).map(link).collect())
+    // A record's children (an objective's measurements) are its kind's panel to show, not links.
+    let child = |l: &&aims_store::records::LinkedRecord| kinds::by_kind(&l.record.kind).is_some_and(|k| k.parent.is_some());
+    (linked.iter().filter(|l| l.outgoing).map(link).collect(), linked.iter().filter(|l| !l.outgoing && !child(l)).map(link).collect())
 }
 
 /// A headed group of facts on the record page.

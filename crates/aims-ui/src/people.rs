@@ -1,7 +1,8 @@
 //! Competence and awareness (7.2, 7.3): one page with who lacks which competence their
 //! AI-related roles require, the people, the competences and the training records, with forms
-//! to add each; a person's page (their records and gaps), a competence's page (who holds it,
-//! who lacks it) and a training record's page, each with its edit form.
+//! to add each; a person's page (their records and gaps), with its edit form. A competence's
+//! and a training record's pages are generated (`pages`); a competence's adds who lacks it and
+//! who holds it ([`WhoLacksIt`]).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -26,7 +27,7 @@ use crate::common::{all, today};
 use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
-use crate::recform::{self, Options, Posted};
+use crate::recform::{self, Options, Posted, esc};
 use crate::text::{datetime, humanize};
 
 pub(crate) fn routes() -> Router<UiState> {
@@ -35,12 +36,9 @@ pub(crate) fn routes() -> Router<UiState> {
         .route("/orgs/{org}/people/{id}", get(person).post(save_person))
         .route("/orgs/{org}/people/{id}/trainings", post(add_person_training))
         .route("/orgs/{org}/people/{id}/archive", post(archive_person))
-        .route("/orgs/{org}/competences", get(to_people).post(add_competence))
-        .route("/orgs/{org}/competences/{id}", get(competence).post(save_competence))
-        .route("/orgs/{org}/competences/{id}/archive", post(archive_competence))
-        .route("/orgs/{org}/trainings", get(to_people).post(add_training))
-        .route("/orgs/{org}/trainings/{id}", get(training).post(save_training))
-        .route("/orgs/{org}/trainings/{id}/archive", post(archive_training))
+        // The lists themselves (`GET`) are generated (`pages`); these add from the people page.
+        .route("/orgs/{org}/competences", post(add_competence))
+        .route("/orgs/{org}/trainings", post(add_training))
 }
 
 fn texts(record: &Record, name: &str) -> Vec<String> {
@@ -256,7 +254,8 @@ async fn render_page(
     let (_, names) = ctx.member_names(state).await?;
     let mut fields: Vec<FieldSpec> = PERSON.fields.to_vec();
     fields.extend(TRAINING.fields.iter().copied());
-    let options = Options::load(app, member, &fields).await?;
+    let mut options = Options::load(app, member, &fields).await?;
+    options.label_all(app, member, TRAINING.fields, &trainings).await?;
     let person_names: HashMap<String, String> = people.iter().map(|p| (p.id.clone(), field(p, "name"))).collect();
 
     let mut gap_groups: Vec<GapGroup> = Vec::new();
@@ -351,10 +350,6 @@ async fn render_page(
         training_open: refused.form == "training",
     };
     Ok((status, page).into_response())
-}
-
-pub(crate) async fn to_people(ctx: OrgCtx) -> Redirect {
-    Redirect::to(&format!("/orgs/{}/people", ctx.slug()))
 }
 
 /// Creates a record from one of the page's forms; back to its section, or the form again.
@@ -463,12 +458,13 @@ async fn render_person(
     let record = app.get_record(member, &PERSON, id).await?;
     let mut fields: Vec<FieldSpec> = PERSON.fields.to_vec();
     fields.extend(TRAINING.fields.iter().copied());
-    let options = Options::load(app, member, &fields).await?;
+    let mut options = Options::load(app, member, &fields).await?;
     let (_, names) = ctx.member_names(state).await?;
     let gaps = app.competence_gaps(member).await?;
     let mut trainings: Vec<Record> =
         all(app, member, &TRAINING).await?.into_iter().filter(|t| field(t, "person_id") == record.id).collect();
     trainings.sort_by(|a, b| field(b, "completed_on").cmp(&field(a, "completed_on")).then(b.seq.cmp(&a.seq)));
+    options.label_all(app, member, TRAINING.fields, &trainings).await?;
     let person_names = HashMap::from([(record.id.clone(), field(&record, "name"))]);
     let facts = ["email", "job_title", "business_unit", "user_id"]
         .iter()
@@ -545,199 +541,96 @@ pub(crate) async fn add_person_training(
     }
 }
 
-// ---- one competence ----
+// ---- one competence or training record: the generated record pages ----
 
-struct HolderRow {
-    person_href: String,
-    person: String,
-    href: String,
-    title: String,
-    expires: String,
-    expiry: &'static str,
+/// A competence page's panel: who lacks it among the roles that require it, and the training
+/// records that cover it, with their holders and expiry (the rest of the page is generated).
+pub(crate) struct WhoLacksIt;
+
+impl crate::hooks::PageHooks for WhoLacksIt {
+    fn panel<'a>(
+        &'a self,
+        state: &'a UiState,
+        ctx: &'a OrgCtx,
+        record: &'a Record,
+        _: Option<&'a crate::hooks::PanelRefusal>,
+    ) -> crate::hooks::PanelFuture<'a> {
+        Box::pin(async move { competence_panel(state, ctx, record).await.map(Some) })
+    }
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "competence.html")]
-struct CompetencePage {
-    shell: Shell,
-    can_edit: bool,
-    notice: Notice,
-    id: String,
-    name: String,
-    version: i64,
-    updated: String,
-    description: String,
-    roles: Vec<String>,
-    renewal: String,
-    gaps: Vec<GapItem>,
-    holders: Vec<HolderRow>,
-    details_form: String,
-    details_open: bool,
-    details_others: Vec<String>,
-}
-
-pub(crate) async fn competence(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Query(query): Query<DoneQuery>,
-) -> Result<Response, UiError> {
-    let notice = if query.done == "saved" { Notice::Saved } else { Notice::None };
-    render_competence(&state, &ctx, &id, notice, Refused::default()).await
-}
-
-async fn render_competence(state: &UiState, ctx: &OrgCtx, id: &str, notice: Notice, refused: Refused) -> Result<Response, UiError> {
-    let app = &state.app;
-    let member = &ctx.member;
-    let slug = ctx.slug();
+async fn competence_panel(state: &UiState, ctx: &OrgCtx, record: &Record) -> Result<String, UiError> {
+    let (app, member, slug) = (&state.app, &ctx.member, ctx.slug());
     let today = today();
-    let record = app.get_record(member, &COMPETENCE, id).await?;
-    let people = all(app, member, &PERSON).await?;
-    let person_names: HashMap<String, String> = people.iter().map(|p| (p.id.clone(), field(p, "name"))).collect();
     let gaps = app.competence_gaps(member).await?;
-    let (_, names) = ctx.member_names(state).await?;
-    let holders = all(app, member, &TRAINING)
-        .await?
-        .iter()
-        .filter(|t| texts(t, "competence_ids").contains(&record.id))
-        .filter(|t| person_names.contains_key(&field(t, "person_id")))
-        .map(|t| {
-            let expires = field(t, "expires_on");
-            let person_id = field(t, "person_id");
-            HolderRow {
-                person_href: format!("/orgs/{slug}/people/{person_id}"),
-                person: person_names.get(&person_id).cloned().unwrap_or_default(),
-                href: format!("/orgs/{slug}/trainings/{}", t.id),
-                title: field(t, "title"),
-                expiry: expiry_of(&expires, &today),
-                expires,
+    // The training records that cover it, found by their link to it (not by reading them all).
+    let mut holders = Vec::new();
+    let mut after = 0;
+    loop {
+        let covering = [aims_store::page_json::Filter::Link { field: "competence_ids", id: record.id.clone() }];
+        let page = app.list_records_where(member, &TRAINING, false, &covering, after, aims_domain::cursor::MAX_LIMIT).await?;
+        holders.extend(page.items);
+        match page.next_after {
+            Some(seq) => after = seq,
+            None => break,
+        }
+    }
+    let mut options = Options::default();
+    options.label_all(app, member, TRAINING.fields, &holders).await?;
+    let roles = texts(record, "required_for_roles");
+    let mut html = String::from(
+        r#"<div class="grid-2 comp-grid"><section class="card" aria-labelledby="lack-h"><header class="card-header"><h2 id="lack-h">Who lacks it</h2></header>"#,
+    );
+    if roles.is_empty() {
+        html.push_str(r#"<p class="muted small">No role requires this competence yet.</p>"#);
+    } else {
+        let chips: String = roles.iter().map(|r| format!(r#"<span class="role-chip">{}</span>"#, esc(r))).collect();
+        html.push_str(&format!(r#"<p class="small">Required for {chips}</p>"#));
+        let lacking: Vec<GapItem> = gaps.iter().filter(|g| g.competence_id == record.id).map(|g| gap_item(slug, g)).collect();
+        if lacking.is_empty() {
+            html.push_str(r#"<p class="all-good">Everyone in these roles holds it.</p>"#);
+        } else {
+            html.push_str(r#"<ul class="stack-list">"#);
+            for i in lacking {
+                html.push_str(&format!(
+                    r#"<li><a class="row-link" href="{}">{}</a> <span class="badge badge-{}">{}</span><span class="muted small"> as {}</span></li>"#,
+                    esc(&i.person_href),
+                    esc(&i.person),
+                    i.status,
+                    esc(&i.label),
+                    esc(&i.role)
+                ));
             }
-        })
-        .collect();
-    let none = FormErrors::default();
-    let details_errors = refused.errors_for("details", &none);
-    let shown: Vec<&str> = COMPETENCE.fields.iter().map(|f| f.name).collect();
-    let updated_by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
-    let status = crate::forms::form_status(&notice, &refused.errors);
-    let page = CompetencePage {
-        shell: ctx.shell(Section::People),
-        can_edit: ctx.can(Action::Edit),
-        notice,
-        id: record.id.clone(),
-        name: field(&record, "name"),
-        version: record.version,
-        updated: format!("{} by {updated_by}", datetime(&record.updated_at)),
-        description: field(&record, "description"),
-        roles: texts(&record, "required_for_roles"),
-        renewal: renewal_text(&record),
-        gaps: gaps.iter().filter(|g| g.competence_id == record.id).map(|g| gap_item(slug, g)).collect(),
-        holders,
-        details_form: recform::render(
-            COMPETENCE.fields,
-            &[],
-            &refused.values_or("details", record.data.clone()),
-            details_errors,
-            &Options::default(),
-        ),
-        details_open: refused.form == "details",
-        details_others: details_errors.others(&shown),
-    };
-    Ok((status, page).into_response())
-}
-
-pub(crate) async fn save_competence(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
-    let patch = posted.to_json(COMPETENCE.fields, &[], true);
-    match recform::save_changed(&state.app, &ctx.member, &COMPETENCE, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/competences/{id}?done=saved", ctx.slug())).into_response()),
-        Err(e) => {
-            let (notice, errors) = forms::rejected(e)?;
-            render_competence(&state, &ctx, &id, notice, Refused { form: "details", values: patch, errors }).await
+            html.push_str("</ul>");
         }
     }
-}
-
-// ---- one training record ----
-
-#[derive(Template, WebTemplate)]
-#[template(path = "training.html")]
-struct TrainingPage {
-    shell: Shell,
-    can_edit: bool,
-    notice: Notice,
-    id: String,
-    row: TrainingRow,
-    version: i64,
-    updated: String,
-    facts: Vec<(&'static str, String)>,
-    notes: String,
-    details_form: String,
-    details_others: Vec<String>,
-}
-
-pub(crate) async fn training(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Query(query): Query<DoneQuery>,
-) -> Result<Response, UiError> {
-    let notice = if query.done == "saved" { Notice::Saved } else { Notice::None };
-    render_training(&state, &ctx, &id, notice, Refused::default()).await
-}
-
-async fn render_training(state: &UiState, ctx: &OrgCtx, id: &str, notice: Notice, refused: Refused) -> Result<Response, UiError> {
-    let app = &state.app;
-    let member = &ctx.member;
-    let record = app.get_record(member, &TRAINING, id).await?;
-    let options = Options::load(app, member, TRAINING.fields).await?;
-    let (_, names) = ctx.member_names(state).await?;
-    let person_names: HashMap<String, String> = options.records.get("person").into_iter().flatten().cloned().collect();
-    let facts = ["training_type", "competence_ids", "provider", "completed_on", "expires_on"]
-        .iter()
-        .filter_map(|f| TRAINING.field(f))
-        .map(|f| (f.label, recform::show(f, record.data.get(f.name), &options)))
-        .collect();
-    let none = FormErrors::default();
-    let details_errors = refused.errors_for("details", &none);
-    let shown: Vec<&str> = TRAINING.fields.iter().map(|f| f.name).collect();
-    let updated_by = record.updated_by.as_ref().and_then(|u| names.get(u)).cloned().unwrap_or_else(|| "the system".into());
-    let status = crate::forms::form_status(&notice, &refused.errors);
-    let page = TrainingPage {
-        shell: ctx.shell(Section::People),
-        can_edit: ctx.can(Action::Edit),
-        notice,
-        id: record.id.clone(),
-        row: training_row(ctx.slug(), &record, &person_names, &options, &today()),
-        version: record.version,
-        updated: format!("{} by {updated_by}", datetime(&record.updated_at)),
-        facts,
-        notes: field(&record, "notes"),
-        details_form: recform::render(TRAINING.fields, &[], &refused.values_or("details", record.data.clone()), details_errors, &options),
-        details_others: details_errors.others(&shown),
-    };
-    Ok((status, page).into_response())
-}
-
-pub(crate) async fn save_training(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    let posted = Posted(pairs);
-    let patch = posted.to_json(TRAINING.fields, &[], true);
-    match recform::save_changed(&state.app, &ctx.member, &TRAINING, &id, version_of(&posted), &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/trainings/{id}?done=saved", ctx.slug())).into_response()),
-        Err(e) => {
-            let (notice, errors) = forms::rejected(e)?;
-            render_training(&state, &ctx, &id, notice, Refused { form: "details", values: patch, errors }).await
+    html.push_str(r#"</section><section class="card" aria-labelledby="hold-h"><header class="card-header"><h2 id="hold-h">Records that cover it</h2></header>"#);
+    if holders.is_empty() {
+        html.push_str(r#"<p class="muted small">No training record covers this competence yet.</p>"#);
+    } else {
+        html.push_str(r#"<ul class="stack-list">"#);
+        for t in &holders {
+            let person_id = field(t, "person_id");
+            let expires = field(t, "expires_on");
+            let expiry = match expiry_of(&expires, &today) {
+                "expired" => r#" <span class="badge badge-gap-expired">Expired</span>"#,
+                "soon" => r#" <span class="badge badge-partial">Expires soon</span>"#,
+                _ => "",
+            };
+            let when = if expires.is_empty() { "Does not expire".to_owned() } else { format!("Expires {}", esc(&expires)) };
+            html.push_str(&format!(
+                r#"<li><a class="row-link" href="/orgs/{slug}/people/{}">{}</a> — <a href="/orgs/{slug}/trainings/{}">{}</a><p class="small muted">{when}{expiry}</p></li>"#,
+                esc(&person_id),
+                esc(&options.label("person", &person_id)),
+                esc(&t.id),
+                esc(&field(t, "title")),
+                slug = esc(slug),
+            ));
         }
+        html.push_str("</ul>");
     }
+    html.push_str("</section></div>");
+    Ok(html)
 }
 
 // ---- archiving ----
@@ -762,36 +655,6 @@ pub(crate) async fn archive_person(
         Err(e) => {
             let (notice, _) = forms::rejected(e)?;
             render_person(&state, &ctx, &id, notice, "top", Refused::default()).await
-        }
-    }
-}
-
-pub(crate) async fn archive_competence(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    match archive(&state, &ctx, &COMPETENCE, &id, pairs).await {
-        Ok(()) => Ok(archived(&ctx)),
-        Err(e) => {
-            let (notice, _) = forms::rejected(e)?;
-            render_competence(&state, &ctx, &id, notice, Refused::default()).await
-        }
-    }
-}
-
-pub(crate) async fn archive_training(
-    State(state): State<UiState>,
-    ctx: OrgCtx,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    match archive(&state, &ctx, &TRAINING, &id, pairs).await {
-        Ok(()) => Ok(archived(&ctx)),
-        Err(e) => {
-            let (notice, _) = forms::rejected(e)?;
-            render_training(&state, &ctx, &id, notice, Refused::default()).await
         }
     }
 }

@@ -72,11 +72,16 @@ impl Options {
                 continue;
             }
             if let Some(spec) = kinds::by_kind(kind) {
-                let page = app.list_records(member, spec, false, 0, 200).await?;
-                if page.items.len() > SHOWN_WHOLE {
+                // One more than a form lists tells whether the kind is listed whole or picked by
+                // search: a larger kind's records are never all read, and its links are named
+                // by `label_linked`.
+                let page = app.list_records(member, spec, false, 0, SHOWN_WHOLE as u32 + 1).await?;
+                if page.next_after.is_some() || page.items.len() > SHOWN_WHOLE {
                     large.insert(kind);
+                    records.insert(kind, Vec::new());
+                } else {
+                    records.insert(kind, page.items.iter().map(|r| (r.id.clone(), record_label(r))).collect());
                 }
-                records.insert(kind, page.items.iter().map(|r| (r.id.clone(), record_label(r))).collect());
             }
         }
         let mut options = Self {
@@ -197,6 +202,14 @@ impl Options {
             .flat_map(|r| r.iter())
             .find(|(i, _)| i == id)
             .map_or_else(|| id.to_owned(), |(_, l)| l.clone())
+    }
+
+    /// [`Self::label_linked`] for every record of a list, so its rows name what they link to.
+    pub async fn label_all(&mut self, app: &App, member: &Member, fields: &[FieldSpec], records: &[Record]) -> Result<(), UiError> {
+        for record in records {
+            self.label_linked(app, member, fields, &record.data).await?;
+        }
+        Ok(())
     }
 
     /// Looks up the labels of the records `values` links to that are not among the records

@@ -538,10 +538,29 @@ pub(crate) async fn save(
 /// The control's links both ways: the risks whose treatment selected it, its evidence, the AI
 /// systems it covers (directly, or through a selecting risk), actions, lifecycle records and
 /// policies.
-async fn trace(state: &UiState, ctx: &OrgCtx, reference: &str, options: &Options) -> Result<Trace, UiError> {
+async fn trace(state: &UiState, ctx: &OrgCtx, reference: &str, options: &mut Options) -> Result<Trace, UiError> {
     let (_, linked) = state.app.trace(&ctx.member, &CONTROL, reference).await?;
     let slug = ctx.slug();
-    let system_name = |id: &str| options.records.get("ai_system").and_then(|r| r.iter().find(|(i, _)| i == id)).map(|(_, l)| l.clone());
+    // The AI systems named through a selecting risk or a lifecycle record, looked up by id
+    // (an organisation may have more than a form lists).
+    let named: Vec<Value> = linked
+        .iter()
+        .filter(|l| !l.record.archived)
+        .flat_map(|l| {
+            let mut systems = ids(l.record.data.get("ai_system_ids"));
+            systems.push(field(&l.record, "ai_system_id"));
+            systems
+        })
+        .filter(|id| !id.is_empty())
+        .map(Value::String)
+        .collect();
+    let wanted = Map::from_iter([("ai_system_ids".to_owned(), Value::Array(named))]);
+    options.label_linked(&state.app, &ctx.member, std::slice::from_ref(systems_field()), &wanted).await?;
+    let options = &*options;
+    let system_name = |id: &str| {
+        let label = options.label("ai_system", id);
+        (label != id).then_some(label)
+    };
     let mut trace = Trace::default();
     let mut via_risk: Vec<(String, String)> = Vec::new();
     for link in linked.iter().filter(|l| !l.record.archived) {
@@ -633,9 +652,9 @@ async fn render(
     errors: FormErrors,
 ) -> Result<Response, UiError> {
     let (members, names) = ctx.member_names(state).await?;
-    let options = Options::load(&state.app, &ctx.member, std::slice::from_ref(systems_field())).await?;
+    let mut options = Options::load(&state.app, &ctx.member, std::slice::from_ref(systems_field())).await?;
     let reference = catalogue::reference(record);
-    let trace = trace(state, ctx, &reference, &options).await?;
+    let trace = trace(state, ctx, &reference, &mut options).await?;
     let updated_by = record.updated_by.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| "the system".into());
     let status = status_for(&notice);
     let systems_values = Map::from_iter([("ai_system_ids".to_owned(), json!(form.ai_system_ids))]);

@@ -17,6 +17,13 @@ pub const RECORD_TYPES: &[&str] = &[
     "event_logging",
 ];
 
+/// A kind of lifecycle record as people read it: `deployment_plan` is "Deployment plan".
+pub fn record_type_label(code: &str) -> String {
+    let spaced = code.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// The Annex A control each kind of lifecycle record evidences (A.6.2.2–A.6.2.8).
 pub fn control_of(record_type: &str) -> Option<&'static str> {
     let index = RECORD_TYPES.iter().position(|t| *t == record_type)?;

@@ -82,11 +82,13 @@ async fn objective_measurements_draw_a_trend_and_set_the_status() {
     assert!(html.contains(r#"<span class="badge badge-on_track">On track</span>"#));
     assert!(html.contains(r#"id="latest-value">96.5%</span>"#));
     assert!(html.contains("Before the new release checklist"), "measurement table");
+    assert!(!html.contains("Measurement: <a"), "measurements are the panel's, not links named by their ids");
 
     // A measurement entered by mistake is withdrawn; the status follows the remaining one.
-    let start = html.find("/measurements/").expect("withdraw form") + "/measurements/".len();
-    let newest: String = html[start..].chars().take_while(|c| *c != '/').collect();
-    let withdrawn = ui.post(&format!("/orgs/demo/objectives/{id}/measurements/{newest}/archive"), Some(&editor), &[("version", "1")]).await;
+    let start = html.find(r#"name="measurement" value=""#).expect("withdraw form") + r#"name="measurement" value=""#.len();
+    let newest: String = html[start..].chars().take_while(|c| *c != '"').collect();
+    let withdrawn =
+        ui.post(&format!("/orgs/demo/objectives/{id}/withdraw"), Some(&editor), &[("measurement", &newest), ("version", "1")]).await;
     assert_eq!(withdrawn.status, StatusCode::SEE_OTHER, "{}", withdrawn.body);
     let page = ui.get(&format!("/orgs/demo/objectives/{id}?done=withdrawn"), Some(&editor)).await;
     let html = &page.body;
@@ -96,7 +98,7 @@ async fn objective_measurements_draw_a_trend_and_set_the_status() {
     assert!(!html.contains("96.5%"), "no longer shown");
 
     // The objective's own edit form saves at its current version (measurements moved it on).
-    let version = form_version(&html[html.find(r#"id="details""#).expect("edit form")..]);
+    let version = form_version(&html[html.find(r#"id="edit-h""#).expect("edit form")..]);
     let saved = ui
         .post(
             &format!("/orgs/demo/objectives/{id}"),

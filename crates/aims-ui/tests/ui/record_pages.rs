@@ -295,3 +295,99 @@ async fn ids_are_unique_on_every_generated_page() {
         assert_eq!(duplicate_ids(&page.body), Vec::<String>::new(), "{path}");
     }
 }
+
+/// A gate refused for missing lifecycle records names them as people read them; a dataset's
+/// emptied quality-check row is dropped, on the new form and the edit form alike; the impact
+/// assessments' list offers "Add", to their own new page.
+async fn small_fixes(ui: TestUi) {
+    // The gate's stage requires every kind of lifecycle record: the demo system lacks some.
+    let editor = member_of(&ui, Role::Editor).await;
+    let gate_id = demo_gate(&ui).await;
+    let gate = ui.app.get_record(&editor, &GATE, &gate_id).await.expect("gate");
+    let by_stage =
+        [aims_store::page_json::Filter::Field { field: "to_stage", value: gate.data["to_stage"].as_str().unwrap_or_default().to_owned() }];
+    let requirement =
+        ui.app.list_records_where(&editor, &aims_domain::kinds::GATE_REQUIREMENT, false, &by_stage, 0, 1).await.expect("requirements");
+    let requirement = requirement.items.first().expect("the demo's requirement for the gate's stage");
+    let every = serde_json::json!({ "required_record_types": aims_domain::kinds::lifecycle::RECORD_TYPES });
+    ui.app
+        .patch_record(&editor, &aims_domain::kinds::GATE_REQUIREMENT, &requirement.id, requirement.version, &every)
+        .await
+        .expect("requirement");
+    let owner = ui.sign_in(Role::Owner).await;
+    let path = format!("/orgs/demo/gates/{gate_id}");
+    let page = ui.get(&path, Some(&owner)).await;
+    let version = form_version(&page.body);
+    let refused = ui.post(&format!("{path}/transitions/approve"), Some(&owner), &[("version", &version), ("reason", "Ready")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    let at = refused.body.find("does not have yet: ").expect("the refusal names what is missing") + "does not have yet: ".len();
+    let missing: String = refused.body[at..].chars().take_while(|c| *c != '<').collect();
+    assert!(!missing.is_empty() && !missing.contains('_'), "labels, not codes: {missing}");
+    assert!(missing.contains("Event logging") || missing.contains("Deployment plan"), "{missing}");
+
+    // A dataset's row left empty on the new form is dropped, not refused; the browser is not
+    // told to insist on it either.
+    let cookie = ui.sign_in(Role::Editor).await;
+    let new = ui.get("/orgs/demo/datasets/new", Some(&cookie)).await;
+    let row_inputs: Vec<&str> = new
+        .body
+        .match_indices(r#"name="quality_checks[0]."#)
+        .map(|(i, _)| &new.body[i..i + new.body[i..].find('>').unwrap_or(0)])
+        .collect();
+    assert!(!row_inputs.is_empty(), "the form offers a row");
+    assert!(row_inputs.iter().all(|tag| !tag.contains(" required")), "{row_inputs:?}");
+    let empty_row = [
+        ("name", "Loan applications 2026"),
+        ("quality_checks[0].check", ""),
+        ("quality_checks[0].result", ""),
+        ("quality_checks[0].checked_on", ""),
+        ("quality_checks[0].notes", ""),
+    ];
+    let path = create_through_form(&ui, &cookie, "datasets", &empty_row).await;
+    let id = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let dataset = ui.app.get_record(&editor, &aims_domain::kinds::DATASET, &id).await.expect("dataset");
+    assert!(dataset.data.get("quality_checks").and_then(|v| v.as_array()).is_none_or(Vec::is_empty), "{:?}", dataset.data);
+
+    // A row emptied on the edit form is removed; the other is kept.
+    let two_rows = serde_json::json!({ "quality_checks": [
+        { "check": "Duplicates removed", "result": "pass" },
+        { "check": "Labels audited", "result": "fail" },
+    ]});
+    ui.app.patch_record(&editor, &aims_domain::kinds::DATASET, &id, dataset.version, &two_rows).await.expect("rows");
+    let page = ui.get(&path, Some(&cookie)).await;
+    let mut fields = form_fields(&page.body, r#"<form method="post" class="form form-2col">"#);
+    for (k, v) in &mut fields {
+        if k.starts_with("quality_checks[0].") {
+            v.clear();
+        }
+    }
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(&path, Some(&cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let dataset = ui.app.get_record(&editor, &aims_domain::kinds::DATASET, &id).await.expect("dataset");
+    let rows = dataset.data["quality_checks"].as_array().cloned().unwrap_or_default();
+    let checks: Vec<(&str, &str)> =
+        rows.iter().map(|r| (r["check"].as_str().unwrap_or_default(), r["result"].as_str().unwrap_or_default())).collect();
+    assert_eq!(checks, vec![("Labels audited", "fail")], "the emptied row is removed, the other kept");
+
+    // The impact assessments' list offers "Add" to those who may add one, leading to its page.
+    let list = ui.get("/orgs/demo/impact-assessments", Some(&cookie)).await;
+    assert!(list.body.contains(r#"href="/orgs/demo/impact-assessments/new""#), "{}", list.body);
+    let new = ui.get("/orgs/demo/impact-assessments/new", Some(&cookie)).await;
+    assert_eq!(new.status, StatusCode::OK);
+    let viewer = ui.sign_in(Role::Viewer).await;
+    let read_only = ui.get("/orgs/demo/impact-assessments", Some(&viewer)).await;
+    assert!(!read_only.body.contains(r#"href="/orgs/demo/impact-assessments/new""#));
+}
+
+#[tokio::test]
+async fn gate_refusals_name_labels_empty_rows_are_dropped_and_assessments_can_be_added_sqlite() {
+    let Some(ui) = start_on(Backend::Sqlite).await else { return };
+    small_fixes(ui).await;
+}
+
+#[tokio::test]
+async fn gate_refusals_name_labels_empty_rows_are_dropped_and_assessments_can_be_added_postgres() {
+    let Some(ui) = start_on(Backend::Postgres).await else { return };
+    small_fixes(ui).await;
+}

@@ -174,6 +174,7 @@ async fn links_to_the_last_system_survive_an_unchanged_save(ui: TestUi) {
     assert_eq!(kept.data["ai_system_ids"], json!([last]));
 
     the_picker_finds_and_links_the_last_system(&ui, &cookie, &risk.id, &systems).await;
+    the_evidence_form_links_the_last_system(&ui, &cookie, &systems).await;
     every_kind_with_links_keeps_them(&ui, &cookie).await;
 }
 
@@ -440,4 +441,352 @@ async fn the_picker_finds_and_links_the_last_system(ui: &TestUi, cookie: &str, r
     assert!(!found.body.contains("<html"), "a fragment");
     let unknown = ui.get("/orgs/demo/pick/nothing?pick_field=x&q=a", Some(cookie)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+/// Evidence linked to the 260th AI system: its edit form's AI systems are a picker that shows
+/// the link, keeps it on an unchanged save, and finds and links another system beyond any
+/// first page; the upload form's picker finds the last system too, keeping what was typed.
+async fn the_evidence_form_links_the_last_system(ui: &TestUi, cookie: &str, systems: &[String]) {
+    let (last, before_last) = (&systems[SYSTEMS - 1], &systems[SYSTEMS - 2]);
+    let editor = member_of(ui, Role::Editor).await;
+    let file = aims_app::evidence::Upload {
+        file_name: "drift-report.txt".into(),
+        content_type: "text/plain".into(),
+        content: aims_store::files::Content::from_bytes(b"Drift within bounds.".to_vec()),
+    };
+    let metadata = json!({ "title": "Drift report", "evidence_type": "test_result", "ai_system_ids": [last], "control_refs": ["A.6.2.6"] });
+    let evidence = ui.app.upload_evidence(&editor, &metadata, file).await.expect("evidence");
+    let path = format!("/orgs/demo/evidence/{}", evidence.id);
+    let marker = format!(r#"action="{path}#edit""#);
+
+    let page = ui.get(&path, Some(cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"name="pick_q.ai_system_ids""#), "the AI systems are a search");
+    assert!(!page.body.contains("Scale system 001"), "the form does not list 260 systems");
+    assert!(page.body.contains(&format!(r#"name="ai_system_ids" value="{last}" checked> Scale system 260"#)), "the link, named");
+
+    // Saved unchanged: every field and link kept, nothing written.
+    let fields = form_fields(&page.body, &marker);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(&path, Some(cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let after = ui.app.get_record(&editor, &aims_domain::kinds::EVIDENCE, &evidence.id).await.expect("evidence");
+    assert_eq!(after.data, evidence.data, "every field and link kept");
+    assert_eq!(after.version, evidence.version, "nothing changed, nothing written");
+
+    // The search sent without scripts keeps what was typed and offers the 259th to tick.
+    let mut fields = form_fields(&page.body, &marker);
+    for (k, v) in &mut fields {
+        if k == "title" {
+            *v = "Drift report, typed".into();
+        } else if k == "pick_q.ai_system_ids" {
+            *v = "scale system 259".into();
+        }
+    }
+    fields.push(("pick_field".into(), "ai_system_ids".into()));
+    let query: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encoded(k), encoded(v))).collect();
+    let searched = ui.get(&format!("{path}?{}", query.join("&")), Some(cookie)).await;
+    assert_eq!(searched.status, StatusCode::OK);
+    assert!(searched.body.contains(r#"value="Drift report, typed""#), "what was typed is kept");
+    assert!(searched.body.contains(&format!(r#"name="ai_system_ids" value="{last}" checked>"#)), "the link is kept");
+    assert!(
+        searched.body.contains(&format!(r#"id="ai_system_ids-found-0" name="ai_system_ids" value="{before_last}"> Scale system 259"#)),
+        "the match, to tick"
+    );
+    let mut fields = form_fields(&searched.body, &marker);
+    fields.push(("ai_system_ids".into(), before_last.clone()));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = ui.post(&path, Some(cookie), &pairs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let linked = ui.app.get_record(&editor, &aims_domain::kinds::EVIDENCE, &evidence.id).await.expect("evidence");
+    assert_eq!(linked.data["ai_system_ids"], json!([last, before_last]));
+    assert_eq!(linked.data["control_refs"], json!(["A.6.2.6"]), "the catalogue links kept");
+    assert_eq!(linked.data["title"], "Drift report, typed");
+
+    // The upload form: the same picker, its search keeping what was typed.
+    let typed = "title=Typed+upload&pick_field=ai_system_ids&pick_q.ai_system_ids=scale+system+260";
+    let upload = ui.get(&format!("/orgs/demo/evidence?{typed}"), Some(cookie)).await;
+    assert_eq!(upload.status, StatusCode::OK);
+    assert!(upload.body.contains(r#"value="Typed upload""#), "what was typed is kept");
+    assert!(upload.body.contains(&format!(r#"name="ai_system_ids" value="{last}"> Scale system 260"#)), "the last system, to tick");
+}
+
+/// Every action of the organisation, read a page at a time (what the tracker should count).
+async fn every_action(ui: &TestUi, member: &Member) -> Vec<aims_store::model::Record> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ui.app.list_records(member, &aims_domain::kinds::ACTION, false, after, 200).await.expect("actions");
+        all.extend(page.items);
+        match page.next_after {
+            Some(next) => after = next,
+            None => return all,
+        }
+    }
+}
+
+/// The titles of the actions in the tracker's second list (every action under the filters),
+/// leaving out "My actions" above it.
+fn listed_actions(body: &str) -> Vec<String> {
+    let all = &body[body.find(r#"id="all-h""#).expect("the list")..];
+    all.match_indices("Scale action ").map(|(i, _)| all[i..i + 16].to_owned()).collect()
+}
+
+/// The actions tracker with 230 actions of its own besides the demo's: the list pages by
+/// `rel="next"` from the first to the last, finds one by `?q=`, filters by status, source and
+/// owner in the database, downloads every matching row as CSV, and "My actions" counts every
+/// open and overdue action of the member while showing the most urgent.
+async fn the_action_tracker_at_scale(ui: TestUi) {
+    const ACTIONS: usize = 230;
+    let editor = member_of(&ui, Role::Editor).await;
+    for n in 1..=ACTIONS {
+        let mut body = json!({
+            "title": format!("Scale action {n:03}"),
+            "source": if n % 3 == 0 { "gap_assessment" } else { "other" },
+            "due_date": if n <= 5 { "2020-01-01" } else { "2099-01-01" },
+        });
+        if n % 2 == 0 {
+            body["owner_id"] = json!(editor.user_id);
+        }
+        if n % 10 == 0 {
+            body["status"] = json!("done");
+            body["completed_on"] = json!("2026-01-01");
+        }
+        ui.app.create_record(&editor, &aims_domain::kinds::ACTION, &body).await.expect("action");
+    }
+    let cookie = ui.sign_in(Role::Editor).await;
+
+    // Every action, by next pages.
+    let mut seen = Vec::new();
+    let mut path = "/orgs/demo/actions?status=any&q=scale+action".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ui.get(&path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages += 1;
+        seen.extend(listed_actions(&page.body));
+        let Some(at) = page.body.find(r#" rel="next""#) else { break };
+        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+        path = href.replace("&amp;", "&").replace("&#38;", "&");
+        assert!(path.contains("status=any"), "the next page keeps the filters: {path} {}", &page.body[at - 300..at + 50]);
+    }
+    assert!(pages >= 5, "{ACTIONS} actions on pages of 50: {pages}");
+    assert_eq!(seen.first().map(String::as_str), Some("Scale action 001"));
+    assert_eq!(seen.last().map(String::as_str), Some("Scale action 230"));
+    assert_eq!(seen.len(), ACTIONS, "each action once");
+
+    // The search finds the last; the default list holds only open ones.
+    let found = ui.get("/orgs/demo/actions?q=scale+action+229", Some(&cookie)).await;
+    assert_eq!(listed_actions(&found.body), vec!["Scale action 229".to_owned()]);
+    let done = ui.get("/orgs/demo/actions?q=scale+action+230", Some(&cookie)).await;
+    assert!(listed_actions(&done.body).is_empty(), "a done action is not open");
+
+    // The download holds every matching row, whatever the page.
+    let csv = |query: &str| {
+        let path = format!("/orgs/demo/actions?format=csv&q=scale+action&{query}");
+        let cookie = cookie.clone();
+        let ui = &ui;
+        async move {
+            let reply = ui.get(&path, Some(&cookie)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}");
+            assert!(reply.body.starts_with("id,title,source,owner,due_date,status,completed_on\r\n"), "{}", reply.body);
+            reply.body.lines().count() - 1
+        }
+    };
+    assert_eq!(csv("").await, ACTIONS - ACTIONS / 10, "open ones");
+    assert_eq!(csv("status=any").await, ACTIONS);
+    assert_eq!(csv("status=done").await, ACTIONS / 10);
+    assert_eq!(csv("status=any&source=gap_assessment").await, ACTIONS / 3);
+    assert_eq!(csv("status=any&owner=none").await, ACTIONS / 2);
+    assert_eq!(csv(&format!("status=any&owner={}", editor.user_id)).await, ACTIONS / 2);
+
+    // My actions: counted in full (the demo's too), the overdue ones first, at most 20 shown.
+    let today = aims_domain::clock::format_date(aims_domain::clock::today());
+    let all = every_action(&ui, &editor).await;
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|r| r.data.get("owner_id") == Some(&json!(editor.user_id)))
+        .filter(|r| matches!(r.data.get("status").and_then(|s| s.as_str()), Some("open" | "in_progress")))
+        .collect();
+    let overdue = mine
+        .iter()
+        .filter(|r| r.data.get("due_date").and_then(|d| d.as_str()).is_some_and(|d| !d.is_empty() && d < today.as_str()))
+        .count();
+    let page = ui.get("/orgs/demo/actions", Some(&cookie)).await;
+    let my_section = &page.body[page.body.find(r#"id="mine""#).expect("mine")..page.body.find(r#"id="all-h""#).expect("all")];
+    assert!(my_section.contains(&format!("{} open", mine.len())), "{my_section}");
+    assert!(my_section.contains(&format!("{overdue} overdue")), "{my_section}");
+    assert!(my_section.contains(&format!("all {} of mine", mine.len())), "a link to every one");
+    let rows = my_section.matches("<tr").count() - 1;
+    assert_eq!(rows, 20, "the most urgent twenty");
+    let first_row = &my_section[my_section.find("<tbody>").expect("rows")..];
+    assert!(first_row[..first_row.find("</tr>").expect("row")].contains("row-overdue"), "overdue first");
+    let dashboard = ui.get("/orgs/demo/", Some(&cookie)).await;
+    assert!(dashboard.body.contains(&format!(r#"<span class="kpi-value">{}</span>"#, mine.len())), "the dashboard counts the same");
+}
+
+#[tokio::test]
+async fn the_action_tracker_pages_searches_filters_and_downloads_beyond_200_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    the_action_tracker_at_scale(ui).await;
+}
+
+#[tokio::test]
+async fn the_action_tracker_pages_searches_filters_and_downloads_beyond_200_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    the_action_tracker_at_scale(ui).await;
+}
+
+/// The objectives' list with 230 objectives besides the demo's: pages by `rel="next"` from the
+/// first to the last, finds one by `?q=`, downloads every one as CSV, and counts those on and
+/// off track over all of them, not one page.
+async fn the_objectives_at_scale(ui: TestUi) {
+    const OBJECTIVES: usize = 230;
+    let editor = member_of(&ui, Role::Editor).await;
+    for n in 1..=OBJECTIVES {
+        let body = json!({ "title": format!("Scale objective {n:03}"), "metric": "Share validated", "unit": "%", "target": 90 });
+        let objective = ui.app.create_record(&editor, &OBJECTIVE, &body).await.expect("objective");
+        // The last few are measured: two meet the target, one does not.
+        if n > OBJECTIVES - 3 {
+            let value = if n == OBJECTIVES { 50 } else { 95 };
+            let measurement = json!({ "value": value, "measured_on": "2026-01-10" });
+            ui.app.create_child_record(&editor, &aims_domain::kinds::MEASUREMENT, &objective.id, &measurement).await.expect("measurement");
+        }
+    }
+    let cookie = ui.sign_in(Role::Editor).await;
+    let names = |body: &str| body.match_indices("Scale objective ").map(|(i, _)| body[i..i + 19].to_owned()).collect::<Vec<_>>();
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/orgs/demo/objectives".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ui.get(&path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages += 1;
+        for name in names(&page.body) {
+            if seen.last() != Some(&name) {
+                seen.push(name);
+            }
+        }
+        let Some(at) = page.body.find(r#" rel="next""#) else { break };
+        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+        path = href.replace("&amp;", "&").replace("&#38;", "&");
+    }
+    assert!(pages >= 5, "{OBJECTIVES} objectives on pages of 50: {pages}");
+    assert_eq!(seen.first().map(String::as_str), Some("Scale objective 001"));
+    assert_eq!(seen.last().map(String::as_str), Some("Scale objective 230"));
+    assert_eq!(seen.len(), OBJECTIVES, "each objective once");
+
+    let found = ui.get("/orgs/demo/objectives?q=scale+objective+229", Some(&cookie)).await;
+    assert!(found.body.contains("Scale objective 229") && !found.body.contains("Scale objective 228"));
+    assert!(found.body.contains(r#"<svg class="sparkline""#), "its figures as a sparkline");
+    let csv = ui.get("/orgs/demo/objectives?format=csv&q=scale+objective", Some(&cookie)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.body.lines().count(), 1 + OBJECTIVES, "every objective, not one page");
+
+    // The counts cover every objective (the demo's too), as the records say.
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ui.app.list_records(&editor, &OBJECTIVE, false, after, 200).await.expect("objectives");
+        all.extend(page.items);
+        match page.next_after {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    let on = all.iter().filter(|o| o.data.get("on_track") == Some(&json!(true))).count();
+    let off = all.iter().filter(|o| o.data.get("on_track") == Some(&json!(false))).count();
+    let first = ui.get("/orgs/demo/objectives", Some(&cookie)).await;
+    assert!(first.body.contains(&format!("<strong>{on}</strong> on track")), "{on} on track");
+    assert!(first.body.contains(&format!("<strong>{off}</strong> off track")), "{off} off track");
+    assert!(first.body.contains(&format!("<strong>{}</strong> without measurements", all.len() - on - off)));
+    assert!(on >= 2 && off >= 1);
+}
+
+#[tokio::test]
+async fn the_objectives_page_search_download_and_count_beyond_200_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    the_objectives_at_scale(ui).await;
+}
+
+#[tokio::test]
+async fn the_objectives_page_search_download_and_count_beyond_200_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    the_objectives_at_scale(ui).await;
+}
+
+/// Walks a generated list from its first page by `rel="next"`, collecting the names starting
+/// with `prefix` (each `width` characters long).
+async fn walk_list(ui: &TestUi, cookie: &str, start: &str, prefix: &str, width: usize) -> (Vec<String>, usize) {
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = start.to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ui.get(&path, Some(cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        pages += 1;
+        for (i, _) in page.body.match_indices(prefix) {
+            let name = page.body[i..i + width].to_owned();
+            if seen.last() != Some(&name) {
+                seen.push(name);
+            }
+        }
+        let Some(at) = page.body.find(r#" rel="next""#) else { return (seen, pages) };
+        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+        path = href.replace("&amp;", "&").replace("&#38;", "&");
+    }
+}
+
+/// Competences and training records (now on the generated pages) beyond 200: each list pages
+/// from the first to the last, finds one by `?q=` and downloads every one; a competence's page
+/// names the training records that cover it.
+async fn competences_and_trainings_at_scale(ui: TestUi) {
+    const EACH: usize = 210;
+    let editor = member_of(&ui, Role::Editor).await;
+    let person = ui.app.create_record(&editor, &aims_domain::kinds::PERSON, &json!({ "name": "Scale Person" })).await.expect("person");
+    let mut competences = Vec::new();
+    for n in 1..=EACH {
+        let body = json!({ "name": format!("Scale competence {n:03}"), "required_for_roles": ["Scale role"] });
+        competences.push(ui.app.create_record(&editor, &aims_domain::kinds::COMPETENCE, &body).await.expect("competence").id);
+    }
+    let last = competences.last().expect("competences").clone();
+    for n in 1..=EACH {
+        let body = json!({ "person_id": person.id, "title": format!("Scale training {n:03}"), "completed_on": "2026-01-05", "competence_ids": [last] });
+        ui.app.create_record(&editor, &aims_domain::kinds::TRAINING, &body).await.expect("training");
+    }
+    let cookie = ui.sign_in(Role::Editor).await;
+    for (collection, prefix) in [("competences", "Scale competence "), ("trainings", "Scale training ")] {
+        let width = prefix.len() + 3;
+        let (seen, pages) = walk_list(&ui, &cookie, &format!("/orgs/demo/{collection}"), prefix, width).await;
+        assert!(pages >= 5, "{collection}: {pages} pages");
+        assert_eq!(seen.len(), EACH, "{collection}: each once");
+        assert_eq!(seen.first().map(String::as_str), Some(format!("{prefix}001").as_str()));
+        assert_eq!(seen.last().map(String::as_str), Some(format!("{prefix}210").as_str()));
+        let q = format!("{prefix}209").to_lowercase().replace(' ', "+");
+        let found = ui.get(&format!("/orgs/demo/{collection}?q={q}"), Some(&cookie)).await;
+        assert!(found.body.contains(&format!("{prefix}209")) && !found.body.contains(&format!("{prefix}208")), "{collection}");
+        let csv = ui
+            .get(&format!("/orgs/demo/{collection}?format=csv&q={}", prefix.trim().to_lowercase().replace(' ', "+")), Some(&cookie))
+            .await;
+        assert_eq!(csv.body.lines().count(), 1 + EACH, "{collection}: every one, not one page");
+    }
+    let page = ui.get(&format!("/orgs/demo/competences/{last}"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let covering = &page.body[page.body.find(r#"id="hold-h""#).expect("holders")..];
+    let covering = &covering[..covering.find("</section>").expect("section end")];
+    assert_eq!(covering.matches(r#"<a href="/orgs/demo/trainings/"#).count(), EACH, "every record that covers it");
+    assert!(page.body.contains("Scale Person"), "named with its holder");
+}
+
+#[tokio::test]
+async fn competences_and_trainings_page_search_and_download_beyond_200_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    competences_and_trainings_at_scale(ui).await;
+}
+
+#[tokio::test]
+async fn competences_and_trainings_page_search_and_download_beyond_200_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    competences_and_trainings_at_scale(ui).await;
 }

@@ -228,7 +228,7 @@ async fn the_gap_walk_and_a_gap_turned_into_an_action_for_my_actions() {
 
     // The action page: what raised it, and marking it done needs a date.
     let page = ui.get(&action_href, Some(&editor)).await;
-    assert!(page.body.contains(r#"<a href="/orgs/demo/requirements/6.1.2"><span class="ref">6.1.2</span>"#), "{}", page.body);
+    assert!(page.body.contains(r#"Requirement: <a href="/orgs/demo/requirements/6.1.2">6.1.2 AI risk assessment</a>"#), "{}", page.body);
     let version = form_version(&page.body);
     let undated = ui.post(&format!("{action_href}/done"), Some(&editor), &[("version", &version), ("completed_on", "")]).await;
     assert_eq!(undated.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -37,7 +37,8 @@ async fn gates_need_another_approver_and_the_required_records(backend: Backend) 
     let missing = transition(&t, "owner", &path, "approve", json!({})).await;
     missing.problem(409);
     assert!(
-        missing.json()["detail"].as_str().is_some_and(|d| d.contains("requirements_specification") && d.contains("design_documentation"))
+        missing.json()["detail"].as_str().is_some_and(|d| d.contains("Requirements specification") && d.contains("Design documentation")),
+        "the missing records are named as people read them"
     );
     for (record_type, title) in [("requirements_specification", "Requirements"), ("design_documentation", "Design")] {
         let record =
