@@ -176,6 +176,12 @@ pub async fn list(db: &Db, org_id: &str, kind: &str, include_archived: bool, aft
 pub async fn list_where(db: &Db, org_id: &str, page: &crate::page_json::PageRequest<'_>) -> StoreResult<Page<Record>> {
     let columns = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
     let sql = crate::page_json::page_sql_selecting(db.backend(), page.include_archived, page.filters, &columns);
+    fetch_page(db, org_id, page, sql).await
+}
+
+/// Runs a page query of `page_json` (`$1` organisation, `$2` kind, `$3` position, `$4` one more
+/// than the page's size, `$5…` the filters) and reads its rows as a page of records.
+async fn fetch_page(db: &Db, org_id: &str, page: &crate::page_json::PageRequest<'_>, sql: String) -> StoreResult<Page<Record>> {
     let rows: Vec<Row> = on_pool!(db, pool => {
         let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
             .bind(org_id)
@@ -201,19 +207,7 @@ pub async fn list_sorted(
 ) -> StoreResult<Page<Record>> {
     let columns = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
     let sql = crate::page_json::sorted_page_sql(db.backend(), page.include_archived, page.filters, sort, &columns);
-    let rows: Vec<Row> = on_pool!(db, pool => {
-        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(org_id)
-            .bind(page.kind)
-            .bind(page.after_seq)
-            .bind(i64::from(page.limit) + 1);
-        for filter in page.filters {
-            query = query.bind(crate::page_json::filter_value(filter));
-        }
-        query.fetch_all(pool).await?
-    });
-    let records = rows.into_iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_overfetch(records, page.limit, |r| r.seq))
+    fetch_page(db, org_id, page, sql).await
 }
 
 /// How many live records of `kind` match every filter, counted by the database.
