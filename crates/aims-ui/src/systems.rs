@@ -375,9 +375,18 @@ async fn render_system(
         &options,
     );
 
-    let children = app.list_children(member, &RESOURCE, &system.id, 0, 200).await?;
+    // Every resource, read a page at a time: a system has few, but none may go unshown.
+    let mut children = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = app.list_children(member, &RESOURCE, &system.id, after, aims_domain::cursor::MAX_LIMIT).await?;
+        children.extend(page.items);
+        match page.next_after {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
     let resources = children
-        .items
         .iter()
         .filter(|r| !r.archived)
         .map(|r| LinkRow {

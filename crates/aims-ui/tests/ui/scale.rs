@@ -790,3 +790,32 @@ async fn competences_and_trainings_page_search_and_download_beyond_200_postgres(
     let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
     competences_and_trainings_at_scale(ui).await;
 }
+
+/// An AI system's page shows every one of its resources, past any page size of the store.
+async fn every_resource_is_on_its_system_page(ui: TestUi) {
+    const RESOURCES: usize = 205;
+    let editor = member_of(&ui, Role::Editor).await;
+    let system = ui.app.create_record(&editor, &AI_SYSTEM, &json!({ "name": "Resourceful system" })).await.expect("system");
+    for n in 1..=RESOURCES {
+        let body = json!({ "resource_type": "tooling", "name": format!("Resource {n:03}") });
+        ui.app.create_child_record(&editor, &kinds::RESOURCE, &system.id, &body).await.expect("resource");
+    }
+    let cookie = ui.sign_in(Role::Viewer).await;
+    let page = ui.get(&format!("/orgs/demo/ai-systems/{}", system.id), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for n in [1, 200, 201, RESOURCES] {
+        assert!(page.body.contains(&format!("Resource {n:03}")), "resource {n} is shown");
+    }
+}
+
+#[tokio::test]
+async fn every_resource_is_on_its_system_page_sqlite() {
+    let Some(ui) = start_on(crate::Backend::Sqlite).await else { return };
+    every_resource_is_on_its_system_page(ui).await;
+}
+
+#[tokio::test]
+async fn every_resource_is_on_its_system_page_postgres() {
+    let Some(ui) = start_on(crate::Backend::Postgres).await else { return };
+    every_resource_is_on_its_system_page(ui).await;
+}
