@@ -12,30 +12,14 @@ use serde_json::json;
 
 use crate::{Backend, TestUi, member_of, start_on};
 
-/// The row links (`href` of each `row-link`) and the `rel="next"` link of a list page.
-fn rows_and_next(html: &str) -> (Vec<String>, Option<String>) {
-    let rows =
-        html.split(r#"<a class="row-link" href=""#).skip(1).map(|rest| rest[..rest.find('"').expect("href end")].to_owned()).collect();
-    let next = html.split(r#"rel="next""#).next().filter(|_| html.contains(r#"rel="next""#)).map(|before| {
-        let start = before.rfind(r#"href=""#).expect("next href") + r#"href=""#.len();
-        before[start..start + before[start..].find('"').expect("href end")].replace("&amp;", "&").replace("&#38;", "&")
-    });
-    (rows, next)
+/// The row links (`href` of each `row-link`) of a list page.
+fn rows_of(html: &str) -> Vec<String> {
+    html.split(r#"<a class="row-link" href=""#).skip(1).map(|rest| rest[..rest.find('"').expect("href end")].to_owned()).collect()
 }
 
 /// Every row of a list, following `rel="next"` from `first`.
 async fn walk(ui: &TestUi, cookie: &str, first: &str) -> Vec<String> {
-    let (mut all, mut next) = (Vec::new(), Some(first.to_owned()));
-    let mut seen = HashSet::new();
-    while let Some(path) = next {
-        assert!(seen.insert(path.clone()), "{path} again");
-        let page = ui.get(&path, Some(cookie)).await;
-        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
-        let (rows, more) = rows_and_next(&page.body);
-        all.extend(rows);
-        next = more;
-    }
-    all
+    ui.pages_of(cookie, first).await.iter().flat_map(|(_, body)| rows_of(body)).collect()
 }
 
 /// The id at the end of a row link.
@@ -96,8 +80,7 @@ async fn filters_and_sorting(ui: TestUi) {
     assert!(first.body.contains(r#"aria-sort="descending""#), "{}", first.body);
     assert!(first.body.contains(r#"href="/orgs/demo/context-issues?sort=title""#));
     // A cursor made for one order is no page of another.
-    let (_, next) = rows_and_next(&first.body);
-    let next = next.expect("a second page");
+    let next = crate::next_link(&first.body).expect("a second page");
     assert_eq!(ui.get(&next.replace("sort=-title", "sort=title"), Some(&cookie)).await.status, StatusCode::NOT_FOUND);
     assert_eq!(ui.get(&next.replace("sort=-title&", ""), Some(&cookie)).await.status, StatusCode::NOT_FOUND);
 
@@ -140,7 +123,7 @@ async fn filters_and_sorting(ui: TestUi) {
     let path = format!("/orgs/demo/lifecycle-records?ai_system_id={}", scorer.id);
     let page = ui.get(&path, Some(&cookie)).await;
     assert!(page.body.contains("AI system: Chip scorer"), "{}", page.body);
-    let rows: HashSet<String> = rows_and_next(&page.body).0.iter().map(|h| id_of(h)).collect();
+    let rows: HashSet<String> = rows_of(&page.body).iter().map(|h| id_of(h)).collect();
     assert_eq!(rows, mine);
 }
 

@@ -113,6 +113,21 @@ impl TestUi {
         self.send(request.body(Body::from(body)).expect("request")).await
     }
 
+    /// Every page of a list from `first`, following its `rel="next"` links: `(path, body)` of
+    /// each, every one answered 200 and none visited twice.
+    async fn pages_of(&self, cookie: &str, first: &str) -> Vec<(String, String)> {
+        let mut pages: Vec<(String, String)> = Vec::new();
+        let mut next = Some(first.to_owned());
+        while let Some(path) = next {
+            assert!(pages.iter().all(|(seen, _)| *seen != path), "{path} again");
+            let page = self.get(&path, Some(cookie)).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+            next = next_link(&page.body);
+            pages.push((path, page.body));
+        }
+        pages
+    }
+
     /// Signs in as the demo user with `role`; returns the session cookie.
     async fn sign_in(&self, role: Role) -> String {
         let user = &self.users[&role];
@@ -611,4 +626,11 @@ async fn risk_register_heat_map_and_acceptance() {
 
 async fn member_of(ui: &TestUi, role: Role) -> aims_store::model::Member {
     ui.app.member_by_email(&ui.users[&role].email, "demo").await.expect("membership")
+}
+
+/// The `rel="next"` link of a list page, unescaped, if it has one.
+fn next_link(html: &str) -> Option<String> {
+    let at = html.find(r#" rel="next""#)?;
+    let href = html[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
+    Some(href.replace("&amp;", "&").replace("&#38;", "&"))
 }

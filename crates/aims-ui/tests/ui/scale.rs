@@ -99,18 +99,10 @@ async fn save_unchanged(ui: &TestUi, cookie: &str, spec: &'static aims_domain::v
 /// The register pages by `rel="next"` links from the first system to the last, finds both by
 /// `?q=`, and downloads all of them (and only the matching ones) as CSV.
 async fn the_list_reaches_every_system(ui: &TestUi, cookie: &str) {
-    let mut seen = Vec::new();
-    let mut path = "/orgs/demo/ai-systems".to_owned();
-    let mut pages = 0;
-    loop {
-        let page = ui.get(&path, Some(cookie)).await;
-        assert_eq!(page.status, StatusCode::OK, "{path}");
-        pages += 1;
-        seen.extend(page.body.match_indices("Scale system ").map(|(i, _)| page.body[i..i + 16].to_owned()));
-        let Some(at) = page.body.find(r#" rel="next""#) else { break };
-        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
-        path = href.replace("&amp;", "&");
-    }
+    let listed = ui.pages_of(cookie, "/orgs/demo/ai-systems").await;
+    let pages = listed.len();
+    let seen: Vec<String> =
+        listed.iter().flat_map(|(_, body)| body.match_indices("Scale system ").map(|(i, _)| body[i..i + 16].to_owned())).collect();
     assert!(pages >= 6, "{SYSTEMS} systems (and the demo's) on pages of 50: {pages}");
     assert_eq!(seen.first().map(String::as_str), Some("Scale system 001"));
     assert_eq!(seen.last().map(String::as_str), Some("Scale system 260"));
@@ -557,19 +549,12 @@ async fn the_action_tracker_at_scale(ui: TestUi) {
     let cookie = ui.sign_in(Role::Editor).await;
 
     // Every action, by next pages.
-    let mut seen = Vec::new();
-    let mut path = "/orgs/demo/actions?status=any&q=scale+action".to_owned();
-    let mut pages = 0;
-    loop {
-        let page = ui.get(&path, Some(&cookie)).await;
-        assert_eq!(page.status, StatusCode::OK, "{path}");
-        pages += 1;
-        seen.extend(listed_actions(&page.body));
-        let Some(at) = page.body.find(r#" rel="next""#) else { break };
-        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
-        path = href.replace("&amp;", "&").replace("&#38;", "&");
-        assert!(path.contains("status=any"), "the next page keeps the filters: {path} {}", &page.body[at - 300..at + 50]);
+    let listed = ui.pages_of(&cookie, "/orgs/demo/actions?status=any&q=scale+action").await;
+    let pages = listed.len();
+    for (path, _) in &listed {
+        assert!(path.contains("status=any"), "the next page keeps the filters: {path}");
     }
+    let seen: Vec<String> = listed.iter().flat_map(|(_, body)| listed_actions(body)).collect();
     assert!(pages >= 5, "{ACTIONS} actions on pages of 50: {pages}");
     assert_eq!(seen.first().map(String::as_str), Some("Scale action 001"));
     assert_eq!(seen.last().map(String::as_str), Some("Scale action 230"));
@@ -657,20 +642,14 @@ async fn the_objectives_at_scale(ui: TestUi) {
     let names = |body: &str| body.match_indices("Scale objective ").map(|(i, _)| body[i..i + 19].to_owned()).collect::<Vec<_>>();
 
     let mut seen: Vec<String> = Vec::new();
-    let mut path = "/orgs/demo/objectives".to_owned();
-    let mut pages = 0;
-    loop {
-        let page = ui.get(&path, Some(&cookie)).await;
-        assert_eq!(page.status, StatusCode::OK, "{path}");
-        pages += 1;
-        for name in names(&page.body) {
+    let listed = ui.pages_of(&cookie, "/orgs/demo/objectives").await;
+    let pages = listed.len();
+    for (_, body) in &listed {
+        for name in names(body) {
             if seen.last() != Some(&name) {
                 seen.push(name);
             }
         }
-        let Some(at) = page.body.find(r#" rel="next""#) else { break };
-        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
-        path = href.replace("&amp;", "&").replace("&#38;", "&");
     }
     assert!(pages >= 5, "{OBJECTIVES} objectives on pages of 50: {pages}");
     assert_eq!(seen.first().map(String::as_str), Some("Scale objective 001"));
@@ -719,23 +698,17 @@ async fn the_objectives_page_search_download_and_count_beyond_200_postgres() {
 /// Walks a generated list from its first page by `rel="next"`, collecting the names starting
 /// with `prefix` (each `width` characters long).
 async fn walk_list(ui: &TestUi, cookie: &str, start: &str, prefix: &str, width: usize) -> (Vec<String>, usize) {
+    let listed = ui.pages_of(cookie, start).await;
     let mut seen: Vec<String> = Vec::new();
-    let mut path = start.to_owned();
-    let mut pages = 0;
-    loop {
-        let page = ui.get(&path, Some(cookie)).await;
-        assert_eq!(page.status, StatusCode::OK, "{path}");
-        pages += 1;
-        for (i, _) in page.body.match_indices(prefix) {
-            let name = page.body[i..i + width].to_owned();
+    for (_, body) in &listed {
+        for (i, _) in body.match_indices(prefix) {
+            let name = body[i..i + width].to_owned();
             if seen.last() != Some(&name) {
                 seen.push(name);
             }
         }
-        let Some(at) = page.body.find(r#" rel="next""#) else { return (seen, pages) };
-        let href = page.body[..at].rsplit_once(r#"href=""#).expect("next link").1.trim_end_matches('"');
-        path = href.replace("&amp;", "&").replace("&#38;", "&");
     }
+    (seen, listed.len())
 }
 
 /// Competences and training records (now on the generated pages) beyond 200: each list pages
