@@ -128,6 +128,22 @@ impl App {
         Ok(updated)
     }
 
+    /// Signs a member out of every browser session (their API tokens stay: revoke those on the
+    /// tokens page). Judged by the membership rule: not oneself, and an owner only by an owner.
+    pub async fn sign_out_member(&self, member: &Member, user_id: &str) -> AppResult<()> {
+        require(member, Action::ManageOrganization)?;
+        let mut tx = self.db.begin_write().await?;
+        let target =
+            members::get_in(&mut tx, &member.org_id, user_id).await?.ok_or_else(|| AppError::NotFound(format!("member {user_id}")))?;
+        policy::may_change_membership(member.role, member.user_id == user_id, Some(target.role), target.role)?;
+        users::end_sessions(&mut tx, user_id).await?;
+        let changes = json!({"email": target.email, "sessions_ended": true});
+        let event = NewEvent { action: "sign_out_everywhere", record_type: "membership", record_id: user_id, changes };
+        activity::append(&mut tx, &member.org_id, &actor(member), event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The organisation's invitations, newest first (admins and owners).
     pub async fn list_invitations(&self, member: &Member, cursor: Option<&str>, limit: i64) -> AppResult<Paged<Invitation>> {
         require(member, Action::ManageOrganization)?;

@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<UiState> {
     Router::new()
         .route("/orgs/{org}/members", get(page).post(invite))
         .route("/orgs/{org}/members/{id}", post(change))
+        .route("/orgs/{org}/members/{id}/sign-out", post(sign_out))
         .route("/orgs/{org}/invitations/{id}/revoke", post(revoke))
         .route("/orgs/{org}/account", get(account_page))
         .route("/orgs/{org}/account/name", post(change_name))
@@ -169,6 +170,7 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
         Some("deactivated") => Notice::Done("Member deactivated. Their sessions and API tokens stop working here at once.".into()),
         Some("reactivated") => Notice::Done("Member reactivated with their role.".into()),
         Some("revoked") => Notice::Done("Invitation revoked: its link no longer works.".into()),
+        Some("signed-out") => Notice::Done("Member signed out of every browser session.".into()),
         _ => Notice::None,
     };
     render(&state, &ctx, &query, PageState { notice, ..PageState::default() }).await
@@ -237,6 +239,17 @@ pub(crate) async fn change(
     };
     match state.app.change_member(&ctx.member, &id, MemberChange { role, active }, input.version).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/members?done={done}", ctx.member.org_slug)).into_response()),
+        Err(e) => render(&state, &ctx, &MembersQuery::default(), PageState::refused(e, String::new(), Role::Viewer.as_str().into())?).await,
+    }
+}
+
+pub(crate) async fn sign_out(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    match state.app.sign_out_member(&ctx.member, &id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/orgs/{}/members?done=signed-out", ctx.member.org_slug)).into_response()),
         Err(e) => render(&state, &ctx, &MembersQuery::default(), PageState::refused(e, String::new(), Role::Viewer.as_str().into())?).await,
     }
 }

@@ -73,6 +73,14 @@ async fn members(backend: Backend) {
     assert_eq!(shut.status, StatusCode::NOT_FOUND, "a deactivated member no longer opens the organisation");
     assert!(ui.get("/orgs/demo/members", Some(&admin)).await.body.contains("Deactivated"));
 
+    // Signing a member out everywhere ends their browser session.
+    let editor = ui.sign_in(Role::Editor).await;
+    let editor_id = member_of(&ui, Role::Editor).await.user_id;
+    let out = ui.post(&format!("/orgs/demo/members/{editor_id}/sign-out"), Some(&admin), &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    assert!(ui.get("/orgs/demo/members?done=signed-out", Some(&admin)).await.body.contains("signed out of every browser session"));
+    assert_eq!(ui.get("/orgs/demo/ai-systems", Some(&editor)).await.status, StatusCode::SEE_OTHER, "the session ended");
+
     // A viewer reads the list without any form; an admin's own role cannot be posted either.
     let viewer = ui.sign_in(Role::Viewer).await;
     let read = ui.get("/orgs/demo/members", Some(&viewer)).await;

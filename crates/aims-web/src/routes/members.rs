@@ -195,6 +195,19 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                 .ok(200, "The changed member", Some((JSON, member_ref))),
         )
         .route(
+            HttpMethod::Post,
+            "/api/v1/orgs/{org}/members/{id}/sign-out",
+            post(|State(app): State<App>, Path((_org, id)): Path<(String, String)>, Authed(member)| async move {
+                app.sign_out_member(&member, &id).await?;
+                ApiResult::Ok(StatusCode::NO_CONTENT)
+            }),
+            Doc::new("members", "sign_out_member", "Sign a member out of every browser session (admins and owners)")
+                .describe("Their API tokens keep working; revoke those separately. Not for oneself; an owner only by an owner.")
+                .org()
+                .param("id", "The member's user id")
+                .ok(204, "Every session of the member ended", None),
+        )
+        .route(
             HttpMethod::Get,
             "/api/v1/orgs/{org}/invitations",
             get(|State(app): State<App>, Authed(member), QueryPairs(query)| async move {

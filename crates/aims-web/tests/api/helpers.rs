@@ -257,6 +257,7 @@ pub enum Op {
     ListMembers,
     GetMember,
     ChangeMember,
+    SignOutMember,
     ListInvitations,
     Invite,
     RevokeInvitation,
@@ -298,6 +299,7 @@ impl Route {
             Op::ListMembers,
             Op::GetMember,
             Op::ChangeMember,
+            Op::SignOutMember,
             Op::ListInvitations,
             Op::Invite,
             Op::RevokeInvitation,
@@ -350,6 +352,7 @@ impl Route {
             (Op::ListMembers, _) => ("get", format!("{base}/members")),
             (Op::GetMember, _) => ("get", format!("{base}/members/{{id}}")),
             (Op::ChangeMember, _) => ("patch", format!("{base}/members/{{id}}")),
+            (Op::SignOutMember, _) => ("post", format!("{base}/members/{{id}}/sign-out")),
             (Op::ListInvitations, _) => ("get", format!("{base}/invitations")),
             (Op::Invite, _) => ("post", format!("{base}/invitations")),
             (Op::RevokeInvitation, _) => ("delete", format!("{base}/invitations/{{id}}")),
@@ -408,6 +411,7 @@ impl Route {
             | Op::UploadEvidence
             | Op::ReplaceEvidenceFile
             | Op::ChangeMember
+            | Op::SignOutMember
             | Op::Invite
             | Op::RevokeInvitation => 1,
             // An approved gate moves its AI system too.
@@ -701,6 +705,7 @@ impl TestApp {
                 let id = self.app.member_by_email(&email, org).await.expect("member").user_id;
                 (Method::PATCH, format!("{base}/members/{id}"), Some(json!({"role": "auditor"})))
             }
+            (Op::SignOutMember, _) => (Method::POST, format!("{base}/members/{}/sign-out", self.member("viewer").await.user_id), None),
             (Op::ListInvitations, _) => (Method::GET, format!("{base}/invitations"), None),
             (Op::Invite, _) => {
                 let email = format!("{}@{org}.example", unique("invited").to_lowercase());

@@ -211,7 +211,22 @@ async fn an_existing_account_joins_with_its_own_password(backend: Backend) {
     assert_eq!(member["role"], "editor");
 }
 
+async fn an_admin_signs_a_member_out_everywhere(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let editor = member_id(&t, "editor").await;
+    t.post("editor", &format!("/api/v1/orgs/acme/members/{}/sign-out", member_id(&t, "viewer").await), &json!({})).await.problem(403);
+    t.post("admin", &format!("/api/v1/orgs/acme/members/{}/sign-out", member_id(&t, "owner").await), &json!({})).await.problem(403);
+    let me = member_id(&t, "admin").await;
+    t.post("admin", &format!("/api/v1/orgs/acme/members/{me}/sign-out"), &json!({})).await.problem(403);
+    let before = t.event_count().await;
+    let done = t.post("admin", &format!("/api/v1/orgs/acme/members/{editor}/sign-out"), &json!({})).await;
+    assert_eq!(done.status, 204, "{}", done.text);
+    assert_eq!(t.event_count().await, before + 1);
+    assert_eq!(t.get("editor", "/api/v1/orgs/acme/controls").await.status, 200, "API tokens keep working");
+}
+
 on_both_backends!(
+    an_admin_signs_a_member_out_everywhere,
     members_are_listed_with_their_role_and_sign_in,
     role_changes_follow_the_one_rule,
     a_deactivated_member_loses_this_organisation_at_once,
