@@ -21,6 +21,7 @@ mod gap;
 mod hooks;
 mod impact;
 mod improvement_pages;
+mod review_pages;
 mod layout;
 mod lists;
 mod objectives;
