@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use aims_domain::kinds::{ACTION, CHANGE, IMPROVEMENT, NONCONFORMITY};
+use aims_domain::kinds::{ACTION, CHANGE, IMPROVEMENT, MANAGEMENT_REVIEW, NONCONFORMITY};
 use aims_domain::policy::Action;
 use aims_store::model::Record;
 use aims_store::records::LinkSide;
@@ -30,8 +30,8 @@ const VERIFICATION: &[(&str, &str)] = &[
     ("verified_at", "Verified at"),
 ];
 
-/// The area's three lists, linked from each.
-const AREA: &[&aims_domain::validate::KindSpec] = &[&NONCONFORMITY, &IMPROVEMENT, &CHANGE];
+/// The area's lists, linked from each.
+pub(crate) const AREA: &[&aims_domain::validate::KindSpec] = &[&NONCONFORMITY, &IMPROVEMENT, &CHANGE, &MANAGEMENT_REVIEW];
 
 pub(crate) static PAGES: &[PageSpec] = &[
     PageSpec {

@@ -38,6 +38,7 @@ pub(crate) static PAGES: &[PageSpec] = &[PageSpec {
     intro: "Top management's reviews of the AI management system: the inputs are assembled from the record itself, the decisions and actions are recorded, and a closed review keeps the pack exactly as it was reviewed.",
     section: Section::Improve,
     hooks: Some(&ReviewPanel),
+    related: crate::improvement_pages::AREA,
     ..PAGE
 }];
 
