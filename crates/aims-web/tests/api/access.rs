@@ -19,6 +19,8 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::Transition("acknowledge") => ALL,
         // Deciding on an improvement is management's; verifying effectiveness an editor's too.
         Op::Transition("accept") if route.spec.is_some_and(|s| s.kind == "improvement") => MANAGERS,
+        // Closing a management review (and freezing its pack) is management's.
+        Op::Transition("close") if route.spec.is_some_and(|s| s.kind == "management_review") => MANAGERS,
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
         // Approving a gate and signing off an assessment need an approver (never the editor
         // who requested or wrote it); the requester may withdraw a gate; a residual risk within
