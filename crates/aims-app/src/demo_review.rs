@@ -47,14 +47,18 @@ impl App {
         }
         self.transition(owner, &MANAGEMENT_REVIEW, &last.id, "close", last.version, &json!({})).await?;
 
-        self.create_record(admin, &MANAGEMENT_REVIEW, &json!({
-            "title": "Management review, this quarter",
-            "planned_on": day(12),
-            "chair_id": owner.user_id,
-            "attendee_ids": attendees,
-            "other_attendees": ["Chief risk officer"],
-            "agenda": "The standing inputs of clause 9.3, and the readiness for the Stage 2 audit."
-        }))
+        self.create_record(
+            admin,
+            &MANAGEMENT_REVIEW,
+            &json!({
+                "title": "Management review, this quarter",
+                "planned_on": day(12),
+                "chair_id": owner.user_id,
+                "attendee_ids": attendees,
+                "other_attendees": ["Chief risk officer"],
+                "agenda": "The standing inputs of clause 9.3, and the readiness for the Stage 2 audit."
+            }),
+        )
         .await?;
         Ok(())
     }

@@ -60,7 +60,8 @@ fn items<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 
 /// "3 high · 2 medium" from the pack's `[{value, count}]`, or "none recorded".
 fn groups(v: &Value, key: &str) -> String {
-    let parts: Vec<String> = items(v, key).iter().map(|g| format!("{} {}", n(g, "count"), humanize(s(g, "value")).to_lowercase())).collect();
+    let parts: Vec<String> =
+        items(v, key).iter().map(|g| format!("{} {}", n(g, "count"), humanize(s(g, "value")).to_lowercase())).collect();
     if parts.is_empty() { "none recorded".into() } else { parts.join(" · ") }
 }
 
@@ -280,7 +281,12 @@ struct Decisions {
 }
 
 /// A review's decisions, each with the action it raised (as it stands now in the tracker).
-async fn decision_rows(state: &UiState, ctx: &OrgCtx, review: &Record, names: &HashMap<String, String>) -> Result<Vec<DecisionRow>, UiError> {
+async fn decision_rows(
+    state: &UiState,
+    ctx: &OrgCtx,
+    review: &Record,
+    names: &HashMap<String, String>,
+) -> Result<Vec<DecisionRow>, UiError> {
     let today = crate::common::today();
     let mut rows = Vec::new();
     for d in review.data.get("decisions").and_then(Value::as_array).into_iter().flatten() {

@@ -72,7 +72,15 @@ const fn step(
 /// → closed (the inputs frozen).
 pub const MANAGEMENT_REVIEW_WORKFLOW: Workflow = Workflow {
     transitions: &[
-        step("hold", "Hold the review", "The meeting takes place: record its decisions and actions", &["planned"], Some("held"), Action::Edit, &[]),
+        step(
+            "hold",
+            "Hold the review",
+            "The meeting takes place: record its decisions and actions",
+            &["planned"],
+            Some("held"),
+            Action::Edit,
+            &[],
+        ),
         step(
             "decide",
             "Record a decision",

@@ -113,10 +113,12 @@ async fn the_pack_is_frozen_when_the_review_closes(backend: Backend) {
         json!({"title": "Stale tariff quoted", "source": "complaint", "description": "Wrong fee", "detected_on": "2026-01-10"}),
     )
     .await;
-    let late = create(&t, "editor", "actions", json!({"title": "Check the index", "source": "corrective_action", "due_date": "2020-01-31"}))
-        .await;
+    let late =
+        create(&t, "editor", "actions", json!({"title": "Check the index", "source": "corrective_action", "due_date": "2020-01-31"})).await;
     change(&t, "editor", &nc, json!({"corrective_action_ids": [id_of(&late)]})).await;
-    let objective = create(&t, "editor", "objectives", json!({"title": "Validate changes", "metric": "Share validated", "unit": "%", "target": 95})).await;
+    let objective =
+        create(&t, "editor", "objectives", json!({"title": "Validate changes", "metric": "Share validated", "unit": "%", "target": 95}))
+            .await;
     for (value, on) in [(80, "2026-01-01"), (90, "2026-02-01")] {
         let m = t.post("editor", &format!("{objective}/measurements"), &json!({"value": value, "measured_on": on})).await;
         assert_eq!(m.status, 201, "{}", m.text);
@@ -134,8 +136,13 @@ async fn the_pack_is_frozen_when_the_review_closes(backend: Backend) {
     assert_eq!(pack["audits"]["audits"], 0, "audits are counted, none recorded");
 
     // Later changes to the record: another nonconformity, a measurement, the action done.
-    create(&t, "editor", "nonconformities", json!({"title": "Another", "source": "other", "description": "Later", "detected_on": "2026-04-01"}))
-        .await;
+    create(
+        &t,
+        "editor",
+        "nonconformities",
+        json!({"title": "Another", "source": "other", "description": "Later", "detected_on": "2026-04-01"}),
+    )
+    .await;
     t.post("editor", &format!("{objective}/measurements"), &json!({"value": 97, "measured_on": "2026-04-01"})).await;
     change(&t, "editor", &late, json!({"status": "done", "completed_on": "2026-04-02"})).await;
     change(&t, "editor", &review, json!({"minutes": "Written up afterwards"})).await;
