@@ -2,8 +2,8 @@
 //! review's state and its overdue actions, a held review's live inputs (the open
 //! nonconformity with its overdue corrective action, an objective's trend chart), the decision
 //! form raising an action in the tracker (a refusal keeping what was typed), and a closed
-//! review showing its frozen pack. The nonconformity list shows states and overdue actions
-//! too. On both backends.
+//! review showing its frozen pack. The nonconformity list shows states and overdue actions,
+//! and so does the risk register (for treatment actions). On both backends.
 
 use aims_domain::identity::Role;
 use aims_domain::kinds::{ACTION, MANAGEMENT_REVIEW};
@@ -27,6 +27,8 @@ async fn pages(backend: Backend) {
     assert!(ncs.body.contains(r#"<span class="badge badge-overdue">1 overdue</span>"#), "{}", ncs.body);
     let csv = ui.get("/orgs/demo/nonconformities?format=csv", Some(&admin)).await;
     assert!(csv.body.lines().next().is_some_and(|h| h.contains("state")), "{}", csv.body);
+    let risks = ui.get("/orgs/demo/risks", Some(&admin)).await;
+    assert!(risks.body.contains(r#"<span class="badge badge-overdue">1 overdue</span>"#), "the overdue treatment: {}", risks.body);
     let list = ui.get("/orgs/demo/management-reviews", Some(&admin)).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     assert!(list.body.contains("Clause 9.3") && list.body.contains(r#"href="/orgs/demo/nonconformities""#));
