@@ -74,7 +74,7 @@ fn day(timestamp: &str) -> &str {
 }
 
 fn counts(groups: Vec<(Option<String>, i64)>) -> Value {
-    let mut groups: Vec<(String, i64)> = groups.into_iter().map(|(v, n)| (v.unwrap_or_else(|| "unset".into()), n)).collect();
+    let mut groups: Vec<(String, i64)> = groups.into_iter().map(|(v, n)| (v.unwrap_or_else(|| "not_set".into()), n)).collect();
     groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Value::Array(groups.into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect())
 }
