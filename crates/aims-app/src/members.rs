@@ -265,6 +265,8 @@ impl App {
         let event = NewEvent { action: "accept", record_type: "invitation", record_id: &invitation.id, changes };
         activity::append(&mut tx, &org.id, &accepted_by, event).await?;
         tx.commit().await?;
+        // Accepting signs the person in.
+        users::record_sign_in(&self.db, &user.id, &now).await?;
         Ok((user, org.slug))
     }
 
