@@ -57,6 +57,8 @@ impl App {
         self.seed_documented_information(&cast).await?;
         self.seed_improvement(&cast).await?;
         self.seed_review(&cast).await?;
+        // A pending invitation, so the members page shows one waiting to be accepted.
+        self.invite(&admin, "model.validator@demo.example", Role::Editor.as_str()).await?;
         Ok(Some(users))
     }
 
