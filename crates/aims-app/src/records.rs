@@ -323,9 +323,10 @@ impl App {
         if_match: i64,
         body: &Value,
     ) -> AppResult<Record> {
+        let prepared = transitions::prepare(self, member, spec, name, segment).await?;
         let mut tx = self.db.begin_write().await?;
         let current = current_version(&mut tx, member, spec, segment, if_match).await?;
-        let outcome = transitions::run(&mut tx, member, spec, name, &current, body).await?;
+        let outcome = transitions::run(&mut tx, member, spec, name, &current, body, prepared).await?;
         let updated =
             update_logged(&mut tx, &member.org_id, &actor(member), spec, &current, &outcome.draft, current.archived, outcome.action)
                 .await?;

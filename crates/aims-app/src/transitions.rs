@@ -114,6 +114,12 @@ pub(crate) trait Effects: Sync {
         Box::pin(async { Ok(Applied::default()) })
     }
 
+    /// What the transition needs read before its transaction begins, handed to [`Self::apply`]
+    /// as [`Change::prepared`] (a management review's assembled inputs, frozen on close).
+    fn prepare<'a>(&'a self, _app: &'a App, _m: &'a Member, _t: &'static TransitionSpec, _segment: &'a str) -> Fut<'a, Option<Value>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Effects on other records after the record is written (an approved gate moves its system).
     fn after<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, _t: &'static TransitionSpec, _r: &'a Record) -> Fut<'a, ()> {
         Box::pin(async { Ok(()) })
@@ -128,6 +134,8 @@ pub(crate) struct Change<'a> {
     pub current: &'a Record,
     pub body: &'a Value,
     pub document: &'a mut Map<String, Value>,
+    /// What [`Effects::prepare`] read before the transaction.
+    pub prepared: Option<Value>,
 }
 
 #[derive(Default)]
@@ -149,6 +157,7 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("nonconformity", &crate::improvement::NonconformityEffects),
     ("improvement", &crate::improvement::ImprovementEffects),
     ("change", &crate::improvement::ChangeEffects),
+    ("management_review", &crate::review::ReviewEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {
@@ -318,6 +327,7 @@ pub(crate) async fn run(
     name: &str,
     current: &Record,
     body: &Value,
+    prepared: Option<Value>,
 ) -> AppResult<Outcome> {
     let (workflow, t) = workflow_of(spec, name)?;
     check_body(body, t)?;
@@ -326,7 +336,7 @@ pub(crate) async fn run(
     let effects = effects_of(spec);
     effects.prerequisites(tx, member, t, current).await?;
     let mut document = current.data.clone();
-    let applied = effects.apply(tx, Change { member, transition: t, current, body, document: &mut document }).await?;
+    let applied = effects.apply(tx, Change { member, transition: t, current, body, document: &mut document, prepared }).await?;
     let state = t.to.map(str::to_owned).or_else(|| current.state.clone());
     Ok(Outcome {
         draft: Draft { reference: current.reference.clone(), state, document },
@@ -334,6 +344,12 @@ pub(crate) async fn run(
         freeze: applied.freeze,
         frozen: applied.frozen,
     })
+}
+
+/// What the transition reads before its transaction ([`Effects::prepare`]).
+pub(crate) async fn prepare(app: &App, member: &Member, spec: &KindSpec, name: &str, segment: &str) -> AppResult<Option<Value>> {
+    let (_, t) = workflow_of(spec, name)?;
+    effects_of(spec).prepare(app, member, t, segment).await
 }
 
 /// Effects of a transition on other records, once the record is written.

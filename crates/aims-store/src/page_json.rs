@@ -82,7 +82,7 @@ fn searched_sql(backend: Backend) -> &'static str {
     }
 }
 
-fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
+pub(crate) fn filter_sql(backend: Backend, filter: &Filter, param: usize) -> String {
     match filter {
         Filter::Link { field, .. } => format!(
             "AND EXISTS (SELECT 1 FROM record_links l WHERE l.org_id = r.org_id AND l.from_id = r.id AND l.field = '{field}' AND l.to_id = ${param})"

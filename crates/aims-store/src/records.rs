@@ -253,6 +253,78 @@ pub async fn count_combinations(db: &Db, org_id: &str, kind: &str, fields: &[&'s
     Ok(counted)
 }
 
+/// What [`count_grouped`] groups by: the record's state, or a text field of its document.
+#[derive(Debug, Clone, Copy)]
+pub enum GroupBy {
+    State,
+    Field(&'static str),
+}
+
+/// How many live records of `kind` hold each value of `by` (a blank or absent value as
+/// `None`), counted by the database in one pass: a review's risk levels, a kind's states.
+pub async fn count_grouped(db: &Db, org_id: &str, kind: &str, by: GroupBy) -> StoreResult<Vec<(Option<String>, i64)>> {
+    let value = match (by, db.backend()) {
+        (GroupBy::State, _) => "state".to_owned(),
+        (GroupBy::Field(field), Backend::Sqlite) => format!("CAST(json_extract(data, '$.{field}') AS TEXT)"),
+        (GroupBy::Field(field), Backend::Postgres) => format!("(data::json ->> '{field}')"),
+    };
+    let sql = format!("SELECT {value}, COUNT(*) FROM records WHERE org_id = $1 AND kind = $2 AND archived = FALSE GROUP BY {value}");
+    let rows: Vec<(Option<String>, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(kind).fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().map(|(v, n)| (v.filter(|v| !v.is_empty()), n)).collect())
+}
+
+/// Which way a counted link runs from the records counted for.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkSide {
+    /// The records hold the link (a nonconformity's `corrective_action_ids`).
+    Outgoing(&'static str),
+    /// The linked records hold it (an action's `risk_ids`).
+    Incoming(&'static str),
+}
+
+/// For each of the records `ids` (a page of a list), how many live records of `kind` it is
+/// linked with through `side` that match every filter: one grouped query over the links of
+/// that page, whatever the size of either kind. Records with none are left out.
+pub async fn count_linked_where(
+    db: &Db,
+    org_id: &str,
+    ids: &[String],
+    side: LinkSide,
+    kind: &str,
+    filters: &[crate::page_json::Filter],
+) -> StoreResult<Vec<(String, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (field, mine, theirs) = match side {
+        LinkSide::Outgoing(field) => (field, "from_id", "to_id"),
+        LinkSide::Incoming(field) => (field, "to_id", "from_id"),
+    };
+    // $1 org, $2 field, $3 kind, then the filters' values, then the page's ids.
+    let conditions: String =
+        filters.iter().enumerate().map(|(i, f)| crate::page_json::filter_sql(db.backend(), f, 4 + i)).collect::<Vec<_>>().join(" ");
+    let first_id = 4 + filters.len();
+    let listed: Vec<String> = (0..ids.len()).map(|i| format!("${}", first_id + i)).collect();
+    let sql = format!(
+        "SELECT l.{mine}, COUNT(*) FROM record_links l JOIN records r ON r.org_id = l.org_id AND r.id = l.{theirs} \
+         WHERE l.org_id = $1 AND l.field = $2 AND r.kind = $3 AND r.archived = FALSE {conditions} AND l.{mine} IN ({}) GROUP BY l.{mine}",
+        listed.join(", ")
+    );
+    let counted: Vec<(String, i64)> = on_pool!(db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(org_id).bind(field).bind(kind);
+        for filter in filters {
+            query = query.bind(crate::page_json::filter_value(filter));
+        }
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(pool).await?
+    });
+    Ok(counted)
+}
+
 /// Writes a new document (and state) over a record whose version is `expected_version`, as one
 /// compare-and-set: a concurrent change makes this fail with [`StoreError::Stale`].
 pub async fn update(

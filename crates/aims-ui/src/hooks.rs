@@ -51,6 +51,12 @@ pub(crate) trait PageHooks: Sync {
         Box::pin(async { Err(UiError::NotFound) })
     }
 
+    /// Transitions the panel offers through a form of its own (a review's decision, with an
+    /// owner to choose and a date): the generic transitions panel leaves them out.
+    fn own_transitions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// What `?done=code` says after one of the panel's forms (or the kind's own new page).
     fn notice(&self, _done: &str) -> Option<Notice> {
         None

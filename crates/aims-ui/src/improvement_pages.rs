@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 
-use aims_domain::kinds::{ACTION, CHANGE, IMPROVEMENT, NONCONFORMITY};
+use aims_domain::kinds::{ACTION, CHANGE, IMPROVEMENT, MANAGEMENT_REVIEW, NONCONFORMITY};
 use aims_domain::policy::Action;
 use aims_store::model::Record;
+use aims_store::records::LinkSide;
 use askama::Template;
 use serde_json::{Value, json};
 
@@ -17,7 +18,7 @@ use crate::error::UiError;
 use crate::forms::{self, FormErrors, Notice};
 use crate::hooks::{ActFuture, Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section};
-use crate::page_spec::{PAGE, PageSection, PageSpec};
+use crate::page_spec::{Badge, PAGE, PageSection, PageSpec};
 use crate::recform::Posted;
 use crate::text::{datetime, esc, humanize};
 
@@ -29,14 +30,16 @@ const VERIFICATION: &[(&str, &str)] = &[
     ("verified_at", "Verified at"),
 ];
 
-/// The area's three lists, linked from each.
-const AREA: &[&aims_domain::validate::KindSpec] = &[&NONCONFORMITY, &IMPROVEMENT, &CHANGE];
+/// The area's lists, linked from each.
+pub(crate) const AREA: &[&aims_domain::validate::KindSpec] = &[&NONCONFORMITY, &IMPROVEMENT, &CHANGE, &MANAGEMENT_REVIEW];
 
 pub(crate) static PAGES: &[PageSpec] = &[
     PageSpec {
         kind: &NONCONFORMITY,
         title_field: "title",
         columns: &["source", "detected_on", "owner_id"],
+        state_column: true,
+        badges: &[Badge::OverdueActions { link: LinkSide::Outgoing("corrective_action_ids") }],
         facts: &["source", "detected_on", "owner_id"],
         sections: &[
             PageSection { heading: "Correction", fields: &["correction"] },
@@ -53,6 +56,8 @@ pub(crate) static PAGES: &[PageSpec] = &[
         kind: &IMPROVEMENT,
         title_field: "title",
         columns: &["source", "owner_id"],
+        state_column: true,
+        badges: &[Badge::OverdueActions { link: LinkSide::Outgoing("action_ids") }],
         facts: &["source", "owner_id"],
         sections: &[
             PageSection { heading: "Outcome", fields: &["outcome"] },
@@ -80,6 +85,7 @@ pub(crate) static PAGES: &[PageSpec] = &[
         kind: &CHANGE,
         title_field: "title",
         columns: &["planned_on", "owner_id"],
+        state_column: true,
         facts: &["planned_on", "owner_id"],
         sections: &[PageSection { heading: "Resources and responsibilities", fields: &["resources", "responsibilities"] }],
         serves: "Clause 6.3",

@@ -33,6 +33,7 @@ mod picker;
 mod policies;
 mod posted;
 mod recform;
+mod review_pages;
 mod risks;
 mod soa;
 mod systems;

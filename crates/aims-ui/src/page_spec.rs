@@ -4,6 +4,7 @@
 
 use aims_domain::kinds;
 use aims_domain::validate::KindSpec;
+use aims_store::records::LinkSide;
 
 use crate::hooks::PageHooks;
 use crate::layout::Section;
@@ -15,6 +16,10 @@ pub(crate) struct PageSpec {
     pub title_field: &'static str,
     /// The list's further columns (field names).
     pub columns: &'static [&'static str],
+    /// Whether the list shows the record's state, after the title.
+    pub state_column: bool,
+    /// Computed columns after the fields, counted by the store for the page of records shown.
+    pub badges: &'static [Badge],
     /// The facts shown under the record's heading (field names); its state always is.
     pub facts: &'static [&'static str],
     /// The record's fields in headed groups; fields in no group are shown under "Details".
@@ -45,6 +50,8 @@ pub(crate) const PAGE: PageSpec = PageSpec {
     kind: &kinds::BASE,
     title_field: "title",
     columns: &[],
+    state_column: false,
+    badges: &[],
     facts: &[],
     sections: &[],
     serves: "",
@@ -62,4 +69,20 @@ pub(crate) const PAGE: PageSpec = PageSpec {
 pub(crate) struct PageSection {
     pub heading: &'static str,
     pub fields: &'static [&'static str],
+}
+
+/// A computed column of a list: a count the store makes for the records of the page shown,
+/// never by reading the whole kind.
+pub(crate) enum Badge {
+    /// Actions linked with the record (through `link`) that are past their due date and
+    /// neither done nor cancelled: "2 overdue".
+    OverdueActions { link: LinkSide },
+}
+
+impl Badge {
+    pub fn heading(&self) -> &'static str {
+        match self {
+            Badge::OverdueActions { .. } => "Overdue actions",
+        }
+    }
 }

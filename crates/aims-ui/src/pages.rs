@@ -31,7 +31,7 @@ use crate::forms::{self, FormErrors, Notice};
 use crate::hooks::{Acted, PageHooks, PanelFuture, PanelRefusal};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::lists::{self, ListParams, Listing};
-pub(crate) use crate::page_spec::{PAGE, PageSection, PageSpec};
+pub(crate) use crate::page_spec::{Badge, PAGE, PageSection, PageSpec};
 use crate::recform::{self, Options, Posted, record_label};
 use crate::text::{datetime, humanize};
 
@@ -283,7 +283,7 @@ impl PageHooks for GatePrerequisites {
 
 /// Every kind whose pages are generated: those listed in `PAGES` and the scope.
 pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
-    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES)
+    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES).chain(crate::review_pages::PAGES)
 }
 
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and
@@ -333,8 +333,59 @@ struct Column {
 struct Row {
     href: String,
     title: String,
-    cells: Vec<String>,
+    cells: Vec<Cell>,
     updated: String,
+}
+
+/// A list cell: plain text, or a badge of the given class (the state, "2 overdue").
+struct Cell {
+    text: String,
+    badge: Option<String>,
+}
+
+impl Cell {
+    fn plain(text: String) -> Self {
+        Self { text, badge: None }
+    }
+}
+
+/// The record's state as a list cell.
+fn state_cell(record: &Record) -> Cell {
+    let state = record.state.clone().unwrap_or_default();
+    Cell { text: humanize(&state), badge: (!state.is_empty()).then(|| format!("badge-{state}")) }
+}
+
+/// The computed columns of a page of records: each badge counted by the store for the ids of
+/// the page only.
+async fn badge_cells(state: &UiState, ctx: &OrgCtx, page: &PageSpec, records: &[Record]) -> Result<Vec<Vec<Cell>>, UiError> {
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let today = crate::common::today();
+    let mut columns = Vec::with_capacity(page.badges.len());
+    for badge in page.badges {
+        let counts = match badge {
+            Badge::OverdueActions { link } => {
+                let filters = aims_app::review::overdue_action_filters(&today);
+                state.app.count_linked_where(&ctx.member, &ids, *link, &ACTION, &filters).await?
+            }
+        };
+        columns.push(
+            records
+                .iter()
+                .map(|r| match counts.get(&r.id).copied().unwrap_or(0) {
+                    0 => Cell::plain(String::new()),
+                    n => Cell { text: format!("{n} overdue"), badge: Some("badge-overdue".into()) },
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    // Row by row rather than column by column.
+    let mut rows: Vec<Vec<Cell>> = records.iter().map(|_| Vec::new()).collect();
+    for column in columns {
+        for (row, cell) in rows.iter_mut().zip(column) {
+            row.push(cell);
+        }
+    }
+    Ok(rows)
 }
 
 #[derive(Template, WebTemplate)]
@@ -377,9 +428,11 @@ async fn list(
         move |r: &Record, options: &Options| fields.iter().map(|f| recform::show(f, r.data.get(f.name), options)).collect::<Vec<_>>();
     if params.wants_csv() {
         let mut header = vec!["id", page.title_field];
+        header.extend(page.state_column.then_some("state"));
         header.extend(page.columns.iter().copied());
         let row = move |r: &Record| {
             let mut line = vec![r.id.clone(), title_of(page, r)];
+            line.extend(page.state_column.then(|| r.state.clone().unwrap_or_default()));
             line.extend(cells(r, &options));
             line
         };
@@ -397,16 +450,30 @@ async fn list(
     for record in &records {
         options.label_linked(&state.app, &ctx.member, spec.fields, &record.data).await?;
     }
+    let badges = badge_cells(&state, &ctx, page, &records).await?;
     let rows = records
         .iter()
-        .map(|r| Row {
+        .zip(badges)
+        .map(|(r, badges)| Row {
             href: format!("{path}/{}", r.id),
             title: title_of(page, r),
-            cells: cells(r, &options),
+            cells: page
+                .state_column
+                .then(|| state_cell(r))
+                .into_iter()
+                .chain(cells(r, &options).into_iter().map(Cell::plain))
+                .chain(badges)
+                .collect(),
             updated: crate::text::date(&r.updated_at),
         })
         .collect();
-    let columns = page.columns.iter().filter_map(|c| spec.field(c)).map(|f| Column { name: f.name, label: f.label }).collect();
+    let columns = page
+        .state_column
+        .then_some(Column { name: "state", label: "State" })
+        .into_iter()
+        .chain(page.columns.iter().filter_map(|c| spec.field(c)).map(|f| Column { name: f.name, label: f.label }))
+        .chain(page.badges.iter().map(|b| Column { name: b.heading(), label: b.heading() }))
+        .collect();
     Ok(ListPage {
         shell: ctx.shell(page.section),
         // A kind whose record pages are its own (impact assessments) has its own new page at
@@ -689,6 +756,10 @@ async fn transition_views(
             };
             let refusal = c.refusal.as_ref().filter(|r| r.rule != "state").map(|r| r.detail.clone());
             if c.refusal.as_ref().is_some_and(|r| r.rule == "state") && typed.is_none() {
+                return None;
+            }
+            // A transition the kind's panel offers with a form of its own is not offered twice.
+            if page.hooks.is_some_and(|h| h.own_transitions().contains(&c.name)) {
                 return None;
             }
             let fields = c

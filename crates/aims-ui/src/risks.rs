@@ -225,6 +225,8 @@ struct RiskRow {
     residual_tone: Option<usize>,
     above: bool,
     treatment: String,
+    /// Treatment actions past their due date and not finished.
+    overdue: i64,
     owner: String,
     state: String,
     updated: String,
@@ -289,6 +291,18 @@ pub(crate) async fn list(
             *residual.entry((l, c)).or_insert(0) += n;
         }
     }
+    // Overdue treatment actions (actions linking the risk), counted for this page's risks only.
+    let ids: Vec<String> = risks.iter().map(|r| r.id.clone()).collect();
+    let overdue = state
+        .app
+        .count_linked_where(
+            &ctx.member,
+            &ids,
+            aims_store::records::LinkSide::Incoming("risk_ids"),
+            &aims_domain::kinds::ACTION,
+            &aims_app::review::overdue_action_filters(&crate::common::today()),
+        )
+        .await?;
     let rows = risks
         .iter()
         .map(|r| {
@@ -304,6 +318,7 @@ pub(crate) async fn list(
                 residual,
                 above: r.data.get("residual_above_threshold") == Some(&Value::Bool(true)),
                 treatment: humanize(&field(r, "treatment")),
+                overdue: overdue.get(&r.id).copied().unwrap_or(0),
                 owner: names.get(&field(r, "owner_id")).cloned().unwrap_or_default(),
                 state: r.state.clone().unwrap_or_default(),
                 updated: crate::text::date(&r.updated_at),

@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod objectives;
 pub mod people;
+pub mod review;
 pub mod risk;
 
 use serde_json::{Map, Value};
@@ -23,6 +24,7 @@ pub use inventory::{AI_SYSTEM, DATASET, RESOURCE, SUPPLIER};
 pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
 pub use objectives::{MEASUREMENT, OBJECTIVE};
 pub use people::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
+pub use review::MANAGEMENT_REVIEW;
 pub use risk::{ACTION, RISK, RISK_CRITERIA, RISK_SOURCE};
 
 use crate::validate::{KindSpec, Revisions};
@@ -77,6 +79,7 @@ pub const ALL: &[&KindSpec] = &[
     &NONCONFORMITY,
     &IMPROVEMENT,
     &CHANGE,
+    &MANAGEMENT_REVIEW,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {

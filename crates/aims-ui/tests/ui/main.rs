@@ -22,6 +22,7 @@ mod module_graph;
 mod objectives_people;
 mod page_index;
 mod record_pages;
+mod review;
 mod scale;
 mod separation;
 mod soa_gap;

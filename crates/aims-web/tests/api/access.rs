@@ -19,6 +19,8 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::Transition("acknowledge") => ALL,
         // Deciding on an improvement is management's; verifying effectiveness an editor's too.
         Op::Transition("accept") if route.spec.is_some_and(|s| s.kind == "improvement") => MANAGERS,
+        // Closing a management review (and freezing its pack) is management's.
+        Op::Transition("close") if route.spec.is_some_and(|s| s.kind == "management_review") => MANAGERS,
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
         Op::ListMembers | Op::GetMember => ALL,
         Op::ChangeMember | Op::SignOutMember | Op::ListInvitations | Op::Invite | Op::RevokeInvitation => MANAGERS,

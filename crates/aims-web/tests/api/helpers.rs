@@ -518,6 +518,7 @@ impl TestApp {
                 json!({"title": unique("Improvement"), "opportunity": "Do better", "source": "review", "outcome": "Done better"})
             }
             "change" => json!({"title": unique("Change"), "purpose": "Grow the scope"}),
+            "management_review" => json!({"title": unique("Review"), "planned_on": "2026-03-01"}),
             _ => simple_input(spec),
         }
     }
@@ -554,6 +555,7 @@ impl TestApp {
             "nonconformity" => "description",
             "improvement" => "opportunity",
             "change" => "purpose",
+            "management_review" => "agenda",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -737,6 +739,7 @@ impl TestApp {
                             "impact_assessment" => self.advance(org, &item, &["sign-off"]).await,
                             "soa" => self.advance(org, &item, &["approve"]).await,
                             "policy" => self.advance(org, &item, &["submit", "approve", "publish"]).await,
+                            "management_review" => self.advance(org, &item, &["hold", "close"]).await,
                             _ => {}
                         }
                         (Method::GET, format!("{item}/revisions/1"), None)
@@ -755,6 +758,7 @@ impl TestApp {
                             ("nonconformity", "verify" | "not-effective") => &["correct", "analyse", "plan", "request-verification"],
                             ("improvement", "implement") => &["accept"],
                             ("change", "complete") => &["start"],
+                            ("management_review", "decide" | "close") => &["hold"],
                             _ => &[],
                         };
                         self.advance(org, &item, before).await;
@@ -772,6 +776,8 @@ impl TestApp {
                             ("nonconformity", _) | ("improvement", "implement") | ("change", "start") => json!({}),
                             ("improvement", "reject") => json!({"rationale": "Not now"}),
                             ("change", _) => json!({"note": "Reviewed"}),
+                            ("management_review", "decide") => json!({"decision": "Keep the policy as it is"}),
+                            ("management_review", _) => json!({}),
                             (_, "accept") => json!({"rationale": "Low residual risk"}),
                             ("gate", _) | (_, "reject" | "retire" | "cancel") => json!({"reason": "Reviewed"}),
                             (_, "publish" | "acknowledge") => json!({}),

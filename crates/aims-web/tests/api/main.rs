@@ -12,6 +12,7 @@ mod documents;
 mod improvement;
 mod members;
 mod records;
+mod review;
 mod tenancy;
 mod tokens;
 mod workflows;

@@ -244,6 +244,15 @@ async fn case(t: &TestApp, kind: &str, name: &str) -> Case {
             let body = if name == "start" { json!({}) } else { json!({"note": "As planned"}) };
             Case { path, involved: "editor", part: "", uninvolved: "admin", body }
         }
+        ("management_review", _) => {
+            let path = create(t, "editor", "management-reviews", json!({"title": "Q1 review", "planned_on": "2026-03-01"})).await;
+            if name != "hold" {
+                taken(&take(t, "editor", &path, "hold", &json!({})).await);
+            }
+            let body = if name == "decide" { json!({"decision": "Keep the policy"}) } else { json!({}) };
+            let involved = if name == "close" { "admin" } else { "editor" };
+            Case { path, involved, part: "", uninvolved: "owner", body }
+        }
         other => panic!("no separation-of-duties case for {other:?}: add one when declaring a transition"),
     }
 }
@@ -279,7 +288,7 @@ async fn every_declared_transition_keeps_its_separation_of_duties(backend: Backe
             exercised += 1;
         }
     }
-    assert_eq!(exercised, 24, "gate ×3, risk, impact, policy ×6, SoA, nonconformity ×6, improvement ×3, change ×3");
+    assert_eq!(exercised, 27, "gate ×3, risk, impact, policy ×6, SoA, nonconformity ×6, improvement ×3, change ×3, management review ×3");
 }
 
 /// The choices a page offers: each transition with whether this person may take it now.
