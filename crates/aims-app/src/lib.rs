@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod audit;
 pub mod demo;
 mod demo_documents;
 mod demo_improvement;

@@ -149,6 +149,9 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("nonconformity", &crate::improvement::NonconformityEffects),
     ("improvement", &crate::improvement::ImprovementEffects),
     ("change", &crate::improvement::ChangeEffects),
+    ("audit", &crate::audit::AuditEffects),
+    ("finding", &crate::audit::FindingEffects),
+    ("certificate", &crate::audit::CertificateEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {

@@ -1,6 +1,7 @@
 //! The record kinds of aims and their field rules. Each kind is a [`KindSpec`]; the generic
 //! record service, the API, the OpenAPI document and the web forms are all driven by these.
 
+pub mod audit;
 pub mod catalogue;
 pub mod context;
 pub mod documents;
@@ -14,6 +15,7 @@ pub mod risk;
 
 use serde_json::{Map, Value};
 
+pub use audit::{AUDIT, AUDIT_PROGRAMME, CERTIFICATE, FINDING};
 pub use catalogue::{CATALOGUE_CONTROL_FIXED, CONTROL, GAP_STATUSES, IMPLEMENTATION_STATUSES, REQUIREMENT, SOA, parse_own_control_ref};
 pub use context::{CONTEXT_ISSUE, INTERESTED_PARTY, SCOPE};
 pub use documents::{EVIDENCE, POLICY};
@@ -44,6 +46,7 @@ pub const BASE: KindSpec = KindSpec {
     initial_state: None,
     uploads: false,
     workflow: None,
+    write: crate::policy::Action::Edit,
 };
 
 /// Every kind served by the generic record routes, in the order the API documents them.
@@ -77,6 +80,10 @@ pub const ALL: &[&KindSpec] = &[
     &NONCONFORMITY,
     &IMPROVEMENT,
     &CHANGE,
+    &AUDIT_PROGRAMME,
+    &AUDIT,
+    &FINDING,
+    &CERTIFICATE,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {
