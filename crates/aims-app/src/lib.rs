@@ -7,6 +7,7 @@ pub mod access;
 pub mod activity;
 pub mod audit;
 pub mod demo;
+mod demo_audit;
 mod demo_documents;
 mod demo_improvement;
 pub mod error;
