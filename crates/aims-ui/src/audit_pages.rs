@@ -94,8 +94,8 @@ pub(crate) static PAGES: &[PageSpec] = &[
     },
 ];
 
-const REPORT: &[(&str, &str)] =
-    &[("report_summary", "Report summary"), ("closed_by", "Closed by"), ("closed_at", "Closed at"), ("started_at", "Started at")];
+const REPORT: &[(&str, &str)] = &[("report_summary", "Report summary"), ("closed_by", "Closed by"), ("closed_at", "Closed at")];
+const FIELDWORK: &[(&str, &str)] = &[("started_at", "Started at")];
 
 /// One checklist item as the panel shows it.
 struct Item {
@@ -166,6 +166,7 @@ impl PageHooks for Checklist {
                 new_finding: format!("/orgs/{}/findings/new", ctx.slug()),
             };
             let mut html = panel.render().map_err(|e| UiError::Internal(e.to_string()))?;
+            html.extend(recorded_html("Fieldwork", FIELDWORK, audit, &names));
             html.extend(recorded_html("Audit report", REPORT, audit, &names));
             Ok(Some(html))
         })
