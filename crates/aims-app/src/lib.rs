@@ -16,6 +16,7 @@ mod gates;
 pub mod import;
 pub mod improvement;
 pub mod list_query;
+pub mod members;
 pub mod orgs;
 pub mod people;
 pub mod policies;

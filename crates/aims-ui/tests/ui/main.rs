@@ -18,6 +18,7 @@ mod audit;
 mod documents;
 mod improvement;
 mod lists;
+mod members;
 mod module_graph;
 mod objectives_people;
 mod page_index;

@@ -11,6 +11,7 @@ mod catalogue;
 mod conventions;
 mod documents;
 mod improvement;
+mod members;
 mod records;
 mod tenancy;
 mod tokens;
