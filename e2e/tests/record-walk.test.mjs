@@ -8,7 +8,7 @@
 // The owner (offered every control) and the viewer (offered none) are checked at 1366 and
 // 390 px with both screenshots saved (screenshots/walk-ROLE-KIND-PAGE-{desktop,phone}.png);
 // admin, editor and auditor at 1366 px. It also checks what each role is offered: those who
-// may not edit (auditor, viewer) see no form that changes anything, are refused the new page,
+// may not write a kind (auditor and viewer for most; editor and viewer for audit records) see no form that changes anything, are refused the new page,
 // and their direct posts (create, save, archive, every declared transition) are refused with
 // a 403 naming the rule, leaving the record unchanged. The roles walk two at a time
 // (E2E_WALK_CONCURRENCY) against the one server of this file.
@@ -22,7 +22,7 @@ import { journey, useAims } from '../lib/harness.mjs';
 const aims = useAims();
 
 const ROLES = ['owner', 'admin', 'editor', 'auditor', 'viewer'];
-/** Roles the policy lets change records (`edit`); the others only read these pages. */
+/** Roles the policy lets change records (`edit`) when the index names no writers of a kind. */
 const EDITORS = new Set(['owner', 'admin', 'editor']);
 /** Roles whose pages are checked at both widths and screenshotted (see `walkKind`). */
 const FULL_CHECK = new Set(['owner', 'viewer']);
@@ -89,7 +89,8 @@ async function open(page, url, path) {
 
 /** Walks one kind's pages as `role`; what is wrong is pushed onto `problems`. */
 async function walkKind(page, url, role, kind, problems) {
-  const editor = EDITORS.has(role);
+  // Audit records are written by owner, admin and auditor: the index names each kind's writers.
+  const editor = kind.writers ? kind.writers.includes(role) : EDITORS.has(role);
   // The owner (offered every control) and the viewer (offered none) are looked at in full, at
   // both widths with screenshots; the roles in between are checked with axe at desktop width,
   // which keeps the walk within a few minutes on two cores.

@@ -5,7 +5,9 @@
 
 pub mod access;
 pub mod activity;
+pub mod audit;
 pub mod demo;
+mod demo_audit;
 mod demo_documents;
 mod demo_improvement;
 mod demo_review;

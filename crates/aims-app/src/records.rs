@@ -189,7 +189,7 @@ impl App {
     }
 
     async fn create_record_in(&self, member: &Member, spec: &KindSpec, input: &Value, parent: Option<Record>) -> AppResult<Record> {
-        require(member, Action::Edit)?;
+        require(member, spec.write)?;
         if !spec.creatable || spec.singleton {
             return Err(AppError::Conflict(format!("{} cannot be created through the API", spec.plural_label.to_lowercase())));
         }
@@ -225,7 +225,7 @@ impl App {
     /// Applies a JSON merge patch to a record whose current version is `if_match`. A stale
     /// version is refused and nothing is written; a patch that changes nothing writes nothing.
     pub async fn patch_record(&self, member: &Member, spec: &KindSpec, segment: &str, if_match: i64, patch: &Value) -> AppResult<Record> {
-        require(member, Action::Edit)?;
+        require(member, spec.write)?;
         let mut tx = self.db.begin_write().await?;
         let current = current_version(&mut tx, member, spec, segment, if_match).await?;
         rules::refuse_fixed_fields(spec, &current, patch)?;
@@ -244,7 +244,7 @@ impl App {
 
     /// Archives a record (records are never erased through the API).
     pub async fn archive_record(&self, member: &Member, spec: &KindSpec, segment: &str, if_match: i64) -> AppResult<Record> {
-        require(member, Action::Edit)?;
+        require(member, spec.write)?;
         let mut tx = self.db.begin_write().await?;
         let current = current_version(&mut tx, member, spec, segment, if_match).await?;
         if !spec.creatable || spec.singleton || current.data.get("source").and_then(Value::as_str) == Some("iso42001") {

@@ -72,6 +72,8 @@ const REGISTRY: &[(&str, &dyn KindRules)] = &[
     ("measurement", &MeasurementRules),
     ("impact_assessment", &ImpactRules),
     ("nonconformity", &crate::improvement::NonconformityRules),
+    ("audit", &crate::audit::AuditRules),
+    ("finding", &crate::audit::FindingRules),
 ];
 
 fn rules_of(spec: &KindSpec) -> &'static dyn KindRules {

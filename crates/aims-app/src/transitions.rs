@@ -158,6 +158,9 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("improvement", &crate::improvement::ImprovementEffects),
     ("change", &crate::improvement::ChangeEffects),
     ("management_review", &crate::review::ReviewEffects),
+    ("audit", &crate::audit::AuditEffects),
+    ("finding", &crate::audit::FindingEffects),
+    ("certificate", &crate::audit::CertificateEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {

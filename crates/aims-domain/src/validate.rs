@@ -183,6 +183,10 @@ pub struct KindSpec {
     pub uploads: bool,
     /// The kind's transitions (see [`crate::workflow`]); `None`: its records have no states.
     pub workflow: Option<&'static crate::workflow::Workflow>,
+    /// What the policy must allow to create, change or archive a record of this kind: `Edit`
+    /// for the records of the management system, `Audit` for audit records (so an auditor
+    /// records audits and findings and still cannot change what they audit).
+    pub write: crate::policy::Action,
 }
 
 /// When a kind keeps frozen revisions.

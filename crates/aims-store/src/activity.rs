@@ -421,6 +421,21 @@ pub async fn kind_changes_since(tx: &mut WriteTx, org_id: &str, record_type: &st
     rows.into_iter().map(history_event).collect()
 }
 
+/// Who wrote any event of one record between `from` (inclusive) and `until` (exclusive), both
+/// stored timestamps or dates (stored timestamps are fixed-width UTC text, so text order is time
+/// order): whether an auditor changed a record in the audited period.
+pub async fn actors_between(tx: &mut WriteTx, org_id: &str, record_id: &str, from: &str, until: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = tx
+        .query("SELECT DISTINCT actor FROM activity_log WHERE org_id = $1 AND record_id = $2 AND at >= $3 AND at < $4")
+        .bind(org_id)
+        .bind(record_id)
+        .bind(from)
+        .bind(until)
+        .fetch_all()
+        .await?;
+    Ok(rows.into_iter().map(|(actor,)| actor).collect())
+}
+
 fn history_event((seq, actor, action, changes): (i64, String, String, String)) -> StoreResult<HistoryEvent> {
     let changes = serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?;
     Ok(HistoryEvent { seq, actor, action, changes })

@@ -101,6 +101,18 @@ pub async fn members(db: &Db, org_id: &str) -> StoreResult<Vec<Member>> {
     rows.into_iter().map(member_from_row).collect()
 }
 
+/// The e-mail address and role of a member of the organisation, read in a write transaction
+/// (who an audit names as its auditors).
+pub async fn member_in(tx: &mut WriteTx, org_id: &str, user_id: &str) -> StoreResult<Option<(String, Role)>> {
+    let row: Option<(String, String)> = tx
+        .query("SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_optional()
+        .await?;
+    row.map(|(email, role)| Ok((email, parse_role(&role)?))).transpose()
+}
+
 /// Is `user_id` a member of the organisation? (For owner fields and links to people.)
 pub async fn is_member(tx: &mut WriteTx, org_id: &str, user_id: &str) -> StoreResult<bool> {
     let (found,): (i64,) =

@@ -130,12 +130,25 @@ impl NewRecordPage {
         form: (&Map<String, Value>, &FormErrors, &Options),
         notice: Notice,
     ) -> Response {
+        Self::respond_as(ctx, Action::Edit, text, back_href, fields, form, notice)
+    }
+
+    /// [`Self::respond`] for a kind written with another permission than `Edit` (audit records).
+    pub(crate) fn respond_as(
+        ctx: &OrgCtx,
+        write: Action,
+        text: NewPageText,
+        back_href: String,
+        fields: &[aims_domain::validate::FieldSpec],
+        form: (&Map<String, Value>, &FormErrors, &Options),
+        notice: Notice,
+    ) -> Response {
         let (values, errors, options) = form;
         let shown: Vec<&str> = fields.iter().map(|f| f.name).collect();
         let status = crate::forms::form_status(&notice, errors);
         let page = NewRecordPage {
             shell: ctx.shell(text.section),
-            can_edit: ctx.can(Action::Edit),
+            can_edit: ctx.can(write),
             eyebrow: text.eyebrow,
             title: text.title,
             intro: text.intro,

@@ -46,15 +46,16 @@ pub(crate) trait PageHooks: Sync {
         &[]
     }
 
+    /// Transitions the panel offers in forms of its own (an audit's "record a result", one form
+    /// per checklist item; a review's decision, with an owner to choose and a date): the
+    /// generic transitions panel leaves them out.
+    fn own_transitions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Carries out the panel's form `action` on the record `id`.
     fn act<'a>(&'a self, _state: &'a UiState, _ctx: &'a OrgCtx, _id: &'a str, _action: &'a str, _posted: Posted) -> ActFuture<'a> {
         Box::pin(async { Err(UiError::NotFound) })
-    }
-
-    /// Transitions the panel offers through a form of its own (a review's decision, with an
-    /// owner to choose and a date): the generic transitions panel leaves them out.
-    fn own_transitions(&self) -> &'static [&'static str] {
-        &[]
     }
 
     /// What `?done=code` says after one of the panel's forms (or the kind's own new page).

@@ -100,8 +100,8 @@ pub(crate) static PAGES: &[PageSpec] = &[
 /// What a kind's transitions recorded on the record (who decided, when, why), shown once set:
 /// the generated pages show the fields people write, not those the system writes.
 pub(crate) struct Recorded {
-    heading: &'static str,
-    fields: &'static [(&'static str, &'static str)],
+    pub heading: &'static str,
+    pub fields: &'static [(&'static str, &'static str)],
 }
 
 impl PageHooks for Recorded {
@@ -114,7 +114,7 @@ impl PageHooks for Recorded {
 }
 
 /// A card of the recorded fields that are set, or `None` when none is.
-fn recorded_html(heading: &str, fields: &[(&str, &str)], record: &Record, names: &HashMap<String, String>) -> Option<String> {
+pub(crate) fn recorded_html(heading: &str, fields: &[(&str, &str)], record: &Record, names: &HashMap<String, String>) -> Option<String> {
     let shown: Vec<String> = fields
         .iter()
         .filter_map(|(name, label)| {

@@ -8,6 +8,7 @@
 mod actions;
 mod activity;
 mod assets;
+mod audit_pages;
 mod auth;
 mod catalogue;
 mod charts;

@@ -31,6 +31,8 @@ struct KindPages {
     singleton: bool,
     /// Whether the record page (`{list}/{id}`, with its edit form) is the generic one.
     detail: bool,
+    /// The roles that may create, change and archive its records (its declared write permission).
+    writers: Vec<&'static str>,
     transitions: Vec<Transition>,
 }
 
@@ -53,6 +55,7 @@ fn kind_pages(slug: &str, page: &PageSpec) -> KindPages {
         list,
         singleton: spec.singleton,
         detail: page.detail,
+        writers: spec.write.allowed_roles().iter().map(|r| r.as_str()).collect(),
         transitions: spec
             .workflow
             .map(|w| w.transitions.iter().map(|t| Transition { name: t.name, label: t.label, from: t.from, to: t.to }).collect())

@@ -9,7 +9,6 @@ use aims_domain::kinds::{
     self, ACTION, COMMUNICATION, COMPETENCE, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY,
     LIFECYCLE_RECORD, OBJECTIVE, RISK_SOURCE, SCOPE, SUPPLIER, TRAINING,
 };
-use aims_domain::policy::Action;
 use aims_domain::validate::{FieldSpec, Revisions};
 use aims_domain::workflow::TransitionSpec;
 use aims_store::model::Record;
@@ -283,7 +282,7 @@ impl PageHooks for GatePrerequisites {
 
 /// Every kind whose pages are generated: those listed in `PAGES` and the scope.
 pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
-    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES).chain(crate::review_pages::PAGES)
+    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES).chain(crate::review_pages::PAGES).chain(crate::audit_pages::PAGES)
 }
 
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and
@@ -478,7 +477,7 @@ async fn list(
         shell: ctx.shell(page.section),
         // A kind whose record pages are its own (impact assessments) has its own new page at
         // the same place, so "Add" is offered whichever pages serve it.
-        can_create: ctx.can(Action::Edit) && spec.creatable,
+        can_create: ctx.can(spec.write) && spec.creatable,
         title: spec.plural_label,
         serves: page.serves,
         intro: page.intro,
@@ -510,11 +509,19 @@ fn new_text(page: &'static PageSpec) -> NewPageText {
 
 async fn new_form(State(state): State<UiState>, ctx: OrgCtx, page: &'static PageSpec) -> Result<Response, UiError> {
     // Those who may not create get the refusal, not a form whose save would be refused.
-    aims_domain::policy::authorize(ctx.member.role, Action::Edit).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
+    aims_domain::policy::authorize(ctx.member.role, page.kind.write).map_err(|denied| UiError::Forbidden(denied.to_string()))?;
     let fields = fields_of(page);
     let options = Options::load(&state.app, &ctx.member, &fields).await?;
     let back = format!("/orgs/{}/{}", ctx.slug(), page.kind.collection);
-    Ok(NewRecordPage::respond(&ctx, new_text(page), back, &fields, (&Map::new(), &FormErrors::default(), &options), Notice::None))
+    Ok(NewRecordPage::respond_as(
+        &ctx,
+        page.kind.write,
+        new_text(page),
+        back,
+        &fields,
+        (&Map::new(), &FormErrors::default(), &options),
+        Notice::None,
+    ))
 }
 
 async fn create(
@@ -531,7 +538,7 @@ async fn create(
             let (notice, errors) = forms::rejected(e)?;
             let options = Options::load(&state.app, &ctx.member, &fields).await?;
             let back = format!("/orgs/{}/{}", ctx.slug(), page.kind.collection);
-            Ok(NewRecordPage::respond(&ctx, new_text(page), back, &fields, (&body, &errors, &options), notice))
+            Ok(NewRecordPage::respond_as(&ctx, page.kind.write, new_text(page), back, &fields, (&body, &errors, &options), notice))
         }
     }
 }
@@ -747,8 +754,10 @@ async fn transition_views(
         return Ok(Vec::new());
     }
     let choices = state.app.transition_choices(&ctx.member, page.kind, &record.id).await?;
+    let own = page.hooks.map_or(&[][..], |h| h.own_transitions());
     Ok(choices
         .into_iter()
+        .filter(|c| !own.contains(&c.name))
         .filter_map(|c| {
             let (typed, errors) = match refused {
                 Refused::Transition { name, typed, errors } if name == c.name => (Some(typed), Some(errors)),
@@ -756,10 +765,6 @@ async fn transition_views(
             };
             let refusal = c.refusal.as_ref().filter(|r| r.rule != "state").map(|r| r.detail.clone());
             if c.refusal.as_ref().is_some_and(|r| r.rule == "state") && typed.is_none() {
-                return None;
-            }
-            // A transition the kind's panel offers with a form of its own is not offered twice.
-            if page.hooks.is_some_and(|h| h.own_transitions().contains(&c.name)) {
                 return None;
             }
             let fields = c
@@ -842,7 +847,7 @@ async fn render(
         (Refused::Transition { errors, .. } | Refused::Panel(PanelRefusal { errors, .. }), _) => crate::forms::form_status(&notice, errors),
         _ => crate::forms::form_status(&notice, errors),
     };
-    let can_edit = ctx.can(Action::Edit) && !record.archived;
+    let can_edit = ctx.can(spec.write) && !record.archived;
     let body = DetailPage {
         shell: ctx.shell(page.section),
         can_edit,

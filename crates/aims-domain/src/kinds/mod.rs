@@ -1,6 +1,7 @@
 //! The record kinds of aims and their field rules. Each kind is a [`KindSpec`]; the generic
 //! record service, the API, the OpenAPI document and the web forms are all driven by these.
 
+pub mod audit;
 pub mod catalogue;
 pub mod context;
 pub mod documents;
@@ -15,6 +16,7 @@ pub mod risk;
 
 use serde_json::{Map, Value};
 
+pub use audit::{AUDIT, AUDIT_PROGRAMME, CERTIFICATE, FINDING};
 pub use catalogue::{CATALOGUE_CONTROL_FIXED, CONTROL, GAP_STATUSES, IMPLEMENTATION_STATUSES, REQUIREMENT, SOA, parse_own_control_ref};
 pub use context::{CONTEXT_ISSUE, INTERESTED_PARTY, SCOPE};
 pub use documents::{EVIDENCE, POLICY};
@@ -46,6 +48,7 @@ pub const BASE: KindSpec = KindSpec {
     initial_state: None,
     uploads: false,
     workflow: None,
+    write: crate::policy::Action::Edit,
 };
 
 /// Every kind served by the generic record routes, in the order the API documents them.
@@ -79,6 +82,10 @@ pub const ALL: &[&KindSpec] = &[
     &NONCONFORMITY,
     &IMPROVEMENT,
     &CHANGE,
+    &AUDIT_PROGRAMME,
+    &AUDIT,
+    &FINDING,
+    &CERTIFICATE,
     &MANAGEMENT_REVIEW,
 ];
 

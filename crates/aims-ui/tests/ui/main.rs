@@ -14,6 +14,7 @@ use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt;
 use tower_sessions::SessionManagerLayer;
 
+mod audit;
 mod documents;
 mod improvement;
 mod lists;

@@ -11,6 +11,7 @@ use super::start;
 async fn the_page_index_names_pages_that_are_served() {
     let ui = start().await;
     let editor = ui.sign_in(Role::Editor).await;
+    let auditor = ui.sign_in(Role::Auditor).await;
     let viewer = ui.sign_in(Role::Viewer).await;
     let index = ui.get("/orgs/demo/pages.json", Some(&viewer)).await;
     assert_eq!(index.status, StatusCode::OK);
@@ -21,7 +22,10 @@ async fn the_page_index_names_pages_that_are_served() {
         let list = page["list"].as_str().expect("list path");
         assert_eq!(ui.get(list, Some(&viewer)).await.status, StatusCode::OK, "{list}");
         if let Some(new) = page["new"].as_str() {
-            assert_eq!(ui.get(new, Some(&editor)).await.status, StatusCode::OK, "{new} as an editor");
+            // Audit records are the auditor's to write, the others the editor's.
+            let writers = page["writers"].as_array().expect("writers");
+            let writer = if writers.iter().any(|w| w == "editor") { &editor } else { &auditor };
+            assert_eq!(ui.get(new, Some(writer)).await.status, StatusCode::OK, "{new} as a writer");
             let refused = ui.get(new, Some(&viewer)).await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{new} as a viewer");
             assert!(refused.body.contains("rule role-permission"), "{}", refused.body);

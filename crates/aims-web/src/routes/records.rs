@@ -97,6 +97,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             }),
             Doc::new(spec.collection, format!("create_{}", spec.kind), format!("Create a {}", spec.label.to_lowercase()))
                 .org()
+                .describe(writers(spec))
                 .body(JSON, input_schema(spec, by_ref, true).into())
                 .error(409)
                 .ok(201, "Created", Some((JSON, record_ref.clone()))),
@@ -112,6 +113,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
             }),
             Doc::new(spec.collection, format!("archive_{}", spec.kind), format!("Archive a {} (never erased)", spec.label.to_lowercase()))
                 .org()
+                .describe(writers(spec))
                 .param(key_name, key_doc)
                 .if_match()
                 .ok(200, "Archived", Some((JSON, record_ref.clone()))),
@@ -152,6 +154,7 @@ fn register_collection(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuild
                 format!("Change a {} (JSON merge patch, If-Match required)", spec.label.to_lowercase()),
             )
             .org()
+            .describe(writers(spec))
             .param(key_name, key_doc)
             .if_match()
             .body(MERGE_PATCH, input_schema(spec, false, false).into())
@@ -230,6 +233,7 @@ fn register_singleton(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
                 format!("Change the {} (JSON merge patch, If-Match required)", spec.label.to_lowercase()),
             )
             .org()
+            .describe(writers(spec))
             .if_match()
             .body(MERGE_PATCH, input_schema(spec, false, false).into())
             .ok(200, "The changed record; a new revision is kept", Some((JSON, record_ref))),
@@ -268,6 +272,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
             }),
             Doc::new(spec.collection, format!("create_{}", spec.kind), format!("Add a {}", spec.label.to_lowercase()))
                 .org()
+.describe(writers(spec))
                 .param("id", "The parent record's id")
                 .body(JSON, input_schema(spec, false, true).into())
                 .ok(201, "Created", Some((JSON, record_ref.clone()))),
@@ -295,6 +300,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
             }),
             Doc::new(spec.collection, format!("update_{}", spec.kind), format!("Change a {} (JSON merge patch, If-Match required)", spec.label.to_lowercase()))
                 .org()
+.describe(writers(spec))
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
                 .if_match()
@@ -311,6 +317,7 @@ fn register_nested(api: ApiBuilder, spec: &'static KindSpec) -> ApiBuilder {
             }),
             Doc::new(spec.collection, format!("archive_{}", spec.kind), format!("Archive a {}", spec.label.to_lowercase()))
                 .org()
+.describe(writers(spec))
                 .param("id", "The parent record's id")
                 .param("child_id", "The record's id")
                 .if_match()
@@ -419,6 +426,12 @@ fn register_transitions(mut api: ApiBuilder, spec: &'static KindSpec) -> ApiBuil
 /// "the Statement of Applicability" for a single record, "a policy" otherwise.
 fn the(spec: &KindSpec) -> String {
     if spec.singleton { format!("the {}", spec.label) } else { format!("a {}", spec.label.to_lowercase()) }
+}
+
+/// Who may create, change or archive records of the kind: the roles its write permission allows.
+fn writers(spec: &KindSpec) -> String {
+    let roles = spec.write.allowed_roles().iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    format!("Roles: {roles} (the `{}` permission); any other role is refused with 403 naming the rule.", spec.write.as_str())
 }
 
 /// The declaration in words: states, roles and the separation-of-duties rule.

@@ -8,6 +8,13 @@ fn allowed(route: Route) -> &'static [&'static str] {
     const ALL: &[&str] = &["owner", "admin", "editor", "auditor", "viewer"];
     const WRITERS: &[&str] = &["owner", "admin", "editor"];
     const MANAGERS: &[&str] = &["owner", "admin"];
+    const AUDITORS: &[&str] = &["owner", "admin", "auditor"];
+    // Audit records (programmes, audits, findings, certificates) are the auditors' to write.
+    if route.spec.is_some_and(|s| s.write == aims_domain::policy::Action::Audit)
+        && matches!(route.op, Op::Create | Op::Patch | Op::Archive | Op::Transition(_))
+    {
+        return AUDITORS;
+    }
     match route.op {
         Op::Healthz | Op::Metrics | Op::OpenApi => ALL,
         Op::List | Op::Get | Op::Trace | Op::Revisions | Op::Revision | Op::TransitionChoices => ALL,

@@ -414,8 +414,9 @@ impl Route {
             | Op::SignOutMember
             | Op::Invite
             | Op::RevokeInvitation => 1,
-            // An approved gate moves its AI system too.
+            // An approved gate moves its AI system too; a raised finding writes its nonconformity.
             Op::Transition("approve") if kind == "gate" => 2,
+            Op::Transition("raise-nonconformity") => 2,
             Op::Transition(_) => 1,
             _ => 0,
         }
@@ -519,8 +520,57 @@ impl TestApp {
             }
             "change" => json!({"title": unique("Change"), "purpose": "Grow the scope"}),
             "management_review" => json!({"title": unique("Review"), "planned_on": "2026-03-01"}),
+            "audit_programme" => json!({
+                "title": unique("Programme"), "period_from": "2026-01-01", "period_to": "2026-12-31", "frequency": "yearly",
+                "scope": "Clauses 4 to 10 and Annex A"
+            }),
+            "audit" => self.audit_input(org, role, true).await,
+            "finding" => {
+                let audit = self.audit_led_by(org, role, false).await;
+                let audit_id = audit.rsplit('/').next().unwrap_or_default();
+                json!({"title": unique("Finding"), "audit_id": audit_id, "classification": "minor_nonconformity", "description": "Found"})
+            }
+            "certificate" => json!({
+                "title": unique("Certificate"), "certification_body": "Cert Body Ltd", "scope": "AI products",
+                "issued_on": "2026-03-01", "expires_on": "2029-02-28"
+            }),
             _ => simple_input(spec),
         }
+    }
+
+    /// Who audits for `role` in `org`: the member themselves when their role may audit (the
+    /// walker's records are the admin's), else the auditor.
+    async fn auditor_for(&self, org: &str, role: &str) -> String {
+        if org != "acme" {
+            return self.app.member_by_email("owner@other.example", "other").await.expect("member").user_id;
+        }
+        let who = match role {
+            "owner" | "admin" | "auditor" | "approver" => role,
+            "walker" => "admin",
+            _ => "auditor",
+        };
+        self.member(who).await.user_id
+    }
+
+    /// An audit's create body led by `role`'s auditor, over the past half year (so what the
+    /// walk changes today is outside the audited period); `scoped`: clause 6.1.4 is in scope.
+    pub async fn audit_input(&self, org: &str, role: &str, scoped: bool) -> Value {
+        let refs: &[&str] = if scoped { &["6.1.4"] } else { &[] };
+        json!({
+            "title": unique("Audit"), "audit_type": "internal", "requirement_refs": refs,
+            "period_from": "2026-01-01", "period_to": "2026-06-30", "lead_auditor_id": self.auditor_for(org, role).await
+        })
+    }
+
+    /// A started audit led by `role`'s auditor (created and started by the organisation's
+    /// admin), by path; `scoped` as for [`Self::audit_input`].
+    pub async fn audit_led_by(&self, org: &str, role: &str, scoped: bool) -> String {
+        let input = self.audit_input(org, role, scoped).await;
+        let reply = self.call(&self.admin_token(org), Method::POST, &format!("/api/v1/orgs/{org}/audits"), Some(&input), &[]).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let path = format!("/api/v1/orgs/{org}/audits/{}", reply.json()["id"].as_str().expect("id"));
+        self.advance(org, &path, &["start"]).await;
+        path
     }
 
     /// A finished corrective action with no owner, by id.
@@ -556,6 +606,9 @@ impl TestApp {
             "improvement" => "opportunity",
             "change" => "purpose",
             "management_review" => "agenda",
+            "audit_programme" | "certificate" => "scope",
+            "audit" => "criteria",
+            "finding" => "description",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -744,6 +797,22 @@ impl TestApp {
                         }
                         (Method::GET, format!("{item}/revisions/1"), None)
                     }
+                    Op::Transition(name) if spec.kind == "audit" => {
+                        // Results are recorded by an auditor of the audit: the acting member leads it.
+                        let item = if name == "start" {
+                            self.item_path(spec, org).await
+                        } else {
+                            self.audit_led_by(org, acting_role, name == aims_domain::kinds::audit::RECORD_RESULT).await
+                        };
+                        let before: &[&str] = if name == "close" { &["report"] } else { &[] };
+                        self.advance(org, &item, before).await;
+                        let body = match name {
+                            "close" => json!({"summary": "Conforming, one observation"}),
+                            "start" | "report" => json!({}),
+                            _ => json!({"item": "requirement:6.1.4", "result": "conforming", "notes": "Checked"}),
+                        };
+                        (Method::POST, format!("{item}/{name}"), Some(body))
+                    }
                     Op::Transition(name) => {
                         let item = self.item_path(spec, org).await;
                         if spec.kind == "soa" {
@@ -759,6 +828,7 @@ impl TestApp {
                             ("improvement", "implement") => &["accept"],
                             ("change", "complete") => &["start"],
                             ("management_review", "decide" | "close") => &["hold"],
+                            ("certificate", "reinstate") => &["suspend"],
                             _ => &[],
                         };
                         self.advance(org, &item, before).await;
@@ -778,6 +848,8 @@ impl TestApp {
                             ("change", _) => json!({"note": "Reviewed"}),
                             ("management_review", "decide") => json!({"decision": "Keep the policy as it is"}),
                             ("management_review", _) => json!({}),
+                            ("finding", _) => json!({}),
+                            ("certificate", _) => json!({"reason": "Reviewed"}),
                             (_, "accept") => json!({"rationale": "Low residual risk"}),
                             ("gate", _) | (_, "reject" | "retire" | "cancel") => json!({"reason": "Reviewed"}),
                             (_, "publish" | "acknowledge") => json!({}),
@@ -838,7 +910,11 @@ impl TestApp {
             let token = if *step == "submit" && org == "acme" { self.token("editor").to_owned() } else { owner.clone() };
             let current = self.call(&token, Method::GET, item, None, &[]).await.json();
             let version = format!("\"{}\"", current["version"]);
-            let body = if *step == "accept" { json!({"rationale": "Agreed"}) } else { json!({}) };
+            let body = match *step {
+                "accept" => json!({"rationale": "Agreed"}),
+                "suspend" => json!({"reason": "Surveillance audit overdue"}),
+                _ => json!({}),
+            };
             let reply = self.call(&token, Method::POST, &format!("{item}/{step}"), Some(&body), &[("if-match", &version)]).await;
             assert!(reply.status.is_success(), "{step} {item}: {}", reply.text);
         }

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod activity;
 mod assessments;
+mod audit;
 mod catalogue;
 mod conventions;
 mod documents;
