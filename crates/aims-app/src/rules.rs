@@ -72,6 +72,8 @@ const REGISTRY: &[(&str, &dyn KindRules)] = &[
     ("measurement", &MeasurementRules),
     ("impact_assessment", &ImpactRules),
     ("nonconformity", &crate::improvement::NonconformityRules),
+    ("schedule", &crate::schedules::ScheduleRules),
+    ("notification_channel", &crate::schedules::ChannelRules),
 ];
 
 fn rules_of(spec: &KindSpec) -> &'static dyn KindRules {

@@ -149,6 +149,7 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("nonconformity", &crate::improvement::NonconformityEffects),
     ("improvement", &crate::improvement::ImprovementEffects),
     ("change", &crate::improvement::ChangeEffects),
+    ("schedule", &crate::schedules::ScheduleEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod files;
 pub mod migrate;
 pub mod model;
+pub mod notify;
 pub mod onetime;
 pub mod orgs;
 pub mod page_json;

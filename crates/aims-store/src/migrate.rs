@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_records_search.sql"),
         postgres: include_str!("../migrations/postgres/0011_records_search.sql"),
     },
+    Migration {
+        version: 12,
+        name: "notifications",
+        sqlite: include_str!("../migrations/sqlite/0012_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0012_notifications.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -112,6 +112,7 @@ pub(crate) enum Section {
     Objectives,
     People,
     Improve,
+    Reviews,
     Actions,
     Activity,
     Tokens,
@@ -163,6 +164,7 @@ impl Shell {
             item("/objectives", "Objectives", "target", Section::Objectives),
             item("/people", "People & competence", "users", Section::People),
             item("/nonconformities", "Improvement", "trending-up", Section::Improve),
+            item("/reviews-due", "Recurring reviews", "clock", Section::Reviews),
             item("/actions", "Actions", "check-circle", Section::Actions),
             item("/activity", "Activity log", "list", Section::Activity),
         ]

@@ -33,6 +33,7 @@ mod policies;
 mod posted;
 mod recform;
 mod risks;
+mod schedule_pages;
 mod soa;
 mod systems;
 mod text;
@@ -98,6 +99,7 @@ pub fn router(app: App) -> Router {
         .merge(people::routes())
         .merge(communications::routes())
         .merge(actions::routes())
+        .merge(schedule_pages::routes())
         .merge(soa::routes())
         .merge(gap::routes())
         .merge(pages::routes())

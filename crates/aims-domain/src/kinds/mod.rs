@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod objectives;
 pub mod people;
 pub mod risk;
+pub mod schedules;
 
 use serde_json::{Map, Value};
 
@@ -24,6 +25,7 @@ pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
 pub use objectives::{MEASUREMENT, OBJECTIVE};
 pub use people::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
 pub use risk::{ACTION, RISK, RISK_CRITERIA, RISK_SOURCE};
+pub use schedules::{NOTIFICATION_CHANNEL, SCHEDULE};
 
 use crate::validate::{KindSpec, Revisions};
 
@@ -77,6 +79,8 @@ pub const ALL: &[&KindSpec] = &[
     &NONCONFORMITY,
     &IMPROVEMENT,
     &CHANGE,
+    &SCHEDULE,
+    &NOTIFICATION_CHANNEL,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {
