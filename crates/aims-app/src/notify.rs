@@ -207,42 +207,66 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-fn http_client() -> Result<reqwest::Client, String> {
-    // reqwest's rustls takes the process's crypto provider: ring, as lettre uses (aws-lc-rs,
-    // rustls' other provider, would add a C and CMake build). Its post-quantum key exchange is
-    // what the deprecation is about; reminders carry no long-lived secrets.
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))
-}
-
 async fn send_webhook(channel: &Channel, reminder: &Reminder) -> Result<(), String> {
     let url = channel.text("webhook_url").ok_or("no webhook URL")?;
     let body = reminder.json().to_string();
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut request =
-        http_client()?.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").header(TIMESTAMP_HEADER, timestamp.to_string());
+    let mut headers = vec![(TIMESTAMP_HEADER, timestamp.to_string())];
     if let Some(secret) = channel.secret("webhook_secret") {
-        request = request.header(SIGNATURE_HEADER, format!("sha256={}", signature(secret, timestamp, &body)));
+        headers.push((SIGNATURE_HEADER, format!("sha256={}", signature(secret, timestamp, &body))));
     }
-    let response = request.body(body).send().await.map_err(|e| format!("POST {url}: {}", without_url(&e)))?;
-    let status = response.status();
+    let status = tokio::time::timeout(Duration::from_secs(30), post_json(url, &headers, body))
+        .await
+        .map_err(|_| format!("POST {url}: no answer within 30 s"))??;
     if status.is_success() { Ok(()) } else { Err(format!("POST {url}: answered {status}")) }
 }
 
-/// reqwest's errors name the URL; the message keeps only the cause.
-fn without_url(error: &reqwest::Error) -> String {
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(e) = source {
-        cause = e.to_string();
-        source = e.source();
+/// POSTs a JSON body over HTTP/1.1, through TLS for `https://` (the web PKI's roots).
+async fn post_json(url: &str, headers: &[(&str, String)], body: String) -> Result<hyper::StatusCode, String> {
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(format!("{url}: not an http:// or https:// URL")),
+    };
+    let host = uri.host().ok_or_else(|| format!("{url}: no host"))?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let authority = uri.authority().map(|a| a.as_str().to_owned()).unwrap_or_else(|| host.clone());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = hyper::Request::post(path)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(hyper::header::USER_AGENT, "aims-reminders");
+    for (name, value) in headers {
+        request = request.header(*name, value);
     }
-    if cause.is_empty() { error.to_string() } else { cause }
+    let request = request.body(http_body_util::Full::new(hyper::body::Bytes::from(body))).map_err(|e| format!("{url}: {e}"))?;
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("{url}: {e}"))?;
+    if !https {
+        return exchange(hyper_util::rt::TokioIo::new(tcp), request).await;
+    }
+    let roots = tokio_rustls::rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    #[allow(deprecated)] // ring without post-quantum key exchange; see `Cargo.toml`
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| format!("{url}: {e}"))?;
+    let tls =
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("{url}: TLS: {e}"))?;
+    exchange(hyper_util::rt::TokioIo::new(tls), request).await
+}
+
+async fn exchange<I>(io: I, request: hyper::Request<http_body_util::Full<hyper::body::Bytes>>) -> Result<hyper::StatusCode, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await.map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    Ok(response.status())
 }
 
 #[cfg(test)]

@@ -178,8 +178,8 @@ impl Api {
         let mut cursor: Option<String> = None;
         loop {
             let path = match &cursor {
-                Some(c) => format!("activity?actor=scheduler&limit=200&cursor={c}"),
-                None => "activity?actor=scheduler&limit=200".to_owned(),
+                Some(c) => format!("activity?actor=system:scheduler&limit=200&cursor={c}"),
+                None => "activity?actor=system:scheduler&limit=200".to_owned(),
             };
             let page = self.get(&path).await;
             all.extend(page["items"].as_array().cloned().unwrap_or_default());
@@ -323,7 +323,7 @@ async fn two_instances_send_each_reminder_once(backend: Backend) {
     let events = api.reminders().await;
     assert_eq!(events.len(), ids.len(), "one delivery event per reminder: {events:?}");
     for event in &events {
-        assert_eq!(event["actor"], "scheduler");
+        assert_eq!(event["actor"], "system:scheduler");
         assert_eq!(event["action"], "remind");
         assert_eq!(event["changes"]["outcome"], "sent", "{event}");
         assert!(!event.to_string().contains(WEBHOOK_SECRET), "events never hold the secret");
@@ -364,6 +364,20 @@ fn smtp_venv() -> PathBuf {
     venv
 }
 
+/// The SMTP server: aiosmtpd's Mailbox handler (every message a file in a Maildir), with
+/// AUTH offered over plain connections on loopback and checked against one login.
+const SMTP_SERVER: &str = r#"
+import sys, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult
+port, maildir, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def authenticate(server, session, envelope, mechanism, data):
+    return AuthResult(success=data.login.decode() == user and data.password.decode() == password)
+Controller(Mailbox(maildir), hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=authenticate).start()
+threading.Event().wait()
+"#;
+
 /// aiosmtpd on a free loopback port, writing every message it receives into a Maildir.
 struct SmtpServer {
     child: Child,
@@ -377,8 +391,9 @@ impl SmtpServer {
         let maildir = std::env::temp_dir().join(format!("aims-smtp-{}", uuid::Uuid::new_v4().simple()));
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let child = Command::new(venv.join("bin/python"))
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", SMTP_SERVER, &port.to_string()])
             .arg(&maildir)
+            .args(["aims", SMTP_PASSWORD])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
