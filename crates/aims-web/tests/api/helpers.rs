@@ -254,6 +254,8 @@ pub enum Op {
     ReplaceEvidenceFile,
     PolicyDiff,
     CompetenceGaps,
+    /// `POST notification-channels/{id}/send-test`.
+    SendTest,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -289,6 +291,7 @@ impl Route {
             Op::ImportAiSystems,
             Op::PolicyDiff,
             Op::CompetenceGaps,
+            Op::SendTest,
         ]
         .into_iter()
         .map(plain)
@@ -335,6 +338,7 @@ impl Route {
             (Op::ImportAiSystems, _) => ("post", format!("{base}/ai-systems/import")),
             (Op::PolicyDiff, _) => ("get", format!("{base}/policies/{{id}}/diff")),
             (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
+            (Op::SendTest, _) => ("post", format!("{base}/notification-channels/{{id}}/send-test")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -388,7 +392,8 @@ impl Route {
             | Op::RevokeOwnToken
             | Op::RevokeOthersToken
             | Op::UploadEvidence
-            | Op::ReplaceEvidenceFile => 1,
+            | Op::ReplaceEvidenceFile
+            | Op::SendTest => 1,
             // An approved gate moves its AI system too.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition(_) => 1,
@@ -422,6 +427,9 @@ fn simple_input(spec: &KindSpec) -> Value {
         }
         "competence" => json!({"name": unique("Competence"), "required_for_roles": ["Model validator"]}),
         "communication" => json!({"subject": "AI policy launch", "audience": "All staff", "channel": "email"}),
+        "schedule" => json!({"title": unique("Review"), "subject": "policy_review", "frequency": "yearly", "next_due_on": "2026-01-31"}),
+        // Nothing listens on the discard port: a test message fails, and says so.
+        "notification_channel" => json!({"name": unique("Hook"), "channel_type": "webhook", "webhook_url": "http://127.0.0.1:9/"}),
         other => panic!("no sample for {other}"),
     }
 }
@@ -529,6 +537,8 @@ impl TestApp {
             "nonconformity" => "description",
             "improvement" => "opportunity",
             "change" => "purpose",
+            "schedule" => "instructions",
+            "notification_channel" => "name",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -670,6 +680,10 @@ impl TestApp {
                 (Method::GET, format!("{item}/diff?from=1"), None)
             }
             (Op::CompetenceGaps, _) => (Method::GET, format!("{base}/competence-gaps"), None),
+            (Op::SendTest, _) => {
+                let item = format!("{base}/notification-channels/{}", self.fresh(&kinds::NOTIFICATION_CHANNEL, org).await);
+                (Method::POST, format!("{item}/send-test"), Some(json!({})))
+            }
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{}/{}", parent.collection, self.fresh_parent(spec, org).await, spec.collection),
@@ -708,6 +722,7 @@ impl TestApp {
                             ("nonconformity", "verify" | "not-effective") => &["correct", "analyse", "plan", "request-verification"],
                             ("improvement", "implement") => &["accept"],
                             ("change", "complete") => &["start"],
+                            ("schedule", "resume") => &["pause"],
                             _ => &[],
                         };
                         self.advance(org, &item, before).await;
@@ -722,7 +737,7 @@ impl TestApp {
                         }
                         let body = match (spec.kind, name) {
                             ("nonconformity", "verify" | "not-effective") => json!({"comment": "Checked"}),
-                            ("nonconformity", _) | ("improvement", "implement") | ("change", "start") => json!({}),
+                            ("nonconformity" | "schedule", _) | ("improvement", "implement") | ("change", "start") => json!({}),
                             ("improvement", "reject") => json!({"rationale": "Not now"}),
                             ("change", _) => json!({"note": "Reviewed"}),
                             (_, "accept") => json!({"rationale": "Low residual risk"}),

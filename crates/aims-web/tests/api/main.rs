@@ -11,6 +11,7 @@ mod conventions;
 mod documents;
 mod improvement;
 mod records;
+mod schedules;
 mod tenancy;
 mod tokens;
 mod workflows;
