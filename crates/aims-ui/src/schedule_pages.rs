@@ -147,7 +147,7 @@ async fn all_due(state: &UiState, ctx: &OrgCtx, filters: &[Filter]) -> Result<Ve
 
 fn due_rows(ctx: &OrgCtx, mut records: Vec<Record>, names: &HashMap<String, String>) -> Vec<DueRow> {
     let today = today();
-    records.sort_by(|a, b| field(a, "next_due_on").cmp(&field(b, "next_due_on")));
+    records.sort_by_key(|r| field(r, "next_due_on"));
     records
         .iter()
         .map(|r| {

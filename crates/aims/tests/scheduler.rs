@@ -312,11 +312,14 @@ async fn two_instances_send_each_reminder_once(backend: Backend) {
     // Several more ticks of both instances: nothing is sent again.
     tokio::time::sleep(Duration::from_secs(4)).await;
     drop(b);
-    let received = received.lock().expect("lock");
-    assert!(received.refused.is_empty(), "every signature checks: {:?}", received.refused);
-    assert_eq!(received.counts.len(), ids.len(), "one reminder per due schedule: {:?}", received.counts);
+    let (counts, refused) = {
+        let received = received.lock().expect("lock");
+        (received.counts.clone(), received.refused.clone())
+    };
+    assert!(refused.is_empty(), "every signature checks: {refused:?}");
+    assert_eq!(counts.len(), ids.len(), "one reminder per due schedule: {counts:?}");
     for id in &ids {
-        let sent: Vec<_> = received.counts.iter().filter(|((s, _), _)| s == id).collect();
+        let sent: Vec<_> = counts.iter().filter(|((s, _), _)| s == id).collect();
         assert_eq!(sent.len(), 1, "schedule {id}: {sent:?}");
         assert_eq!(*sent[0].1, 1, "schedule {id} reminded exactly once: {sent:?}");
     }
@@ -390,7 +393,7 @@ impl SmtpServer {
         let venv = smtp_venv();
         let maildir = std::env::temp_dir().join(format!("aims-smtp-{}", uuid::Uuid::new_v4().simple()));
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let child = Command::new(venv.join("bin/python"))
+        let mut child = Command::new(venv.join("bin/python"))
             .args(["-c", SMTP_SERVER, &port.to_string()])
             .arg(&maildir)
             .args(["aims", SMTP_PASSWORD])
@@ -404,6 +407,8 @@ impl SmtpServer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("aiosmtpd did not start");
     }
 

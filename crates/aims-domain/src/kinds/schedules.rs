@@ -117,10 +117,10 @@ pub const NOTIFICATION_CHANNEL: KindSpec = KindSpec {
         FieldSpec::new("smtp_tls", "TLS", FieldType::Choice(TLS_MODES)),
         FieldSpec::new("from_address", "From address", FieldType::Text { max: 254 }),
         FieldSpec::new("smtp_username", "SMTP username", FieldType::Text { max: 254 }),
-        FieldSpec::new("smtp_password", "SMTP password (write-only)", FieldType::Text { max: 1_000 }),
+        FieldSpec::new("smtp_password", "SMTP password (write-only)", FieldType::Text { max: 300 }),
         FieldSpec::new("recipients", "Recipients", FieldType::TextList { max_items: 50, max: 254 }),
-        FieldSpec::new("webhook_url", "Webhook URL", FieldType::Text { max: 2_000 }),
-        FieldSpec::new("webhook_secret", "Webhook secret (write-only)", FieldType::Text { max: 1_000 }),
+        FieldSpec::new("webhook_url", "Webhook URL", FieldType::Text { max: 300 }),
+        FieldSpec::new("webhook_secret", "Webhook secret (write-only)", FieldType::Text { max: 300 }),
     ],
     system_fields: &[sys("last_test_at", Shape::Timestamp), sys("last_test_result", Shape::Text)],
     ..BASE
