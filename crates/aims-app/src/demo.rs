@@ -56,6 +56,8 @@ impl App {
         let cast = crate::demo_documents::Cast { owner: &owner, admin: &admin, editor: &editor, auditor: &auditor, viewer: &viewer };
         self.seed_documented_information(&cast).await?;
         self.seed_improvement(&cast).await?;
+        // A pending invitation, so the members page shows one waiting to be accepted.
+        self.invite(&admin, "model.validator@demo.example", Role::Editor.as_str()).await?;
         self.seed_schedules(&cast).await?;
         Ok(Some(users))
     }

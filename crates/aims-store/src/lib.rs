@@ -14,6 +14,7 @@ pub mod activity;
 pub mod backup;
 pub mod error;
 pub mod files;
+pub mod members;
 pub mod migrate;
 pub mod model;
 pub mod notify;

@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_notifications.sql"),
         postgres: include_str!("../migrations/postgres/0012_notifications.sql"),
     },
+    Migration {
+        version: 16,
+        name: "members",
+        sqlite: include_str!("../migrations/sqlite/0016_members.sql"),
+        postgres: include_str!("../migrations/postgres/0016_members.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -23,6 +23,7 @@ mod impact;
 mod improvement_pages;
 mod layout;
 mod lists;
+mod members;
 mod objectives;
 mod page_index;
 mod page_spec;
@@ -99,6 +100,7 @@ pub fn router(app: App) -> Router {
         .merge(people::routes())
         .merge(communications::routes())
         .merge(actions::routes())
+        .merge(members::routes())
         .merge(schedule_pages::routes())
         .merge(soa::routes())
         .merge(gap::routes())

@@ -256,6 +256,12 @@ pub enum Op {
     CompetenceGaps,
     /// `POST notification-channels/{id}/send-test`.
     SendTest,
+    ListMembers,
+    GetMember,
+    ChangeMember,
+    ListInvitations,
+    Invite,
+    RevokeInvitation,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -292,6 +298,12 @@ impl Route {
             Op::PolicyDiff,
             Op::CompetenceGaps,
             Op::SendTest,
+            Op::ListMembers,
+            Op::GetMember,
+            Op::ChangeMember,
+            Op::ListInvitations,
+            Op::Invite,
+            Op::RevokeInvitation,
         ]
         .into_iter()
         .map(plain)
@@ -339,6 +351,12 @@ impl Route {
             (Op::PolicyDiff, _) => ("get", format!("{base}/policies/{{id}}/diff")),
             (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
             (Op::SendTest, _) => ("post", format!("{base}/notification-channels/{{id}}/send-test")),
+            (Op::ListMembers, _) => ("get", format!("{base}/members")),
+            (Op::GetMember, _) => ("get", format!("{base}/members/{{id}}")),
+            (Op::ChangeMember, _) => ("patch", format!("{base}/members/{{id}}")),
+            (Op::ListInvitations, _) => ("get", format!("{base}/invitations")),
+            (Op::Invite, _) => ("post", format!("{base}/invitations")),
+            (Op::RevokeInvitation, _) => ("delete", format!("{base}/invitations/{{id}}")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -393,7 +411,10 @@ impl Route {
             | Op::RevokeOthersToken
             | Op::UploadEvidence
             | Op::ReplaceEvidenceFile
-            | Op::SendTest => 1,
+            | Op::SendTest
+            | Op::ChangeMember
+            | Op::Invite
+            | Op::RevokeInvitation => 1,
             // An approved gate moves its AI system too.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition(_) => 1,
@@ -683,6 +704,27 @@ impl TestApp {
             (Op::SendTest, _) => {
                 let item = format!("{base}/notification-channels/{}", self.fresh(&kinds::NOTIFICATION_CHANNEL, org).await);
                 (Method::POST, format!("{item}/send-test"), Some(json!({})))
+            }
+            (Op::ListMembers, _) => (Method::GET, format!("{base}/members"), None),
+            (Op::GetMember, _) => (Method::GET, format!("{base}/members/{}", self.member("viewer").await.user_id), None),
+            (Op::ChangeMember, _) => {
+                // A member made for the call, so the walk's own members keep their roles.
+                let email = format!("{}@{org}.example", unique("member").to_lowercase());
+                let system = Actor::System("test");
+                self.app.create_member(&email, org, "viewer", "correct horse battery staple", None, &system).await.expect("member");
+                let id = self.app.member_by_email(&email, org).await.expect("member").user_id;
+                (Method::PATCH, format!("{base}/members/{id}"), Some(json!({"role": "auditor"})))
+            }
+            (Op::ListInvitations, _) => (Method::GET, format!("{base}/invitations"), None),
+            (Op::Invite, _) => {
+                let email = format!("{}@{org}.example", unique("invited").to_lowercase());
+                (Method::POST, format!("{base}/invitations"), Some(json!({"email": email, "role": "viewer"})))
+            }
+            (Op::RevokeInvitation, _) => {
+                let email = format!("{}@{org}.example", unique("invited").to_lowercase());
+                let owner = self.member("owner").await;
+                let (invitation, _) = self.app.invite(&owner, &email, "viewer").await.expect("invitation");
+                (Method::DELETE, format!("{base}/invitations/{}", invitation.id), None)
             }
             (op, Some(spec)) => {
                 let collection = match spec.parent {

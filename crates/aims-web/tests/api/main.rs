@@ -10,6 +10,7 @@ mod catalogue;
 mod conventions;
 mod documents;
 mod improvement;
+mod members;
 mod records;
 mod schedules;
 mod tenancy;
