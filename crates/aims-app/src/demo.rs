@@ -60,6 +60,7 @@ impl App {
         self.seed_review(&cast).await?;
         // A pending invitation, so the members page shows one waiting to be accepted.
         self.invite(&admin, "model.validator@demo.example", Role::Editor.as_str()).await?;
+        self.seed_schedules(&cast).await?;
         Ok(Some(users))
     }
 

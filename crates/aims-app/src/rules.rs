@@ -74,6 +74,8 @@ const REGISTRY: &[(&str, &dyn KindRules)] = &[
     ("nonconformity", &crate::improvement::NonconformityRules),
     ("audit", &crate::audit::AuditRules),
     ("finding", &crate::audit::FindingRules),
+    ("schedule", &crate::schedules::ScheduleRules),
+    ("notification_channel", &crate::schedules::ChannelRules),
 ];
 
 fn rules_of(spec: &KindSpec) -> &'static dyn KindRules {

@@ -161,6 +161,7 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("audit", &crate::audit::AuditEffects),
     ("finding", &crate::audit::FindingEffects),
     ("certificate", &crate::audit::CertificateEffects),
+    ("schedule", &crate::schedules::ScheduleEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {

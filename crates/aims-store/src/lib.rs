@@ -17,6 +17,7 @@ pub mod files;
 pub mod members;
 pub mod migrate;
 pub mod model;
+pub mod notify;
 pub mod onetime;
 pub mod orgs;
 pub mod page_json;

@@ -80,6 +80,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_records_search.sql"),
     },
     Migration {
+        version: 12,
+        name: "notifications",
+        sqlite: include_str!("../migrations/sqlite/0012_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0012_notifications.sql"),
+    },
+    Migration {
         version: 16,
         name: "members",
         sqlite: include_str!("../migrations/sqlite/0016_members.sql"),

@@ -134,6 +134,19 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         href: format!("/orgs/{slug}/actions#mine"),
         alert: my_overdue > 0,
     });
+    let (reviews_due, reviews_overdue) = crate::schedule_pages::my_counts(&state, &ctx).await?;
+    let org_overdue = crate::schedule_pages::org_overdue(&state, &ctx).await?;
+    kpis.push(Kpi {
+        label: "My reviews",
+        value: reviews_due.to_string(),
+        detail: match (reviews_due, reviews_overdue) {
+            (0, _) => format!("none due in two weeks · {org_overdue} overdue in the organisation"),
+            (_, 0) => format!("due in two weeks · none overdue · {org_overdue} in the organisation"),
+            (_, n) => format!("due in two weeks · {n} overdue · {org_overdue} in the organisation"),
+        },
+        href: format!("/orgs/{slug}/reviews-due"),
+        alert: reviews_overdue > 0,
+    });
     Ok(DashboardPage {
         shell: ctx.shell(Section::Dashboard),
         kpis,

@@ -113,6 +113,7 @@ pub(crate) enum Section {
     People,
     Improve,
     Audit,
+    Reviews,
     Actions,
     Activity,
     Tokens,
@@ -167,6 +168,7 @@ impl Shell {
             item("/people", "People & competence", "users", Section::People),
             item("/audits", "Audit", "search", Section::Audit),
             item("/nonconformities", "Improvement", "trending-up", Section::Improve),
+            item("/reviews-due", "Recurring reviews", "clock", Section::Reviews),
             item("/actions", "Actions", "check-circle", Section::Actions),
             item("/activity", "Activity log", "list", Section::Activity),
         ]

@@ -36,6 +36,7 @@ mod posted;
 mod recform;
 mod review_pages;
 mod risks;
+mod schedule_pages;
 mod soa;
 mod systems;
 mod text;
@@ -102,6 +103,7 @@ pub fn router(app: App) -> Router {
         .merge(communications::routes())
         .merge(actions::routes())
         .merge(members::routes())
+        .merge(schedule_pages::routes())
         .merge(soa::routes())
         .merge(gap::routes())
         .merge(pages::routes())

@@ -282,7 +282,7 @@ impl PageHooks for GatePrerequisites {
 
 /// Every kind whose pages are generated: those listed in `PAGES` and the scope.
 pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
-    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES).chain(crate::review_pages::PAGES).chain(crate::audit_pages::PAGES)
+    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES).chain(crate::review_pages::PAGES).chain(crate::audit_pages::PAGES).chain(crate::schedule_pages::PAGES)
 }
 
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and

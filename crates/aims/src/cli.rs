@@ -287,6 +287,14 @@ async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     });
+    aims_app::notify::set_public_url(&public_url);
+    match aims_app::scheduler::SchedulerSettings::from_env(&public_url) {
+        Ok(Some(settings)) => {
+            aims_app::scheduler::spawn(app.clone(), settings);
+        }
+        Ok(None) => eprintln!("scheduler: off ({}=0)", aims_app::scheduler::INTERVAL_ENV),
+        Err(e) => anyhow::bail!("{e}"),
+    }
     let router = server::router(app, &ServerSettings { public_url: public_url.clone() });
     eprintln!("listening on {public_url}");
     crate::return_freed_memory();

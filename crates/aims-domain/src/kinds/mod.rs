@@ -13,6 +13,7 @@ pub mod objectives;
 pub mod people;
 pub mod review;
 pub mod risk;
+pub mod schedules;
 
 use serde_json::{Map, Value};
 
@@ -28,6 +29,7 @@ pub use objectives::{MEASUREMENT, OBJECTIVE};
 pub use people::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
 pub use review::MANAGEMENT_REVIEW;
 pub use risk::{ACTION, RISK, RISK_CRITERIA, RISK_SOURCE};
+pub use schedules::{NOTIFICATION_CHANNEL, SCHEDULE};
 
 use crate::validate::{KindSpec, Revisions};
 
@@ -87,6 +89,8 @@ pub const ALL: &[&KindSpec] = &[
     &FINDING,
     &CERTIFICATE,
     &MANAGEMENT_REVIEW,
+    &SCHEDULE,
+    &NOTIFICATION_CHANNEL,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {

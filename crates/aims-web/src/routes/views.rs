@@ -27,6 +27,22 @@ fn revision_number(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiEr
 
 pub fn register(api: ApiBuilder) -> ApiBuilder {
     api.route(
+        HttpMethod::Post,
+        "/api/v1/orgs/{org}/notification-channels/{id}/send-test",
+        axum::routing::post(|State(app): State<App>, Path((_org, id)): Path<(String, String)>, Authed(member)| async move {
+            let (record, result) = app.send_test(&member, &id, &aims_app::notify::public_url()).await?;
+            ApiResult::Ok(axum::Json(json!({"result": result, "channel": record.to_json()})))
+        }),
+        Doc::new(
+            "notification-channels",
+            "send_test_notification_channel",
+            "Sends a test message through the channel (enabled or not) and records the outcome on it",
+        )
+        .org()
+        .param("id", "The channel id")
+        .ok(200, "What happened (sent, or failed: why) and the channel with its last test", None),
+    )
+    .route(
         HttpMethod::Get,
         "/api/v1/orgs/{org}/policies/{id}/diff",
         get(|State(app): State<App>, Path((_org, id)): Path<(String, String)>, Authed(member), QueryPairs(query)| async move {

@@ -22,6 +22,7 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::ListTokens | Op::CreateToken | Op::RevokeOwnToken => ALL,
         Op::Create | Op::Patch | Op::Archive | Op::ImportAiSystems | Op::UploadEvidence | Op::ReplaceEvidenceFile => WRITERS,
         Op::DownloadEvidence | Op::PolicyDiff | Op::CompetenceGaps => ALL,
+        Op::SendTest => WRITERS,
         // Everyone confirms having read a published policy.
         Op::Transition("acknowledge") => ALL,
         // Deciding on an improvement is management's; verifying effectiveness an editor's too.

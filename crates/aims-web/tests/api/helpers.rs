@@ -254,6 +254,8 @@ pub enum Op {
     ReplaceEvidenceFile,
     PolicyDiff,
     CompetenceGaps,
+    /// `POST notification-channels/{id}/send-test`.
+    SendTest,
     ListMembers,
     GetMember,
     ChangeMember,
@@ -296,6 +298,7 @@ impl Route {
             Op::ImportAiSystems,
             Op::PolicyDiff,
             Op::CompetenceGaps,
+            Op::SendTest,
             Op::ListMembers,
             Op::GetMember,
             Op::ChangeMember,
@@ -349,6 +352,7 @@ impl Route {
             (Op::ImportAiSystems, _) => ("post", format!("{base}/ai-systems/import")),
             (Op::PolicyDiff, _) => ("get", format!("{base}/policies/{{id}}/diff")),
             (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
+            (Op::SendTest, _) => ("post", format!("{base}/notification-channels/{{id}}/send-test")),
             (Op::ListMembers, _) => ("get", format!("{base}/members")),
             (Op::GetMember, _) => ("get", format!("{base}/members/{{id}}")),
             (Op::ChangeMember, _) => ("patch", format!("{base}/members/{{id}}")),
@@ -410,6 +414,7 @@ impl Route {
             | Op::RevokeOthersToken
             | Op::UploadEvidence
             | Op::ReplaceEvidenceFile
+            | Op::SendTest
             | Op::ChangeMember
             | Op::SignOutMember
             | Op::Invite
@@ -448,6 +453,9 @@ fn simple_input(spec: &KindSpec) -> Value {
         }
         "competence" => json!({"name": unique("Competence"), "required_for_roles": ["Model validator"]}),
         "communication" => json!({"subject": "AI policy launch", "audience": "All staff", "channel": "email"}),
+        "schedule" => json!({"title": unique("Review"), "subject": "policy_review", "frequency": "yearly", "next_due_on": "2026-01-31"}),
+        // Nothing listens on the discard port: a test message fails, and says so.
+        "notification_channel" => json!({"name": unique("Hook"), "channel_type": "webhook", "webhook_url": "http://127.0.0.1:9/"}),
         other => panic!("no sample for {other}"),
     }
 }
@@ -609,6 +617,8 @@ impl TestApp {
             "audit_programme" | "certificate" => "scope",
             "audit" => "criteria",
             "finding" => "description",
+            "schedule" => "instructions",
+            "notification_channel" => "name",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -750,6 +760,10 @@ impl TestApp {
                 (Method::GET, format!("{item}/diff?from=1"), None)
             }
             (Op::CompetenceGaps, _) => (Method::GET, format!("{base}/competence-gaps"), None),
+            (Op::SendTest, _) => {
+                let item = format!("{base}/notification-channels/{}", self.fresh(&kinds::NOTIFICATION_CHANNEL, org).await);
+                (Method::POST, format!("{item}/send-test"), Some(json!({})))
+            }
             (Op::ListMembers, _) => (Method::GET, format!("{base}/members"), None),
             (Op::GetMember, _) => (Method::GET, format!("{base}/members/{}", self.member("viewer").await.user_id), None),
             (Op::ChangeMember, _) => {
@@ -829,6 +843,7 @@ impl TestApp {
                             ("change", "complete") => &["start"],
                             ("management_review", "decide" | "close") => &["hold"],
                             ("certificate", "reinstate") => &["suspend"],
+                            ("schedule", "resume") => &["pause"],
                             _ => &[],
                         };
                         self.advance(org, &item, before).await;
@@ -843,7 +858,7 @@ impl TestApp {
                         }
                         let body = match (spec.kind, name) {
                             ("nonconformity", "verify" | "not-effective") => json!({"comment": "Checked"}),
-                            ("nonconformity", _) | ("improvement", "implement") | ("change", "start") => json!({}),
+                            ("nonconformity" | "schedule", _) | ("improvement", "implement") | ("change", "start") => json!({}),
                             ("improvement", "reject") => json!({"rationale": "Not now"}),
                             ("change", _) => json!({"note": "Reviewed"}),
                             ("management_review", "decide") => json!({"decision": "Keep the policy as it is"}),

@@ -14,6 +14,7 @@ mod improvement;
 mod members;
 mod records;
 mod review;
+mod schedules;
 mod tenancy;
 mod tokens;
 mod workflows;

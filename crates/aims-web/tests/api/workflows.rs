@@ -298,6 +298,21 @@ async fn case(t: &TestApp, kind: &str, name: &str) -> Case {
             }
             Case { path, involved: "auditor", part: "", uninvolved: "admin", body: json!({"reason": "As the body stated"}) }
         }
+        ("schedule", _) => {
+            let editor = user(t, "editor").await;
+            let path = create(
+                t,
+                "editor",
+                "schedules",
+                json!({"title": "Supplier review", "subject": "supplier_review", "frequency": "quarterly", "next_due_on": "2026-03-31", "owner_id": editor}),
+            )
+            .await;
+            if name == "resume" {
+                taken(&take(t, "editor", &path, "pause", &json!({})).await);
+            }
+            // Its owner marks it done, pauses and resumes it: no decision of others' work.
+            Case { path, involved: "editor", part: "", uninvolved: "admin", body: json!({}) }
+        }
         other => panic!("no separation-of-duties case for {other:?}: add one when declaring a transition"),
     }
 }
@@ -334,8 +349,8 @@ async fn every_declared_transition_keeps_its_separation_of_duties(backend: Backe
         }
     }
     assert_eq!(
-        exercised, 36,
-        "gate ×3, risk, impact, policy ×6, SoA, nonconformity ×6, improvement ×3, change ×3, management review ×3, audit ×4, finding, certificate ×4"
+        exercised, 39,
+        "gate ×3, risk, impact, policy ×6, SoA, nonconformity ×6, improvement ×3, change ×3, management review ×3, audit ×4, finding, certificate ×4, schedule ×3"
     );
 }
 
