@@ -72,6 +72,8 @@ const REGISTRY: &[(&str, &dyn KindRules)] = &[
     ("measurement", &MeasurementRules),
     ("impact_assessment", &ImpactRules),
     ("nonconformity", &crate::improvement::NonconformityRules),
+    ("incident", &crate::operations::IncidentRules),
+    ("concern", &crate::operations::ConcernRules),
 ];
 
 fn rules_of(spec: &KindSpec) -> &'static dyn KindRules {

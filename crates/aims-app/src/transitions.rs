@@ -149,6 +149,9 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("nonconformity", &crate::improvement::NonconformityEffects),
     ("improvement", &crate::improvement::ImprovementEffects),
     ("change", &crate::improvement::ChangeEffects),
+    ("supplier_review", &crate::operations::SupplierReviewEffects),
+    ("incident", &crate::operations::IncidentEffects),
+    ("concern", &crate::operations::ConcernEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {

@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_records_search.sql"),
         postgres: include_str!("../migrations/postgres/0011_records_search.sql"),
     },
+    Migration {
+        version: 13,
+        name: "concern_status_tokens",
+        sqlite: include_str!("../migrations/sqlite/0013_concern_status_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0013_concern_status_tokens.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -9,6 +9,7 @@ pub mod improvement;
 pub mod inventory;
 pub mod lifecycle;
 pub mod objectives;
+pub mod operations;
 pub mod people;
 pub mod risk;
 
@@ -22,6 +23,7 @@ pub use improvement::{CHANGE, IMPROVEMENT, NONCONFORMITY};
 pub use inventory::{AI_SYSTEM, DATASET, RESOURCE, SUPPLIER};
 pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
 pub use objectives::{MEASUREMENT, OBJECTIVE};
+pub use operations::{CONCERN, INCIDENT, SUPPLIER_REVIEW};
 pub use people::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
 pub use risk::{ACTION, RISK, RISK_CRITERIA, RISK_SOURCE};
 
@@ -58,6 +60,7 @@ pub const ALL: &[&KindSpec] = &[
     &RESOURCE,
     &DATASET,
     &SUPPLIER,
+    &SUPPLIER_REVIEW,
     &GATE,
     &LIFECYCLE_RECORD,
     &GATE_REQUIREMENT,
@@ -77,6 +80,8 @@ pub const ALL: &[&KindSpec] = &[
     &NONCONFORMITY,
     &IMPROVEMENT,
     &CHANGE,
+    &INCIDENT,
+    &CONCERN,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {
