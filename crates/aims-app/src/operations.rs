@@ -343,6 +343,13 @@ impl App {
         Ok(ReceivedConcern { token, state: record.state.unwrap_or_default() })
     }
 
+    /// The name of the organisation `org_slug`, for its public pages (not found when there is
+    /// none).
+    pub async fn public_org_name(&self, org_slug: &str) -> AppResult<String> {
+        let org = aims_store::orgs::by_slug(&self.db, org_slug).await?.ok_or_else(|| AppError::NotFound("organisation".into()))?;
+        Ok(org.name)
+    }
+
     /// The state and public answer of the concern whose status token this is, in the
     /// organisation `org_slug` only: anything else (an unknown token, another organisation's
     /// slug, an archived concern) is not found.

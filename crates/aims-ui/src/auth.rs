@@ -49,7 +49,7 @@ impl AttemptLimiter {
 
 /// The client's address when the server provides it (`into_make_service_with_connect_info`);
 /// otherwise one shared key, so the limit still applies, to everyone together.
-pub(crate) struct ClientIp(IpAddr);
+pub(crate) struct ClientIp(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;

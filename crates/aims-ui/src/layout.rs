@@ -112,6 +112,7 @@ pub(crate) enum Section {
     Objectives,
     People,
     Improve,
+    Operate,
     Actions,
     Activity,
     Tokens,
@@ -145,7 +146,7 @@ pub(crate) struct NavItem {
 
 /// Areas of the product that are planned but not built yet, shown disabled in the sidebar so
 /// people see where the product is going without dead links.
-pub(crate) const COMING_SOON: &[(&str, &str)] = &[("Audits", "search"), ("Management review", "briefcase"), ("Incidents", "flag")];
+pub(crate) const COMING_SOON: &[(&str, &str)] = &[("Audits", "search"), ("Management review", "briefcase")];
 
 impl Shell {
     pub fn nav(&self) -> Vec<NavItem> {
@@ -162,6 +163,7 @@ impl Shell {
             item("/policies", "Policies", "file", Section::Policies),
             item("/objectives", "Objectives", "target", Section::Objectives),
             item("/people", "People & competence", "users", Section::People),
+            item("/incidents", "Operation", "flag", Section::Operate),
             item("/nonconformities", "Improvement", "trending-up", Section::Improve),
             item("/actions", "Actions", "check-circle", Section::Actions),
             item("/activity", "Activity log", "list", Section::Activity),

@@ -24,6 +24,7 @@ mod improvement_pages;
 mod layout;
 mod lists;
 mod objectives;
+mod operations_pages;
 mod page_index;
 mod page_spec;
 mod pages;
@@ -37,6 +38,7 @@ mod soa;
 mod systems;
 mod text;
 mod tokens;
+mod trust;
 
 use std::sync::Arc;
 
@@ -102,6 +104,7 @@ pub fn router(app: App) -> Router {
         .merge(gap::routes())
         .merge(pages::routes())
         .merge(page_index::routes())
+        .merge(trust::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(picker::remember_search))
         .layer(map_response(layout::security_headers))
