@@ -325,7 +325,10 @@ impl App {
         for key in object.keys().filter(|k| !public.contains(&k.as_str())) {
             errors.push(key.clone(), "unknown_field", format!("a concern takes only: {}", public.join(", ")));
         }
-        let mut document = match CONCERN.validate_create(input, &[]) {
+        // The organisation's own fields are refused as unknown, once, not validated too.
+        let known: Map<String, Value> =
+            object.iter().filter(|(k, _)| public.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut document = match CONCERN.validate_create(&Value::Object(known), &[]) {
             Ok(document) => document,
             Err(e) => {
                 errors.0.extend(e.0);

@@ -254,6 +254,10 @@ pub enum Op {
     ReplaceEvidenceFile,
     PolicyDiff,
     CompetenceGaps,
+    /// `POST /api/v1/public/{org}/concerns`: the public intake, no account needed.
+    PublicConcern,
+    /// `GET /api/v1/public/{org}/concerns/{token}`: a concern's state by its private link.
+    PublicConcernStatus,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -289,6 +293,8 @@ impl Route {
             Op::ImportAiSystems,
             Op::PolicyDiff,
             Op::CompetenceGaps,
+            Op::PublicConcern,
+            Op::PublicConcernStatus,
         ]
         .into_iter()
         .map(plain)
@@ -335,6 +341,8 @@ impl Route {
             (Op::ImportAiSystems, _) => ("post", format!("{base}/ai-systems/import")),
             (Op::PolicyDiff, _) => ("get", format!("{base}/policies/{{id}}/diff")),
             (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
+            (Op::PublicConcern, _) => ("post", "/api/v1/public/{org}/concerns".to_owned()),
+            (Op::PublicConcernStatus, _) => ("get", "/api/v1/public/{org}/concerns/{token}".to_owned()),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -371,7 +379,7 @@ impl Route {
     }
 
     pub fn public(self) -> bool {
-        matches!(self.op, Op::Healthz | Op::Metrics | Op::OpenApi)
+        matches!(self.op, Op::Healthz | Op::Metrics | Op::OpenApi | Op::PublicConcern | Op::PublicConcernStatus)
     }
 
     /// How many records a successful call changes (so how many events it adds).
@@ -380,6 +388,9 @@ impl Route {
         match self.op {
             // A new or archived measurement updates its objective's figures too.
             Op::Create | Op::Archive if kind == "measurement" => 2,
+            Op::PublicConcern => 1,
+            // Triage writes the concern and the record it is triaged into.
+            Op::Transition("to-incident" | "to-nonconformity" | "to-improvement") => 2,
             Op::ImportAiSystems
             | Op::Create
             | Op::Patch
@@ -422,6 +433,7 @@ fn simple_input(spec: &KindSpec) -> Value {
         }
         "competence" => json!({"name": unique("Competence"), "required_for_roles": ["Model validator"]}),
         "communication" => json!({"subject": "AI policy launch", "audience": "All staff", "channel": "email"}),
+        "supplier" => json!({"name": unique("Supplier")}),
         other => panic!("no sample for {other}"),
     }
 }
@@ -493,6 +505,14 @@ impl TestApp {
                 json!({"title": unique("Improvement"), "opportunity": "Do better", "source": "review", "outcome": "Done better"})
             }
             "change" => json!({"title": unique("Change"), "purpose": "Grow the scope"}),
+            // Ready for every step: rated and decided, contained.
+            "supplier_review" => json!({
+                "title": unique("Review"), "supplier_id": self.fresh_id(&kinds::SUPPLIER, org).await, "reviewed_on": "2026-03-01",
+                "risk_rating": "low", "outcome": "approved"
+            }),
+            "incident" => json!({"title": unique("Incident"), "description": "Wrong answers", "detected_on": "2026-03-01",
+                                 "severity": "medium", "containment": "Feature switched off"}),
+            "concern" => json!({"subject": unique("Concern"), "description": "It answered wrongly"}),
             _ => simple_input(spec),
         }
     }
@@ -529,6 +549,9 @@ impl TestApp {
             "nonconformity" => "description",
             "improvement" => "opportunity",
             "change" => "purpose",
+            "supplier_review" => "model_lineage",
+            "incident" => "description",
+            "concern" => "internal_notes",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -546,7 +569,7 @@ impl TestApp {
         let token = if org == "acme" && spec.kind == "risk" {
             // The editor may accept a risk within the threshold that they neither wrote nor own.
             self.token("author").to_owned()
-        } else if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "policy") {
+        } else if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "policy" | "supplier_review") {
             self.token("editor").to_owned()
         } else {
             self.admin_token(org)
@@ -670,6 +693,16 @@ impl TestApp {
                 (Method::GET, format!("{item}/diff?from=1"), None)
             }
             (Op::CompetenceGaps, _) => (Method::GET, format!("{base}/competence-gaps"), None),
+            (Op::PublicConcern, _) => (
+                Method::POST,
+                format!("/api/v1/public/{org}/concerns"),
+                Some(json!({"subject": unique("Concern"), "description": "The chatbot was rude"})),
+            ),
+            (Op::PublicConcernStatus, _) => {
+                let input = json!({"subject": unique("Concern"), "description": "Where is my answer?"});
+                let received = self.app.submit_public_concern(&unique("source"), org, &input).await.expect("concern");
+                (Method::GET, format!("/api/v1/public/{org}/concerns/{}", received.token), None)
+            }
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{}/{}", parent.collection, self.fresh_parent(spec, org).await, spec.collection),
@@ -708,6 +741,9 @@ impl TestApp {
                             ("nonconformity", "verify" | "not-effective") => &["correct", "analyse", "plan", "request-verification"],
                             ("improvement", "implement") => &["accept"],
                             ("change", "complete") => &["start"],
+                            ("supplier_review", "complete" | "return") => &["submit"],
+                            ("incident", "contain" | "resolve") => &["triage"],
+                            ("incident", "close") => &["triage", "resolve"],
                             _ => &[],
                         };
                         self.advance(org, &item, before).await;
@@ -722,7 +758,10 @@ impl TestApp {
                         }
                         let body = match (spec.kind, name) {
                             ("nonconformity", "verify" | "not-effective") => json!({"comment": "Checked"}),
-                            ("nonconformity", _) | ("improvement", "implement") | ("change", "start") => json!({}),
+                            ("nonconformity" | "incident", _) | ("improvement", "implement") | ("change", "start") => json!({}),
+                            ("concern", "close") => json!({"answer": "Thank you; fixed"}),
+                            ("supplier_review", "submit") => json!({}),
+                            ("concern", _) => json!({"note": "Triaged"}),
                             ("improvement", "reject") => json!({"rationale": "Not now"}),
                             ("change", _) => json!({"note": "Reviewed"}),
                             (_, "accept") => json!({"rationale": "Low residual risk"}),
