@@ -19,6 +19,7 @@ mod improvement;
 mod lists;
 mod module_graph;
 mod objectives_people;
+mod operations;
 mod page_index;
 mod record_pages;
 mod scale;
