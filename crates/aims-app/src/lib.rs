@@ -15,6 +15,7 @@ mod gates;
 pub mod import;
 pub mod improvement;
 pub mod list_query;
+pub mod members;
 pub mod operations;
 pub mod orgs;
 pub mod people;

@@ -124,6 +124,7 @@ impl App {
                 if failures.is_some() {
                     throttle::clear(&self.db, email.as_str(), source).await?;
                 }
+                users::record_sign_in(&self.db, &user.id, &clock::format(now)).await?;
                 Ok(user)
             }
             _ => {

@@ -120,6 +120,22 @@ pub fn separation_of_duties<Id: PartialEq + Copy>(actor: Id, involved: &[(Involv
     Ok(())
 }
 
+/// A change to a membership (its role, or whether it is active), judged once for the API, the
+/// pages and the invitations: it needs `ManageOrganization`; nobody changes their own
+/// membership, so nobody raises their own role; and only an owner grants the owner role or
+/// changes an owner's membership (an admin cannot make or unmake owners).
+pub fn may_change_membership(actor: Role, own: bool, current: Option<Role>, new: Role) -> Result<(), Denied> {
+    authorize(actor, Action::ManageOrganization)?;
+    if own {
+        return Err(Denied::SeparationOfDuties("(self) nobody changes their own role or membership".into()));
+    }
+    let touches_owner = new == Role::Owner || current == Some(Role::Owner);
+    if touches_owner && actor != Role::Owner {
+        return Err(Denied::Role { role: actor, action: "grant or change the owner role", allowed: Role::Owner.as_str().into() });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +154,26 @@ mod tests {
         let sod = separation_of_duties(1, &[(Involvement::Requester, Some(1))]).unwrap_err();
         assert!(sod.to_string().contains("separation-of-duties"));
         assert!(separation_of_duties(1, &[(Involvement::Requester, Some(2)), (Involvement::Owner, None)]).is_ok());
+    }
+
+    #[test]
+    fn membership_changes_follow_one_rule() {
+        for actor in Role::ALL {
+            for current in Role::ALL {
+                for new in Role::ALL {
+                    let verdict = may_change_membership(actor, false, Some(current), new);
+                    let expected = match actor {
+                        Role::Owner => true,
+                        Role::Admin => current != Role::Owner && new != Role::Owner,
+                        _ => false,
+                    };
+                    assert_eq!(verdict.is_ok(), expected, "{actor:?} changing {current:?} to {new:?}");
+                    let own = may_change_membership(actor, true, Some(current), new);
+                    assert!(own.is_err(), "{actor:?} changed their own membership");
+                }
+            }
+        }
+        let own = may_change_membership(Role::Owner, true, Some(Role::Admin), Role::Owner).unwrap_err();
+        assert!(own.to_string().starts_with("rule separation-of-duties: (self)"));
     }
 }

@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_concern_status_tokens.sql"),
         postgres: include_str!("../migrations/postgres/0013_concern_status_tokens.sql"),
     },
+    Migration {
+        version: 16,
+        name: "members",
+        sqlite: include_str!("../migrations/sqlite/0016_members.sql"),
+        postgres: include_str!("../migrations/postgres/0016_members.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
@@ -113,8 +119,13 @@ pub async fn run(db: &Db) -> StoreResult<MigrationReport> {
     if current > known_version() {
         return Err(StoreError::SchemaTooNew { found: current, known: known_version() });
     }
+    // Every migration not yet applied, not only those above the highest applied: migrations
+    // made on parallel branches land with numbers below one already released (13 after 16).
+    let done: Vec<i64> = on_pool!(db, pool => {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM schema_migrations").fetch_all(pool).await?
+    });
     let mut applied = Vec::new();
-    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for migration in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
         let mut tx = db.begin_write().await?;
         let script = match db {
             Db::Sqlite(..) => migration.sqlite,

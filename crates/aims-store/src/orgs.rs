@@ -26,6 +26,11 @@ pub async fn by_slug(db: &Db, slug: &str) -> StoreResult<Option<Organization>> {
     Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).fetch_optional(pool).await?))
 }
 
+pub async fn by_id(db: &Db, id: &str) -> StoreResult<Option<Organization>> {
+    let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1");
+    Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
+}
+
 pub async fn all(db: &Db) -> StoreResult<Vec<Organization>> {
     let sql = format!("SELECT {ORG_COLUMNS} FROM organizations ORDER BY slug");
     Ok(on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?))
@@ -76,7 +81,7 @@ pub(crate) fn member_from_row(row: MemberRow) -> StoreResult<Member> {
 
 /// The membership of an active user in the organisation with `slug`.
 pub async fn member(db: &Db, slug: &str, user_id: &str) -> StoreResult<Option<Member>> {
-    let sql = format!("{MEMBER_SELECT} WHERE o.slug = $1 AND u.id = $2 AND u.active = TRUE");
+    let sql = format!("{MEMBER_SELECT} WHERE o.slug = $1 AND u.id = $2 AND u.active = TRUE AND m.active = TRUE");
     let row: Option<MemberRow> =
         on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(slug).bind(user_id).fetch_optional(pool).await?);
     row.map(member_from_row).transpose()
@@ -84,7 +89,7 @@ pub async fn member(db: &Db, slug: &str, user_id: &str) -> StoreResult<Option<Me
 
 /// Every membership of a user, for the organisation switcher.
 pub async fn memberships_of(db: &Db, user_id: &str) -> StoreResult<Vec<Member>> {
-    let sql = format!("{MEMBER_SELECT} WHERE u.id = $1 ORDER BY o.slug");
+    let sql = format!("{MEMBER_SELECT} WHERE u.id = $1 AND m.active = TRUE ORDER BY o.slug");
     let rows: Vec<MemberRow> = on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(user_id).fetch_all(pool).await?);
     rows.into_iter().map(member_from_row).collect()
 }

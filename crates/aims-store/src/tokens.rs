@@ -140,7 +140,7 @@ macro_rules! token_joins_from {
 /// The condition of a valid token: `$1` its hash, `$2` now.
 macro_rules! token_valid {
     () => {
-        "t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE"
+        "t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = TRUE AND m.active = TRUE"
     };
 }
 

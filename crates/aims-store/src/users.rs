@@ -93,3 +93,35 @@ pub async fn org_ids(tx: &mut WriteTx, user_id: &str) -> StoreResult<Vec<String>
         tx.query("SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY org_id").bind(user_id).fetch_all().await?;
     Ok(rows.into_iter().map(|(org_id,)| org_id).collect())
 }
+
+/// Records an interactive sign-in (not an API token's use).
+pub async fn record_sign_in(db: &Db, user_id: &str, now: &str) -> StoreResult<()> {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2").bind(now).bind(user_id).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Changes a person's display name.
+pub async fn set_display_name(tx: &mut WriteTx, user_id: &str, display_name: &str, now: &str) -> StoreResult<()> {
+    tx.query("UPDATE users SET display_name = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+        .bind(display_name)
+        .bind(now)
+        .bind(user_id)
+        .execute()
+        .await?;
+    Ok(())
+}
+
+/// The stored password hash of a user by id (to check the current password before a change).
+pub async fn password_hash_of(tx: &mut WriteTx, user_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        tx.query("SELECT password_hash FROM users WHERE id = $1 AND active = TRUE").bind(user_id).fetch_optional().await?;
+    Ok(row.and_then(|(hash,)| hash))
+}
+
+/// Ends a user's sessions except `keep` (the one changing the password stays signed in).
+pub async fn end_other_sessions(tx: &mut WriteTx, user_id: &str, keep: Option<&str>) -> StoreResult<()> {
+    tx.query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)").bind(user_id).bind(keep).execute().await?;
+    Ok(())
+}

@@ -39,7 +39,7 @@ impl AttemptLimiter {
     }
 
     /// Counts one attempt from `ip`; `false` when it is over the limit.
-    fn allow(&self, ip: IpAddr) -> bool {
+    pub(crate) fn allow(&self, ip: IpAddr) -> bool {
         if self.0.len() > RETAIN_ABOVE {
             self.0.retain_recent();
         }
@@ -49,7 +49,7 @@ impl AttemptLimiter {
 
 /// The client's address when the server provides it (`into_make_service_with_connect_info`);
 /// otherwise one shared key, so the limit still applies, to everyone together.
-pub(crate) struct ClientIp(pub IpAddr);
+pub(crate) struct ClientIp(pub(crate) IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -60,9 +60,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-const TOO_MANY: &str = "Too many attempts from your network. Please wait a minute and try again.";
+pub(crate) const TOO_MANY: &str = "Too many attempts from your network. Please wait a minute and try again.";
 
-async fn sign_in(session: &Session, user_id: &str) -> Result<(), UiError> {
+pub(crate) async fn sign_in(session: &Session, user_id: &str) -> Result<(), UiError> {
     // A new session id on sign-in, so an id planted before sign-in is worthless after it.
     session.cycle_id().await.map_err(internal)?;
     session.insert(USER_ID_KEY, user_id).await.map_err(internal)

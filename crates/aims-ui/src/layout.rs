@@ -116,6 +116,8 @@ pub(crate) enum Section {
     Actions,
     Activity,
     Tokens,
+    Members,
+    Account,
 }
 
 pub(crate) struct OrgLink {
@@ -177,6 +179,19 @@ impl Shell {
             icon: "key",
             active: self.section == Section::Tokens,
         }
+    }
+
+    pub fn members_item(&self) -> NavItem {
+        NavItem {
+            href: format!("/orgs/{}/members", self.org_slug),
+            label: "Members",
+            icon: "users",
+            active: self.section == Section::Members,
+        }
+    }
+
+    pub fn account_href(&self) -> String {
+        format!("/orgs/{}/account", self.org_slug)
     }
 
     pub fn coming_soon(&self) -> &'static [(&'static str, &'static str)] {

@@ -23,6 +23,7 @@ mod impact;
 mod improvement_pages;
 mod layout;
 mod lists;
+mod members;
 mod objectives;
 mod operations_pages;
 mod page_index;
@@ -100,6 +101,7 @@ pub fn router(app: App) -> Router {
         .merge(people::routes())
         .merge(communications::routes())
         .merge(actions::routes())
+        .merge(members::routes())
         .merge(soa::routes())
         .merge(gap::routes())
         .merge(pages::routes())

@@ -17,6 +17,7 @@ use tower_sessions::SessionManagerLayer;
 mod documents;
 mod improvement;
 mod lists;
+mod members;
 mod module_graph;
 mod objectives_people;
 mod operations;

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod evidence;
 pub mod import;
+pub mod members;
 pub mod meta;
 pub mod public;
 pub mod records;

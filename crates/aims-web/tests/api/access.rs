@@ -22,6 +22,8 @@ fn allowed(route: Route) -> &'static [&'static str] {
         // Deciding on an improvement is management's; verifying effectiveness an editor's too.
         Op::Transition("accept") if route.spec.is_some_and(|s| s.kind == "improvement") => MANAGERS,
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
+        Op::ListMembers | Op::GetMember => ALL,
+        Op::ChangeMember | Op::ListInvitations | Op::Invite | Op::RevokeInvitation => MANAGERS,
         // Approving a gate and signing off an assessment need an approver (never the editor
         // who requested or wrote it); the requester may withdraw a gate; a residual risk within
         // the threshold may be accepted by an editor.

@@ -258,6 +258,12 @@ pub enum Op {
     PublicConcern,
     /// `GET /api/v1/public/{org}/concerns/{token}`: a concern's state by its private link.
     PublicConcernStatus,
+    ListMembers,
+    GetMember,
+    ChangeMember,
+    ListInvitations,
+    Invite,
+    RevokeInvitation,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -295,6 +301,12 @@ impl Route {
             Op::CompetenceGaps,
             Op::PublicConcern,
             Op::PublicConcernStatus,
+            Op::ListMembers,
+            Op::GetMember,
+            Op::ChangeMember,
+            Op::ListInvitations,
+            Op::Invite,
+            Op::RevokeInvitation,
         ]
         .into_iter()
         .map(plain)
@@ -343,6 +355,12 @@ impl Route {
             (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
             (Op::PublicConcern, _) => ("post", "/api/v1/public/{org}/concerns".to_owned()),
             (Op::PublicConcernStatus, _) => ("get", "/api/v1/public/{org}/concerns/{token}".to_owned()),
+            (Op::ListMembers, _) => ("get", format!("{base}/members")),
+            (Op::GetMember, _) => ("get", format!("{base}/members/{{id}}")),
+            (Op::ChangeMember, _) => ("patch", format!("{base}/members/{{id}}")),
+            (Op::ListInvitations, _) => ("get", format!("{base}/invitations")),
+            (Op::Invite, _) => ("post", format!("{base}/invitations")),
+            (Op::RevokeInvitation, _) => ("delete", format!("{base}/invitations/{{id}}")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -399,7 +417,10 @@ impl Route {
             | Op::RevokeOwnToken
             | Op::RevokeOthersToken
             | Op::UploadEvidence
-            | Op::ReplaceEvidenceFile => 1,
+            | Op::ReplaceEvidenceFile
+            | Op::ChangeMember
+            | Op::Invite
+            | Op::RevokeInvitation => 1,
             // An approved gate moves its AI system too.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition(_) => 1,
@@ -702,6 +723,27 @@ impl TestApp {
                 let input = json!({"subject": unique("Concern"), "description": "Where is my answer?"});
                 let received = self.app.submit_public_concern(&unique("source"), org, &input).await.expect("concern");
                 (Method::GET, format!("/api/v1/public/{org}/concerns/{}", received.token), None)
+            }
+            (Op::ListMembers, _) => (Method::GET, format!("{base}/members"), None),
+            (Op::GetMember, _) => (Method::GET, format!("{base}/members/{}", self.member("viewer").await.user_id), None),
+            (Op::ChangeMember, _) => {
+                // A member made for the call, so the walk's own members keep their roles.
+                let email = format!("{}@{org}.example", unique("member").to_lowercase());
+                let system = Actor::System("test");
+                self.app.create_member(&email, org, "viewer", "correct horse battery staple", None, &system).await.expect("member");
+                let id = self.app.member_by_email(&email, org).await.expect("member").user_id;
+                (Method::PATCH, format!("{base}/members/{id}"), Some(json!({"role": "auditor"})))
+            }
+            (Op::ListInvitations, _) => (Method::GET, format!("{base}/invitations"), None),
+            (Op::Invite, _) => {
+                let email = format!("{}@{org}.example", unique("invited").to_lowercase());
+                (Method::POST, format!("{base}/invitations"), Some(json!({"email": email, "role": "viewer"})))
+            }
+            (Op::RevokeInvitation, _) => {
+                let email = format!("{}@{org}.example", unique("invited").to_lowercase());
+                let owner = self.member("owner").await;
+                let (invitation, _) = self.app.invite(&owner, &email, "viewer").await.expect("invitation");
+                (Method::DELETE, format!("{base}/invitations/{}", invitation.id), None)
             }
             (op, Some(spec)) => {
                 let collection = match spec.parent {
