@@ -56,6 +56,7 @@ impl App {
         let cast = crate::demo_documents::Cast { owner: &owner, admin: &admin, editor: &editor, auditor: &auditor, viewer: &viewer };
         self.seed_documented_information(&cast).await?;
         self.seed_improvement(&cast).await?;
+        self.seed_operations(&cast).await?;
         self.seed_audit(&cast).await?;
         self.seed_review(&cast).await?;
         // A pending invitation, so the members page shows one waiting to be accepted.

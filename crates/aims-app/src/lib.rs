@@ -10,6 +10,7 @@ pub mod demo;
 mod demo_audit;
 mod demo_documents;
 mod demo_improvement;
+mod demo_operations;
 mod demo_review;
 mod demo_schedules;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod improvement;
 pub mod list_query;
 pub mod members;
 pub mod notify;
+pub mod operations;
 pub mod orgs;
 pub mod people;
 pub mod policies;
@@ -55,6 +57,8 @@ pub struct App {
     pub max_upload_bytes: usize,
     /// Token checks the hot reads may reuse while the auth generation holds.
     pub(crate) token_checks: Arc<token_checks::TokenChecks>,
+    /// Concerns sent through the public intake per source, in this process.
+    pub(crate) intake_limiter: Arc<operations::IntakeLimiter>,
 }
 
 /// The default upload limit: 25 MiB.
@@ -84,7 +88,14 @@ impl App {
         let report = aims_store::migrate::run(&db).await?;
         aims_store::records::backfill_documents(&db).await?;
         let catalogue = Iso42001::shipped().map_err(AppError::Validation)?;
-        let app = Self { db, files, catalogue: Arc::new(catalogue), max_upload_bytes, token_checks: Arc::default() };
+        let app = Self {
+            db,
+            files,
+            catalogue: Arc::new(catalogue),
+            max_upload_bytes,
+            token_checks: Arc::default(),
+            intake_limiter: Arc::default(),
+        };
         app.backfill_org_defaults().await?;
         Ok((app, report))
     }

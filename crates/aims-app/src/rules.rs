@@ -76,6 +76,8 @@ const REGISTRY: &[(&str, &dyn KindRules)] = &[
     ("finding", &crate::audit::FindingRules),
     ("schedule", &crate::schedules::ScheduleRules),
     ("notification_channel", &crate::schedules::ChannelRules),
+    ("incident", &crate::operations::IncidentRules),
+    ("concern", &crate::operations::ConcernRules),
 ];
 
 fn rules_of(spec: &KindSpec) -> &'static dyn KindRules {

@@ -162,6 +162,9 @@ const REGISTRY: &[(&str, &dyn Effects)] = &[
     ("finding", &crate::audit::FindingEffects),
     ("certificate", &crate::audit::CertificateEffects),
     ("schedule", &crate::schedules::ScheduleEffects),
+    ("supplier_review", &crate::operations::SupplierReviewEffects),
+    ("incident", &crate::operations::IncidentEffects),
+    ("concern", &crate::operations::ConcernEffects),
 ];
 
 pub(crate) fn effects_of(spec: &KindSpec) -> &'static dyn Effects {

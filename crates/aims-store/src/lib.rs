@@ -12,6 +12,7 @@
 mod db;
 pub mod activity;
 pub mod backup;
+pub mod concern_tokens;
 pub mod error;
 pub mod files;
 pub mod members;

@@ -114,6 +114,7 @@ pub(crate) enum Section {
     Improve,
     Audit,
     Reviews,
+    Operate,
     Actions,
     Activity,
     Tokens,
@@ -147,10 +148,6 @@ pub(crate) struct NavItem {
     pub active: bool,
 }
 
-/// Areas of the product that are planned but not built yet, shown disabled in the sidebar so
-/// people see where the product is going without dead links.
-pub(crate) const COMING_SOON: &[(&str, &str)] = &[("Management review", "briefcase"), ("Incidents", "flag")];
-
 impl Shell {
     pub fn nav(&self) -> Vec<NavItem> {
         let base = format!("/orgs/{}", self.org_slug);
@@ -166,6 +163,7 @@ impl Shell {
             item("/policies", "Policies", "file", Section::Policies),
             item("/objectives", "Objectives", "target", Section::Objectives),
             item("/people", "People & competence", "users", Section::People),
+            item("/incidents", "Operation", "flag", Section::Operate),
             item("/audits", "Audit", "search", Section::Audit),
             item("/nonconformities", "Improvement", "trending-up", Section::Improve),
             item("/reviews-due", "Recurring reviews", "clock", Section::Reviews),
@@ -194,10 +192,6 @@ impl Shell {
 
     pub fn account_href(&self) -> String {
         format!("/orgs/{}/account", self.org_slug)
-    }
-
-    pub fn coming_soon(&self) -> &'static [(&'static str, &'static str)] {
-        COMING_SOON
     }
 
     pub fn org_initial(&self) -> String {

@@ -26,6 +26,7 @@ mod layout;
 mod lists;
 mod members;
 mod objectives;
+mod operations_pages;
 mod page_index;
 mod page_spec;
 mod pages;
@@ -41,6 +42,7 @@ mod soa;
 mod systems;
 mod text;
 mod tokens;
+mod trust;
 
 use std::sync::Arc;
 
@@ -108,6 +110,7 @@ pub fn router(app: App) -> Router {
         .merge(gap::routes())
         .merge(pages::routes())
         .merge(page_index::routes())
+        .merge(trust::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(picker::remember_search))
         .layer(map_response(layout::security_headers))

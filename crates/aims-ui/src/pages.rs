@@ -7,7 +7,7 @@
 
 use aims_domain::kinds::{
     self, ACTION, COMMUNICATION, COMPETENCE, CONTEXT_ISSUE, DATASET, GATE, GATE_REQUIREMENT, IMPACT_ASSESSMENT, INTERESTED_PARTY,
-    LIFECYCLE_RECORD, OBJECTIVE, RISK_SOURCE, SCOPE, SUPPLIER, TRAINING,
+    LIFECYCLE_RECORD, OBJECTIVE, RISK_SOURCE, SCOPE, TRAINING,
 };
 use aims_domain::validate::{FieldSpec, Revisions};
 use aims_domain::workflow::TransitionSpec;
@@ -75,16 +75,6 @@ pub(crate) static PAGES: &[PageSpec] = &[
         serves: "Clause 4.2",
         intro: "The parties whose needs and expectations the AI management system takes into account, and which of them it addresses.",
         section: Section::Gap,
-        ..PAGE
-    },
-    PageSpec {
-        kind: &SUPPLIER,
-        title_field: "name",
-        columns: &["owner_id", "contact_email"],
-        facts: &["owner_id"],
-        serves: "A.10.3",
-        intro: "Suppliers of AI systems, models, data and services, with what the organisation relies on them for.",
-        section: Section::AiSystems,
         ..PAGE
     },
     PageSpec {
@@ -282,7 +272,14 @@ impl PageHooks for GatePrerequisites {
 
 /// Every kind whose pages are generated: those listed in `PAGES` and the scope.
 pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
-    PAGES.iter().chain([&SCOPE_PAGE]).chain(crate::improvement_pages::PAGES).chain(crate::review_pages::PAGES).chain(crate::audit_pages::PAGES).chain(crate::schedule_pages::PAGES)
+    PAGES
+        .iter()
+        .chain([&SCOPE_PAGE])
+        .chain(crate::improvement_pages::PAGES)
+        .chain(crate::review_pages::PAGES)
+        .chain(crate::audit_pages::PAGES)
+        .chain(crate::schedule_pages::PAGES)
+        .chain(crate::operations_pages::PAGES)
 }
 
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and

@@ -97,7 +97,7 @@ pub(crate) fn esc(text: &str) -> String {
 
 /// A record's name for people: its name or title.
 pub(crate) fn record_label(record: &Record) -> String {
-    ["name", "title"]
+    ["name", "title", "subject"]
         .iter()
         .find_map(|f| record.data.get(*f).and_then(Value::as_str).filter(|t| !t.is_empty()))
         .map_or_else(|| record.reference.clone().unwrap_or_else(|| record.id.clone()), str::to_owned)

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::operations::{COMPONENT_TYPES, REVIEW_CADENCES, RISK_RATINGS};
 use super::{BASE, text_present};
 use crate::ValidationErrors;
 use crate::validate::{FieldSpec, FieldType, KindSpec, Parent, Shape, sys};
@@ -123,6 +124,23 @@ pub const SUPPLIER: KindSpec = KindSpec {
         FieldSpec::new("supplied_ai", "AI supplied", FieldType::Text { max: 5_000 }),
         FieldSpec::new("contact_email", "Contact e-mail", FieldType::Text { max: 254 }),
         FieldSpec::new("owner_id", "Supplier owner", FieldType::UserId),
+        // A.10: what AI it provides, how much that puts at risk, when it is reviewed next (the
+        // AI systems that use it link to it through their `supplier_ids`).
+        FieldSpec::new(
+            "ai_services",
+            "AI services and components provided",
+            FieldType::Items {
+                fields: &[
+                    FieldSpec::new("name", "Service or component", FieldType::Text { max: 200 }).required(),
+                    FieldSpec::new("component_type", "Type", FieldType::Choice(COMPONENT_TYPES)).required(),
+                    FieldSpec::new("notes", "Notes", FieldType::Text { max: 2_000 }),
+                ],
+                max_items: 100,
+            },
+        ),
+        FieldSpec::new("risk_rating", "Risk rating", FieldType::Choice(RISK_RATINGS)),
+        FieldSpec::new("review_cadence", "Review cadence", FieldType::Choice(REVIEW_CADENCES)),
+        FieldSpec::new("next_review_on", "Next review", FieldType::Date),
     ],
     ..BASE
 };

@@ -10,6 +10,7 @@ pub mod improvement;
 pub mod inventory;
 pub mod lifecycle;
 pub mod objectives;
+pub mod operations;
 pub mod people;
 pub mod review;
 pub mod risk;
@@ -26,6 +27,7 @@ pub use improvement::{CHANGE, IMPROVEMENT, NONCONFORMITY};
 pub use inventory::{AI_SYSTEM, DATASET, RESOURCE, SUPPLIER};
 pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
 pub use objectives::{MEASUREMENT, OBJECTIVE};
+pub use operations::{CONCERN, INCIDENT, SUPPLIER_REVIEW};
 pub use people::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
 pub use review::MANAGEMENT_REVIEW;
 pub use risk::{ACTION, RISK, RISK_CRITERIA, RISK_SOURCE};
@@ -65,6 +67,7 @@ pub const ALL: &[&KindSpec] = &[
     &RESOURCE,
     &DATASET,
     &SUPPLIER,
+    &SUPPLIER_REVIEW,
     &GATE,
     &LIFECYCLE_RECORD,
     &GATE_REQUIREMENT,
@@ -91,6 +94,8 @@ pub const ALL: &[&KindSpec] = &[
     &MANAGEMENT_REVIEW,
     &SCHEDULE,
     &NOTIFICATION_CHANNEL,
+    &INCIDENT,
+    &CONCERN,
 ];
 
 pub fn by_collection(collection: &str) -> Option<&'static KindSpec> {

@@ -241,7 +241,7 @@ async fn declared_kinds_get_list_new_detail_and_edit_pages() {
     let none = ui.get("/orgs/demo/suppliers?q=nobody", Some(&cookie)).await;
     assert!(!none.body.contains("Model House Ltd"));
     let csv = ui.get("/orgs/demo/suppliers?format=csv", Some(&cookie)).await;
-    assert!(csv.body.starts_with("id,name,owner_id,contact_email\r\n"));
+    assert!(csv.body.starts_with("id,name,risk_rating,next_review_on,owner_id\r\n"));
     assert!(csv.body.contains("Model House Ltd"));
     let viewer = ui.sign_in(Role::Viewer).await;
     let read_only = ui.get(&path, Some(&viewer)).await;
@@ -306,7 +306,8 @@ fn sample_value<'a>(
             // The last choice: the first is often the state a rule starts from (a gate to `idea`).
             FieldType::Choice(values) => json!(values.last()?),
             FieldType::ChoiceList(values) => json!([values.first()?]),
-            FieldType::Bool => json!(true),
+            // An incident reported externally needs its regime too, which a sample does not pick.
+            FieldType::Bool => json!(name != "external_report_required"),
             FieldType::Date => json!("2026-06-01"),
             FieldType::UserId => json!(editor.user_id),
             // A nonconformity's corrective actions are actions raised as corrective actions.

@@ -5,6 +5,7 @@ pub mod evidence;
 pub mod import;
 pub mod members;
 pub mod meta;
+pub mod public;
 pub mod records;
 pub mod tokens;
 pub mod views;

@@ -16,7 +16,9 @@ fn allowed(route: Route) -> &'static [&'static str] {
         return AUDITORS;
     }
     match route.op {
-        Op::Healthz | Op::Metrics | Op::OpenApi => ALL,
+        Op::Healthz | Op::Metrics | Op::OpenApi | Op::PublicConcern | Op::PublicConcernStatus => ALL,
+        // Completing a supplier review is a decision on it.
+        Op::Transition("complete" | "return") if route.spec.is_some_and(|s| s.kind == "supplier_review") => MANAGERS,
         Op::List | Op::Get | Op::Trace | Op::Revisions | Op::Revision | Op::TransitionChoices => ALL,
         Op::ListActivity | Op::ActivityCsv | Op::ActivityHead | Op::ActivityVerify => ALL,
         Op::ListTokens | Op::CreateToken | Op::RevokeOwnToken => ALL,

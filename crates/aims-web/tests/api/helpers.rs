@@ -256,6 +256,10 @@ pub enum Op {
     CompetenceGaps,
     /// `POST notification-channels/{id}/send-test`.
     SendTest,
+    /// `POST /api/v1/public/{org}/concerns`: the public intake, no account needed.
+    PublicConcern,
+    /// `GET /api/v1/public/{org}/concerns/{token}`: a concern's state by its private link.
+    PublicConcernStatus,
     ListMembers,
     GetMember,
     ChangeMember,
@@ -299,6 +303,8 @@ impl Route {
             Op::PolicyDiff,
             Op::CompetenceGaps,
             Op::SendTest,
+            Op::PublicConcern,
+            Op::PublicConcernStatus,
             Op::ListMembers,
             Op::GetMember,
             Op::ChangeMember,
@@ -353,6 +359,8 @@ impl Route {
             (Op::PolicyDiff, _) => ("get", format!("{base}/policies/{{id}}/diff")),
             (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
             (Op::SendTest, _) => ("post", format!("{base}/notification-channels/{{id}}/send-test")),
+            (Op::PublicConcern, _) => ("post", "/api/v1/public/{org}/concerns".to_owned()),
+            (Op::PublicConcernStatus, _) => ("get", "/api/v1/public/{org}/concerns/{token}".to_owned()),
             (Op::ListMembers, _) => ("get", format!("{base}/members")),
             (Op::GetMember, _) => ("get", format!("{base}/members/{{id}}")),
             (Op::ChangeMember, _) => ("patch", format!("{base}/members/{{id}}")),
@@ -396,7 +404,7 @@ impl Route {
     }
 
     pub fn public(self) -> bool {
-        matches!(self.op, Op::Healthz | Op::Metrics | Op::OpenApi)
+        matches!(self.op, Op::Healthz | Op::Metrics | Op::OpenApi | Op::PublicConcern | Op::PublicConcernStatus)
     }
 
     /// How many records a successful call changes (so how many events it adds).
@@ -405,6 +413,9 @@ impl Route {
         match self.op {
             // A new or archived measurement updates its objective's figures too.
             Op::Create | Op::Archive if kind == "measurement" => 2,
+            Op::PublicConcern => 1,
+            // Triage writes the concern and the record it is triaged into.
+            Op::Transition("to-incident" | "to-nonconformity" | "to-improvement") => 2,
             Op::ImportAiSystems
             | Op::Create
             | Op::Patch
@@ -456,6 +467,7 @@ fn simple_input(spec: &KindSpec) -> Value {
         "schedule" => json!({"title": unique("Review"), "subject": "policy_review", "frequency": "yearly", "next_due_on": "2026-01-31"}),
         // Nothing listens on the discard port: a test message fails, and says so.
         "notification_channel" => json!({"name": unique("Hook"), "channel_type": "webhook", "webhook_url": "http://127.0.0.1:9/"}),
+        "supplier" => json!({"name": unique("Supplier")}),
         other => panic!("no sample for {other}"),
     }
 }
@@ -542,6 +554,14 @@ impl TestApp {
                 "title": unique("Certificate"), "certification_body": "Cert Body Ltd", "scope": "AI products",
                 "issued_on": "2026-03-01", "expires_on": "2029-02-28"
             }),
+            // Ready for every step: rated and decided, contained.
+            "supplier_review" => json!({
+                "title": unique("Review"), "supplier_id": self.fresh_id(&kinds::SUPPLIER, org).await, "reviewed_on": "2026-03-01",
+                "risk_rating": "low", "outcome": "approved"
+            }),
+            "incident" => json!({"title": unique("Incident"), "description": "Wrong answers", "detected_on": "2026-03-01",
+                                 "severity": "medium", "containment": "Feature switched off"}),
+            "concern" => json!({"subject": unique("Concern"), "description": "It answered wrongly"}),
             _ => simple_input(spec),
         }
     }
@@ -619,6 +639,9 @@ impl TestApp {
             "finding" => "description",
             "schedule" => "instructions",
             "notification_channel" => "name",
+            "supplier_review" => "model_lineage",
+            "incident" => "description",
+            "concern" => "internal_notes",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -636,7 +659,7 @@ impl TestApp {
         let token = if org == "acme" && spec.kind == "risk" {
             // The editor may accept a risk within the threshold that they neither wrote nor own.
             self.token("author").to_owned()
-        } else if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "policy") {
+        } else if org == "acme" && matches!(spec.kind, "gate" | "impact_assessment" | "policy" | "supplier_review") {
             self.token("editor").to_owned()
         } else {
             self.admin_token(org)
@@ -764,6 +787,16 @@ impl TestApp {
                 let item = format!("{base}/notification-channels/{}", self.fresh(&kinds::NOTIFICATION_CHANNEL, org).await);
                 (Method::POST, format!("{item}/send-test"), Some(json!({})))
             }
+            (Op::PublicConcern, _) => (
+                Method::POST,
+                format!("/api/v1/public/{org}/concerns"),
+                Some(json!({"subject": unique("Concern"), "description": "The chatbot was rude"})),
+            ),
+            (Op::PublicConcernStatus, _) => {
+                let input = json!({"subject": unique("Concern"), "description": "Where is my answer?"});
+                let received = self.app.submit_public_concern(&unique("source"), org, &input).await.expect("concern");
+                (Method::GET, format!("/api/v1/public/{org}/concerns/{}", received.token), None)
+            }
             (Op::ListMembers, _) => (Method::GET, format!("{base}/members"), None),
             (Op::GetMember, _) => (Method::GET, format!("{base}/members/{}", self.member("viewer").await.user_id), None),
             (Op::ChangeMember, _) => {
@@ -844,6 +877,9 @@ impl TestApp {
                             ("management_review", "decide" | "close") => &["hold"],
                             ("certificate", "reinstate") => &["suspend"],
                             ("schedule", "resume") => &["pause"],
+                            ("supplier_review", "complete" | "return") => &["submit"],
+                            ("incident", "contain" | "resolve") => &["triage"],
+                            ("incident", "close") => &["triage", "resolve"],
                             _ => &[],
                         };
                         self.advance(org, &item, before).await;
@@ -858,7 +894,12 @@ impl TestApp {
                         }
                         let body = match (spec.kind, name) {
                             ("nonconformity", "verify" | "not-effective") => json!({"comment": "Checked"}),
-                            ("nonconformity" | "schedule", _) | ("improvement", "implement") | ("change", "start") => json!({}),
+                            ("nonconformity" | "schedule" | "incident", _) | ("improvement", "implement") | ("change", "start") => {
+                                json!({})
+                            }
+                            ("concern", "close") => json!({"answer": "Thank you; fixed"}),
+                            ("supplier_review", "submit") => json!({}),
+                            ("concern", _) => json!({"note": "Triaged"}),
                             ("improvement", "reject") => json!({"rationale": "Not now"}),
                             ("change", _) => json!({"note": "Reviewed"}),
                             ("management_review", "decide") => json!({"decision": "Keep the policy as it is"}),

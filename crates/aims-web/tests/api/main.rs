@@ -12,6 +12,7 @@ mod conventions;
 mod documents;
 mod improvement;
 mod members;
+mod operations;
 mod records;
 mod review;
 mod schedules;

@@ -156,6 +156,12 @@ struct Case {
     body: Value,
 }
 
+impl Case {
+    fn with_body(self, body: Value) -> Self {
+        Case { body, ..self }
+    }
+}
+
 async fn case(t: &TestApp, kind: &str, name: &str) -> Case {
     let body = match name {
         "accept" => json!({"rationale": "Within appetite"}),
@@ -313,6 +319,56 @@ async fn case(t: &TestApp, kind: &str, name: &str) -> Case {
             // Its owner marks it done, pauses and resumes it: no decision of others' work.
             Case { path, involved: "editor", part: "", uninvolved: "admin", body: json!({}) }
         }
+        ("supplier_review", _) => {
+            // Reviewed by the admin (its owner), recorded and submitted by the author.
+            let supplier = create(t, "admin", "suppliers", json!({"name": "Lumen"})).await;
+            let supplier_id = supplier.rsplit('/').next().unwrap_or_default().to_owned();
+            let reviewer = user(t, "admin").await;
+            let path = create(
+                t,
+                "author",
+                "supplier-reviews",
+                json!({"title": "Annual review", "supplier_id": supplier_id, "reviewer_id": reviewer, "reviewed_on": "2026-03-01",
+                       "risk_rating": "medium", "outcome": "approved"}),
+            )
+            .await;
+            if name != "submit" {
+                taken(&take(t, "author", &path, "submit", &json!({})).await);
+            }
+            let (involved, part) = match name {
+                "complete" => ("admin", "owner"),
+                "return" => ("admin", ""),
+                _ => ("author", ""),
+            };
+            Case { path, involved, part, uninvolved: "owner", body: Value::Null }.with_body(if name == "submit" {
+                json!({})
+            } else {
+                json!({"comment": "Checked"})
+            })
+        }
+        ("incident", _) => {
+            let path = create(
+                t,
+                "editor",
+                "incidents",
+                json!({"title": "Leak", "description": "Order shown", "detected_on": "2026-03-01", "severity": "high", "containment": "Off"}),
+            )
+            .await;
+            let before: &[&str] = match name {
+                "contain" | "resolve" => &["triage"],
+                "close" => &["triage", "resolve"],
+                _ => &[],
+            };
+            for step in before {
+                taken(&take(t, "editor", &path, step, &json!({})).await);
+            }
+            Case { path, involved: "editor", part: "", uninvolved: "admin", body: json!({}) }
+        }
+        ("concern", _) => {
+            let path = create(t, "editor", "concerns", json!({"subject": "Rude bot", "description": "It was rude"})).await;
+            let body = if name == "close" { json!({"answer": "Fixed"}) } else { json!({"note": "Look into it"}) };
+            Case { path, involved: "editor", part: "", uninvolved: "admin", body }
+        }
         other => panic!("no separation-of-duties case for {other:?}: add one when declaring a transition"),
     }
 }
@@ -349,8 +405,8 @@ async fn every_declared_transition_keeps_its_separation_of_duties(backend: Backe
         }
     }
     assert_eq!(
-        exercised, 39,
-        "gate ×3, risk, impact, policy ×6, SoA, nonconformity ×6, improvement ×3, change ×3, management review ×3, audit ×4, finding, certificate ×4, schedule ×3"
+        exercised, 50,
+        "gate ×3, risk, impact, policy ×6, SoA, nonconformity ×6, improvement ×3, change ×3, management review ×3, audit ×4, finding, certificate ×4, schedule ×3, supplier review ×3, incident ×4, concern ×4"
     );
 }
 
