@@ -16,57 +16,10 @@ macro_rules! assert_log_guarded {
     };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
+#[macro_use]
+mod support;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
-                if super::postgres_url().is_none() { return; }
-                super::$name(super::Backend::Postgres).await
-            } )*
-        }
-    };
-}
-
-fn postgres_url() -> Option<String> {
-    match std::env::var("AIMS_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but AIMS_TEST_POSTGRES_URL is not set")
-        }
-        _ => {
-            eprintln!("skipped: PostgreSQL variant (set AIMS_TEST_POSTGRES_URL to run it)");
-            None
-        }
-    }
-}
-
-async fn fresh_database(backend: Backend) -> String {
-    let name = format!("aims_cli_{}", uuid::Uuid::new_v4().simple());
-    match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join("aims-tests");
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            format!("sqlite:{}", dir.join(format!("{name}.db")).display())
-        }
-        Backend::Postgres => {
-            let admin_url = postgres_url().expect("url");
-            let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create database");
-            admin.close().await;
-            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-            format!("{base}/{name}")
-        }
-    }
-}
+use support::{Backend, fresh_database, postgres_url};
 
 /// Runs `aims ARGS` against `database` with `stdin`.
 fn aims(database: &str, args: &[&str], stdin: &str) -> Output {
@@ -153,7 +106,7 @@ impl Drop for Server {
 }
 
 async fn bootstrap_by_cli_then_use_the_api(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     let token = bootstrap(&db);
     let server = Server::start(&db, &[]);
     let client = reqwest::Client::new();
@@ -189,7 +142,7 @@ async fn bootstrap_by_cli_then_use_the_api(backend: Backend) {
 }
 
 async fn errors_name_the_field_and_use_the_contract_exit_codes(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     let bad_slug = aims(&db, &["org", "create", "Bad_Slug", "--name", "X"], "");
     assert_eq!(bad_slug.status.code(), Some(1));
     assert!(stderr(&bad_slug).contains("slug"), "{}", stderr(&bad_slug));
@@ -223,7 +176,7 @@ async fn errors_name_the_field_and_use_the_contract_exit_codes(backend: Backend)
 }
 
 async fn the_demo_is_created_once(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     let first = ok(aims(&db, &["demo"], ""));
     let credentials: Vec<String> = stderr(&first).lines().filter(|l| l.contains("@demo.example ")).map(str::to_owned).collect();
     assert_eq!(credentials.len(), 5, "{}", stderr(&first));
@@ -240,7 +193,7 @@ async fn the_demo_is_created_once(backend: Backend) {
 }
 
 async fn setup_link_is_printed_while_no_user_exists(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     let server = Server::start(&db, &[]);
     let setup = server.stderr_lines.iter().find_map(|l| l.strip_prefix("setup: ")).expect("setup line");
     assert!(setup.starts_with(&format!("{}/setup/", server.url)), "{setup}");
@@ -252,7 +205,7 @@ async fn setup_link_is_printed_while_no_user_exists(backend: Backend) {
 }
 
 async fn deactivation_and_password_reset(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     let token = bootstrap(&db);
     let server = Server::start(&db, &[]);
     let link = stdout(&ok(aims(&db, &["user", "reset-password", "owner@acme.example"], "")));
@@ -327,7 +280,7 @@ async fn tamper(database: &str, backend: Backend, how: Tamper) -> i64 {
 
 async fn tampering_makes_log_verify_fail_and_name_the_event(backend: Backend) {
     for how in [Tamper::EditActor, Tamper::EditChanges, Tamper::DeleteMiddle, Tamper::DeleteLast, Tamper::InsertForged, Tamper::Reorder] {
-        let db = fresh_database(backend).await;
+        let db = fresh_database(backend, "aims_cli").await;
         bootstrap(&db);
         ok(aims(&db, &["log", "verify", "--org", "acme"], ""));
         let seq = tamper(&db, backend, how).await;
@@ -450,7 +403,7 @@ async fn a_million_event_chain_verifies_in_constant_memory() {
 
 async fn chain_verifies_in_constant_memory(events: i64) {
     let target = events - 1;
-    let db = fresh_database(Backend::Sqlite).await;
+    let db = fresh_database(Backend::Sqlite, "aims_cli").await;
     ok(aims(&db, &["org", "create", "acme", "--name", "Acme AI"], ""));
     let mut connection = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db).await.expect("open");
     let started = std::time::Instant::now();
@@ -501,7 +454,7 @@ async fn chain_verifies_in_constant_memory(events: i64) {
 /// A daily check starts from the head recorded the day before: it passes when the log only grew,
 /// and fails naming the checkpoint's event when the checkpoint is not in the stored history.
 async fn verification_starts_from_a_checkpoint(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     bootstrap(&db);
     let checkpoint = stdout(&ok(aims(&db, &["log", "head", "--org", "acme", "--checkpoint"], ""))).trim().to_owned();
     let (seq, hash) = checkpoint.split_once(':').expect("SEQ:HASH");
@@ -529,7 +482,7 @@ async fn a_bulk_import_refreshes_planner_statistics(backend: Backend) {
     if backend == Backend::Sqlite {
         return;
     }
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     ok(aims(&db, &["org", "create", "acme", "--name", "Acme AI"], ""));
     let mut csv = String::from("name,eu_ai_act_role\n");
     for i in 0..1000 {
@@ -567,7 +520,7 @@ async fn a_bulk_import_refreshes_planner_statistics(backend: Backend) {
 /// Then the same after an ANALYZE. A plan, not a timing: a look-up that filtered the inventory
 /// instead would make an import quadratic in the organisation's size.
 async fn the_import_lookup_reads_the_name_index_without_statistics(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     ok(aims(&db, &["org", "create", "acme", "--name", "Acme AI"], ""));
     let sql = aims_store::records::by_name_sql(match backend {
         Backend::Sqlite => aims_store::Backend::Sqlite,
@@ -631,7 +584,7 @@ async fn the_import_lookup_reads_the_name_index_without_statistics(backend: Back
 }
 
 async fn a_newer_database_is_refused(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     ok(aims(&db, &["migrate"], ""));
     let insert = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '2099-01-01T00:00:00.000000Z')";
     match backend {
@@ -654,7 +607,7 @@ async fn a_newer_database_is_refused(backend: Backend) {
 /// The layers every response passes through: security headers on API and UI responses alike,
 /// cross-site form posts refused, and each request counted under its route template.
 async fn every_response_passes_the_cross_cutting_layers(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     let token = bootstrap(&db);
     let server = Server::start(&db, &[]);
     let client = reqwest::Client::new();
@@ -706,7 +659,7 @@ async fn every_response_passes_the_cross_cutting_layers(backend: Backend) {
 
 /// The CLI and a running server write to one SQLite file at once without "database is locked".
 async fn cli_and_server_share_the_database(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     let token = bootstrap(&db);
     let server = Server::start(&db, &[]);
     let client = reqwest::Client::new();
@@ -753,7 +706,7 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// → 1 with a line naming the evidence. The demo's files are in a folder beside a SQLite
 /// database and in the database on PostgreSQL.
 async fn evidence_verify_names_changed_and_missing_files(backend: Backend) {
-    let db = fresh_database(backend).await;
+    let db = fresh_database(backend, "aims_cli").await;
     ok(aims(&db, &["demo"], ""));
     let intact = ok(aims(&db, &["evidence", "verify", "--org", "demo"], ""));
     assert!(stderr(&intact).contains("files checked=5 problems=0"), "{}", stderr(&intact));

@@ -18,55 +18,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
+#[macro_use]
+mod support;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
-                if super::postgres_url().is_none() { return; }
-                super::$name(super::Backend::Postgres).await
-            } )*
-        }
-    };
-}
-
-fn postgres_url() -> Option<String> {
-    match std::env::var("AIMS_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but AIMS_TEST_POSTGRES_URL is not set"),
-        _ => {
-            eprintln!("skipped: PostgreSQL variant (set AIMS_TEST_POSTGRES_URL to run it)");
-            None
-        }
-    }
-}
-
-async fn fresh_database(backend: Backend) -> String {
-    let name = format!("aims_sched_{}", uuid::Uuid::new_v4().simple());
-    match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join("aims-tests");
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            format!("sqlite:{}", dir.join(format!("{name}.db")).display())
-        }
-        Backend::Postgres => {
-            let admin_url = postgres_url().expect("url");
-            let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create database");
-            admin.close().await;
-            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-            format!("{base}/{name}")
-        }
-    }
-}
+use support::{Backend, fresh_database, postgres_url};
 
 /// The sealing key every instance of a test is given.
 const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -266,7 +221,7 @@ async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
 }
 
 async fn two_instances_send_each_reminder_once(backend: Backend) {
-    let database = fresh_database(backend).await;
+    let database = fresh_database(backend, "aims_sched").await;
     let token = bootstrap(&database);
     let (hook, received) = webhook_receiver().await;
     let ids = {
@@ -449,7 +404,7 @@ fn unquote(text: &str) -> String {
 
 async fn the_reminder_email_reaches_a_real_smtp_server(backend: Backend) {
     let smtp = SmtpServer::start();
-    let database = fresh_database(backend).await;
+    let database = fresh_database(backend, "aims_sched").await;
     let token = bootstrap(&database);
     let (schedule_id, policy_id) = {
         let setup = Server::start(&database, 0);
