@@ -50,7 +50,8 @@ journey(aims, 'an admin holds a management review, records a decision with its a
   assert.ok((await charts.count()) >= 1, 'the objectives’ trend charts');
   await charts.first().scrollIntoViewIfNeeded();
   assert.ok(await charts.first().isVisible());
-  assert.match(await inputs.innerText(), /Audit results[\s\S]*None recorded/);
+  // Audit results: the demo internal audit and its findings.
+  assert.match(await inputs.innerText(), /Audit results[\s\S]*Audits[\s\S]*Findings/);
   await page.evaluate(() => window.scrollTo(0, 0));
   await checkPage(page, 'management-review-held');
 

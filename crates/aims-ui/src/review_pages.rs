@@ -36,7 +36,7 @@ pub(crate) static PAGES: &[PageSpec] = &[PageSpec {
     ],
     serves: "Clause 9.3",
     intro: "Top management's reviews of the AI management system: the inputs are assembled from the record itself, the decisions and actions are recorded, and a closed review keeps the pack exactly as it was reviewed.",
-    section: Section::Improve,
+    section: Section::Review,
     // The decisions list the actions they raised, with their state in the tracker.
     hidden: &["action_ids"],
     hooks: Some(&ReviewPanel),
