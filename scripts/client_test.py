@@ -92,7 +92,10 @@ kinds = {}
 for path, item in document["paths"].items():
     op = item.get("get")
     schema = op and ok_schema(op)
-    if schema and "$ref" in schema and {"id", "version"} <= set(resolve(schema).get("required", [])):
+    record = schema and "$ref" in schema and {"id", "version"} <= set(resolve(schema).get("required", []))
+    # Records of the management system are traceable (or one per organisation); members and
+    # other organisation settings are not records.
+    if record and (path.rsplit("/", 1)[1] != "{id}" or f"{path}/trace" in document["paths"]):
         kinds[schema["$ref"].rsplit("/", 1)[1]] = path
 
 
@@ -161,8 +164,12 @@ def value_for(name, schema):
     if LINKS_TO in schema:
         _, record = existing_record(kind_named(schema[LINKS_TO]))
         return record.ref if schema.get("format") != "uuid" else str(record.id)
+    if schema.get("format") == "uuid":
+        return owner_id()
     if schema.get("format") == "date":
-        return datetime.date.today().isoformat()
+        # An end date (expiry, period end) comes after the start dates, which are today.
+        later = re.search(r"(expires|_to$|until|end)", name)
+        return (datetime.date.today() + datetime.timedelta(days=365 if later else 0)).isoformat()
     if schema.get("format") == "binary":
         return File(payload=io.BytesIO(b"Evidence sent by the generated client\n"), file_name="note.txt", mime_type="text/plain")
     text = f"Generated client {name}"[: schema.get("maxLength", 100)]
@@ -170,6 +177,35 @@ def value_for(name, schema):
         text = f"generated-{name}"[: schema.get("maxLength", 40)]
     check(not schema.get("pattern") or re.search(schema["pattern"], text), f"{name}: a value for the pattern {schema.get('pattern')}")
     return text
+
+
+def owner_id():
+    """The signed-in owner's user id, for a field naming a member (a lead auditor)."""
+    members = owner.get_httpx_client().get(f"/api/v1/orgs/{ORG}/members?limit=200").json()["items"]
+    return next(m["id"] for m in members if m["role"] == "owner")
+
+
+# What the schema cannot say: values a kind needs beyond its required fields (a channel's
+# type decides which of its fields are needed; a supplier review is rated before it is
+# submitted), and records a kind's create needs in a given state (a finding is recorded in an
+# audit in progress, by one of its auditors).
+EXTRA = {
+    "Notificationchannel": lambda: {"channel_type": "webhook", "webhook_url": "http://127.0.0.1:9/"},
+    "Supplierreview": lambda: {"risk_rating": "low", "outcome": "approved"},
+    "Finding": lambda: {"audit_id": audit_in_progress(), "classification": "minor_nonconformity"},
+}
+
+
+def audit_in_progress():
+    params = {"org": ORG}
+    audit = create(kind_named("audit"), params)
+    path = kinds[kind_named("audit")]
+    params[path_params(path)[-1]] = str(audit.id)
+    op = operation("post", f"{path}/start")
+    check(op is not None, "audits can be started")
+    response = call(owner, "post", f"{path}/start", params, body=body_for(op), if_match=f'"{audit.version}"')
+    expect(response, 200, "start the audit")
+    return str(audit.id)
 
 
 def body_model(op):
@@ -193,7 +229,8 @@ def body_for(op, values=None):
 def create(name, params):
     collection = collection_of(kinds[name])
     op = operation("post", collection)
-    record = expect(call(owner, "post", collection, params, body=body_for(op)), 201, f"create {name}")
+    extra = EXTRA.get(name, dict)()
+    record = expect(call(owner, "post", collection, params, body=body_for(op, extra)), 201, f"create {name}")
     check(record.version == 1, f"create {name}: a new record is version 1")
     return record
 
