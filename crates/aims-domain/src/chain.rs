@@ -148,8 +148,8 @@ pub struct EventRow<'r> {
 
 /// Walks one organisation's events in storage order and checks every link, then compares the
 /// end of the chain with the recorded head (which catches a deleted or appended last event).
-pub struct Verifier<'a> {
-    org_id: &'a str,
+pub struct Verifier {
+    org_id: String,
     expected_seq: i64,
     prev_hash: String,
     last_id: String,
@@ -157,16 +157,16 @@ pub struct Verifier<'a> {
     spelled: String,
 }
 
-impl<'a> Verifier<'a> {
-    pub fn new(org_id: &'a str) -> Self {
+impl Verifier {
+    pub fn new(org_id: &str) -> Self {
         Self::resume(org_id, &Head { seq: 0, hash: GENESIS.to_owned() })
     }
 
     /// Continues a chain after an event already verified (a checkpoint): the next event must
     /// be `checkpoint.seq + 1` and link to `checkpoint.hash`.
-    pub fn resume(org_id: &'a str, checkpoint: &Head) -> Self {
+    pub fn resume(org_id: &str, checkpoint: &Head) -> Self {
         Self {
-            org_id,
+            org_id: org_id.to_owned(),
             expected_seq: checkpoint.seq + 1,
             prev_hash: checkpoint.hash.clone(),
             last_id: String::new(),

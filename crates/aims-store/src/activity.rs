@@ -4,6 +4,8 @@
 use aims_domain::chain::{self, EventContent, Head, StoredEvent};
 use aims_domain::workflow::HistoryEvent;
 use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::db::{Backend, Db, WriteTx};
 use crate::error::{StoreError, StoreResult};
@@ -225,15 +227,20 @@ pub async fn verify(
         },
         None => Head { seq: 0, hash: chain::GENESIS.to_owned() },
     };
-    let mut verifier = chain::Verifier::resume(org_id, &start);
-    let broken = match db {
-        Db::Sqlite(_, readers, _) => walk_sqlite(readers, org_id, start.seq, head.seq, &mut verifier, progress).await?,
-        Db::Postgres(pool, _, _) => walk_postgres(pool, org_id, start.seq, head.seq, &mut verifier, progress).await?,
+    let verifier = chain::Verifier::resume(org_id, &start);
+    let walked = match db {
+        Db::Sqlite(_, readers, _) => {
+            let read_page = |after| readers.run(move |connection| read_page_sqlite(connection, org_id, after));
+            walk(verifier, start.seq, head.seq, read_page, SqlitePage::check, progress).await?
+        }
+        Db::Postgres(_, readers, _) => {
+            let client = readers.pipelined.dedicated().await?;
+            let statement = client.prepare(VERIFY_PAGE_SQL).await?;
+            let read_page = |after| read_page_postgres(&client, &statement, org_id, after);
+            walk(verifier, start.seq, head.seq, read_page, check_page_postgres, progress).await?
+        }
     };
-    if let Some(broken) = broken {
-        return Ok(Err(broken));
-    }
-    Ok(verifier.finish(&head).map(|()| Verified { from_seq: start.seq, head }))
+    Ok(walked.and_then(|verifier| verifier.finish(&head)).map(|()| Verified { from_seq: start.seq, head }))
 }
 
 /// Checks that the stored chain still holds `checkpoint`: its event is there, with that hash.
@@ -265,103 +272,133 @@ async fn check_checkpoint(db: &Db, org_id: &str, checkpoint: &Head, head: &Head)
 const VERIFY_PAGE_SQL: &str = "SELECT id, org_id, seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical \
                                FROM activity_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
-/// What one page of a verification found.
-enum Walked {
-    Page { last_seq: i64 },
-    End,
-    Broken(chain::ChainBreak),
-}
+/// Pages read ahead of the checking: with the page being checked and the one being read, a walk
+/// holds four pages (about 13 MB of events of 1.6 KB).
+const PAGES_AHEAD: usize = 2;
 
-/// The walk on SQLite, page after page from `after`; the first break, if any.
-async fn walk_sqlite(
-    readers: &crate::readers::Readers,
-    org_id: &str,
+/// Reads pages of the chain after `after` and checks them on two cores at once: this task reads
+/// (on SQLite it steps the statement, on PostgreSQL it receives the rows the server reads on
+/// its own core) and hands each page, owned, over a bounded channel to a blocking thread that
+/// hashes and checks it. On one core, reading and hashing took 2 µs an event between them.
+/// `read_page` gives a page and its last sequence number, `None` past the end of the log.
+/// The verifier comes back when the pages end intact; otherwise the first break.
+async fn walk<P, R, F>(
+    mut verifier: chain::Verifier,
     mut after: i64,
     head_seq: i64,
-    verifier: &mut chain::Verifier<'_>,
+    mut read_page: R,
+    check_page: fn(&P, &mut chain::Verifier) -> StoreResult<Option<chain::ChainBreak>>,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> StoreResult<Option<chain::ChainBreak>> {
-    loop {
-        match readers.run(|connection| verify_page_sqlite(connection, org_id, after, verifier)).await? {
-            Walked::Page { last_seq } => after = last_seq,
-            Walked::End => return Ok(None),
-            Walked::Broken(broken) => return Ok(Some(broken)),
+) -> StoreResult<Result<chain::Verifier, chain::ChainBreak>>
+where
+    P: Send + 'static,
+    R: FnMut(i64) -> F,
+    F: std::future::Future<Output = StoreResult<Option<(P, i64)>>>,
+{
+    let (pages, mut incoming) = tokio::sync::mpsc::channel::<P>(PAGES_AHEAD);
+    let checked_seq = Arc::new(AtomicI64::new(after));
+    let checker = tokio::task::spawn_blocking({
+        let checked_seq = checked_seq.clone();
+        move || -> StoreResult<Result<chain::Verifier, chain::ChainBreak>> {
+            while let Some(page) = incoming.blocking_recv() {
+                if let Some(broken) = check_page(&page, &mut verifier)? {
+                    return Ok(Err(broken));
+                }
+                checked_seq.store(verifier.verified_up_to(), Ordering::Relaxed);
+            }
+            Ok(Ok(verifier))
         }
-        progress(Progress { checked_seq: after, head_seq });
-        // A page runs on this thread without waiting: let the server's other tasks in.
-        tokio::task::yield_now().await;
+    });
+    let read: StoreResult<()> = async {
+        while let Some((page, last_seq)) = read_page(after).await? {
+            after = last_seq;
+            if pages.send(page).await.is_err() {
+                break; // the checker stopped at a break
+            }
+            progress(Progress { checked_seq: checked_seq.load(Ordering::Relaxed), head_seq });
+        }
+        Ok(())
+    }
+    .await;
+    drop(pages);
+    let checked = checker.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+    match checked {
+        Err(broken) => Ok(Err(broken)),
+        Ok(verifier) => {
+            read?;
+            progress(Progress { checked_seq: verifier.verified_up_to(), head_seq });
+            Ok(Ok(verifier))
+        }
     }
 }
 
-/// Checks the page after `after` on SQLite: a plain read-only connection on the calling thread
-/// (a page is a couple of milliseconds), each row checked from the statement's own buffers.
-/// The connection's page cache is SQLite's default 2 MB, so a walk stays small.
-fn verify_page_sqlite(
-    connection: &rusqlite::Connection,
-    org_id: &str,
-    after: i64,
-    verifier: &mut chain::Verifier<'_>,
-) -> rusqlite::Result<Walked> {
+/// A page of SQLite rows copied out of the statement (whose buffers last only until its next
+/// step), so that it can cross to the checker: the text columns of every row one after another
+/// in one string, and per row its sequence number and where each text column ends.
+struct SqlitePage {
+    text: String,
+    rows: Vec<(i64, [usize; 11])>,
+}
+
+/// The text columns of [`VERIFY_PAGE_SQL`] (all but `seq`, column 2).
+const TEXT_COLUMNS: [usize; 11] = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
+impl SqlitePage {
+    fn check(&self, verifier: &mut chain::Verifier) -> StoreResult<Option<chain::ChainBreak>> {
+        let mut start = 0;
+        for (seq, ends) in &self.rows {
+            let [id, org_id, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical] = ends.map(|end| {
+                let column = &self.text[start..end];
+                start = end;
+                column
+            });
+            let event =
+                chain::EventRow { id, org_id, seq: *seq, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical };
+            if let Err(broken) = verifier.check_row(&event) {
+                return Ok(Some(broken));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Reads the page after `after` on SQLite, on a plain read-only connection on the calling
+/// thread (a page is a couple of milliseconds). The connection's page cache is SQLite's default
+/// 2 MB, so a walk stays small.
+fn read_page_sqlite(connection: &rusqlite::Connection, org_id: &str, after: i64) -> rusqlite::Result<Option<(SqlitePage, i64)>> {
     let mut statement = connection.prepare_cached(crate::readers::sqlite_text!(VERIFY_PAGE_SQL))?;
     let mut rows = statement.query(rusqlite::params![org_id, after, VERIFY_PAGE])?;
-    let mut last_seq = None;
+    let mut page = SqlitePage { text: String::with_capacity(4 << 20), rows: Vec::with_capacity(VERIFY_PAGE as usize) };
     while let Some(row) = rows.next()? {
-        let text = |i: usize| row.get_ref(i).and_then(|v| v.as_str().map_err(rusqlite::Error::from));
-        let event = chain::EventRow {
-            id: text(0)?,
-            org_id: text(1)?,
-            seq: row.get(2)?,
-            at: text(3)?,
-            actor: text(4)?,
-            action: text(5)?,
-            record_type: text(6)?,
-            record_id: text(7)?,
-            changes: text(8)?,
-            prev_hash: text(9)?,
-            hash: text(10)?,
-            canonical: text(11)?,
-        };
-        if let Err(broken) = verifier.check_row(&event) {
-            return Ok(Walked::Broken(broken));
+        let mut ends = [0; 11];
+        for (end, column) in ends.iter_mut().zip(TEXT_COLUMNS) {
+            page.text.push_str(row.get_ref(column)?.as_str()?);
+            *end = page.text.len();
         }
-        last_seq = Some(event.seq);
+        page.rows.push((row.get(2)?, ends));
     }
-    Ok(last_seq.map_or(Walked::End, |last_seq| Walked::Page { last_seq }))
+    Ok(page.rows.last().map(|(last_seq, _)| *last_seq).map(|last_seq| (page, last_seq)))
 }
 
-/// The walk on PostgreSQL, on one connection: the next page is asked for before the current one
-/// is checked, so the server reads it on the other core while this one is hashed.
-async fn walk_postgres(
-    pool: &sqlx::PgPool,
+/// Reads the page after `after` on PostgreSQL, on the walk's own tokio-postgres connection:
+/// its rows arrive in the binary format, and a text column is read in place from the row's
+/// buffer (sqlx spent 3–4 µs of CPU an event decoding the same rows).
+async fn read_page_postgres(
+    client: &tokio_postgres::Client,
+    statement: &tokio_postgres::Statement,
     org_id: &str,
-    mut after: i64,
-    head_seq: i64,
-    verifier: &mut chain::Verifier<'_>,
-    progress: &mut (dyn FnMut(Progress) + Send),
-) -> StoreResult<Option<chain::ChainBreak>> {
-    use sqlx::Row;
-    let mut connection = pool.acquire().await?;
-    let mut rows = fetch_page_postgres(&mut connection, org_id, after).await?;
-    while let Some(last) = rows.last() {
-        after = last.try_get(2)?;
-        let (next, checked) =
-            tokio::join!(fetch_page_postgres(&mut connection, org_id, after), async { check_page_postgres(&rows, verifier) });
-        if let Some(broken) = checked? {
-            return Ok(Some(broken));
-        }
-        progress(Progress { checked_seq: after, head_seq });
-        rows = next?;
-    }
-    Ok(None)
+    after: i64,
+) -> StoreResult<Option<(Vec<tokio_postgres::Row>, i64)>> {
+    let rows = client.query(statement, &[&org_id, &after, &VERIFY_PAGE]).await?;
+    let last_seq = match rows.last() {
+        Some(last) => last.try_get(2)?,
+        None => return Ok(None),
+    };
+    Ok(Some((rows, last_seq)))
 }
 
-async fn fetch_page_postgres(connection: &mut sqlx::PgConnection, org_id: &str, after: i64) -> StoreResult<Vec<sqlx::postgres::PgRow>> {
-    Ok(sqlx::query(VERIFY_PAGE_SQL).bind(org_id).bind(after).bind(VERIFY_PAGE).fetch_all(connection).await?)
-}
-
-/// Checks a page of PostgreSQL rows, each read in place from the page's buffers.
-fn check_page_postgres(rows: &[sqlx::postgres::PgRow], verifier: &mut chain::Verifier<'_>) -> StoreResult<Option<chain::ChainBreak>> {
-    use sqlx::Row;
+/// Checks a page of PostgreSQL rows, each column read in place from its row.
+fn check_page_postgres(rows: &Vec<tokio_postgres::Row>, verifier: &mut chain::Verifier) -> StoreResult<Option<chain::ChainBreak>> {
     for row in rows {
         let event = chain::EventRow {
             id: row.try_get(0)?,

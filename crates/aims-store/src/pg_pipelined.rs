@@ -65,6 +65,18 @@ impl PgPipelined {
         }
     }
 
+    /// A connection of its own for one long read (a log verification), so that the shared
+    /// connections' reads do not queue behind it. It closes when the client is dropped.
+    pub async fn dedicated(&self) -> StoreResult<Client> {
+        let (client, driver) = self.config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = driver.await {
+                tracing::debug!(error = %e, "a dedicated PostgreSQL connection ended");
+            }
+        });
+        Ok(client)
+    }
+
     /// Closes the connections (their tasks end with them).
     pub fn close(&self) {
         for slot in self.slots.iter() {
@@ -80,12 +92,7 @@ impl PgPipelined {
         if let Some(connection) = open {
             return Ok(connection);
         }
-        let (client, driver) = self.config.connect(NoTls).await?;
-        tokio::spawn(async move {
-            if let Err(e) = driver.await {
-                tracing::debug!(error = %e, "a pipelined PostgreSQL connection ended");
-            }
-        });
+        let client = self.dedicated().await?;
         let connection = Arc::new(Connection { client, statements: Mutex::default() });
         if let Ok(mut current) = self.slots[slot].lock() {
             *current = Some(connection.clone());
