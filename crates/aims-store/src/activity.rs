@@ -273,8 +273,8 @@ const VERIFY_PAGE_SQL: &str = "SELECT id, org_id, seq, at, actor, action, record
                                FROM activity_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
 /// Pages read ahead of the checking: with the page being checked and the one being read, a walk
-/// holds four pages (about 13 MB of events of 1.6 KB).
-const PAGES_AHEAD: usize = 2;
+/// holds three pages (about 10 MB of events of 1.6 KB).
+const PAGES_AHEAD: usize = 1;
 
 /// Reads pages of the chain after `after` and checks them on two cores at once: this task reads
 /// (on SQLite it steps the statement, on PostgreSQL it receives the rows the server reads on

@@ -357,40 +357,82 @@ impl Direct {
     }
 }
 
-async fn grow_chain(pool: &Direct, backend: Backend, to_seq: i64) {
+/// One event of a grown chain: its columns but the constant ones.
+struct ChainRow {
+    seq: i64,
+    id: String,
+    at: String,
+    record_id: String,
+    changes: String,
+    prev_hash: String,
+    hash: String,
+    canonical: String,
+}
+
+/// Inserts a batch of events in one statement: on SQLite from a JSON array of `[canonical,
+/// prev_hash, hash]`, the columns read out of the canonical text (which holds no backslash or
+/// control character, so escaping its quotes makes it a JSON string: serde_json per event took
+/// most of the time in a debug build); on PostgreSQL from one array per column.
+async fn insert_chain_rows(pool: &Direct, org_id: &str, rows: Vec<ChainRow>) {
+    const COLUMNS: &str = "INSERT INTO activity_log (org_id, actor, action, record_type, seq, id, at, record_id, changes, prev_hash, hash, canonical) \
+                           SELECT CAST($1 AS TEXT), 'owner@acme.example', 'update', 'ai_system', ";
+    match pool {
+        Direct::Sqlite(p) => {
+            let elements: Vec<String> =
+                rows.iter().map(|r| format!(r#"["{}","{}","{}"]"#, r.canonical.replace('"', "\\\""), r.prev_hash, r.hash)).collect();
+            let sql = format!(
+                "{COLUMNS} json_extract(c, '$.seq'), json_extract(c, '$.id'), json_extract(c, '$.at'), json_extract(c, '$.record_id'), \
+                 json_extract(c, '$.changes'), p, h, c \
+                 FROM (SELECT json_extract(value, '$[0]') AS c, json_extract(value, '$[1]') AS p, json_extract(value, '$[2]') AS h FROM json_each($2))"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org_id)
+                .bind(format!("[{}]", elements.join(",")))
+                .execute(p)
+                .await
+                .expect("insert events");
+        }
+        Direct::Postgres(p) => {
+            let column = |field: fn(&ChainRow) -> &String| rows.iter().map(|r| field(r).clone()).collect::<Vec<String>>();
+            let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+            let sql = format!(
+                "{COLUMNS} * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org_id)
+                .bind(seqs)
+                .bind(column(|r| &r.id))
+                .bind(column(|r| &r.at))
+                .bind(column(|r| &r.record_id))
+                .bind(column(|r| &r.changes))
+                .bind(column(|r| &r.prev_hash))
+                .bind(column(|r| &r.hash))
+                .bind(column(|r| &r.canonical))
+                .execute(p)
+                .await
+                .expect("insert events");
+        }
+    }
+}
+
+async fn grow_chain(pool: &Direct, to_seq: i64) {
     use aims_domain::chain::{EventContent, canonical, link_hash};
     let (org_id, mut seq, mut head): (String, i64, String) = direct!(pool, p => sqlx::query_as("SELECT id, log_seq, log_head FROM organizations WHERE slug = 'acme'").fetch_one(p).await.expect("org"));
     const ROWS: i64 = 5000;
-    // A batch is a JSON array of `[canonical, prev_hash, hash]`; the columns are read out of the
-    // canonical text (on PostgreSQL as `json`, which keeps the text of `changes` as written).
-    let insert = match backend {
-        Backend::Sqlite => {
-            "INSERT INTO activity_log (org_id, seq, id, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) \
-             SELECT json_extract(c, '$.org_id'), json_extract(c, '$.seq'), json_extract(c, '$.id'), json_extract(c, '$.at'), \
-               json_extract(c, '$.actor'), json_extract(c, '$.action'), json_extract(c, '$.record_type'), json_extract(c, '$.record_id'), \
-               json_extract(c, '$.changes'), p, h, c \
-             FROM (SELECT json_extract(value, '$[0]') AS c, json_extract(value, '$[1]') AS p, json_extract(value, '$[2]') AS h FROM json_each($1))"
-        }
-        Backend::Postgres => {
-            "INSERT INTO activity_log (org_id, seq, id, at, actor, action, record_type, record_id, changes, prev_hash, hash, canonical) \
-             SELECT c->>'org_id', (c->>'seq')::bigint, c->>'id', c->>'at', c->>'actor', c->>'action', c->>'record_type', c->>'record_id', \
-               (c->'changes')::text, p, h, t \
-             FROM (SELECT e->>0 AS t, (e->>0)::json AS c, e->>1 AS p, e->>2 AS h FROM json_array_elements($1::text::json) AS e) AS batch"
-        }
-    };
     while seq < to_seq {
-        let mut batch = String::from("[");
+        let mut batch = Vec::new();
         for _ in 0..(to_seq - seq).min(ROWS) {
             seq += 1;
-            let id = uuid::Uuid::now_v7();
+            let id = uuid::Uuid::now_v7().to_string();
             let at = format!("2026-03-01T{:02}:{:02}:{:02}.000000Z", (seq / 3600) % 24, (seq / 60) % 60, seq % 60);
             let record_id = format!("00000000-0000-7000-8000-{:012}", seq % 10_000);
+            let changes = format!(r#"{{"status":{{"from":"draft","to":"in_use"}},"version":{seq}}}"#);
             let text = format!(
-                r#"{{"action":"update","actor":"owner@acme.example","at":"{at}","changes":{{"status":{{"from":"draft","to":"in_use"}},"version":{seq}}},"id":"{id}","org_id":"{org_id}","record_id":"{record_id}","record_type":"ai_system","seq":{seq}}}"#
+                r#"{{"action":"update","actor":"owner@acme.example","at":"{at}","changes":{changes},"id":"{id}","org_id":"{org_id}","record_id":"{record_id}","record_type":"ai_system","seq":{seq}}}"#
             );
-            if batch.len() == 1 {
+            if batch.is_empty() {
                 let content = EventContent {
-                    id: id.to_string(),
+                    id: id.clone(),
                     org_id: org_id.clone(),
                     seq,
                     at: at.clone(),
@@ -403,16 +445,18 @@ async fn grow_chain(pool: &Direct, backend: Backend, to_seq: i64) {
                 assert_eq!(text, canonical(&content), "the test's canonical text is the chain's");
             }
             let hash = link_hash(&head, &text);
-            if batch.len() > 1 {
-                batch.push(',');
-            }
-            // The text holds no backslash or control character: escaping its quotes makes it a
-            // JSON string (serde_json per event took most of the fixture's time in a debug build).
-            batch.push_str(&format!(r#"["{}","{head}","{hash}"]"#, text.replace('"', "\\\"")));
-            head = hash;
+            batch.push(ChainRow {
+                seq,
+                id,
+                at,
+                record_id,
+                changes,
+                prev_hash: std::mem::replace(&mut head, hash.clone()),
+                hash,
+                canonical: text,
+            });
         }
-        batch.push(']');
-        direct!(pool, p => { sqlx::query(sqlx::AssertSqlSafe(insert)).bind(&batch).execute(p).await.expect("insert events"); });
+        insert_chain_rows(pool, &org_id, batch).await;
     }
     direct!(pool, p => { sqlx::query("UPDATE organizations SET log_seq = $1, log_head = $2 WHERE id = $3")
         .bind(seq)
@@ -442,7 +486,7 @@ async fn chain_verifies_in_constant_memory(backend: Backend, events: i64) {
     };
     direct!(&pool, p => { sqlx::query(quick_load).execute(p).await.expect("quick load"); });
     let started = std::time::Instant::now();
-    grow_chain(&pool, backend, events).await;
+    grow_chain(&pool, events).await;
     eprintln!("built a chain of {events} events in {:?}", started.elapsed());
 
     let started = std::time::Instant::now();
