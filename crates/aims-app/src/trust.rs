@@ -36,6 +36,11 @@ pub(crate) fn signing_key(org_id: &str) -> AppResult<SigningKey> {
     Ok(SigningKey::from_bytes(&key.derive(SIGNING_LABEL, org_id)))
 }
 
+/// Whether this server can sign activity exports (it has a sealing key).
+pub fn signing_available() -> bool {
+    crate::schedules::process_key().is_some()
+}
+
 /// One published disclosure, as the public reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicDisclosure {
