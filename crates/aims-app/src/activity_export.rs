@@ -12,7 +12,7 @@
 use aims_domain::ValidationErrors;
 use aims_domain::chain::{self, EventContent, GENESIS};
 use aims_domain::policy::Action;
-use aims_store::activity::{self, ActivityFilter};
+use aims_store::activity;
 use aims_store::model::{ActivityEvent, Member, Organization};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -27,7 +27,7 @@ use crate::{App, AppError, AppResult};
 pub const FORMAT: &str = "aims-activity-export/1";
 
 /// Events read (and written) per chunk.
-const PAGE: u32 = 1000;
+const PAGE: i64 = 1000;
 
 /// Which events to export: sequence numbers from and to, both included; `None` is the start or
 /// the head.
@@ -142,8 +142,7 @@ impl ActivityExport {
         if self.after >= self.to_seq {
             return Ok(Vec::new());
         }
-        let page = activity::list(&self.app.db, &self.org.id, &ActivityFilter::default(), self.after, Some(PAGE)).await?;
-        let events: Vec<ActivityEvent> = page.items.into_iter().take_while(|e| e.seq <= self.to_seq).collect();
+        let events = activity::chain_page(&self.app.db, &self.org.id, self.after, self.to_seq, PAGE).await?;
         self.after = events.last().map_or(self.to_seq, |e| e.seq);
         Ok(events)
     }
@@ -201,8 +200,8 @@ fn check_range(from_seq: i64, to_seq: i64, head_seq: i64) -> AppResult<()> {
 
 /// The hash of event `seq` of an organisation's chain.
 async fn event_hash(app: &App, org_id: &str, seq: i64) -> AppResult<String> {
-    let page = activity::list(&app.db, org_id, &ActivityFilter::default(), seq - 1, Some(1)).await?;
-    page.items.into_iter().find(|e| e.seq == seq).map(|e| e.hash).ok_or_else(|| AppError::NotFound(format!("event {seq}")))
+    let events = activity::chain_page(&app.db, org_id, seq - 1, seq, 1).await?;
+    events.into_iter().next().map(|e| e.hash).ok_or_else(|| AppError::NotFound(format!("event {seq}")))
 }
 
 /// An event as the API shows it and the export holds it.
