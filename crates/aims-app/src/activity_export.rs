@@ -271,8 +271,7 @@ fn fault(part: impl Into<String>, reason: impl Into<String>) -> ExportFault {
 /// the signature — against `expected_key` when given (the key the trust page publishes), else
 /// against the key the export embeds.
 pub fn verify_export(text: &[u8], expected_key: Option<&VerifyingKey>) -> Result<VerifiedExport, ExportFault> {
-    let document: Map<String, Value> =
-        serde_json::from_slice(text).map_err(|e| fault("document", format!("not a JSON object: {e}")))?;
+    let document: Map<String, Value> = serde_json::from_slice(text).map_err(|e| fault("document", format!("not a JSON object: {e}")))?;
     let str_at = |value: &Value, path: &str| -> Result<String, ExportFault> {
         value.pointer(path).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| fault(path, "missing or not text"))
     };
@@ -362,6 +361,5 @@ fn verify_signature(mut document: Map<String, Value>, key: &VerifyingKey, key_gi
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| fault("signature.value", "not an Ed25519 signature (64 bytes in base64)"))?;
     let whose = if key_given { "the public key given" } else { "the export's public key" };
-    key.verify(&digest, &Signature::from_bytes(&bytes))
-        .map_err(|_| fault("signature", format!("does not verify with {whose}")))
+    key.verify(&digest, &Signature::from_bytes(&bytes)).map_err(|_| fault("signature", format!("does not verify with {whose}")))
 }

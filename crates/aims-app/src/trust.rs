@@ -26,11 +26,7 @@ pub(crate) fn signing_key(org_id: &str) -> AppResult<SigningKey> {
         AppError::from(ValidationErrors::single(
             "signing_key",
             "no_secret_key",
-            format!(
-                "the server has no key to sign exports with: set {} or {}",
-                crate::secretbox::KEY_ENV,
-                crate::secretbox::KEY_FILE_ENV
-            ),
+            format!("the server has no key to sign exports with: set {} or {}", crate::secretbox::KEY_ENV, crate::secretbox::KEY_FILE_ENV),
         ))
     })?;
     Ok(SigningKey::from_bytes(&key.derive(SIGNING_LABEL, org_id)))
@@ -78,14 +74,8 @@ impl App {
         let filters = [Filter::Flag { field: "disclosure_published", value: true }];
         let mut after_seq = 0;
         loop {
-            let request = PageRequest {
-                kind: AI_SYSTEM.kind,
-                include_archived: false,
-                filters: &filters,
-                after_seq,
-                limit: 200,
-                prefix: "",
-            };
+            let request =
+                PageRequest { kind: AI_SYSTEM.kind, include_archived: false, filters: &filters, after_seq, limit: 200, prefix: "" };
             let page = records::list_where(&self.db, &org.id, &request).await?;
             systems.extend(page.items.iter().filter(|r| disclosure_published(&r.data)).map(disclosure));
             match page.next_after {

@@ -472,9 +472,7 @@ pub async fn chain_page(db: &Db, org_id: &str, after: i64, to_seq: i64, limit: i
                 })
                 .await?
         }
-        Db::Postgres(pool, _, _) => {
-            sqlx::query_as(SQL).bind(org_id).bind(after).bind(to_seq).bind(limit).fetch_all(pool).await?
-        }
+        Db::Postgres(pool, _, _) => sqlx::query_as(SQL).bind(org_id).bind(after).bind(to_seq).bind(limit).fetch_all(pool).await?,
     };
     rows.into_iter().map(event_from_row).collect()
 }

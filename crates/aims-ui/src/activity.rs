@@ -148,6 +148,10 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
 
 /// The signed JSON export of the whole log, streamed a page of events at a time.
 pub(crate) async fn signed_export(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
+    // A server without a sealing key has nothing to sign with and offers no such download.
+    if !aims_app::trust::signing_available() {
+        return Err(UiError::NotFound);
+    }
     let export = state.app.export_activity(&ctx.member, aims_app::activity_export::ExportRange::default()).await?;
     let disposition = format!("attachment; filename=\"{}\"", export.file_name());
     let chunks = futures::stream::unfold(Some(export), |export| async move {

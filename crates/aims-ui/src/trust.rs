@@ -164,7 +164,11 @@ pub(crate) struct FormQuery {
     ai_system: Option<String>,
 }
 
-pub(crate) async fn form(State(state): State<UiState>, Path(org): Path<String>, Query(query): Query<FormQuery>) -> Result<Response, UiError> {
+pub(crate) async fn form(
+    State(state): State<UiState>,
+    Path(org): Path<String>,
+    Query(query): Query<FormQuery>,
+) -> Result<Response, UiError> {
     let org_name = state.app.public_org_name(&org).await?;
     let typed = ConcernForm { ai_system_name: query.ai_system.unwrap_or_default(), ..ConcernForm::default() };
     Ok(FormPage { org_slug: org, org_name, typed, errors: FormErrors::default(), error: None }.into_response())

@@ -3,8 +3,8 @@
 //! results on stdout, notes on stderr; exit 0 done, 1 refused or failed, 2 usage.
 
 use std::io::BufRead;
-use std::process::ExitCode;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use aims_app::{App, AppError};
 use aims_store::model::Actor;

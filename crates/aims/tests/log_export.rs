@@ -188,7 +188,8 @@ fn openssl_verifies_the_signature(file: &std::path::Path, export: &Value) {
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("Signature Verified Successfully"), "{}", text(&out.stdout));
     // The same recipe refuses an export whose content was changed.
-    let tampered = text(&std::fs::read(dir.join("export.json")).expect("read")).replacen("\"action\":\"create\"", "\"action\":\"delete\"", 1);
+    let tampered =
+        text(&std::fs::read(dir.join("export.json")).expect("read")).replacen("\"action\":\"create\"", "\"action\":\"delete\"", 1);
     std::fs::write(dir.join("export.json"), tampered).expect("write");
     let out = Command::new("sh").arg("-c").arg(recipe).current_dir(dir).output().expect("sh");
     assert!(!out.status.success(), "OpenSSL accepted a changed export");
@@ -211,7 +212,8 @@ async fn a_large_log_exports_in_bounded_memory() {
         grow_chain(&mut connection, events).await;
         drop(connection);
         let file = dir.path().join(format!("acme-{events}.json"));
-        let (out, peak) = with_key(|| aims_with_peak_memory(&db, &["log", "export", "--org", "acme", "--output", file.to_str().expect("path")]));
+        let (out, peak) =
+            with_key(|| aims_with_peak_memory(&db, &["log", "export", "--org", "acme", "--output", file.to_str().expect("path")]));
         ok(out);
         let size = std::fs::metadata(&file).expect("file").len();
         eprintln!("exported {events} events ({} MB) with a peak resident memory of {} MB", size >> 20, peak >> 20);

@@ -155,7 +155,13 @@ async fn publishing_rules(backend: Backend) {
     let scorecard = demo_system(&ui, "Credit scoring model").await;
     let edited = ui
         .app
-        .patch_record(&editor, &AI_SYSTEM, &scorecard.id, scorecard.version, &json!({"disclosure_limitations": "Tested on loans up to EUR 25,000 only."}))
+        .patch_record(
+            &editor,
+            &AI_SYSTEM,
+            &scorecard.id,
+            scorecard.version,
+            &json!({"disclosure_limitations": "Tested on loans up to EUR 25,000 only."}),
+        )
         .await
         .expect("edit text");
     let page = ui.get(&format!("/trust/demo/ai-systems/{}", scorecard.id), None).await;
