@@ -363,3 +363,24 @@ fn verify_signature(mut document: Map<String, Value>, key: &VerifyingKey, key_gi
     let whose = if key_given { "the public key given" } else { "the export's public key" };
     key.verify(&digest, &Signature::from_bytes(&bytes)).map_err(|_| fault("signature", format!("does not verify with {whose}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secretbox::SecretKey;
+
+    #[test]
+    fn each_organisation_gets_its_own_stable_key_and_its_pem_reads_back() {
+        let key = SecretKey::parse("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff").expect("key");
+        let a = SigningKey::from_bytes(&key.derive("label", "org-a")).verifying_key();
+        let a_again = SigningKey::from_bytes(&key.derive("label", "org-a")).verifying_key();
+        let b = SigningKey::from_bytes(&key.derive("label", "org-b")).verifying_key();
+        let other_label = SigningKey::from_bytes(&key.derive("other", "org-a")).verifying_key();
+        assert_eq!(a, a_again, "derived again, not stored");
+        assert_ne!(a, b);
+        assert_ne!(a, other_label);
+        assert_eq!(parse_public_key(&public_key_pem(&a)), Some(a));
+        assert_eq!(parse_public_key(&hex::encode(a.as_bytes())), Some(a));
+        assert_eq!(parse_public_key("not a key"), None);
+    }
+}
