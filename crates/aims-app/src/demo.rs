@@ -366,8 +366,26 @@ impl App {
             &json!({"model_type": "Third-party LLM (Lumen-4) with retrieval over our help centre"}),
         )
         .await?;
+        self.publish_demo_disclosures(admin, &scorecard.id, &assistant.id).await?;
         let _ = (id(&scorecard), owner);
         Ok(())
+    }
+
+    /// Two systems' transparency disclosures (A.8), published by the admin, so the trust page
+    /// has content.
+    async fn publish_demo_disclosures(&self, admin: &Member, scorecard_id: &str, assistant_id: &str) -> AppResult<()> {
+        self.patch_demo(admin, &aims_domain::kinds::AI_SYSTEM, scorecard_id, json!({
+            "disclosure_published": true,
+            "disclosure_summary": "A statistical model that estimates how likely a loan applicant is to fall behind on repayments, used when we decide on unsecured personal loans.",
+            "disclosure_limitations": "It only knows what is in your application and your credit bureau file, so it can misjudge people with a short credit history or a recent change in circumstances. It was tested on loans up to EUR 25,000 and is not used for anything else, such as pricing or marketing.",
+            "disclosure_human_oversight": "The model never declines an application on its own. Every decline and every referral is decided by an underwriter who sees the main reasons behind the score and can overrule it. You can ask for a person to look at your application again.",
+        })).await?;
+        self.patch_demo(admin, &aims_domain::kinds::AI_SYSTEM, assistant_id, json!({
+            "disclosure_published": true,
+            "disclosure_summary": "A chat assistant on our website and app that answers general questions about loans, repayments and account changes.",
+            "disclosure_limitations": "It can be wrong, and it does not give financial advice or make decisions about your loan. It only answers from our help centre; anything about your own account, a decision or financial difficulty is handed to a person.",
+            "disclosure_human_oversight": "Support agents follow conversations as they happen and take over whenever you ask for a person, or when the conversation turns to a decision or hardship. You can always ask to speak to an agent.",
+        })).await
     }
 
     async fn patch_demo(&self, member: &Member, spec: &KindSpec, reference: &str, patch: Value) -> AppResult<()> {

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod activity_export;
 pub mod audit;
 pub mod demo;
 mod demo_audit;
@@ -37,6 +38,7 @@ pub mod soa;
 pub mod token_checks;
 pub mod tokens;
 pub mod transitions;
+pub mod trust;
 pub mod users;
 
 use std::sync::Arc;

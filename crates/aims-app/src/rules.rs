@@ -169,12 +169,17 @@ impl KindRules for AiSystemRules {
         }
     }
 
-    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, _m: &'a Member, input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
+    fn before_create<'a>(&'a self, _tx: &'a mut WriteTx, m: &'a Member, input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
         Box::pin(async move {
+            require_publisher_if_changed(m, None, &draft.document)?;
             let stage = input.get("lifecycle_stage").and_then(Value::as_str).unwrap_or("idea");
             draft.document.insert("lifecycle_stage".into(), json!(stage));
             Ok(())
         })
+    }
+
+    fn before_update<'a>(&'a self, _tx: &'a mut WriteTx, m: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
+        Box::pin(async move { require_publisher_if_changed(m, Some(&current.data), &draft.document) })
     }
 
     fn after_write<'a>(&'a self, tx: &'a mut WriteTx, member: &'a Member, old: Option<&'a Record>, new: &'a Record) -> Fut<'a, ()> {
@@ -189,6 +194,16 @@ impl KindRules for AiSystemRules {
             Ok(())
         })
     }
+}
+
+/// Publishing or withdrawing an AI system's public disclosure (A.8) is the AI governance
+/// owner's decision: it takes the approver's role, as approving a gate or a policy does.
+fn require_publisher_if_changed(member: &Member, before: Option<&Map<String, Value>>, after: &Map<String, Value>) -> AppResult<()> {
+    let was = before.is_some_and(kinds::inventory::disclosure_published);
+    if was != kinds::inventory::disclosure_published(after) {
+        crate::access::require(member, aims_domain::policy::Action::Approve)?;
+    }
+    Ok(())
 }
 
 /// A gate is requested by creating it and changes only while requested, with its system.

@@ -88,6 +88,18 @@ impl SecretKey {
     }
 }
 
+impl SecretKey {
+    /// 32 bytes derived from the sealing key for one purpose: HKDF-SHA256 with `label` as the
+    /// salt and `info` (such as an organisation's id) as the context. Derived keys are made
+    /// again whenever needed, so no further secret is stored.
+    pub fn derive(&self, label: &str, info: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit of 255 × 32, so expansion cannot fail.
+        let _ = hkdf::Hkdf::<sha2::Sha256>::new(Some(label.as_bytes()), &self.0).expand(info.as_bytes(), &mut out);
+        out
+    }
+}
+
 /// The context a channel's secret is sealed under.
 pub fn context(org_id: &str, field: &str) -> String {
     format!("aims/channel-secret/{org_id}/{field}")

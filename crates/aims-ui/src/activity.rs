@@ -98,6 +98,8 @@ struct ActivityPage {
     head_seq: i64,
     head_hash: String,
     csv_href: String,
+    /// The signed JSON export's link; `None` when the server has no key to sign with.
+    signed_href: Option<String>,
 }
 
 pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<ActivityQuery>) -> Result<Response, UiError> {
@@ -139,8 +141,35 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
         head_seq,
         head_hash,
         csv_href,
+        signed_href: aims_app::trust::signing_available().then(|| format!("/orgs/{}/activity/signed-export", ctx.slug())),
     }
     .into_response())
+}
+
+/// The signed JSON export of the whole log, streamed a page of events at a time.
+pub(crate) async fn signed_export(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
+    // A server without a sealing key has nothing to sign with and offers no such download.
+    if !aims_app::trust::signing_available() {
+        return Err(UiError::NotFound);
+    }
+    let export = state.app.export_activity(&ctx.member, aims_app::activity_export::ExportRange::default()).await?;
+    let disposition = format!("attachment; filename=\"{}\"", export.file_name());
+    let chunks = futures::stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(export))),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(cause = %e, "signed activity export failed");
+                Some((Err(std::io::Error::other(e.to_string())), None))
+            }
+        }
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json".to_owned()), (axum::http::header::CONTENT_DISPOSITION, disposition)],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
 }
 
 /// The filter's choices: every record type the log holds, by label (and the chosen one, even

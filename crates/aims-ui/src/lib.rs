@@ -95,6 +95,7 @@ pub fn router(app: App) -> Router {
         .route("/orgs/{org}/impact-assessments/{id}/sign-off", post(impact::sign_off))
         .route("/orgs/{org}/impact-assessments/{id}/revisions/{n}", get(impact::revision))
         .route("/orgs/{org}/activity", get(activity::page))
+        .route("/orgs/{org}/activity/signed-export", get(activity::signed_export))
         .route("/orgs/{org}/tokens", get(tokens::page).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}/revoke", post(tokens::revoke))
         .route("/orgs/{org}/pick/{collection}", get(picker::results))

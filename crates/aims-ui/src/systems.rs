@@ -206,6 +206,8 @@ struct ActivityRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "ai_system.html")]
 struct SystemPage {
+    /// The public disclosure page's address when the disclosure is published (A.8).
+    public_href: Option<String>,
     shell: Shell,
     can_edit: bool,
     can_approve: bool,
@@ -477,6 +479,8 @@ async fn render_system(
         stages,
         facts,
         updated: format!("{} by {updated_by}", datetime(&system.updated_at)),
+        public_href: aims_domain::kinds::inventory::disclosure_published(&system.data)
+            .then(|| format!("/trust/{slug}/ai-systems/{}", system.id)),
         details_form: recform::render(AI_SYSTEM.fields, &[], &values_for("details", Some(&system)), details_errors, &options),
         details_open: refused.form == "details",
         details_others: details_errors.others(&shown),

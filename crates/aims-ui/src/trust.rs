@@ -3,8 +3,14 @@
 //! private status page its link opens, which shows the concern's state and the organisation's
 //! answer, nothing else. Sending goes through the same service as the API's public intake,
 //! with the same limit per client address.
+//!
+//! Beside them, the organisation's trust page (`/trust/{org}`) lists the AI systems whose
+//! transparency disclosure (A.8) is published, each with its own page
+//! (`/trust/{org}/ai-systems/{id}`): read-only, without scripts, printable, and showing only the
+//! fields chosen for publication. Anything else is the same 404.
 
 use aims_app::AppError;
+use aims_app::trust::PublicDisclosure;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -25,6 +31,85 @@ pub(crate) fn routes() -> axum::Router<UiState> {
         .route("/trust/{org}/concerns", axum::routing::post(send))
         .route("/trust/{org}/concerns/new", get(form))
         .route("/trust/{org}/concerns/{token}", get(status))
+        .route("/trust/{org}", get(trust_page))
+        .route("/trust/{org}/ai-systems/{id}", get(disclosure_page))
+}
+
+/// A published disclosure as its pages show it.
+struct ShownDisclosure {
+    id: String,
+    name: String,
+    summary: String,
+    intended_use: String,
+    limitations: String,
+    oversight_mode: Option<&'static str>,
+    oversight: String,
+    version: i64,
+    updated: String,
+}
+
+impl From<PublicDisclosure> for ShownDisclosure {
+    fn from(d: PublicDisclosure) -> Self {
+        Self {
+            oversight_mode: d.oversight_mode.as_deref().map(oversight_words),
+            updated: crate::text::date(&d.updated_at),
+            id: d.id,
+            name: d.name,
+            summary: d.summary,
+            intended_use: d.intended_use,
+            limitations: d.limitations,
+            oversight: d.oversight,
+            version: d.version,
+        }
+    }
+}
+
+/// An oversight mode in a reader's words.
+fn oversight_words(mode: &str) -> &'static str {
+    match mode {
+        "human_in_the_loop" => "A person takes every decision (human in the loop)",
+        "human_on_the_loop" => "People monitor it and can step in (human on the loop)",
+        "human_in_command" => "People decide when and how it is used (human in command)",
+        "none" => "It runs without human review of each outcome",
+        _ => "Human oversight as described below",
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "trust_page.html")]
+struct TrustPageView {
+    org_slug: String,
+    org_name: String,
+    systems: Vec<ShownDisclosure>,
+    updated: Option<String>,
+    public_key: Option<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "trust_system.html")]
+struct DisclosureView {
+    org_slug: String,
+    org_name: String,
+    s: ShownDisclosure,
+    concern_href: String,
+}
+
+pub(crate) async fn trust_page(State(state): State<UiState>, Path(org): Path<String>) -> Result<Response, UiError> {
+    let page = state.app.public_trust_page(&org).await?;
+    Ok(TrustPageView {
+        org_slug: page.org_slug,
+        org_name: page.org_name,
+        systems: page.systems.into_iter().map(ShownDisclosure::from).collect(),
+        updated: page.updated_at.as_deref().map(crate::text::date),
+        public_key: page.public_key,
+    }
+    .into_response())
+}
+
+pub(crate) async fn disclosure_page(State(state): State<UiState>, Path((org, id)): Path<(String, String)>) -> Result<Response, UiError> {
+    let (org_name, disclosure) = state.app.public_disclosure(&org, &id).await?;
+    let concern_href = format!("/trust/{org}/concerns/new?ai_system={}", crate::text::encode_query_value(&disclosure.name));
+    Ok(DisclosureView { org_slug: org, org_name, s: disclosure.into(), concern_href }.into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -73,9 +158,20 @@ impl StatusPage {
     }
 }
 
-pub(crate) async fn form(State(state): State<UiState>, Path(org): Path<String>) -> Result<Response, UiError> {
+#[derive(Deserialize, Default)]
+pub(crate) struct FormQuery {
+    /// The AI system a disclosure page's "raise a concern" link names.
+    ai_system: Option<String>,
+}
+
+pub(crate) async fn form(
+    State(state): State<UiState>,
+    Path(org): Path<String>,
+    Query(query): Query<FormQuery>,
+) -> Result<Response, UiError> {
     let org_name = state.app.public_org_name(&org).await?;
-    Ok(FormPage { org_slug: org, org_name, typed: ConcernForm::default(), errors: FormErrors::default(), error: None }.into_response())
+    let typed = ConcernForm { ai_system_name: query.ai_system.unwrap_or_default(), ..ConcernForm::default() };
+    Ok(FormPage { org_slug: org, org_name, typed, errors: FormErrors::default(), error: None }.into_response())
 }
 
 fn text_or_null(value: &str) -> serde_json::Value {

@@ -3,6 +3,7 @@
 //! results on stdout, notes on stderr; exit 0 done, 1 refused or failed, 2 usage.
 
 use std::io::BufRead;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aims_app::{App, AppError};
@@ -164,6 +165,28 @@ enum LogCommand {
         #[arg(long, value_name = "SEQ:HASH")]
         from: Option<String>,
     },
+    /// Write a signed export of an organisation's activity log (all events, or a range) as JSON
+    /// an outsider can verify without aims.
+    Export {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        output: PathBuf,
+        /// The first event to export (default: the first).
+        #[arg(long, value_name = "SEQ")]
+        from_seq: Option<i64>,
+        /// The last event to export (default: the current head).
+        #[arg(long, value_name = "SEQ")]
+        to_seq: Option<i64>,
+    },
+    /// Verify a signed export: every event's hash from its content, their chain, the head and
+    /// the signature (against the embedded public key, or the one given). Needs no database.
+    VerifyExport {
+        file: PathBuf,
+        /// The organisation's published public key: 64 hex digits, or a PEM file.
+        #[arg(long, value_name = "HEX|PEM-FILE")]
+        public_key: Option<String>,
+    },
     /// Print an organisation's current head hash.
     Head {
         #[arg(long)]
@@ -229,6 +252,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return tokio::task::spawn_blocking(move || crate::backup::backup(&database, &to)).await?;
         }
         Command::Restore { archive } => return crate::backup::restore(&cli.database, archive).await,
+        Command::Log(LogCommand::VerifyExport { file, public_key }) => return verify_export(file.clone(), public_key.as_deref()),
         _ => {}
     }
     let app = open(&cli.database).await?;
@@ -251,7 +275,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("created={} updated={} unchanged={}", report.created, report.updated, report.unchanged);
         }
         Command::Evidence(EvidenceCommand::Verify { org }) => return verify_evidence(&app, &org).await,
-        Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled before the database is opened"),
+        Command::Backup { .. } | Command::Restore { .. } | Command::Log(LogCommand::VerifyExport { .. }) => {
+            unreachable!("handled before the database is opened")
+        }
+        Command::Log(LogCommand::Export { org, output, from_seq, to_seq }) => {
+            export_log(&app, &org, &output, aims_app::activity_export::ExportRange { from_seq, to_seq }).await?
+        }
         Command::Log(LogCommand::Head { org, checkpoint }) => {
             let (seq, hash) = app.log_head(&org).await?;
             if checkpoint {
@@ -263,6 +292,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the signed export a chunk at a time into a temporary file beside `output`, renamed
+/// into place once complete, so a failed export leaves no half-written file under its name.
+async fn export_log(app: &App, org: &str, output: &std::path::Path, range: aims_app::activity_export::ExportRange) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut export = app.export_activity_of_org(org, range).await?;
+    let partial = output.with_extension("partial");
+    let file = tokio::fs::File::create(&partial).await.map_err(|e| anyhow::anyhow!("output: cannot write {}: {e}", partial.display()))?;
+    let mut writer = tokio::io::BufWriter::new(file);
+    let written = async {
+        while let Some(chunk) = export.next_chunk().await? {
+            writer.write_all(&chunk).await?;
+        }
+        writer.flush().await?;
+        writer.get_ref().sync_all().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = written {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(e);
+    }
+    tokio::fs::rename(&partial, output).await.map_err(|e| anyhow::anyhow!("output: cannot write {}: {e}", output.display()))?;
+    eprintln!("exported {}'s activity log to {}", org, output.display());
+    Ok(())
+}
+
+/// Checks a signed export; exit 1 with a line naming what failed.
+fn verify_export(file: PathBuf, public_key: Option<&str>) -> anyhow::Result<ExitCode> {
+    use aims_app::activity_export::{parse_public_key, verify_export};
+    let expected = match public_key {
+        None => None,
+        Some(given) => {
+            let text = if std::path::Path::new(given).is_file() {
+                std::fs::read_to_string(given).map_err(|e| anyhow::anyhow!("public-key: cannot read {given}: {e}"))?
+            } else {
+                given.to_owned()
+            };
+            Some(parse_public_key(&text).ok_or_else(|| anyhow::anyhow!("public-key: not an Ed25519 public key (64 hex digits or PEM)"))?)
+        }
+    };
+    let text = std::fs::read(&file).map_err(|e| anyhow::anyhow!("file: cannot read {}: {e}", file.display()))?;
+    match verify_export(&text, expected.as_ref()) {
+        Ok(v) => {
+            println!(
+                "ok: org={} events={} seq={}..{} head={} public_key={}",
+                v.org_slug, v.events, v.from_seq, v.to_seq, v.head_hash, v.public_key_hex
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(fault) => {
+            eprintln!("invalid: {fault}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {

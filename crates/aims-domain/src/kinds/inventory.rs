@@ -44,15 +44,49 @@ pub const AI_SYSTEM: KindSpec = KindSpec {
         FieldSpec::new("eu_ai_act_risk_reason", "Reason for the risk category", FieldType::Text { max: 5_000 }),
         FieldSpec::new("human_oversight_mode", "Human oversight", FieldType::Choice(OVERSIGHT_MODES)),
         FieldSpec::new("human_oversight_rationale", "Oversight rationale", FieldType::Text { max: 5_000 }),
+        // A.8 transparency: what the public trust page shows, and only once published. The
+        // intended use and the oversight mode are shown from the fields above; the rest is
+        // written for the public, apart from the internal wording.
+        FieldSpec::new("disclosure_published", "Disclosure published on the trust page", FieldType::Bool),
+        FieldSpec::new("disclosure_summary", "Public description", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("disclosure_limitations", "Known limitations (public)", FieldType::Text { max: 5_000 }),
+        FieldSpec::new("disclosure_human_oversight", "How people oversee it (public)", FieldType::Text { max: 5_000 }),
     ],
     system_fields: &[sys("lifecycle_stage", Shape::Text)],
-    rules: &[risk_category_needs_reason],
+    rules: &[risk_category_needs_reason, published_disclosure_is_complete],
     ..BASE
 };
 
 fn risk_category_needs_reason(document: &Map<String, Value>, errors: &mut ValidationErrors) {
     if !document.get("eu_ai_act_risk_category").is_none_or(Value::is_null) && !text_present(document, "eu_ai_act_risk_reason") {
         errors.push("eu_ai_act_risk_reason", "required_with", "give the reason for the EU AI Act risk category");
+    }
+}
+
+/// The fields of an AI system a published disclosure shows, and nothing else.
+pub const DISCLOSURE_FIELDS: &[&str] =
+    &["name", "disclosure_summary", "intended_use", "disclosure_limitations", "human_oversight_mode", "disclosure_human_oversight"];
+
+/// Whether an AI system's document says its disclosure is published.
+pub fn disclosure_published(document: &Map<String, Value>) -> bool {
+    document.get("disclosure_published") == Some(&Value::Bool(true))
+}
+
+/// A disclosure is published only with the text a reader needs: what the system is for, its
+/// limitations and how people oversee it.
+fn published_disclosure_is_complete(document: &Map<String, Value>, errors: &mut ValidationErrors) {
+    if !disclosure_published(document) {
+        return;
+    }
+    for (field, what) in [
+        ("disclosure_summary", "a public description"),
+        ("intended_use", "the intended use"),
+        ("disclosure_limitations", "its known limitations"),
+        ("disclosure_human_oversight", "how people oversee it"),
+    ] {
+        if !text_present(document, field) {
+            errors.push(field, "required_with", format!("a published disclosure states {what}"));
+        }
     }
 }
 

@@ -29,6 +29,7 @@ mod scale;
 mod separation;
 mod soa_gap;
 mod traceability;
+mod trust;
 
 struct TestUi {
     router: Router,
