@@ -25,6 +25,7 @@ pub mod operations;
 pub mod orgs;
 pub mod people;
 pub mod policies;
+pub mod readiness;
 pub mod records;
 pub mod review;
 pub mod rules;
