@@ -10,6 +10,7 @@ pub mod demo;
 mod demo_audit;
 mod demo_documents;
 mod demo_improvement;
+mod demo_maturity;
 mod demo_operations;
 mod demo_review;
 mod demo_schedules;

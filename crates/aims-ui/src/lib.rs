@@ -19,6 +19,7 @@ mod error;
 mod evidence;
 mod forms;
 mod gap;
+mod maturity_pages;
 mod readiness;
 mod hooks;
 mod impact;
