@@ -90,7 +90,8 @@ pub(crate) fn levels_chart(assessments: &[Record]) -> String {
             let w = BAR_W * level as f64 / 5.0;
             let _ = write!(
                 svg,
-                r#"<rect class="series-{i}" x="{LABEL_W}" y="{}" width="{w}" height="{}"><title>{}: {} {level}</title></rect>"#,
+                r#"<rect class="series-{}" x="{LABEL_W}" y="{}" width="{w}" height="{}"><title>{}: {} {level}</title></rect>"#,
+                series(i, assessments.len()),
                 top + ROW * i as f64,
                 ROW - 2.0,
                 esc(label),
@@ -102,10 +103,20 @@ pub(crate) fn levels_chart(assessments: &[Record]) -> String {
     svg
 }
 
+/// The colour of the `i`th of `n` assessments: the latest is always the strongest.
+fn series(i: usize, n: usize) -> usize {
+    CHARTED.saturating_sub(n) + i
+}
+
 fn levels_table(assessments: &[Record]) -> String {
     let mut html = String::from(r#"<table class="table maturity-table"><caption class="visually-hidden">Maturity levels per dimension</caption><thead><tr><th scope="col">Dimension</th>"#);
     for (i, record) in assessments.iter().enumerate() {
-        let _ = write!(html, r#"<th scope="col" class="col-num"><span class="swatch series-{i}" aria-hidden="true"></span> {}</th>"#, esc(&label_of(record)));
+        let _ = write!(
+            html,
+            r#"<th scope="col" class="col-num"><span class="swatch series-{}" aria-hidden="true"></span> {}</th>"#,
+            series(i, assessments.len()),
+            esc(&label_of(record))
+        );
     }
     html.push_str("</tr></thead><tbody>");
     for (prefix, label) in DIMENSIONS {

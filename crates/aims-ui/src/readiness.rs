@@ -48,6 +48,10 @@ struct AreaGaps {
     title: &'static str,
     figure: Option<u32>,
     rules: Vec<RuleGaps>,
+    /// Open on arrival: the area holds a high-severity gap.
+    high: bool,
+    /// Records listed under the area.
+    listed: usize,
 }
 
 #[derive(Template, WebTemplate)]
@@ -136,7 +140,9 @@ fn gaps_by_area(readiness: &Readiness) -> Vec<AreaGaps> {
                 }
             }
             rules.sort_by_key(|r| severity_rank(r.severity));
-            Some(AreaGaps { id: area.id, title: area.title, figure: area.figure, rules })
+            let high = rules.iter().any(|r| r.severity == "high");
+            let listed = rules.iter().map(|r| r.records.len() + r.more as usize).sum();
+            Some(AreaGaps { id: area.id, title: area.title, figure: area.figure, rules, high, listed })
         })
         .collect()
 }

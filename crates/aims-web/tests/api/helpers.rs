@@ -476,6 +476,7 @@ fn simple_input(spec: &KindSpec) -> Value {
         // Nothing listens on the discard port: a test message fails, and says so.
         "notification_channel" => json!({"name": unique("Hook"), "channel_type": "webhook", "webhook_url": "http://127.0.0.1:9/"}),
         "supplier" => json!({"name": unique("Supplier")}),
+        "maturity_assessment" => json!({"title": unique("Maturity"), "assessed_on": "2026-06-01", "governance_level": 3, "risk_level": 2}),
         other => panic!("no sample for {other}"),
     }
 }
@@ -650,6 +651,7 @@ impl TestApp {
             "supplier_review" => "model_lineage",
             "incident" => "description",
             "concern" => "internal_notes",
+            "maturity_assessment" => "governance_note",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
