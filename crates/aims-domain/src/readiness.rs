@@ -113,6 +113,8 @@ pub struct Rule {
 use Cond::{All, Any, Before, Flag, Is, LinkedFrom, Not, Since, State, Unset};
 
 const APPLICABLE: Cond = Not(&Flag("applicable", false));
+/// A retired system needs no new assessment.
+const IN_SERVICE: Cond = Not(&Is("lifecycle_stage", &["retired"]));
 const HIGH_IMPACT: Cond = Any(&[
     Is("eu_ai_act_risk_category", &["high"]),
     LinkedFrom { field: "ai_system_id", from: "impact_assessment", with: &[Is("overall_level", &["high"])] },
@@ -128,7 +130,7 @@ pub const RULES: &[Rule] = &[
         reference: "6.1.2",
         severity: Severity::High,
         kind: "ai_system",
-        scope: Scope::Each(Not(&LinkedFrom { field: "ai_system_ids", from: "risk", with: &[] })),
+        scope: Scope::Each(All(&[IN_SERVICE, Not(&LinkedFrom { field: "ai_system_ids", from: "risk", with: &[] })])),
         area: Area::Clause,
         title: "AI system without a risk assessment",
         explanation: "No risk in the register names this system, so there is nothing to show that its risks were assessed. Record its risks and link them to it.",
@@ -138,7 +140,10 @@ pub const RULES: &[Rule] = &[
         reference: "6.1.4",
         severity: Severity::High,
         kind: "ai_system",
-        scope: Scope::Each(Not(&LinkedFrom { field: "ai_system_id", from: "impact_assessment", with: &[State(&["signed_off"])] })),
+        scope: Scope::Each(All(&[
+            IN_SERVICE,
+            Not(&LinkedFrom { field: "ai_system_id", from: "impact_assessment", with: &[State(&["signed_off"])] }),
+        ])),
         area: Area::Clause,
         title: "AI system without a signed-off impact assessment",
         explanation: "An auditor expects a current, signed-off assessment of what this system can do to people and society. Assess it and have it signed off.",
@@ -158,7 +163,7 @@ pub const RULES: &[Rule] = &[
         reference: "A.9.2",
         severity: Severity::High,
         kind: "ai_system",
-        scope: Scope::Each(All(&[HIGH_IMPACT, OVERSIGHT_UNSET])),
+        scope: Scope::Each(All(&[IN_SERVICE, HIGH_IMPACT, OVERSIGHT_UNSET])),
         area: Area::Clause,
         title: "High-impact system without human oversight",
         explanation: "This system is high-impact or EU AI Act high-risk, yet its human oversight is unset, none, or has no rationale. Say who oversees it, how, and why that is enough.",
