@@ -109,7 +109,8 @@ fn series(i: usize, n: usize) -> usize {
 }
 
 fn levels_table(assessments: &[Record]) -> String {
-    let mut html = String::from(r#"<table class="table maturity-table"><caption class="visually-hidden">Maturity levels per dimension</caption><thead><tr><th scope="col">Dimension</th>"#);
+    // Scrolls inside its card on a phone rather than widening the page.
+    let mut html = String::from(r#"<div class="table-scroll"><table class="table maturity-table"><caption class="visually-hidden">Maturity levels per dimension</caption><thead><tr><th scope="col">Dimension</th>"#);
     for (i, record) in assessments.iter().enumerate() {
         let _ = write!(
             html,
@@ -127,7 +128,7 @@ fn levels_table(assessments: &[Record]) -> String {
         }
         html.push_str("</tr>");
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     html
 }
 
