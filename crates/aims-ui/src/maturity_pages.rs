@@ -110,7 +110,7 @@ fn series(i: usize, n: usize) -> usize {
 
 fn levels_table(assessments: &[Record]) -> String {
     // Scrolls inside its card on a phone rather than widening the page.
-    let mut html = String::from(r#"<div class="table-scroll"><table class="table maturity-table"><caption class="visually-hidden">Maturity levels per dimension</caption><thead><tr><th scope="col">Dimension</th>"#);
+    let mut html = String::from(r#"<div class="table-scroll" tabindex="0" role="region" aria-label="Maturity levels per dimension"><table class="table maturity-table"><caption class="visually-hidden">Maturity levels per dimension</caption><thead><tr><th scope="col">Dimension</th>"#);
     for (i, record) in assessments.iter().enumerate() {
         let _ = write!(
             html,
