@@ -14,7 +14,7 @@ use crate::db::{Backend, Db};
 use crate::error::StoreResult;
 
 /// The most offenders counted per rule.
-pub const COUNT_CAP: i64 = 1_000;
+pub const COUNT_CAP: i64 = 250;
 
 /// The dates a condition compares with, as `YYYY-MM-DD`.
 #[derive(Debug, Clone)]

@@ -65,6 +65,8 @@ struct ReadinessPage {
     snapshots: usize,
     areas: Vec<AreaGaps>,
     evidence: Vec<EvidenceRow>,
+    /// Counts stop here; a count at it reads "or more".
+    cap: i64,
 }
 
 fn severity_rank(severity: &str) -> u8 {
@@ -182,6 +184,7 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         snapshots: history.len(),
         areas,
         evidence,
+        cap: aims_store::readiness::COUNT_CAP,
         readiness,
     }
     .into_response())
