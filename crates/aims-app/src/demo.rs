@@ -62,6 +62,7 @@ impl App {
         // A pending invitation, so the members page shows one waiting to be accepted.
         self.invite(&admin, "model.validator@demo.example", Role::Editor.as_str()).await?;
         self.seed_schedules(&cast).await?;
+        self.seed_maturity(&cast).await?;
         Ok(Some(users))
     }
 

@@ -128,6 +128,11 @@ impl App {
         let tomorrow = clock::today().next_day().unwrap_or(clock::today());
         for org in orgs::all(&self.db).await? {
             let member = reader(&org);
+            // Readiness is measured once a day even when nobody opens the dashboard, so the
+            // trend shows progress between management reviews.
+            if let Err(e) = self.readiness_snapshot_if_due(&member).await {
+                tracing::warn!("readiness snapshot of {}: {e}", org.slug);
+            }
             let channels = self.all_where(&member, &NOTIFICATION_CHANNEL, &[Filter::Flag { field: "enabled", value: true }]).await?;
             if channels.is_empty() {
                 continue;

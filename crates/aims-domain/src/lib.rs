@@ -9,6 +9,7 @@ pub mod error;
 pub mod identity;
 pub mod kinds;
 pub mod policy;
+pub mod readiness;
 pub mod signin;
 pub mod textdiff;
 pub mod uploads;

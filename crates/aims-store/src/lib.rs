@@ -25,6 +25,7 @@ pub mod page_json;
 pub mod pg_pipelined;
 pub mod pg_readers;
 pub mod readers;
+pub mod readiness;
 pub mod records;
 pub mod sessions;
 mod sql;

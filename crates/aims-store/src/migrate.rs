@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_members.sql"),
         postgres: include_str!("../migrations/postgres/0014_members.sql"),
     },
+    Migration {
+        version: 17,
+        name: "readiness",
+        sqlite: include_str!("../migrations/sqlite/0017_readiness.sql"),
+        postgres: include_str!("../migrations/postgres/0017_readiness.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

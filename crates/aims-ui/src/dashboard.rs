@@ -57,6 +57,7 @@ struct DashboardPage {
     own: Vec<ControlRow>,
     applicable: usize,
     excluded: usize,
+    readiness: aims_app::readiness::Readiness,
 }
 
 pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Response, UiError> {
@@ -159,6 +160,7 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx) -> Result<Re
         own,
         applicable,
         excluded,
+        readiness: state.app.readiness(&ctx.member).await?,
     }
     .into_response())
 }

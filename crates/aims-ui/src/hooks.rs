@@ -41,6 +41,11 @@ pub(crate) trait PageHooks: Sync {
     /// `refused` is the panel's own form coming back refused, with what was typed.
     fn panel<'a>(&'a self, state: &'a UiState, ctx: &'a OrgCtx, record: &'a Record, refused: Option<&'a PanelRefusal>) -> PanelFuture<'a>;
 
+    /// A panel shown above the kind's list (a chart over its records), or `None`.
+    fn list_panel<'a>(&'a self, _state: &'a UiState, _ctx: &'a OrgCtx) -> PanelFuture<'a> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// The panel's forms: each posts to `/orgs/{org}/<collection>/{id}/<name>`, handled by [`Self::act`].
     fn actions(&self) -> &'static [&'static str] {
         &[]

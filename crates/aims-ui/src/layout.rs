@@ -103,6 +103,7 @@ impl OrgCtx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
     Dashboard,
+    Readiness,
     Gap,
     Soa,
     AiSystems,
@@ -156,6 +157,7 @@ impl Shell {
             |path: &str, label, icon, section| NavItem { href: format!("{base}{path}"), label, icon, active: self.section == section };
         vec![
             item("/", "Dashboard", "home", Section::Dashboard),
+            item("/readiness", "Readiness", "check-circle", Section::Readiness),
             item("/requirements", "Gap assessment", "check-square", Section::Gap),
             item("/controls", "Statement of Applicability", "shield", Section::Soa),
             item("/ai-systems", "AI systems", "cpu", Section::AiSystems),

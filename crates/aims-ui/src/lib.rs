@@ -19,6 +19,8 @@ mod error;
 mod evidence;
 mod forms;
 mod gap;
+mod maturity_pages;
+mod readiness;
 mod hooks;
 mod impact;
 mod improvement_pages;
@@ -75,6 +77,7 @@ pub fn router(app: App) -> Router {
         .route("/reset/{secret}", get(auth::reset_page).post(auth::reset))
         .route("/orgs/{org}", get(dashboard::add_slash))
         .route("/orgs/{org}/", get(dashboard::page))
+        .route("/orgs/{org}/readiness", get(readiness::page))
         .route("/orgs/{org}/requirements", get(gap::list))
         .route("/orgs/{org}/requirements/{reference}", get(gap::detail).post(gap::save))
         .route("/orgs/{org}/controls", get(soa::list))

@@ -280,6 +280,7 @@ pub(crate) fn declared() -> impl Iterator<Item = &'static PageSpec> {
         .chain(crate::audit_pages::PAGES)
         .chain(crate::schedule_pages::PAGES)
         .chain(crate::operations_pages::PAGES)
+        .chain(crate::maturity_pages::PAGES)
 }
 
 /// The routes of every declared kind: list, new, detail and edit, archive, transitions and
@@ -400,6 +401,8 @@ struct ListPage {
     listing: Listing,
     /// The area's lists: (href, label, current).
     related: Vec<(String, &'static str, bool)>,
+    /// The kind's own panel above the list (`PageHooks::list_panel`).
+    list_panel: Option<String>,
 }
 
 /// The record's name: its title field as the page shows it (a stage's label, not its code).
@@ -447,6 +450,10 @@ async fn list(
         options.label_linked(&state.app, &ctx.member, spec.fields, &record.data).await?;
     }
     let badges = badge_cells(&state, &ctx, page, &records).await?;
+    let list_panel = match page.hooks {
+        Some(hooks) => hooks.list_panel(&state, &ctx).await?,
+        None => None,
+    };
     let rows = records
         .iter()
         .zip(badges)
@@ -489,6 +496,7 @@ async fn list(
             .iter()
             .map(|k| (format!("/orgs/{}/{}", ctx.slug(), k.collection), k.plural_label, k.kind == spec.kind))
             .collect(),
+        list_panel,
     }
     .into_response())
 }

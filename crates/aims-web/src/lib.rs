@@ -25,6 +25,7 @@ pub fn api(app: App) -> (Router, OpenApi) {
     }
     builder = routes::evidence::register(builder);
     builder = routes::views::register(builder);
+    builder = routes::readiness::register(builder);
     builder = routes::import::register(builder);
     builder = routes::tokens::register(builder);
     builder = routes::members::register(builder);

@@ -365,6 +365,10 @@ async fn main() {
             ("ui list: risks pages of 50, heat maps over every risk", risk_pages, Auth::Cookie(&cookie)),
             ("api search: ai-systems?q=", api_searches, Auth::Token(&token)),
             ("ui picker: risk page with its link fields", pickers, Auth::Cookie(&cookie)),
+            // Every readiness rule and clause signal over the whole organisation (two grouped
+            // reads and the requirements), and the day's snapshot check.
+            ("ui readiness dashboard: /readiness", vec!["/orgs/large/readiness".to_owned()], Auth::Cookie(&cookie)),
+            ("api readiness: /readiness", vec!["/api/v1/orgs/large/readiness".to_owned()], Auth::Token(&token)),
         ]
         .into_iter()
         .filter(|(label, ..)| label.contains(only.as_str()))

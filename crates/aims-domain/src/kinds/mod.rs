@@ -9,6 +9,7 @@ pub mod impact;
 pub mod improvement;
 pub mod inventory;
 pub mod lifecycle;
+pub mod maturity;
 pub mod objectives;
 pub mod operations;
 pub mod people;
@@ -26,6 +27,7 @@ pub use impact::IMPACT_ASSESSMENT;
 pub use improvement::{CHANGE, IMPROVEMENT, NONCONFORMITY};
 pub use inventory::{AI_SYSTEM, DATASET, RESOURCE, SUPPLIER};
 pub use lifecycle::{GATE, GATE_REQUIREMENT, LIFECYCLE_RECORD};
+pub use maturity::MATURITY_ASSESSMENT;
 pub use objectives::{MEASUREMENT, OBJECTIVE};
 pub use operations::{CONCERN, INCIDENT, SUPPLIER_REVIEW};
 pub use people::{COMMUNICATION, COMPETENCE, PERSON, TRAINING};
@@ -92,6 +94,7 @@ pub const ALL: &[&KindSpec] = &[
     &FINDING,
     &CERTIFICATE,
     &MANAGEMENT_REVIEW,
+    &MATURITY_ASSESSMENT,
     &SCHEDULE,
     &NOTIFICATION_CHANNEL,
     &INCIDENT,

@@ -6,6 +6,7 @@ pub mod import;
 pub mod members;
 pub mod meta;
 pub mod public;
+pub mod readiness;
 pub mod records;
 pub mod tokens;
 pub mod views;

@@ -23,7 +23,7 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::ListActivity | Op::ActivityCsv | Op::ActivityHead | Op::ActivityVerify => ALL,
         Op::ListTokens | Op::CreateToken | Op::RevokeOwnToken => ALL,
         Op::Create | Op::Patch | Op::Archive | Op::ImportAiSystems | Op::UploadEvidence | Op::ReplaceEvidenceFile => WRITERS,
-        Op::DownloadEvidence | Op::PolicyDiff | Op::CompetenceGaps => ALL,
+        Op::DownloadEvidence | Op::PolicyDiff | Op::CompetenceGaps | Op::Readiness | Op::ReadinessHistory => ALL,
         Op::SendTest => WRITERS,
         // Everyone confirms having read a published policy.
         Op::Transition("acknowledge") => ALL,

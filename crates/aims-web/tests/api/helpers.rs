@@ -254,6 +254,10 @@ pub enum Op {
     ReplaceEvidenceFile,
     PolicyDiff,
     CompetenceGaps,
+    /// `GET readiness`: figures, gaps and the Stage 1 list.
+    Readiness,
+    /// `GET readiness/history`: the daily snapshots.
+    ReadinessHistory,
     /// `POST notification-channels/{id}/send-test`.
     SendTest,
     /// `POST /api/v1/public/{org}/concerns`: the public intake, no account needed.
@@ -302,6 +306,8 @@ impl Route {
             Op::ImportAiSystems,
             Op::PolicyDiff,
             Op::CompetenceGaps,
+            Op::Readiness,
+            Op::ReadinessHistory,
             Op::SendTest,
             Op::PublicConcern,
             Op::PublicConcernStatus,
@@ -358,6 +364,8 @@ impl Route {
             (Op::ImportAiSystems, _) => ("post", format!("{base}/ai-systems/import")),
             (Op::PolicyDiff, _) => ("get", format!("{base}/policies/{{id}}/diff")),
             (Op::CompetenceGaps, _) => ("get", format!("{base}/competence-gaps")),
+            (Op::Readiness, _) => ("get", format!("{base}/readiness")),
+            (Op::ReadinessHistory, _) => ("get", format!("{base}/readiness/history")),
             (Op::SendTest, _) => ("post", format!("{base}/notification-channels/{{id}}/send-test")),
             (Op::PublicConcern, _) => ("post", "/api/v1/public/{org}/concerns".to_owned()),
             (Op::PublicConcernStatus, _) => ("get", "/api/v1/public/{org}/concerns/{token}".to_owned()),
@@ -468,6 +476,7 @@ fn simple_input(spec: &KindSpec) -> Value {
         // Nothing listens on the discard port: a test message fails, and says so.
         "notification_channel" => json!({"name": unique("Hook"), "channel_type": "webhook", "webhook_url": "http://127.0.0.1:9/"}),
         "supplier" => json!({"name": unique("Supplier")}),
+        "maturity_assessment" => json!({"title": unique("Maturity"), "assessed_on": "2026-06-01", "governance_level": 3, "risk_level": 2}),
         other => panic!("no sample for {other}"),
     }
 }
@@ -642,6 +651,7 @@ impl TestApp {
             "supplier_review" => "model_lineage",
             "incident" => "description",
             "concern" => "internal_notes",
+            "maturity_assessment" => "governance_note",
             other => panic!("no patch for {other}"),
         };
         json!({ field: unique("changed") })
@@ -783,6 +793,8 @@ impl TestApp {
                 (Method::GET, format!("{item}/diff?from=1"), None)
             }
             (Op::CompetenceGaps, _) => (Method::GET, format!("{base}/competence-gaps"), None),
+            (Op::Readiness, _) => (Method::GET, format!("{base}/readiness"), None),
+            (Op::ReadinessHistory, _) => (Method::GET, format!("{base}/readiness/history"), None),
             (Op::SendTest, _) => {
                 let item = format!("{base}/notification-channels/{}", self.fresh(&kinds::NOTIFICATION_CHANNEL, org).await);
                 (Method::POST, format!("{item}/send-test"), Some(json!({})))

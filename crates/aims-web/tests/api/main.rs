@@ -13,6 +13,7 @@ mod documents;
 mod improvement;
 mod members;
 mod operations;
+mod readiness;
 mod records;
 mod review;
 mod schedules;
