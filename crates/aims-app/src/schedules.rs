@@ -192,11 +192,12 @@ impl KindRules for ChannelRules {
     }
 }
 
-/// The key the rules seal with: the process's, read once from the environment.
+/// The key the rules seal with: the process's, read once from the environment (or the default
+/// key file, see `secretbox`).
 pub(crate) fn process_key() -> Option<SecretKey> {
     static KEY: std::sync::OnceLock<Option<SecretKey>> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| match SecretKey::from_env() {
-        Ok(key) => key,
+    KEY.get_or_init(|| match SecretKey::load() {
+        Ok(key) => Some(key),
         Err(e) => {
             tracing::error!("{e}");
             None

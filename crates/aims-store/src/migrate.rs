@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_members.sql"),
         postgres: include_str!("../migrations/postgres/0014_members.sql"),
     },
+    Migration {
+        version: 15,
+        name: "mfa",
+        sqlite: include_str!("../migrations/sqlite/0015_mfa.sql"),
+        postgres: include_str!("../migrations/postgres/0015_mfa.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
