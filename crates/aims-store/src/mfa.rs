@@ -109,19 +109,20 @@ pub async fn unused_recovery_codes(db: &Db, user_id: &str) -> StoreResult<i64> {
     }))
 }
 
-/// An organisation's rule and its version (`"off"`, 0 when never set).
+/// An organisation's rule and its version (`"off"` at version 1 when never set: version 0
+/// means "any" to `If-Match`).
 pub async fn org_rule(db: &Db, org_id: &str) -> StoreResult<(String, i64)> {
     let row: Option<(String, i64)> = on_pool!(db, pool => {
         sqlx::query_as("SELECT mfa_required, version FROM org_security WHERE org_id = $1").bind(org_id).fetch_optional(pool).await?
     });
-    Ok(row.unwrap_or_else(|| ("off".into(), 0)))
+    Ok(row.unwrap_or_else(|| ("off".into(), 1)))
 }
 
 /// The rule inside a write transaction, so a change is judged on the version it changes.
 pub async fn org_rule_in(tx: &mut WriteTx, org_id: &str) -> StoreResult<(String, i64)> {
     let row: Option<(String, i64)> =
         tx.query("SELECT mfa_required, version FROM org_security WHERE org_id = $1").bind(org_id).fetch_optional().await?;
-    Ok(row.unwrap_or_else(|| ("off".into(), 0)))
+    Ok(row.unwrap_or_else(|| ("off".into(), 1)))
 }
 
 /// Writes the organisation's rule at `version`.
