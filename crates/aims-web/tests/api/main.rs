@@ -16,6 +16,7 @@ mod operations;
 mod records;
 mod review;
 mod schedules;
+mod security;
 mod tenancy;
 mod tokens;
 mod workflows;
