@@ -206,12 +206,7 @@ impl App {
         if mfa::is_totp_code(&code) && self.use_totp_code(user, &code, clock::now()).await? {
             return Ok(());
         }
-        let stored = {
-            let mut tx = self.db.begin_write().await?;
-            let hash = users::password_hash_of(&mut tx, &user.id).await?;
-            tx.commit().await?;
-            hash
-        };
+        let stored = users::password_hash(&self.db, &user.email).await?.and_then(|(_, hash)| hash);
         match stored {
             Some(hash) if verify_password(proof.to_owned(), hash.clone()).await => Ok(()),
             _ => Err(AppError::Validation(ValidationErrors::single("proof", "incorrect", "neither your password nor a current code"))),
