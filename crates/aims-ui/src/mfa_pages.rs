@@ -17,17 +17,11 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::UiState;
-use crate::auth::{ClientIp, TOO_MANY, sign_in};
+use crate::auth::{ClientIp, PENDING_NEXT_KEY, PENDING_USER_KEY, TOO_MANY, sign_in};
 use crate::error::{UiError, internal};
 use crate::forms::{FormErrors, Notice};
 use crate::layout::{OrgCtx, Section, Shell};
 use crate::text::safe_next;
-
-/// The session key of a user who gave the right password and still owes the second step.
-/// Only [`USER_ID_KEY`](aims_store::sessions::USER_ID_KEY) signs a session in, so a pending
-/// session opens nothing.
-pub(crate) const PENDING_USER_KEY: &str = "pending_user_id";
-const PENDING_NEXT_KEY: &str = "pending_next";
 
 pub(crate) fn routes() -> Router<UiState> {
     Router::new()
@@ -38,15 +32,6 @@ pub(crate) fn routes() -> Router<UiState> {
         .route("/orgs/{org}/account/two-step/recovery-codes", post(regenerate))
         .route("/orgs/{org}/account/two-step/off", post(turn_off))
         .route("/orgs/{org}/settings/security", get(security_page).post(security_save))
-}
-
-/// After the right password: keeps the user pending and sends them to the second step.
-pub(crate) async fn begin_second_step(session: &Session, user_id: &str, next: Option<&str>) -> Result<Response, UiError> {
-    // A new session id here too, so an id planted before sign-in is worthless after it.
-    session.cycle_id().await.map_err(internal)?;
-    session.insert(PENDING_USER_KEY, user_id).await.map_err(internal)?;
-    session.insert(PENDING_NEXT_KEY, next.unwrap_or("/")).await.map_err(internal)?;
-    Ok(Redirect::to("/login/second-step").into_response())
 }
 
 // ---- the second step ----
