@@ -288,7 +288,9 @@ impl App {
     /// Changes the organisation's rule (owners only), if still at `if_match`.
     pub async fn change_security_settings(&self, member: &Member, mfa_required: &str, if_match: i64) -> AppResult<SecuritySettings> {
         if member.role != Role::Owner {
-            return Err(Denied::Role { role: member.role, action: "change the security settings", allowed: Role::Owner.as_str().into() }.into());
+            return Err(
+                Denied::Role { role: member.role, action: "change the security settings", allowed: Role::Owner.as_str().into() }.into()
+            );
         }
         let new = MfaRequired::parse("mfa_required", mfa_required)?;
         let mut tx = self.db.begin_write().await?;
@@ -302,8 +304,13 @@ impl App {
         store::set_org_rule(&mut tx, &member.org_id, new.as_str(), version + 1, &clock::now_text()).await?;
         let changes = json!({"mfa_required": {"from": current, "to": new.as_str()}});
         let actor = crate::access::actor(member);
-        activity::append(&mut tx, &member.org_id, &actor, NewEvent { action: "update", record_type: "security_settings", record_id: &member.org_id, changes })
-            .await?;
+        activity::append(
+            &mut tx,
+            &member.org_id,
+            &actor,
+            NewEvent { action: "update", record_type: "security_settings", record_id: &member.org_id, changes },
+        )
+        .await?;
         tx.commit().await?;
         Ok(SecuritySettings { mfa_required: new, version: version + 1 })
     }
@@ -342,7 +349,8 @@ fn wrong_code() -> AppError {
 async fn own_event(tx: &mut WriteTx, user: &User, action: &str, changes: serde_json::Value) -> AppResult<()> {
     let actor = Actor::User { id: user.id.clone(), email: user.email.clone() };
     for org_id in users::org_ids(tx, &user.id).await? {
-        activity::append(tx, &org_id, &actor, NewEvent { action, record_type: "user", record_id: &user.id, changes: changes.clone() }).await?;
+        activity::append(tx, &org_id, &actor, NewEvent { action, record_type: "user", record_id: &user.id, changes: changes.clone() })
+            .await?;
     }
     Ok(())
 }

@@ -59,18 +59,19 @@ pub async fn accept_step(tx: &mut WriteTx, user_id: &str, step: i64) -> StoreRes
 
 /// Marks a confirmed enrolment enabled.
 pub async fn enable(tx: &mut WriteTx, user_id: &str, now: &str) -> StoreResult<bool> {
-    let changed =
-        tx.query("UPDATE user_totp SET enabled_at = $2 WHERE user_id = $1 AND enabled_at IS NULL").bind(user_id).bind(now).execute().await?;
+    let changed = tx
+        .query("UPDATE user_totp SET enabled_at = $2 WHERE user_id = $1 AND enabled_at IS NULL")
+        .bind(user_id)
+        .bind(now)
+        .execute()
+        .await?;
     Ok(changed == 1)
 }
 
 /// Removes the person's enrolment and recovery codes; `true` when there was an enabled one.
 pub async fn remove(tx: &mut WriteTx, user_id: &str) -> StoreResult<bool> {
-    let (enabled,): (i64,) = tx
-        .query("SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND enabled_at IS NOT NULL")
-        .bind(user_id)
-        .fetch_one()
-        .await?;
+    let (enabled,): (i64,) =
+        tx.query("SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND enabled_at IS NOT NULL").bind(user_id).fetch_one().await?;
     tx.query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute().await?;
     tx.query("DELETE FROM user_totp WHERE user_id = $1").bind(user_id).execute().await?;
     Ok(enabled > 0)

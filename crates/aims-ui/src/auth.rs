@@ -141,9 +141,7 @@ pub(crate) async fn login(
         return Ok(page(StatusCode::TOO_MANY_REQUESTS, TOO_MANY.into()));
     }
     match state.app.login(&form.email, &form.password, &ip.to_string()).await {
-        Ok(user) if state.app.needs_second_step(&user.id).await? => {
-            begin_second_step(&session, &user.id, next.as_deref()).await
-        }
+        Ok(user) if state.app.needs_second_step(&user.id).await? => begin_second_step(&session, &user.id, next.as_deref()).await,
         Ok(user) => {
             sign_in(&session, &user.id).await?;
             Ok(Redirect::to(next.as_deref().unwrap_or("/")).into_response())

@@ -123,7 +123,11 @@ async fn render(state: &UiState, ctx: &OrgCtx, notice: Notice, errors: FormError
     Ok((code, page).into_response())
 }
 
-pub(crate) async fn two_step_page(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<TwoStepQuery>) -> Result<Response, UiError> {
+pub(crate) async fn two_step_page(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(query): Query<TwoStepQuery>,
+) -> Result<Response, UiError> {
     let notice = match query.done.as_deref() {
         Some("off") => Notice::Done("Two-step sign-in is off. Your recovery codes were deleted.".into()),
         _ => Notice::None,

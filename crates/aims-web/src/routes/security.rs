@@ -55,9 +55,11 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                 let settings = app.security_settings(&member).await?;
                 ApiResult::Ok(record_response(StatusCode::OK, &body_of(settings), settings.version, None))
             }),
-            Doc::new("settings", "get_security_settings", "Read the organisation's security settings")
-                .org()
-                .ok(200, "The settings", Some(("application/json", settings_ref.clone()))),
+            Doc::new("settings", "get_security_settings", "Read the organisation's security settings").org().ok(
+                200,
+                "The settings",
+                Some(("application/json", settings_ref.clone())),
+            ),
         )
         .route(
             HttpMethod::Patch,

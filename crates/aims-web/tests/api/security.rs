@@ -86,7 +86,10 @@ async fn enforcement_refuses_sessions_and_new_tokens_until_enrolled(backend: Bac
     assert_eq!(t.patch("owner", PATH, 2, &json!({"mfa_required": "everyone"})).await.status, 200);
     let (status, _) = with_cookie(&t, &editor_session, Method::GET, "/api/v1/orgs/acme/controls", None).await;
     assert_eq!(status, 403);
-    assert_eq!(t.call(t.token("owner"), Method::PATCH, PATH, Some(&json!({"mfa_required": "off"})), &[("if-match", "*")]).await.status, 200);
+    assert_eq!(
+        t.call(t.token("owner"), Method::PATCH, PATH, Some(&json!({"mfa_required": "off"})), &[("if-match", "*")]).await.status,
+        200
+    );
     let (status, _) = with_cookie(&t, &admin_session, Method::GET, "/api/v1/orgs/acme/controls", None).await;
     assert_eq!(status, 200);
 }
