@@ -22,6 +22,7 @@ pub mod import;
 pub mod improvement;
 pub mod list_query;
 pub mod members;
+pub mod mfa;
 pub mod notify;
 pub mod operations;
 pub mod orgs;

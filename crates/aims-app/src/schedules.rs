@@ -121,7 +121,8 @@ fn check_channel(document: &Map<String, Value>) -> Result<(), ValidationErrors> 
 /// forgets its secret.
 async fn seal_secrets(
     tx: &mut WriteTx,
-    key: Option<&SecretKey>,
+    // Read only when a secret is given: the default key file is created on first real use.
+    key: fn() -> Option<SecretKey>,
     org_id: &str,
     channel_id: &str,
     current: Option<&Map<String, Value>>,
@@ -146,7 +147,7 @@ async fn seal_secrets(
                 store::delete_secret(tx, org_id, channel_id, field).await?;
             }
             Some(value) => {
-                let Some(key) = key else {
+                let Some(key) = key() else {
                     return Err(ValidationErrors::single(
                         *field,
                         "no_secret_key",
@@ -171,14 +172,14 @@ impl KindRules for ChannelRules {
     fn before_create<'a>(&'a self, tx: &'a mut WriteTx, m: &'a Member, _input: &'a Value, draft: &'a mut Draft) -> Fut<'a, ()> {
         Box::pin(async move {
             check_channel(&draft.document)?;
-            seal_secrets(tx, process_key().as_ref(), &m.org_id, store::PENDING, None, &mut draft.document).await
+            seal_secrets(tx, process_key, &m.org_id, store::PENDING, None, &mut draft.document).await
         })
     }
 
     fn before_update<'a>(&'a self, tx: &'a mut WriteTx, m: &'a Member, current: &'a Record, draft: &'a mut Draft) -> Fut<'a, ()> {
         Box::pin(async move {
             check_channel(&draft.document)?;
-            seal_secrets(tx, process_key().as_ref(), &m.org_id, &current.id, Some(&current.data), &mut draft.document).await
+            seal_secrets(tx, process_key, &m.org_id, &current.id, Some(&current.data), &mut draft.document).await
         })
     }
 
@@ -192,11 +193,12 @@ impl KindRules for ChannelRules {
     }
 }
 
-/// The key the rules seal with: the process's, read once from the environment.
+/// The key the rules seal with: the process's, read once from the environment (or the default
+/// key file, see `secretbox`).
 pub(crate) fn process_key() -> Option<SecretKey> {
     static KEY: std::sync::OnceLock<Option<SecretKey>> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| match SecretKey::from_env() {
-        Ok(key) => key,
+    KEY.get_or_init(|| match SecretKey::load() {
+        Ok(key) => Some(key),
         Err(e) => {
             tracing::error!("{e}");
             None

@@ -2,8 +2,11 @@
 //! secret), sealed with AES-256-GCM under a key the database never holds: `AIMS_SECRET_KEY`
 //! (64 hex digits, or 32 bytes in base64) or the file `AIMS_SECRET_KEY_FILE` names. A stolen
 //! database or backup alone reveals no secret; every instance sharing a database is given the
-//! same key. Without a key the server refuses to store such secrets (a 422 naming the field)
-//! rather than keep them readable.
+//! same key. When neither is set, the server keeps a key in the file `aims-secret.key` in its
+//! working directory (created with 32 random bytes, readable by its owner only, on first use),
+//! so a newcomer's server can enrol two-step sign-in without any set-up; the environment
+//! always wins over that file. Without any key the server refuses to store such secrets (a 422
+//! naming the field) rather than keep them readable.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -14,6 +17,8 @@ use crate::{AppError, AppResult};
 
 pub const KEY_ENV: &str = "AIMS_SECRET_KEY";
 pub const KEY_FILE_ENV: &str = "AIMS_SECRET_KEY_FILE";
+/// The key file used when the environment names no key, in the working directory.
+pub const DEFAULT_KEY_FILE: &str = "aims-secret.key";
 const VERSION: &str = "v1:";
 
 /// The server's 256-bit sealing key.
@@ -47,6 +52,31 @@ impl SecretKey {
         Self::parse(&text)
             .map(Some)
             .ok_or_else(|| AppError::Internal(format!("{KEY_ENV}: the key must be 64 hex digits or 32 bytes in base64")))
+    }
+
+    /// The key the environment gives, else the one in [`DEFAULT_KEY_FILE`], which is created
+    /// (mode 0600, 32 random bytes in hex) when absent.
+    pub fn load() -> AppResult<Self> {
+        if let Some(key) = Self::from_env()? {
+            return Ok(key);
+        }
+        Self::from_default_file(std::path::Path::new(DEFAULT_KEY_FILE))
+    }
+
+    fn from_default_file(path: &std::path::Path) -> AppResult<Self> {
+        let unreadable = |e: std::io::Error| AppError::Internal(format!("{}: {e}", path.display()));
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text)
+                .ok_or_else(|| AppError::Internal(format!("{}: the key must be 64 hex digits or 32 bytes in base64", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Self::random()?;
+                write_private(path, &key.to_hex()).map_err(unreadable)?;
+                let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+                tracing::warn!(path = %shown.display(), "no {KEY_ENV} or {KEY_FILE_ENV} set: created a secret key file; keep it with the database's backups");
+                Ok(key)
+            }
+            Err(e) => Err(unreadable(e)),
+        }
     }
 
     /// A new random key (tests, and `aims` printing one for the operator).
@@ -100,6 +130,18 @@ impl SecretKey {
     }
 }
 
+/// Creates `path` with `text`, readable and writable by its owner only; refuses to overwrite.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
 /// The context a channel's secret is sealed under.
 pub fn context(org_id: &str, field: &str) -> String {
     format!("aims/channel-secret/{org_id}/{field}")
@@ -120,5 +162,21 @@ mod tests {
         assert_ne!(sealed, key.seal("org-a/smtp_password", "hunter2 is not a password").expect("seal"), "a fresh nonce each time");
         assert!(SecretKey::parse(&key.to_hex()).is_some());
         assert!(SecretKey::parse("short").is_none());
+    }
+
+    #[test]
+    fn the_default_key_file_is_created_private_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("aims-key-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(DEFAULT_KEY_FILE);
+        let created = SecretKey::from_default_file(&path).expect("created");
+        let again = SecretKey::from_default_file(&path).expect("read");
+        assert_eq!(created.to_hex(), again.to_hex());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }

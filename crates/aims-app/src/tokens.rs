@@ -47,6 +47,9 @@ impl App {
         expires_days: Option<i64>,
         actor: &Actor,
     ) -> AppResult<CreatedToken> {
+        // A token outlives the session that made it: under the organisation's two-step rule,
+        // only an enrolled member may mint one.
+        self.require_mfa_if_enforced(member).await?;
         let mut errors = ValidationErrors::default();
         let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("API token").to_owned();
         if name.chars().count() > 100 {

@@ -121,7 +121,9 @@ impl App {
         let valid = verify_password(password.to_owned(), stored).await;
         match found {
             Some((user, Some(_))) if valid => {
-                if failures.is_some() {
+                // With a second step to come, earlier failures stay counted until it passes:
+                // otherwise re-entering the password would reset the count of wrong codes.
+                if failures.is_some() && !self.needs_second_step(&user.id).await? {
                     throttle::clear(&self.db, email.as_str(), source).await?;
                 }
                 users::record_sign_in(&self.db, &user.id, &clock::format(now)).await?;

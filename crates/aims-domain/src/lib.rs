@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod error;
 pub mod identity;
 pub mod kinds;
+pub mod mfa;
 pub mod policy;
 pub mod readiness;
 pub mod signin;

@@ -80,6 +80,9 @@ pub enum Denied {
     Role { role: Role, action: &'static str, allowed: String },
     #[error("rule separation-of-duties: {0}")]
     SeparationOfDuties(String),
+    /// The organisation requires two-step sign-in of the member, who has not enrolled.
+    #[error("rule mfa-required: {0}; turn on two-step sign-in on your account page first")]
+    MfaRequired(String),
 }
 
 /// Role × action: may a member with `role` take `action`?

@@ -16,6 +16,7 @@ pub mod concern_tokens;
 pub mod error;
 pub mod files;
 pub mod members;
+pub mod mfa;
 pub mod migrate;
 pub mod model;
 pub mod notify;

@@ -23,15 +23,18 @@ pub struct Membership {
     pub joined_at: String,
     pub updated_at: String,
     pub last_sign_in_at: Option<String>,
+    /// Two-step sign-in with an authenticator app is enabled.
+    pub totp: bool,
 }
 
-type MembershipRow = (String, String, String, String, bool, bool, i64, String, String, Option<String>);
+type MembershipRow = (String, String, String, String, bool, bool, i64, String, String, Option<String>, i64);
 
 const MEMBERSHIP_SELECT: &str = "SELECT u.id, u.email, u.display_name, m.role, m.active, u.active, m.version, m.created_at, \
-     m.updated_at, u.last_sign_in_at FROM memberships m JOIN users u ON u.id = m.user_id";
+     m.updated_at, u.last_sign_in_at, \
+     (SELECT COUNT(*) FROM user_totp t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) FROM memberships m JOIN users u ON u.id = m.user_id";
 
 fn membership_from_row(row: MembershipRow) -> StoreResult<Membership> {
-    let (user_id, email, display_name, role, active, account_active, version, joined_at, updated_at, last_sign_in_at) = row;
+    let (user_id, email, display_name, role, active, account_active, version, joined_at, updated_at, last_sign_in_at, totp) = row;
     Ok(Membership {
         user_id,
         email,
@@ -43,6 +46,7 @@ fn membership_from_row(row: MembershipRow) -> StoreResult<Membership> {
         joined_at,
         updated_at,
         last_sign_in_at,
+        totp: totp > 0,
     })
 }
 

@@ -98,6 +98,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_members.sql"),
     },
     Migration {
+        version: 15,
+        name: "mfa",
+        sqlite: include_str!("../migrations/sqlite/0015_mfa.sql"),
+        postgres: include_str!("../migrations/postgres/0015_mfa.sql"),
+    },
+    Migration {
         version: 17,
         name: "readiness",
         sqlite: include_str!("../migrations/sqlite/0017_readiness.sql"),

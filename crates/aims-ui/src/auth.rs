@@ -68,6 +68,21 @@ pub(crate) async fn sign_in(session: &Session, user_id: &str) -> Result<(), UiEr
     session.insert(USER_ID_KEY, user_id).await.map_err(internal)
 }
 
+/// The session key of a user who gave the right password and still owes the second step.
+/// Only [`USER_ID_KEY`](aims_store::sessions::USER_ID_KEY) signs a session in, so a pending
+/// session opens nothing.
+pub(crate) const PENDING_USER_KEY: &str = "pending_user_id";
+pub(crate) const PENDING_NEXT_KEY: &str = "pending_next";
+
+/// After the right password: keeps the user pending and sends them to the second step.
+pub(crate) async fn begin_second_step(session: &Session, user_id: &str, next: Option<&str>) -> Result<Response, UiError> {
+    // A new session id here too, so an id planted before sign-in is worthless after it.
+    session.cycle_id().await.map_err(internal)?;
+    session.insert(PENDING_USER_KEY, user_id).await.map_err(internal)?;
+    session.insert(PENDING_NEXT_KEY, next.unwrap_or("/")).await.map_err(internal)?;
+    Ok(Redirect::to("/login/second-step").into_response())
+}
+
 // ---- sign in / out ----
 
 #[derive(Template, WebTemplate)]
@@ -126,6 +141,7 @@ pub(crate) async fn login(
         return Ok(page(StatusCode::TOO_MANY_REQUESTS, TOO_MANY.into()));
     }
     match state.app.login(&form.email, &form.password, &ip.to_string()).await {
+        Ok(user) if state.app.needs_second_step(&user.id).await? => begin_second_step(&session, &user.id, next.as_deref()).await,
         Ok(user) => {
             sign_in(&session, &user.id).await?;
             Ok(Redirect::to(next.as_deref().unwrap_or("/")).into_response())

@@ -16,6 +16,11 @@ pub(crate) enum UiError {
         next: String,
     },
     NotFound,
+    /// The organisation requires two-step sign-in of the member, who has not enrolled: go to
+    /// the enrolment page of that organisation's account area.
+    Enrol {
+        org: String,
+    },
     /// The policy refused; the message names the rule.
     Forbidden(String),
     /// Anything unexpected. The cause is logged, never shown.
@@ -48,6 +53,9 @@ impl IntoResponse for UiError {
         let (status, title, message) = match self {
             UiError::SignIn { next } => {
                 return Redirect::to(&format!("/login?next={}", encode_query_value(&next))).into_response();
+            }
+            UiError::Enrol { org } => {
+                return Redirect::to(&format!("/orgs/{org}/account/two-step?required=1")).into_response();
             }
             UiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -53,6 +53,12 @@ impl FromRequestParts<UiState> for OrgCtx {
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| UiError::NotFound)?;
         let slug = params.iter().find(|(name, _)| *name == "org").map(|(_, value)| value.to_owned()).ok_or(UiError::NotFound)?;
         let member = state.app.member(&slug, &signed_in.user_id).await?;
+        // Under the organisation's two-step rule, an unenrolled member reaches only their
+        // account pages (where they enrol) until they have enrolled.
+        let account_area = format!("/orgs/{slug}/account");
+        if !parts.uri.path().starts_with(&account_area) && state.app.mfa_missing(&member).await?.is_some() {
+            return Err(UiError::Enrol { org: slug });
+        }
         let memberships = state.app.memberships(&signed_in.user_id).await?;
         Ok(OrgCtx { member, memberships })
     }

@@ -27,6 +27,7 @@ mod improvement_pages;
 mod layout;
 mod lists;
 mod members;
+mod mfa_pages;
 mod objectives;
 mod operations_pages;
 mod page_index;
@@ -109,6 +110,7 @@ pub fn router(app: App) -> Router {
         .merge(communications::routes())
         .merge(actions::routes())
         .merge(members::routes())
+        .merge(mfa_pages::routes())
         .merge(schedule_pages::routes())
         .merge(soa::routes())
         .merge(gap::routes())

@@ -44,6 +44,8 @@ struct MemberRow {
     role: &'static str,
     active: bool,
     last_sign_in: String,
+    /// The member's second step: "Authenticator app" or "None".
+    mfa: &'static str,
     joined: String,
     version: i64,
     /// The signed-in member's own row: no controls (nobody changes their own membership).
@@ -58,6 +60,7 @@ fn member_row(m: &Membership, me: &str) -> MemberRow {
         role: m.role.as_str(),
         active: m.active,
         last_sign_in: m.last_sign_in_at.as_deref().map(datetime).unwrap_or_else(|| "never".into()),
+        mfa: if m.totp { "Authenticator app" } else { "None" },
         joined: date(&m.joined_at),
         version: m.version,
         own: m.user_id == me,

@@ -1,6 +1,8 @@
 //! Who is calling: an API token (`Authorization: Bearer …`) or a browser session cookie. The
 //! extractor resolves the membership for the `{org}` of the path; a caller who is not a member
-//! of that organisation gets 404, as if it did not exist.
+//! of that organisation gets 404, as if it did not exist. A browser session is refused (403
+//! naming the rule) while the organisation requires two-step sign-in of a member who has not
+//! enrolled.
 
 use aims_app::{App, AppError};
 use aims_store::model::Member;
@@ -30,7 +32,11 @@ where
         }
         let cookie = session_cookie(parts).ok_or(AppError::Unauthorized)?;
         let user_id = DbSessionStore::new(app.db.clone()).user_of(&cookie).await.ok_or(AppError::Unauthorized)?;
-        Ok(Authed(app.member(&org, &user_id).await?))
+        let member = app.member(&org, &user_id).await?;
+        // A browser session of a member the organisation requires two-step sign-in of, who has
+        // not enrolled, may do nothing until they have (bearer tokens are unaffected).
+        app.require_mfa_if_enforced(&member).await?;
+        Ok(Authed(member))
     }
 }
 

@@ -19,6 +19,7 @@ mod documents;
 mod improvement;
 mod lists;
 mod members;
+mod mfa;
 mod module_graph;
 mod objectives_people;
 mod operations;

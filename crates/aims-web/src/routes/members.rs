@@ -40,6 +40,15 @@ pub struct MemberOut {
     pub joined_at: String,
     pub updated_at: String,
     pub last_sign_in_at: Option<String>,
+    /// The member's two-step sign-in.
+    pub mfa: MfaOut,
+}
+
+/// Which second steps a member has set up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaOut {
+    /// An authenticator app (RFC 6238 codes) is enrolled.
+    pub totp: bool,
 }
 
 impl From<&Membership> for MemberOut {
@@ -54,6 +63,7 @@ impl From<&Membership> for MemberOut {
             joined_at: m.joined_at.clone(),
             updated_at: m.updated_at.clone(),
             last_sign_in_at: m.last_sign_in_at.clone(),
+            mfa: MfaOut { totp: m.totp },
         }
     }
 }
@@ -146,6 +156,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
         .required("email")
         .required("role");
     api.schema(&MemberOut::name(), MemberOut::schema())
+        .schema(&MfaOut::name(), MfaOut::schema())
         .schema(&InvitationOut::name(), InvitationOut::schema())
         .route(
             HttpMethod::Get,

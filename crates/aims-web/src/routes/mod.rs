@@ -8,6 +8,7 @@ pub mod meta;
 pub mod public;
 pub mod readiness;
 pub mod records;
+pub mod security;
 pub mod tokens;
 pub mod views;
 

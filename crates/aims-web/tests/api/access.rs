@@ -32,7 +32,8 @@ fn allowed(route: Route) -> &'static [&'static str] {
         // Closing a management review (and freezing its pack) is management's.
         Op::Transition("close") if route.spec.is_some_and(|s| s.kind == "management_review") => MANAGERS,
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
-        Op::ListMembers | Op::GetMember => ALL,
+        Op::ListMembers | Op::GetMember | Op::GetSecuritySettings => ALL,
+        Op::ChangeSecuritySettings => &["owner"],
         Op::ChangeMember | Op::SignOutMember | Op::ListInvitations | Op::Invite | Op::RevokeInvitation => MANAGERS,
         // Approving a gate and signing off an assessment need an approver (never the editor
         // who requested or wrote it); the requester may withdraw a gate; a residual risk within

@@ -271,6 +271,8 @@ pub enum Op {
     ListInvitations,
     Invite,
     RevokeInvitation,
+    GetSecuritySettings,
+    ChangeSecuritySettings,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -318,6 +320,9 @@ impl Route {
             Op::ListInvitations,
             Op::Invite,
             Op::RevokeInvitation,
+            // Last of the plain routes: the rule it sets refuses token creation to unenrolled admins.
+            Op::GetSecuritySettings,
+            Op::ChangeSecuritySettings,
         ]
         .into_iter()
         .map(plain)
@@ -376,6 +381,8 @@ impl Route {
             (Op::ListInvitations, _) => ("get", format!("{base}/invitations")),
             (Op::Invite, _) => ("post", format!("{base}/invitations")),
             (Op::RevokeInvitation, _) => ("delete", format!("{base}/invitations/{{id}}")),
+            (Op::GetSecuritySettings, _) => ("get", format!("{base}/settings/security")),
+            (Op::ChangeSecuritySettings, _) => ("patch", format!("{base}/settings/security")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -437,7 +444,8 @@ impl Route {
             | Op::ChangeMember
             | Op::SignOutMember
             | Op::Invite
-            | Op::RevokeInvitation => 1,
+            | Op::RevokeInvitation
+            | Op::ChangeSecuritySettings => 1,
             // An approved gate moves its AI system too; a raised finding writes its nonconformity.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition("raise-nonconformity") => 2,
@@ -824,6 +832,15 @@ impl TestApp {
             (Op::Invite, _) => {
                 let email = format!("{}@{org}.example", unique("invited").to_lowercase());
                 (Method::POST, format!("{base}/invitations"), Some(json!({"email": email, "role": "viewer"})))
+            }
+            (Op::GetSecuritySettings, _) => (Method::GET, format!("{base}/settings/security"), None),
+            (Op::ChangeSecuritySettings, _) => {
+                // Set to "admins" first, so the call's "off" is a change (one event).
+                let owner = self.app.member_by_email(&format!("owner@{org}.example"), org).await;
+                if let Ok(owner) = owner {
+                    self.app.change_security_settings(&owner, "admins", 0).await.expect("rule");
+                }
+                (Method::PATCH, format!("{base}/settings/security"), Some(json!({"mfa_required": "off"})))
             }
             (Op::RevokeInvitation, _) => {
                 let email = format!("{}@{org}.example", unique("invited").to_lowercase());

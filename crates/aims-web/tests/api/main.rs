@@ -17,6 +17,7 @@ mod readiness;
 mod records;
 mod review;
 mod schedules;
+mod security;
 mod tenancy;
 mod tokens;
 mod workflows;
