@@ -10,6 +10,7 @@ pub mod identity;
 pub mod kinds;
 pub mod policy;
 pub mod signin;
+pub mod sso;
 pub mod textdiff;
 pub mod uploads;
 pub mod validate;

@@ -27,6 +27,7 @@ pub mod pg_readers;
 pub mod readers;
 pub mod records;
 pub mod sessions;
+pub mod sso;
 mod sql;
 pub mod throttle;
 pub mod tokens;

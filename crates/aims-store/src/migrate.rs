@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_members.sql"),
         postgres: include_str!("../migrations/postgres/0014_members.sql"),
     },
+    Migration {
+        version: 16,
+        name: "sso_sessions",
+        sqlite: include_str!("../migrations/sqlite/0016_sso_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0016_sso_sessions.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

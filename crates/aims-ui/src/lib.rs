@@ -39,6 +39,7 @@ mod review_pages;
 mod risks;
 mod schedule_pages;
 mod soa;
+mod sso_pages;
 mod systems;
 mod text;
 mod tokens;
@@ -105,6 +106,7 @@ pub fn router(app: App) -> Router {
         .merge(communications::routes())
         .merge(actions::routes())
         .merge(members::routes())
+        .merge(sso_pages::routes())
         .merge(schedule_pages::routes())
         .merge(soa::routes())
         .merge(gap::routes())
@@ -113,6 +115,7 @@ pub fn router(app: App) -> Router {
         .merge(trust::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(picker::remember_search))
+        .layer(axum::middleware::from_fn(members::note_device))
         .layer(map_response(layout::security_headers))
         .with_state(state)
 }

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod evidence;
 pub mod import;
 pub mod members;
+pub mod sso;
 pub mod meta;
 pub mod public;
 pub mod records;

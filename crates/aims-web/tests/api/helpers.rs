@@ -267,6 +267,8 @@ pub enum Op {
     ListInvitations,
     Invite,
     RevokeInvitation,
+    GetSsoSettings,
+    ChangeSsoSettings,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -312,6 +314,8 @@ impl Route {
             Op::ListInvitations,
             Op::Invite,
             Op::RevokeInvitation,
+            Op::GetSsoSettings,
+            Op::ChangeSsoSettings,
         ]
         .into_iter()
         .map(plain)
@@ -368,6 +372,8 @@ impl Route {
             (Op::ListInvitations, _) => ("get", format!("{base}/invitations")),
             (Op::Invite, _) => ("post", format!("{base}/invitations")),
             (Op::RevokeInvitation, _) => ("delete", format!("{base}/invitations/{{id}}")),
+            (Op::GetSsoSettings, _) => ("get", format!("{base}/settings/sso")),
+            (Op::ChangeSsoSettings, _) => ("patch", format!("{base}/settings/sso")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -429,7 +435,8 @@ impl Route {
             | Op::ChangeMember
             | Op::SignOutMember
             | Op::Invite
-            | Op::RevokeInvitation => 1,
+            | Op::RevokeInvitation
+            | Op::ChangeSsoSettings => 1,
             // An approved gate moves its AI system too; a raised finding writes its nonconformity.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition("raise-nonconformity") => 2,
@@ -818,6 +825,17 @@ impl TestApp {
                 let owner = self.member("owner").await;
                 let (invitation, _) = self.app.invite(&owner, &email, "viewer").await.expect("invitation");
                 (Method::DELETE, format!("{base}/invitations/{}", invitation.id), None)
+            }
+            (Op::GetSsoSettings, _) => (Method::GET, format!("{base}/settings/sso"), None),
+            (Op::ChangeSsoSettings, _) => {
+                let domain = format!("{}.example", unique("walk").to_lowercase());
+                return Prepared {
+                    method: Method::PATCH,
+                    path: format!("{base}/settings/sso"),
+                    body: Some(json!({"allowed_domains": [domain]})),
+                    headers: vec![("if-match", "*".into())],
+                    raw: None,
+                };
             }
             (op, Some(spec)) => {
                 let collection = match spec.parent {

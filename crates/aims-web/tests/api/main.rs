@@ -16,6 +16,7 @@ mod operations;
 mod records;
 mod review;
 mod schedules;
+mod sso;
 mod tenancy;
 mod tokens;
 mod workflows;
