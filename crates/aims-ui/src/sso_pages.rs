@@ -49,6 +49,15 @@ fn refused_page(status: StatusCode, why: String) -> Response {
     (status, RefusedPage { why }).into_response()
 }
 
+/// The hand-off to the provider: a page that refreshes to it (with a link, for browsers that do
+/// not), rather than a redirect, because the sign-in form's `form-action 'self'` policy would
+/// stop a form submission redirected to another origin.
+#[derive(Template, WebTemplate)]
+#[template(path = "sso_hand_off.html")]
+struct HandOffPage {
+    provider_url: String,
+}
+
 #[derive(Deserialize)]
 pub(crate) struct ChooseForm {
     #[serde(default)]
@@ -74,7 +83,7 @@ pub(crate) async fn start(State(state): State<UiState>, session: Session, Path(o
     match state.app.start_sso(&org, &callback_url(&org)).await {
         Ok((url, pending)) => {
             session.insert(PENDING_KEY, &pending).await.map_err(internal)?;
-            Ok(Redirect::to(&url).into_response())
+            Ok(HandOffPage { provider_url: url }.into_response())
         }
         Err(AppError::SignInRefused(why)) => Ok(refused_page(StatusCode::FORBIDDEN, why)),
         Err(other) => Err(other.into()),
