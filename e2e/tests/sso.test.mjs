@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
-import { after, before } from 'node:test';
+import { after } from 'node:test';
 import Provider from 'oidc-provider';
 import { login, newPage, shot } from '../lib/browser.mjs';
 import { checkPage } from '../lib/axe.mjs';
@@ -23,6 +23,12 @@ const CODE_TTL = 3;
 
 const aims = useAims({ env: { AIMS_SECRET_KEY: '5a'.repeat(32) } });
 const provider = { server: null, issuer: null };
+/**
+ * What the test alters at the provider, once each: the nonce an authorization request arrives
+ * with, and the provider's answer to aims (held back: its URL is handed to the test instead).
+ * Done at the provider because a browser does not let a test intercept a redirect.
+ */
+const tamper = { nonce: null, holdAnswer: null };
 
 /** The people the provider knows: the login typed on its page is the account id. */
 function account(id) {
@@ -34,16 +40,20 @@ function account(id) {
   };
 }
 
-before(async () => {
+/**
+ * Starts the provider once, on first use (its client's redirect URI needs the aims server's
+ * address, which the harness's own hook sets up).
+ */
+async function startProvider(aimsUrl) {
+  if (provider.server) return;
   const server = http.createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   provider.issuer = `http://127.0.0.1:${server.address().port}`;
-  // The aims server starts in useAims' before(); its URL is the client's redirect URI.
   const oidc = new Provider(provider.issuer, {
     clients: [{
       client_id: 'aims',
       client_secret: CLIENT_SECRET,
-      redirect_uris: [`${aims.server.url}/sso/demo/callback`],
+      redirect_uris: [`${aimsUrl}/sso/demo/callback`],
       grant_types: ['authorization_code'],
       response_types: ['code'],
     }],
@@ -55,29 +65,54 @@ before(async () => {
     ttl: { AuthorizationCode: CODE_TTL },
     features: { devInteractions: { enabled: true } },
   });
+  oidc.use(async (ctx, next) => {
+    if (tamper.nonce && ctx.path === '/auth' && ctx.query.nonce) {
+      const query = new URLSearchParams(ctx.querystring);
+      query.set('nonce', tamper.nonce);
+      ctx.querystring = query.toString();
+      tamper.nonce = null;
+    }
+    await next();
+    const location = ctx.response.get('location') ?? '';
+    if (tamper.holdAnswer && location.includes('/sso/demo/callback')) {
+      const hold = tamper.holdAnswer;
+      tamper.holdAnswer = null;
+      hold(new URL(location));
+      ctx.remove('location');
+      ctx.status = 200;
+      ctx.type = 'html';
+      ctx.body = '<!doctype html><title>held back</title><p>held back</p>';
+    }
+  });
   server.on('request', oidc.callback());
   provider.server = server;
-});
+}
 
 after(async () => {
   provider.server?.closeAllConnections();
   await new Promise((resolve) => provider.server?.close(resolve) ?? resolve());
 });
 
-/** Is this URL aims' SSO callback? */
-const isCallback = (u) => u.pathname === '/sso/demo/callback';
+/** Holds back the provider's next answer to aims; resolves to its URL. */
+function holdAnswer() {
+  return new Promise((resolve) => {
+    tamper.holdAnswer = resolve;
+  });
+}
 
 /** Signs in at the provider's development pages (any password) and consents. */
-async function providerSignIn(page, login) {
+async function providerSignIn(page, login, done = null) {
   await page.waitForURL((u) => u.origin === provider.issuer, { waitUntil: 'load' });
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill('any password');
   await page.locator('button[type="submit"]').click();
   // First time for this client: the consent page.
   const consent = page.locator('button[type="submit"]', { hasText: /continue/i });
-  const back = page.waitForURL((u) => u.origin !== provider.issuer, { waitUntil: 'load' });
+  const back = done ?? page.waitForURL((u) => u.origin !== provider.issuer, { waitUntil: 'load' });
   await Promise.race([back, consent.waitFor().then(() => consent.click()).catch(() => {})]);
   await back;
+  // A held-back answer: let the provider's stand-in page finish loading before going on.
+  if (done) await page.getByText('held back').waitFor();
 }
 
 /**
@@ -115,6 +150,7 @@ async function fresh(fn) {
 }
 
 journey(aims, 'the owner sets up SSO; a new person signs in through the provider and becomes a member just in time', async ({ page, url, users, server }) => {
+  await startProvider(url);
   await login(page, url, users.owner.email, users.owner.password);
   await page.goto(`${url}/orgs/demo/settings/sso`);
   await page.getByRole('heading', { level: 1, name: 'Single sign-on' }).waitFor();
@@ -161,61 +197,57 @@ journey(aims, 'the owner sets up SSO; a new person signs in through the provider
 });
 
 journey(aims, 'a wrong state, a wrong nonce, an expired or replayed code and a foreign domain are each refused', async ({ url }) => {
-  // Wrong state: the provider's answer is altered on its way back.
+  await startProvider(url);
+  // Wrong state: the provider's answer comes back with another state.
   await fresh(async (page) => {
-    await page.route(isCallback, (route) => {
-      const changed = new URL(route.request().url());
-      changed.searchParams.set('state', 'not-the-state-aims-sent');
-      return route.continue({ url: changed.toString() });
-    });
+    const answer = holdAnswer();
     await startSso(page, url, 'demo');
-    await providerSignIn(page, 'nia.new@demo.example');
+    await providerSignIn(page, 'nia.new@demo.example', answer);
+    const back = await answer;
+    back.searchParams.set('state', 'not-the-state-aims-sent');
+    await page.goto(back.toString());
     await assertRefused(page, url, /state does not match/);
   });
 
   // Wrong nonce: the authorization request reaches the provider with a nonce of its own.
   await fresh(async (page) => {
-    await page.route((u) => u.origin === provider.issuer && u.pathname === '/auth', (route) => {
-      const changed = new URL(route.request().url());
-      changed.searchParams.set('nonce', 'a-nonce-aims-never-stored');
-      return route.continue({ url: changed.toString() });
-    });
+    tamper.nonce = 'a-nonce-aims-never-stored';
     await startSso(page, url, 'demo');
     await providerSignIn(page, 'nia.new@demo.example');
+    assert.equal(tamper.nonce, null, 'the nonce was replaced');
     await assertRefused(page, url, /ID token is not valid/);
   });
 
   // Expired code: held back longer than the provider lets it live.
   await fresh(async (page) => {
-    await page.route(isCallback, async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, (CODE_TTL + 2) * 1000));
-      return route.continue();
-    });
+    const answer = holdAnswer();
     await startSso(page, url, 'demo');
-    await providerSignIn(page, 'nia.new@demo.example');
+    await providerSignIn(page, 'nia.new@demo.example', answer);
+    const back = await answer;
+    await new Promise((resolve) => setTimeout(resolve, (CODE_TTL + 2) * 1000));
+    await page.goto(back.toString());
     await assertRefused(page, url, /refused the sign-in code/);
   });
 
   // Replayed code: one that already signed someone in, offered again with a new sign-in's state.
   let usedCode = null;
   await fresh(async (page) => {
-    page.on('request', (request) => {
-      const u = new URL(request.url());
-      if (u.pathname === '/sso/demo/callback' && u.searchParams.get('code')) usedCode = u.searchParams.get('code');
-    });
+    const answer = holdAnswer();
     await startSso(page, url, 'demo');
-    await providerSignIn(page, 'nia.new@demo.example');
+    await providerSignIn(page, 'nia.new@demo.example', answer);
+    const back = await answer;
+    usedCode = back.searchParams.get('code');
+    await page.goto(back.toString());
     await page.waitForURL(`${url}/orgs/demo/`);
   });
   assert.ok(usedCode, 'the first sign-in was seen');
   await fresh(async (page) => {
-    await page.route(isCallback, (route) => {
-      const changed = new URL(route.request().url());
-      changed.searchParams.set('code', usedCode);
-      return route.continue({ url: changed.toString() });
-    });
+    const answer = holdAnswer();
     await startSso(page, url, 'demo');
-    await providerSignIn(page, 'nia.new@demo.example');
+    await providerSignIn(page, 'nia.new@demo.example', answer);
+    const back = await answer;
+    back.searchParams.set('code', usedCode);
+    await page.goto(back.toString());
     await assertRefused(page, url, /refused the sign-in code/);
   });
 
@@ -239,7 +271,7 @@ journey(aims, 'the sessions list shows each device; one is signed out from anoth
     await login(phone, url, users.owner.email, users.owner.password);
     await page.goto(`${url}/orgs/demo/account`);
     const sessions = page.getByRole('region', { name: 'Sessions' });
-    await sessions.getByText('This session').waitFor();
+    await sessions.getByText('This session', { exact: true }).waitFor();
     const rows = sessions.getByRole('row');
     assert.ok((await rows.count()) >= 3, 'a header and at least two sessions');
     assert.match(await sessions.innerText(), /Chrome on Linux|Chrome/);
