@@ -69,10 +69,8 @@ async fn send(request: HttpRequest) -> Result<HttpResponse, OidcHttpError> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| fail(e.to_string()))?;
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| fail(format!("TLS: {e}")))?;
+    let tls =
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.map_err(|e| fail(format!("TLS: {e}")))?;
     exchange(hyper_util::rt::TokioIo::new(tls), request).await.map_err(fail)
 }
 

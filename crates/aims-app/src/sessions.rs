@@ -41,7 +41,8 @@ impl App {
     /// The signed-in person's current sessions, the one asking (`current`, its id) first, then
     /// the most recently used.
     pub async fn my_sessions(&self, member: &Member, current: Option<&str>) -> AppResult<Vec<SessionInfo>> {
-        let mut list: Vec<SessionInfo> = sessions::of_user(&self.db, &member.user_id).await?.into_iter().map(|row| info(row, current)).collect();
+        let mut list: Vec<SessionInfo> =
+            sessions::of_user(&self.db, &member.user_id).await?.into_iter().map(|row| info(row, current)).collect();
         // The session asking first; the others stay most recently used first (a stable sort).
         list.sort_by_key(|s| !s.current);
         Ok(list)

@@ -132,20 +132,28 @@ impl App {
             SecretChange::Set(plain) => Some(seal(&member.org_id, plain)?),
         };
         if next.enabled && sealed.is_none() {
-            return Err(ValidationErrors::single("client_secret", "required", "SSO needs the client secret registered with the provider").into());
+            return Err(
+                ValidationErrors::single("client_secret", "required", "SSO needs the client secret registered with the provider").into()
+            );
         }
         let break_glass_user_id = match &next.break_glass_owner {
             Some(email) => Some(self.active_owner_id(&mut tx, &member.org_id, email).await?),
             None => None,
         };
         let document = serde_json::to_string(&next).map_err(|e| AppError::Internal(e.to_string()))?;
-        let row = SsoRow { document, client_secret: sealed, required: next.required, break_glass_user_id, version: 0, updated_at: String::new() };
+        let row =
+            SsoRow { document, client_secret: sealed, required: next.required, break_glass_user_id, version: 0, updated_at: String::new() };
         let now = clock::now_text();
         let expected = stored.as_ref().map(|s| s.version);
         if !store::put(&mut tx, &member.org_id, &row, expected, &now).await? {
             return Err(AppError::Conflict("the SSO settings changed meanwhile; reload and try again".into()));
         }
-        let event = NewEvent { action: "update", record_type: "sso_settings", record_id: &member.org_id, changes: changes(&current.settings, &next, &secret) };
+        let event = NewEvent {
+            action: "update",
+            record_type: "sso_settings",
+            record_id: &member.org_id,
+            changes: changes(&current.settings, &next, &secret),
+        };
         activity::append(&mut tx, &member.org_id, &actor(member), event).await?;
         let updated = view(store::get_in(&mut tx, &member.org_id).await?)?;
         tx.commit().await?;
@@ -154,7 +162,9 @@ impl App {
 
     /// The user id of an active owner of the organisation with this e-mail; a 422 otherwise.
     async fn active_owner_id(&self, tx: &mut aims_store::WriteTx, org_id: &str, email: &str) -> AppResult<String> {
-        let not_owner = || ValidationErrors::single("break_glass_owner", "invalid_value", format!("{email} is not an active owner of this organisation"));
+        let not_owner = || {
+            ValidationErrors::single("break_glass_owner", "invalid_value", format!("{email} is not an active owner of this organisation"))
+        };
         let user = users::by_email_in(tx, email).await?.ok_or_else(not_owner)?;
         match members::get_in(tx, org_id, &user.id).await? {
             Some(m) if m.active && m.role == Role::Owner => Ok(user.id),
@@ -218,8 +228,12 @@ impl App {
             .await
             .map_err(|e| refused(format!("the identity provider could not be reached or described itself wrongly: {}", error_chain(&e))))?;
         let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| AppError::Internal(format!("redirect URL: {e}")))?;
-        Ok(CoreClient::from_provider_metadata(metadata, ClientId::new(settings.client_id.clone().unwrap_or_default()), Some(ClientSecret::new(secret)))
-            .set_redirect_uri(redirect))
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(settings.client_id.clone().unwrap_or_default()),
+            Some(ClientSecret::new(secret)),
+        )
+        .set_redirect_uri(redirect))
     }
 
     /// Starts an SSO sign-in: the provider's authorization URL to send the browser to, and what
@@ -251,7 +265,14 @@ impl App {
     /// PKCE verifier), validates the ID token (signature, issuer, audience, expiry, nonce),
     /// requires a verified e-mail in an allowed domain, then links or creates the person and
     /// the membership. Every refusal is an [`AppError::SignInRefused`] saying why.
-    pub async fn finish_sso(&self, org_slug: &str, pending: Option<PendingSso>, state: &str, code: &str, redirect_uri: &str) -> AppResult<SsoSignIn> {
+    pub async fn finish_sso(
+        &self,
+        org_slug: &str,
+        pending: Option<PendingSso>,
+        state: &str,
+        code: &str,
+        redirect_uri: &str,
+    ) -> AppResult<SsoSignIn> {
         let pending = pending
             .filter(|p| p.org == org_slug)
             .ok_or_else(|| refused("this sign-in was not started in this browser, or it was already used: start again"))?;
@@ -266,7 +287,9 @@ impl App {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
             .request_async(&oidc_http::call)
             .await
-            .map_err(|e| refused(format!("the identity provider refused the sign-in code (it may have expired or been used): {}", error_chain(&e))))?;
+            .map_err(|e| {
+                refused(format!("the identity provider refused the sign-in code (it may have expired or been used): {}", error_chain(&e)))
+            })?;
         let id_token = token.id_token().ok_or_else(|| refused("the identity provider sent no ID token"))?;
         let claims = id_token
             .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce))
@@ -281,7 +304,8 @@ impl App {
         }
         let name = claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned());
         let claim = settings.role_claim.as_deref().and_then(|c| raw_claim(&id_token.to_string(), c));
-        let identity = Identity { subject: claims.subject().as_str().to_owned(), email, name, role: settings.role_for_claim(claim.as_ref()) };
+        let identity =
+            Identity { subject: claims.subject().as_str().to_owned(), email, name, role: settings.role_for_claim(claim.as_ref()) };
         let user = self.sign_in_identity(&org, &settings, &identity).await?;
         Ok(SsoSignIn { user, org_slug: org.slug })
     }
@@ -309,7 +333,13 @@ impl App {
                         let name = aims_domain::identity::parse_name("display_name", &name).unwrap_or_else(|_| email.to_owned());
                         store::insert_user(&mut tx, &id, email, &name, &now).await?;
                         let changes = json!({"email": email, "display_name": name, "via": "sso"});
-                        activity::append(&mut tx, &org.id, &system, NewEvent { action: "create", record_type: "user", record_id: &id, changes }).await?;
+                        activity::append(
+                            &mut tx,
+                            &org.id,
+                            &system,
+                            NewEvent { action: "create", record_type: "user", record_id: &id, changes },
+                        )
+                        .await?;
                         id
                     }
                 };
@@ -325,15 +355,24 @@ impl App {
         match members::get_in(&mut tx, &org.id, &user_id).await? {
             Some(m) if !m.active => return Err(refused(format!("{email} is a deactivated member of {}", org.name))),
             Some(_) => {}
-            None if !settings.jit_enabled => return Err(refused(format!("{email} is not a member of {}: ask an admin to invite you", org.name))),
+            None if !settings.jit_enabled => {
+                return Err(refused(format!("{email} is not a member of {}: ask an admin to invite you", org.name)));
+            }
             None => {
                 orgs::upsert_membership(&mut tx, &org.id, &user_id, identity.role, &now).await?;
                 let changes = json!({"email": email, "role": identity.role.as_str(), "via": "sso_just_in_time"});
-                activity::append(&mut tx, &org.id, &who, NewEvent { action: "create", record_type: "membership", record_id: &user_id, changes }).await?;
+                activity::append(
+                    &mut tx,
+                    &org.id,
+                    &who,
+                    NewEvent { action: "create", record_type: "membership", record_id: &user_id, changes },
+                )
+                .await?;
             }
         }
         let changes = json!({"email": email, "identity_linked": linked_now});
-        activity::append(&mut tx, &org.id, &who, NewEvent { action: "sso_sign_in", record_type: "user", record_id: &user_id, changes }).await?;
+        activity::append(&mut tx, &org.id, &who, NewEvent { action: "sso_sign_in", record_type: "user", record_id: &user_id, changes })
+            .await?;
         tx.commit().await?;
         users::record_sign_in(&self.db, &user_id, &now).await?;
         Ok(user)

@@ -147,7 +147,7 @@ impl SsoSettings {
 
     /// Is this verified e-mail address in one of the allowed domains (exactly; no subdomains)?
     pub fn allows_email(&self, email: &str) -> bool {
-        email_domain(email).is_some_and(|domain| self.allowed_domains.iter().any(|allowed| *allowed == domain))
+        email_domain(email).is_some_and(|domain| self.allowed_domains.contains(&domain))
     }
 
     /// The role of a member created just in time: the most privileged role the claim's values
@@ -234,8 +234,9 @@ pub fn issuer_url(field: &str, text: &str) -> Result<String, ValidationErrors> {
 fn domain_name(text: &str) -> Option<String> {
     let domain = text.trim().to_ascii_lowercase();
     let labels: Vec<&str> = domain.split('.').collect();
-    let label_ok =
-        |l: &&str| (1..=63).contains(&l.len()) && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len()) && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
     (domain.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok)).then_some(domain)
 }
 

@@ -6,8 +6,8 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
 use crate::db::Db;
-use crate::error::StoreResult;
 use crate::db::WriteTx;
+use crate::error::StoreResult;
 
 /// The session data key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
@@ -26,9 +26,11 @@ pub struct SessionRow {
     pub last_used_at: Option<String>,
 }
 
+type Row = (String, Option<String>, Option<String>, Option<String>);
+
 /// A person's current sessions, the most recently used first.
 pub async fn of_user(db: &Db, user_id: &str) -> StoreResult<Vec<SessionRow>> {
-    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = on_pool!(db, pool => {
+    let rows: Vec<Row> = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT id, device, created_at, last_used_at FROM sessions WHERE user_id = $1 AND expires_at > $2 \
              ORDER BY last_used_at DESC, id",

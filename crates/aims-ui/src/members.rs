@@ -4,9 +4,9 @@
 
 use aims_app::AppError;
 use aims_app::members::MemberChange;
+use aims_app::sessions::SessionInfo;
 use aims_domain::identity::Role;
 use aims_store::members::{Invitation, Membership};
-use aims_app::sessions::SessionInfo;
 use aims_store::sessions::{DEVICE_KEY, USER_ID_KEY};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -282,7 +282,14 @@ pub(crate) struct AccountQuery {
 }
 
 /// The account page, with the person's sessions (the one asking marked).
-async fn account(state: &UiState, session: &Session, ctx: &OrgCtx, display_name: String, notice: Notice, errors: FormErrors) -> Result<Response, UiError> {
+async fn account(
+    state: &UiState,
+    session: &Session,
+    ctx: &OrgCtx,
+    display_name: String,
+    notice: Notice,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
     let current = session.id().map(|id| id.to_string());
     let sessions = state.app.my_sessions(&ctx.member, current.as_deref()).await?;
     let status = forms::form_status(&notice, &errors);
@@ -332,10 +339,11 @@ pub(crate) async fn note_device(request: axum::extract::Request, next: axum::mid
     if let Some(session) = session {
         let signed_in = session.get::<String>(USER_ID_KEY).await.ok().flatten().is_some();
         let noted = session.get::<String>(DEVICE_KEY).await.ok().flatten().is_some();
-        if signed_in && !noted {
-            if let Err(e) = session.insert(DEVICE_KEY, aims_domain::sso::device_name(&user_agent)).await {
-                tracing::warn!("noting a session's device: {e}");
-            }
+        if signed_in
+            && !noted
+            && let Err(e) = session.insert(DEVICE_KEY, aims_domain::sso::device_name(&user_agent)).await
+        {
+            tracing::warn!("noting a session's device: {e}");
         }
     }
     response

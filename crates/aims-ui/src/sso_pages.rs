@@ -66,7 +66,11 @@ pub(crate) struct ChooseForm {
 
 /// From the sign-in page: the organisation's slug or one's e-mail address leads to the
 /// organisation's provider.
-pub(crate) async fn choose(State(state): State<UiState>, ClientIp(ip): ClientIp, Form(form): Form<ChooseForm>) -> Result<Response, UiError> {
+pub(crate) async fn choose(
+    State(state): State<UiState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<ChooseForm>,
+) -> Result<Response, UiError> {
     if !state.limiter.allow(ip) {
         return Ok(refused_page(StatusCode::TOO_MANY_REQUESTS, TOO_MANY.into()));
     }
@@ -74,7 +78,10 @@ pub(crate) async fn choose(State(state): State<UiState>, ClientIp(ip): ClientIp,
         Some(slug) => Ok(Redirect::to(&format!("/sso/{slug}")).into_response()),
         None => Ok(refused_page(
             StatusCode::NOT_FOUND,
-            format!("No organisation offers single sign-on for \u{201c}{}\u{201d}. Check the organisation's short name or your work e-mail address.", form.organisation.trim()),
+            format!(
+                "No organisation offers single sign-on for \u{201c}{}\u{201d}. Check the organisation's short name or your work e-mail address.",
+                form.organisation.trim()
+            ),
         )),
     }
 }
@@ -198,7 +205,11 @@ impl SettingsForm {
                 Some((value, role)) => {
                     role_map.insert(value.trim().to_owned(), json!(role.trim()));
                 }
-                None => errors.push("role_map", "invalid_format", format!("\u{201c}{line}\u{201d}: write one mapping a line, as claim value = role")),
+                None => errors.push(
+                    "role_map",
+                    "invalid_format",
+                    format!("\u{201c}{line}\u{201d}: write one mapping a line, as claim value = role"),
+                ),
             }
         }
         errors.into_result()?;
@@ -242,7 +253,11 @@ pub(crate) struct SettingsQuery {
     saved: Option<String>,
 }
 
-pub(crate) async fn settings_page(State(state): State<UiState>, ctx: OrgCtx, Query(query): Query<SettingsQuery>) -> Result<Response, UiError> {
+pub(crate) async fn settings_page(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Query(query): Query<SettingsQuery>,
+) -> Result<Response, UiError> {
     let view = state.app.sso_settings(&ctx.member).await?;
     let notice = if query.saved.is_some() { Notice::Saved } else { Notice::None };
     Ok(render(&ctx, &view, SettingsForm::from_view(&view), notice, FormErrors::default()))

@@ -4,10 +4,10 @@ pub mod activity;
 pub mod evidence;
 pub mod import;
 pub mod members;
-pub mod sso;
 pub mod meta;
 pub mod public;
 pub mod records;
+pub mod sso;
 pub mod tokens;
 pub mod views;
 

@@ -72,11 +72,16 @@ impl SsoSettingsOut {
 }
 
 fn text_or_null(description: &str) -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])).description(Some(description))
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some(description))
 }
 
 fn jit_role_schema() -> Schema {
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(Role::ALL.iter().filter(|r| **r != Role::Owner).map(|r| r.as_str()))).into()
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Role::ALL.iter().filter(|r| **r != Role::Owner).map(|r| r.as_str())))
+        .into()
 }
 
 fn patch_schema() -> Schema {

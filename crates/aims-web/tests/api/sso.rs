@@ -39,7 +39,10 @@ async fn owners_change_the_settings_admins_read_them(backend: Backend) {
     assert_eq!(defaults.status, 200, "{}", defaults.text);
     assert_eq!(defaults.header("etag"), Some("\"1\""));
     let body = defaults.json();
-    assert_eq!((body["enabled"].clone(), body["client_secret_set"].clone(), body["default_role"].clone()), (json!(false), json!(false), json!("viewer")));
+    assert_eq!(
+        (body["enabled"].clone(), body["client_secret_set"].clone(), body["default_role"].clone()),
+        (json!(false), json!(false), json!("viewer"))
+    );
     assert!(body["redirect_uri"].as_str().is_some_and(|u| u.ends_with("/sso/acme/callback")), "{body}");
     t.get("editor", PATH).await.problem(403);
 
@@ -101,7 +104,10 @@ async fn bad_settings_are_refused_naming_the_field(backend: Backend) {
         (json!({"enabled": true}), vec!["issuer_url", "client_id", "allowed_domains"]),
         (json!({"required": true}), vec!["required", "break_glass_owner"]),
         // Enabled without a secret stored.
-        (json!({"enabled": true, "issuer_url": "https://login.acme.example", "client_id": "aims", "allowed_domains": ["acme.example"]}), vec!["client_secret"]),
+        (
+            json!({"enabled": true, "issuer_url": "https://login.acme.example", "client_id": "aims", "allowed_domains": ["acme.example"]}),
+            vec!["client_secret"],
+        ),
         // The break-glass owner must be an active owner here.
         (json!({"break_glass_owner": "admin@acme.example"}), vec!["break_glass_owner"]),
     ];
