@@ -231,8 +231,9 @@ pub fn issuer_url(field: &str, text: &str) -> Result<String, ValidationErrors> {
 }
 
 /// A domain name: dot-separated labels of letters, digits and hyphens, at least two labels.
+/// Taken as given (no trimming): the API's schema promises exactly these characters.
 fn domain_name(text: &str) -> Option<String> {
-    let domain = text.trim().to_ascii_lowercase();
+    let domain = text.to_ascii_lowercase();
     let labels: Vec<&str> = domain.split('.').collect();
     let label_ok = |l: &&str| {
         (1..=63).contains(&l.len()) && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
