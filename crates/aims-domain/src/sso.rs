@@ -242,10 +242,9 @@ fn domain_name(text: &str) -> Option<String> {
 }
 
 fn domains(errors: &mut ValidationErrors, value: &Value) -> Vec<String> {
+    // An empty list, not null, clears it: the API's schema says a list.
     let Some(items) = value.as_array() else {
-        if !value.is_null() {
-            errors.push("allowed_domains", "invalid_type", "a list of e-mail domains such as [\"example.com\"]");
-        }
+        errors.push("allowed_domains", "invalid_type", "a list of e-mail domains such as [\"example.com\"] (or [] for none)");
         return Vec::new();
     };
     let mut out: Vec<String> = Vec::new();

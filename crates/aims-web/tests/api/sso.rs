@@ -98,6 +98,8 @@ async fn bad_settings_are_refused_naming_the_field(backend: Backend) {
         (json!({"issuer_url": "http://login.acme.example"}), vec!["issuer_url"]),
         (json!({"allowed_domains": ["acme.example", "exa mple"]}), vec!["allowed_domains[1]"]),
         (json!({"allowed_domains": "acme.example"}), vec!["allowed_domains"]),
+        (json!({"allowed_domains": null}), vec!["allowed_domains"]),
+        (json!({"allowed_domains": [" acme.example"]}), vec!["allowed_domains[0]"]),
         (json!({"default_role": "owner"}), vec!["default_role"]),
         (json!({"role_map": {"x": "owner"}, "role_claim": "groups"}), vec!["role_map.x"]),
         (json!({"colour": "red"}), vec!["colour"]),
