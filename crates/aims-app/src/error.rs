@@ -19,6 +19,10 @@ pub enum AppError {
     Stale { expected: i64, current: i64 },
     #[error("authentication failed")]
     Unauthorized,
+    /// A sign-in refused for a reason the person must be told (single sign-on required, or an
+    /// SSO answer that does not hold up); 403 at the edge.
+    #[error("{0}")]
+    SignInRefused(String),
     #[error("too many attempts; try again after {0}")]
     RateLimited(String),
     /// An upload of a type aims does not accept, or whose bytes contradict its type (415).

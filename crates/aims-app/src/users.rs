@@ -126,6 +126,8 @@ impl App {
                 if failures.is_some() && !self.needs_second_step(&user.id).await? {
                     throttle::clear(&self.db, email.as_str(), source).await?;
                 }
+                // Only once the password is right: the refusal names the organisation.
+                self.refuse_password_where_sso_required(&user.id).await?;
                 users::record_sign_in(&self.db, &user.id, &clock::format(now)).await?;
                 Ok(user)
             }
@@ -199,6 +201,8 @@ impl App {
             .await?
             .flatten()
             .ok_or_else(|| AppError::NotFound("reset link (it may have been used or expired)".into()))?;
+        // Dropping the transaction keeps the link unused: it works once SSO is no longer required.
+        self.refuse_password_where_sso_required(&user_id).await?;
         users::set_password(&mut tx, &user_id, &hash, &now).await?;
         users::end_sessions(&mut tx, &user_id).await?;
         let user = users::by_id(&self.db, &user_id).await?.ok_or_else(|| AppError::NotFound("user".into()))?;

@@ -12,6 +12,7 @@ pub mod mfa;
 pub mod policy;
 pub mod readiness;
 pub mod signin;
+pub mod sso;
 pub mod textdiff;
 pub mod uploads;
 pub mod validate;

@@ -30,6 +30,7 @@ pub mod readiness;
 pub mod records;
 pub mod sessions;
 mod sql;
+pub mod sso;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

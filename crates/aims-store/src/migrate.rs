@@ -104,6 +104,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0015_mfa.sql"),
     },
     Migration {
+        version: 16,
+        name: "sso_sessions",
+        sqlite: include_str!("../migrations/sqlite/0016_sso_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0016_sso_sessions.sql"),
+    },
+    Migration {
         version: 17,
         name: "readiness",
         sqlite: include_str!("../migrations/sqlite/0017_readiness.sql"),

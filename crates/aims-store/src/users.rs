@@ -46,6 +46,21 @@ pub async fn by_email_in(tx: &mut WriteTx, email: &str) -> StoreResult<Option<Us
     }))
 }
 
+/// A user by id, inside a write transaction.
+pub async fn by_id_in(tx: &mut WriteTx, id: &str) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    let row: Option<UserRow> = tx.query(&sql).bind(id).fetch_optional().await?;
+    Ok(row.map(|(id, email, display_name, active, version, created_at, updated_at)| User {
+        id,
+        email,
+        display_name,
+        active,
+        version,
+        created_at,
+        updated_at,
+    }))
+}
+
 /// The stored password hash of an active user, for login.
 pub async fn password_hash(db: &Db, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1 AND active = TRUE");

@@ -148,6 +148,7 @@ pub(crate) async fn login(
         }
         // One message for unknown address and wrong password alike: no hint which it was.
         Err(AppError::Unauthorized) => Ok(page(StatusCode::UNAUTHORIZED, "The e-mail address or password is not correct.".into())),
+        Err(AppError::SignInRefused(why)) => Ok(page(StatusCode::FORBIDDEN, why)),
         Err(AppError::RateLimited(until)) => Ok(page(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -284,6 +285,9 @@ pub(crate) async fn reset(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, ResetPage { errors: FormErrors::from_validation(errors), error: None }).into_response())
         }
         Err(AppError::NotFound(_)) => Ok(link_gone("password reset link")),
+        Err(AppError::SignInRefused(why)) => {
+            Ok((StatusCode::FORBIDDEN, ResetPage { errors: FormErrors::default(), error: Some(why) }).into_response())
+        }
         Err(other) => Err(other.into()),
     }
 }

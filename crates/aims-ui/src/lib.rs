@@ -42,6 +42,7 @@ mod review_pages;
 mod risks;
 mod schedule_pages;
 mod soa;
+mod sso_pages;
 mod systems;
 mod text;
 mod tokens;
@@ -111,6 +112,7 @@ pub fn router(app: App) -> Router {
         .merge(actions::routes())
         .merge(members::routes())
         .merge(mfa_pages::routes())
+        .merge(sso_pages::routes())
         .merge(schedule_pages::routes())
         .merge(soa::routes())
         .merge(gap::routes())
@@ -119,6 +121,7 @@ pub fn router(app: App) -> Router {
         .merge(trust::routes())
         .route("/static/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(picker::remember_search))
+        .layer(axum::middleware::from_fn(members::note_device))
         .layer(map_response(layout::security_headers))
         .with_state(state)
 }

@@ -4,9 +4,10 @@
 
 use aims_app::AppError;
 use aims_app::members::MemberChange;
+use aims_app::sessions::SessionInfo;
 use aims_domain::identity::Role;
 use aims_store::members::{Invitation, Membership};
-use aims_store::sessions::USER_ID_KEY;
+use aims_store::sessions::{DEVICE_KEY, USER_ID_KEY};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -34,6 +35,8 @@ pub(crate) fn routes() -> Router<UiState> {
         .route("/orgs/{org}/account", get(account_page))
         .route("/orgs/{org}/account/name", post(change_name))
         .route("/orgs/{org}/account/password", post(change_password))
+        .route("/orgs/{org}/account/sessions/{handle}/sign-out", post(end_session))
+        .route("/orgs/{org}/account/sessions/sign-out-others", post(end_other_sessions))
         .route("/invitations/{secret}", get(invitation_page).post(accept))
 }
 
@@ -273,6 +276,7 @@ struct AccountPage {
     display_name: String,
     notice: Notice,
     errors: FormErrors,
+    sessions: Vec<SessionInfo>,
 }
 
 #[derive(Deserialize, Default)]
@@ -280,19 +284,72 @@ pub(crate) struct AccountQuery {
     done: Option<String>,
 }
 
-fn account(ctx: &OrgCtx, display_name: String, notice: Notice, errors: FormErrors) -> Response {
+/// The account page, with the person's sessions (the one asking marked).
+async fn account(
+    state: &UiState,
+    session: &Session,
+    ctx: &OrgCtx,
+    display_name: String,
+    notice: Notice,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
+    let current = session.id().map(|id| id.to_string());
+    let sessions = state.app.my_sessions(&ctx.member, current.as_deref()).await?;
     let status = forms::form_status(&notice, &errors);
-    (status, AccountPage { shell: ctx.shell(Section::Account), display_name, notice, errors }).into_response()
+    Ok((status, AccountPage { shell: ctx.shell(Section::Account), display_name, notice, errors, sessions }).into_response())
 }
 
-pub(crate) async fn account_page(ctx: OrgCtx, Query(query): Query<AccountQuery>) -> Result<Response, UiError> {
+pub(crate) async fn account_page(
+    State(state): State<UiState>,
+    session: Session,
+    ctx: OrgCtx,
+    Query(query): Query<AccountQuery>,
+) -> Result<Response, UiError> {
     let notice = match query.done.as_deref() {
         Some("name") => Notice::Done("Display name changed.".into()),
         Some("password") => Notice::Done("Password changed. You were signed out of your other sessions.".into()),
+        Some("session") => Notice::Done("That session is signed out.".into()),
+        Some("others") => Notice::Done("Every other session is signed out.".into()),
         _ => Notice::None,
     };
     let name = ctx.member.display_name.clone();
-    Ok(account(&ctx, name, notice, FormErrors::default()))
+    account(&state, &session, &ctx, name, notice, FormErrors::default()).await
+}
+
+/// Signs out one of one's own sessions.
+pub(crate) async fn end_session(
+    State(state): State<UiState>,
+    ctx: OrgCtx,
+    Path((_, handle)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    state.app.end_my_session(&ctx.member, &handle).await?;
+    Ok(Redirect::to(&format!("/orgs/{}/account?done=session", ctx.member.org_slug)).into_response())
+}
+
+/// Signs out every session of one's own but this one.
+pub(crate) async fn end_other_sessions(State(state): State<UiState>, session: Session, ctx: OrgCtx) -> Result<Response, UiError> {
+    let current = session.id().map(|id| id.to_string()).ok_or_else(|| internal("a signed-in request without a session id"))?;
+    state.app.end_my_other_sessions(&ctx.member, &current).await?;
+    Ok(Redirect::to(&format!("/orgs/{}/account?done=others", ctx.member.org_slug)).into_response())
+}
+
+/// Notes the device (a short name from the User-Agent) of a signed-in session that has none
+/// yet, so the sessions list can tell sessions apart; once per session, after sign-in.
+pub(crate) async fn note_device(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let session = request.extensions().get::<Session>().cloned().filter(|_| !request.uri().path().starts_with("/static/"));
+    let user_agent = request.headers().get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let response = next.run(request).await;
+    if let Some(session) = session {
+        let signed_in = session.get::<String>(USER_ID_KEY).await.ok().flatten().is_some();
+        let noted = session.get::<String>(DEVICE_KEY).await.ok().flatten().is_some();
+        if signed_in
+            && !noted
+            && let Err(e) = session.insert(DEVICE_KEY, aims_domain::sso::device_name(&user_agent)).await
+        {
+            tracing::warn!("noting a session's device: {e}");
+        }
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -301,12 +358,17 @@ pub(crate) struct NameInput {
     display_name: String,
 }
 
-pub(crate) async fn change_name(State(state): State<UiState>, ctx: OrgCtx, Form(input): Form<NameInput>) -> Result<Response, UiError> {
+pub(crate) async fn change_name(
+    State(state): State<UiState>,
+    session: Session,
+    ctx: OrgCtx,
+    Form(input): Form<NameInput>,
+) -> Result<Response, UiError> {
     match state.app.change_display_name(&ctx.member.user_id, &input.display_name).await {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/account?done=name", ctx.member.org_slug)).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            Ok(account(&ctx, input.display_name, notice, errors))
+            account(&state, &session, &ctx, input.display_name, notice, errors).await
         }
     }
 }
@@ -330,7 +392,7 @@ pub(crate) async fn change_password(
         Ok(()) => Ok(Redirect::to(&format!("/orgs/{}/account?done=password", ctx.member.org_slug)).into_response()),
         Err(e) => {
             let (notice, errors) = forms::rejected(e)?;
-            Ok(account(&ctx, ctx.member.display_name.clone(), notice, errors))
+            account(&state, &session, &ctx, ctx.member.display_name.clone(), notice, errors).await
         }
     }
 }

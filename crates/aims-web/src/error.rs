@@ -60,7 +60,7 @@ impl ApiError {
             ApiError::App(e) => match e {
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
-                AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+                AppError::Forbidden(_) | AppError::SignInRefused(_) => StatusCode::FORBIDDEN,
                 AppError::Conflict(_) => StatusCode::CONFLICT,
                 AppError::Stale { .. } => StatusCode::PRECONDITION_FAILED,
                 AppError::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -29,6 +29,7 @@ pub fn api(app: App) -> (Router, OpenApi) {
     builder = routes::import::register(builder);
     builder = routes::tokens::register(builder);
     builder = routes::members::register(builder);
+    builder = routes::sso::register(builder);
     builder = routes::activity::register(builder);
     builder = routes::security::register(builder);
     builder = routes::public::register(builder);

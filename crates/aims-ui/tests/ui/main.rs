@@ -28,6 +28,7 @@ mod record_pages;
 mod review;
 mod scale;
 mod separation;
+mod sessions;
 mod soa_gap;
 mod traceability;
 mod trust;

@@ -9,6 +9,7 @@ pub mod public;
 pub mod readiness;
 pub mod records;
 pub mod security;
+pub mod sso;
 pub mod tokens;
 pub mod views;
 

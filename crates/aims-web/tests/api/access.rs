@@ -35,6 +35,9 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::ListMembers | Op::GetMember | Op::GetSecuritySettings => ALL,
         Op::ChangeSecuritySettings => &["owner"],
         Op::ChangeMember | Op::SignOutMember | Op::ListInvitations | Op::Invite | Op::RevokeInvitation => MANAGERS,
+        // Single sign-on settings: admins read them, only owners change them.
+        Op::GetSsoSettings => MANAGERS,
+        Op::ChangeSsoSettings => &["owner"],
         // Approving a gate and signing off an assessment need an approver (never the editor
         // who requested or wrote it); the requester may withdraw a gate; a residual risk within
         // the threshold may be accepted by an editor.

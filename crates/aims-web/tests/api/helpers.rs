@@ -273,6 +273,8 @@ pub enum Op {
     RevokeInvitation,
     GetSecuritySettings,
     ChangeSecuritySettings,
+    GetSsoSettings,
+    ChangeSsoSettings,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -320,6 +322,8 @@ impl Route {
             Op::ListInvitations,
             Op::Invite,
             Op::RevokeInvitation,
+            Op::GetSsoSettings,
+            Op::ChangeSsoSettings,
             // Last of the plain routes: the rule it sets refuses token creation to unenrolled admins.
             Op::GetSecuritySettings,
             Op::ChangeSecuritySettings,
@@ -383,6 +387,8 @@ impl Route {
             (Op::RevokeInvitation, _) => ("delete", format!("{base}/invitations/{{id}}")),
             (Op::GetSecuritySettings, _) => ("get", format!("{base}/settings/security")),
             (Op::ChangeSecuritySettings, _) => ("patch", format!("{base}/settings/security")),
+            (Op::GetSsoSettings, _) => ("get", format!("{base}/settings/sso")),
+            (Op::ChangeSsoSettings, _) => ("patch", format!("{base}/settings/sso")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -445,7 +451,8 @@ impl Route {
             | Op::SignOutMember
             | Op::Invite
             | Op::RevokeInvitation
-            | Op::ChangeSecuritySettings => 1,
+            | Op::ChangeSecuritySettings
+            | Op::ChangeSsoSettings => 1,
             // An approved gate moves its AI system too; a raised finding writes its nonconformity.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition("raise-nonconformity") => 2,
@@ -847,6 +854,17 @@ impl TestApp {
                 let owner = self.member("owner").await;
                 let (invitation, _) = self.app.invite(&owner, &email, "viewer").await.expect("invitation");
                 (Method::DELETE, format!("{base}/invitations/{}", invitation.id), None)
+            }
+            (Op::GetSsoSettings, _) => (Method::GET, format!("{base}/settings/sso"), None),
+            (Op::ChangeSsoSettings, _) => {
+                let domain = format!("{}.example", unique("walk").to_lowercase());
+                return Prepared {
+                    method: Method::PATCH,
+                    path: format!("{base}/settings/sso"),
+                    body: Some(json!({"allowed_domains": [domain]})),
+                    headers: vec![("if-match", "*".into())],
+                    raw: None,
+                };
             }
             (op, Some(spec)) => {
                 let collection = match spec.parent {

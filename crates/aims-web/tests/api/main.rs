@@ -18,6 +18,7 @@ mod records;
 mod review;
 mod schedules;
 mod security;
+mod sso;
 mod tenancy;
 mod tokens;
 mod workflows;
