@@ -26,6 +26,7 @@ pub mod orgs;
 pub mod people;
 pub mod policies;
 pub mod records;
+pub mod reports;
 pub mod review;
 pub mod rules;
 pub mod scheduler;

@@ -29,6 +29,7 @@ pub fn api(app: App) -> (Router, OpenApi) {
     builder = routes::tokens::register(builder);
     builder = routes::members::register(builder);
     builder = routes::activity::register(builder);
+    builder = routes::reports::register(builder);
     builder = routes::public::register(builder);
     let (router, doc) = builder.finish();
     let router = router

@@ -7,6 +7,7 @@ pub mod members;
 pub mod meta;
 pub mod public;
 pub mod records;
+pub mod reports;
 pub mod tokens;
 pub mod views;
 

@@ -33,6 +33,8 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::Transition("close") if route.spec.is_some_and(|s| s.kind == "management_review") => MANAGERS,
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
         Op::ListMembers | Op::GetMember => ALL,
+        // Reports are read from the record: every role may generate and list them.
+        Op::ListReportKinds | Op::GenerateReport | Op::ListIssuedDocuments | Op::GetIssuedDocument => ALL,
         Op::ChangeMember | Op::SignOutMember | Op::ListInvitations | Op::Invite | Op::RevokeInvitation => MANAGERS,
         // Approving a gate and signing off an assessment need an approver (never the editor
         // who requested or wrote it); the requester may withdraw a gate; a residual risk within

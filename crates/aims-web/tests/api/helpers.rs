@@ -267,6 +267,12 @@ pub enum Op {
     ListInvitations,
     Invite,
     RevokeInvitation,
+    /// `GET reports`: the report kinds and their formats.
+    ListReportKinds,
+    /// `GET reports/{kind}`: a report, recorded as an issued document.
+    GenerateReport,
+    ListIssuedDocuments,
+    GetIssuedDocument,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -312,6 +318,10 @@ impl Route {
             Op::ListInvitations,
             Op::Invite,
             Op::RevokeInvitation,
+            Op::ListReportKinds,
+            Op::GenerateReport,
+            Op::ListIssuedDocuments,
+            Op::GetIssuedDocument,
         ]
         .into_iter()
         .map(plain)
@@ -368,6 +378,10 @@ impl Route {
             (Op::ListInvitations, _) => ("get", format!("{base}/invitations")),
             (Op::Invite, _) => ("post", format!("{base}/invitations")),
             (Op::RevokeInvitation, _) => ("delete", format!("{base}/invitations/{{id}}")),
+            (Op::ListReportKinds, _) => ("get", format!("{base}/reports")),
+            (Op::GenerateReport, _) => ("get", format!("{base}/reports/{{kind}}")),
+            (Op::ListIssuedDocuments, _) => ("get", format!("{base}/reports/issued")),
+            (Op::GetIssuedDocument, _) => ("get", format!("{base}/reports/issued/{{id}}")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -429,7 +443,8 @@ impl Route {
             | Op::ChangeMember
             | Op::SignOutMember
             | Op::Invite
-            | Op::RevokeInvitation => 1,
+            | Op::RevokeInvitation
+            | Op::GenerateReport => 1,
             // An approved gate moves its AI system too; a raised finding writes its nonconformity.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition("raise-nonconformity") => 2,
@@ -818,6 +833,16 @@ impl TestApp {
                 let owner = self.member("owner").await;
                 let (invitation, _) = self.app.invite(&owner, &email, "viewer").await.expect("invitation");
                 (Method::DELETE, format!("{base}/invitations/{}", invitation.id), None)
+            }
+            (Op::ListReportKinds, _) => (Method::GET, format!("{base}/reports"), None),
+            (Op::GenerateReport, _) => (Method::GET, format!("{base}/reports/risk-register?format=csv"), None),
+            (Op::ListIssuedDocuments, _) => (Method::GET, format!("{base}/reports/issued"), None),
+            (Op::GetIssuedDocument, _) => {
+                let reader = self.app.report_reader(org).await.expect("reader");
+                let system = Actor::System("test");
+                let generated =
+                    self.app.generate_report(&reader, "soa", Some("csv"), None, &system, &|_, _, _| {}).await.expect("report");
+                (Method::GET, format!("{base}/reports/issued/{}", generated.issued_id.expect("issued")), None)
             }
             (op, Some(spec)) => {
                 let collection = match spec.parent {

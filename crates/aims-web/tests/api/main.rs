@@ -14,6 +14,7 @@ mod improvement;
 mod members;
 mod operations;
 mod records;
+mod reports;
 mod review;
 mod schedules;
 mod tenancy;
