@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 use typst::foundations::{Dict, Value};
-use typst::layout::PagedDocument;
-use typst_as_lib::TypstEngine;
+use typst_as_lib::{TypstEngine, TypstTemplateMainFile};
+use typst_layout::PagedDocument;
 
 use crate::{Document, Orientation, ReportError, ReportResult, Source};
 
@@ -24,8 +24,8 @@ struct TemplateData<'a> {
 }
 
 /// Parsing the fonts is the costly part of building an engine: build it once per process.
-fn engine() -> &'static TypstEngine {
-    static ENGINE: OnceLock<TypstEngine> = OnceLock::new();
+fn engine() -> &'static TypstEngine<TypstTemplateMainFile> {
+    static ENGINE: OnceLock<TypstEngine<TypstTemplateMainFile>> = OnceLock::new();
     ENGINE.get_or_init(|| TypstEngine::builder().main_file(TEMPLATE).fonts(typst_assets::fonts()).build())
 }
 

@@ -18,13 +18,13 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
     let body = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     let mut names = HashSet::new();
     for table in document.source.tables() {
-        let sheet = workbook.add_worksheet_with_constant_memory();
+        let sheet = workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name(unique_sheet_name(&table.name, &mut names))?;
         write_table(sheet, table, &header, &body)?;
         sheet.set_header(&format!("&L{}&R{}", escape_ampersands(&document.source.organisation.name), escape_ampersands(&document.source.title)));
         sheet.set_footer(&format!("&LSHA-256 {}&RPage &P of &N", document.sha256()));
     }
-    let about = workbook.add_worksheet_with_constant_memory();
+    let about = workbook.add_worksheet_with_constant_memory()?;
     about.set_name(unique_sheet_name("About", &mut names))?;
     write_about(about, document, &header)?;
     Ok(workbook.save_to_buffer()?)
