@@ -4,7 +4,7 @@
 //! when a record it was made from has changed since, naming those records.
 
 use aims_app::reports::{IssuedView, REPORTS};
-use aims_domain::kinds::{self, AUDIT, MANAGEMENT_REVIEW};
+use aims_domain::kinds::{self, MANAGEMENT_REVIEW};
 use aims_store::page_json::Filter;
 use askama::Template;
 use askama_web::WebTemplate;

@@ -41,7 +41,7 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut file = archive.by_index(i).expect("entry");
             let mut content = Vec::new();
             file.read_to_end(&mut content).expect("read entry");
-            (file.name().to_owned(), content)
+            (file.name().expect("entry name").into_owned(), content)
         })
         .collect()
 }
