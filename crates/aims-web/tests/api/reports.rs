@@ -58,7 +58,7 @@ async fn closed_review(t: &TestApp) -> String {
 async fn every_kind_in_every_format(backend: Backend) {
     let t = TestApp::start(backend).await;
     create(&t, "editor", "ai-systems", json!({"name": "Claims triage model", "purpose": "=cmd|' /C calc'!A0"})).await;
-    create(&t, "editor", "risks", json!({"title": "Biased triage", "source_category": "data", "inherent_likelihood": 4, "inherent_consequence": 4})).await;
+    create(&t, "editor", "risks", json!({"title": "Biased triage", "source_category": "technical", "inherent_likelihood": 4, "inherent_consequence": 4})).await;
     let review = closed_review(&t).await;
     let audit = t.audit_led_by("acme", "auditor", true).await;
     let audit = audit.rsplit('/').next().unwrap_or_default().to_owned();
