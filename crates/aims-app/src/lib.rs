@@ -31,6 +31,7 @@ pub mod people;
 pub mod policies;
 pub mod readiness;
 pub mod records;
+pub mod reports;
 pub mod review;
 pub mod rules;
 pub mod scheduler;

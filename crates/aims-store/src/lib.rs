@@ -15,6 +15,7 @@ pub mod backup;
 pub mod concern_tokens;
 pub mod error;
 pub mod files;
+pub mod issued;
 pub mod members;
 pub mod mfa;
 pub mod migrate;

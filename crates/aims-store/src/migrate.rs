@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_readiness.sql"),
         postgres: include_str!("../migrations/postgres/0017_readiness.sql"),
     },
+    Migration {
+        version: 18,
+        name: "issued_documents",
+        sqlite: include_str!("../migrations/sqlite/0018_issued_documents.sql"),
+        postgres: include_str!("../migrations/postgres/0018_issued_documents.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -124,6 +124,7 @@ pub(crate) enum Section {
     Reviews,
     Operate,
     Actions,
+    Reports,
     Activity,
     Tokens,
     Members,
@@ -178,6 +179,7 @@ impl Shell {
             item("/management-reviews", "Management review", "briefcase", Section::Review),
             item("/reviews-due", "Recurring reviews", "clock", Section::Reviews),
             item("/actions", "Actions", "check-circle", Section::Actions),
+            item("/reports", "Reports", "file", Section::Reports),
             item("/activity", "Activity log", "list", Section::Activity),
         ]
     }

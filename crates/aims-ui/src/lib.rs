@@ -7,6 +7,7 @@
 
 mod actions;
 mod activity;
+mod reports;
 mod assets;
 mod audit_pages;
 mod auth;
@@ -101,6 +102,7 @@ pub fn router(app: App) -> Router {
         .route("/orgs/{org}/impact-assessments/{id}/revisions/{n}", get(impact::revision))
         .route("/orgs/{org}/activity", get(activity::page))
         .route("/orgs/{org}/activity/signed-export", get(activity::signed_export))
+        .route("/orgs/{org}/reports", get(reports::page))
         .route("/orgs/{org}/tokens", get(tokens::page).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}/revoke", post(tokens::revoke))
         .route("/orgs/{org}/pick/{collection}", get(picker::results))

@@ -32,6 +32,7 @@ pub fn api(app: App) -> (Router, OpenApi) {
     builder = routes::sso::register(builder);
     builder = routes::activity::register(builder);
     builder = routes::security::register(builder);
+    builder = routes::reports::register(builder);
     builder = routes::public::register(builder);
     let (router, doc) = builder.finish();
     let router = router

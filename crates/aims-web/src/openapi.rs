@@ -40,6 +40,8 @@ pub struct Doc {
     /// The body may be left out (transitions without a reason).
     pub body_optional: bool,
     pub responses: Vec<(u16, &'static str, Option<(&'static str, RefOr<Schema>)>)>,
+    /// Responses that come in one of several media types (a report as PDF, XLSX, CSV …).
+    pub media_responses: Vec<(u16, &'static str, Vec<(&'static str, RefOr<Schema>)>)>,
     pub authenticated: bool,
 }
 
@@ -57,6 +59,7 @@ impl Doc {
             body: None,
             body_optional: false,
             responses: Vec::new(),
+            media_responses: Vec::new(),
             authenticated: true,
         }
     }
@@ -139,6 +142,11 @@ impl Doc {
         self.responses.push((status, description, content));
         self
     }
+    /// A response in one of several media types.
+    pub fn ok_media(mut self, status: u16, description: &'static str, media: Vec<(&'static str, RefOr<Schema>)>) -> Self {
+        self.media_responses.push((status, description, media));
+        self
+    }
     pub fn public(mut self) -> Self {
         self.authenticated = false;
         self
@@ -206,6 +214,13 @@ impl ApiBuilder {
         for (status, description, content) in doc.responses {
             let mut response = ResponseBuilder::new().description(description);
             if let Some((content_type, schema)) = content {
+                response = response.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
+            }
+            operation = operation.response(status.to_string(), response.build());
+        }
+        for (status, description, media) in doc.media_responses {
+            let mut response = ResponseBuilder::new().description(description);
+            for (content_type, schema) in media {
                 response = response.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
             }
             operation = operation.response(status.to_string(), response.build());

@@ -315,6 +315,17 @@ async fn main() {
         {
             print(&one_at_a_time(&base, &format!("{backend}: {label}"), &paths, &token, 2_000).await, None);
         }
+        // Reports: the SoA as PDF (typst lays out 38 controls and the organisation's own) and
+        // the AI system register as XLSX (every system, streamed in constant-memory mode).
+        for (label, path, rounds) in [
+            ("report: soa?format=pdf", "/api/v1/orgs/large/reports/soa?format=pdf", 20),
+            ("report: ai-system-register?format=xlsx (every system)", "/api/v1/orgs/large/reports/ai-system-register?format=xlsx", 3),
+        ]
+        .into_iter()
+        .filter(|(label, ..)| label.contains(only.as_str()))
+        {
+            print(&one_at_a_time(&base, &format!("{backend}: {label}"), &[path.to_owned()], &token, rounds).await, None);
+        }
         let cookie = sign_in(&base).await;
         let searches: Vec<String> = (0..50).map(|i| format!("/orgs/large/ai-systems?q=ai+system+0{:02}", i * 2)).collect();
         let api_searches: Vec<String> = (0..50).map(|i| format!("/api/v1/orgs/large/ai-systems?q=ai+system+0{:02}", i * 2)).collect();

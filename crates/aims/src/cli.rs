@@ -51,6 +51,8 @@ enum Command {
     /// Evidence files.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Generate a report (recorded as an issued document); notes on stderr, nothing on stdout.
+    Report(ReportArgs),
     /// Write a backup of a running SQLite installation (database and evidence files) to one
     /// file and print its SHA-256; on PostgreSQL, print how to back up with pg_dump.
     Backup {
@@ -61,6 +63,24 @@ enum Command {
     /// Restore a backup into an empty location (the --database path and its evidence folder)
     /// and verify every chain and every evidence file; exit 1 if anything fails the check.
     Restore { archive: std::path::PathBuf },
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// soa, ai-system-register, risk-register, management-review, internal-audit,
+    /// executive-summary, stage1-pack
+    kind: String,
+    #[arg(long)]
+    org: String,
+    /// The record the report is about (a closed management review, an audit).
+    #[arg(long)]
+    id: Option<String>,
+    /// pdf, xlsx, csv, docx, zip or json, as the kind offers.
+    #[arg(long)]
+    format: String,
+    /// The file to write.
+    #[arg(long)]
+    output: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("created={} updated={} unchanged={}", report.created, report.updated, report.unchanged);
         }
         Command::Evidence(EvidenceCommand::Verify { org }) => return verify_evidence(&app, &org).await,
+        Command::Report(args) => write_report(&app, args).await?,
         Command::Backup { .. } | Command::Restore { .. } | Command::Log(LogCommand::VerifyExport { .. }) => {
             unreachable!("handled before the database is opened")
         }
@@ -384,6 +405,35 @@ async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("listening on {public_url}");
     crate::return_freed_memory();
     server::serve(listener, router).await?;
+    Ok(())
+}
+
+/// Writes the report to `--output`; a progress line on a terminal for long work.
+async fn write_report(app: &App, args: ReportArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let reader = app.report_reader(&args.org).await?;
+    let on_terminal = std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize, what: &str| {
+        if on_terminal {
+            eprint!("\r\x1b[2K[{done}/{total}] {what}");
+        }
+    };
+    let generated =
+        app.generate_report(&reader, &args.kind, Some(&args.format), args.id.as_deref(), &CLI_ACTOR, &progress).await?;
+    if on_terminal {
+        eprint!("\r\x1b[2K");
+    }
+    std::fs::write(&args.output, &generated.bytes).map_err(|e| anyhow::anyhow!("output: cannot write {}: {e}", args.output.display()))?;
+    for note in &generated.notes {
+        eprintln!("missing: {note}");
+    }
+    eprintln!(
+        "wrote {} ({} bytes, sha256 {}; source data sha256 {})",
+        args.output.display(),
+        generated.bytes.len(),
+        generated.sha256,
+        generated.source_sha256
+    );
     Ok(())
 }
 

@@ -25,6 +25,7 @@ mod objectives_people;
 mod operations;
 mod page_index;
 mod record_pages;
+mod reports;
 mod review;
 mod scale;
 mod separation;

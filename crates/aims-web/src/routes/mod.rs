@@ -10,6 +10,7 @@ pub mod readiness;
 pub mod records;
 pub mod security;
 pub mod sso;
+pub mod reports;
 pub mod tokens;
 pub mod views;
 

@@ -34,6 +34,8 @@ fn allowed(route: Route) -> &'static [&'static str] {
         Op::ListAllTokens | Op::RevokeOthersToken => MANAGERS,
         Op::ListMembers | Op::GetMember | Op::GetSecuritySettings => ALL,
         Op::ChangeSecuritySettings => &["owner"],
+        // Reports are read from the record: every role may generate and list them.
+        Op::ListReportKinds | Op::GenerateReport | Op::ListIssuedDocuments | Op::GetIssuedDocument => ALL,
         Op::ChangeMember | Op::SignOutMember | Op::ListInvitations | Op::Invite | Op::RevokeInvitation => MANAGERS,
         // Single sign-on settings: admins read them, only owners change them.
         Op::GetSsoSettings => MANAGERS,

@@ -275,6 +275,12 @@ pub enum Op {
     ChangeSecuritySettings,
     GetSsoSettings,
     ChangeSsoSettings,
+    /// `GET reports`: the report kinds and their formats.
+    ListReportKinds,
+    /// `GET reports/{kind}`: a report, recorded as an issued document.
+    GenerateReport,
+    ListIssuedDocuments,
+    GetIssuedDocument,
 }
 
 /// One route of the API as the walking tests exercise it.
@@ -322,6 +328,10 @@ impl Route {
             Op::ListInvitations,
             Op::Invite,
             Op::RevokeInvitation,
+            Op::ListReportKinds,
+            Op::GenerateReport,
+            Op::ListIssuedDocuments,
+            Op::GetIssuedDocument,
             Op::GetSsoSettings,
             Op::ChangeSsoSettings,
             // Last of the plain routes: the rule it sets refuses token creation to unenrolled admins.
@@ -389,6 +399,10 @@ impl Route {
             (Op::ChangeSecuritySettings, _) => ("patch", format!("{base}/settings/security")),
             (Op::GetSsoSettings, _) => ("get", format!("{base}/settings/sso")),
             (Op::ChangeSsoSettings, _) => ("patch", format!("{base}/settings/sso")),
+            (Op::ListReportKinds, _) => ("get", format!("{base}/reports")),
+            (Op::GenerateReport, _) => ("get", format!("{base}/reports/{{kind}}")),
+            (Op::ListIssuedDocuments, _) => ("get", format!("{base}/reports/issued")),
+            (Op::GetIssuedDocument, _) => ("get", format!("{base}/reports/issued/{{id}}")),
             (op, Some(spec)) => {
                 let collection = match spec.parent {
                     Some(parent) => format!("{base}/{}/{{id}}/{}", parent.collection, spec.collection),
@@ -452,7 +466,8 @@ impl Route {
             | Op::Invite
             | Op::RevokeInvitation
             | Op::ChangeSecuritySettings
-            | Op::ChangeSsoSettings => 1,
+            | Op::ChangeSsoSettings
+            | Op::GenerateReport => 1,
             // An approved gate moves its AI system too; a raised finding writes its nonconformity.
             Op::Transition("approve") if kind == "gate" => 2,
             Op::Transition("raise-nonconformity") => 2,
@@ -865,6 +880,16 @@ impl TestApp {
                     headers: vec![("if-match", "*".into())],
                     raw: None,
                 };
+            }
+            (Op::ListReportKinds, _) => (Method::GET, format!("{base}/reports"), None),
+            (Op::GenerateReport, _) => (Method::GET, format!("{base}/reports/risk-register?format=csv"), None),
+            (Op::ListIssuedDocuments, _) => (Method::GET, format!("{base}/reports/issued"), None),
+            (Op::GetIssuedDocument, _) => {
+                let reader = self.app.report_reader(org).await.expect("reader");
+                let system = Actor::System("test");
+                let generated =
+                    self.app.generate_report(&reader, "soa", Some("csv"), None, &system, &|_, _, _| {}).await.expect("report");
+                (Method::GET, format!("{base}/reports/issued/{}", generated.issued_id.expect("issued")), None)
             }
             (op, Some(spec)) => {
                 let collection = match spec.parent {

@@ -15,6 +15,7 @@ mod members;
 mod operations;
 mod readiness;
 mod records;
+mod reports;
 mod review;
 mod schedules;
 mod security;
