@@ -10,8 +10,8 @@ use aims_domain::readiness::{self, AreaFigure, ClauseEvidence, Facts, RuleSummar
 use aims_store::readiness::{self as store, Dates, Snapshot};
 use serde::Serialize;
 
-use crate::error::AppResult;
 use crate::App;
+use crate::error::AppResult;
 use aims_store::model::Member;
 
 /// Offending records listed per rule; the count goes on up to `store::COUNT_CAP`.

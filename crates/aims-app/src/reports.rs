@@ -7,16 +7,16 @@
 
 use std::collections::HashMap;
 
+use aims_domain::ValidationErrors;
 use aims_domain::clock;
+use aims_domain::identity::Role;
 use aims_domain::kinds::{self, ACTION, AI_SYSTEM, AUDIT, CONTROL, FINDING, MANAGEMENT_REVIEW, REQUIREMENT, RISK, SOA};
 use aims_domain::policy::Action;
 use aims_domain::validate::{FieldType, KindSpec};
-use aims_domain::ValidationErrors;
-use aims_reports::{Block, Column, Document, Fact, Orientation, Organisation, PackEntry, Source, Table};
+use aims_reports::{Block, Column, Document, Fact, Organisation, Orientation, PackEntry, Source, Table};
 use aims_store::activity::{self, NewEvent};
 use aims_store::issued::{self, IssuedDocument, NewIssuedDocument};
 use aims_store::members;
-use aims_domain::identity::Role;
 use aims_store::model::{Actor, Member, Record};
 use aims_store::page_json::Filter;
 use serde_json::{Value, json};
@@ -37,12 +37,14 @@ pub enum Format {
     Csv,
     Docx,
     Zip,
+    /// A standalone, printable web page.
+    Html,
     /// The report's canonical source data: the bytes whose SHA-256 the other formats print.
     Json,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [Format::Pdf, Format::Xlsx, Format::Csv, Format::Docx, Format::Zip, Format::Json];
+    pub const ALL: [Format; 7] = [Format::Pdf, Format::Xlsx, Format::Csv, Format::Docx, Format::Zip, Format::Html, Format::Json];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -51,6 +53,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Docx => "docx",
             Format::Zip => "zip",
+            Format::Html => "html",
             Format::Json => "json",
         }
     }
@@ -66,6 +69,7 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             Format::Zip => "application/zip",
+            Format::Html => "text/html; charset=utf-8",
             Format::Json => "application/json",
         }
     }
@@ -87,6 +91,9 @@ impl ReportSpec {
         self.formats.contains(&format)
     }
 }
+
+/// The activity log's kind: streamed from the log rather than gathered into a [`Source`].
+pub const ACTIVITY: &str = "activity";
 
 /// Every report kind, one entry each.
 pub const REPORTS: &[ReportSpec] = &[
@@ -137,6 +144,20 @@ pub const REPORTS: &[ReportSpec] = &[
         title: "Stage 1 document pack",
         summary: "Every item of documented information clauses 4–10 require, as PDF (and DOCX) with its source data and a manifest",
         formats: &[Format::Zip],
+        subject: None,
+    },
+    ReportSpec {
+        kind: "transparency",
+        title: "AI transparency disclosures",
+        summary: "The disclosures published on the trust page (A.8): intended use, limitations, human oversight",
+        formats: &[Format::Html, Format::Pdf, Format::Json],
+        subject: None,
+    },
+    ReportSpec {
+        kind: "activity",
+        title: "Activity log",
+        summary: "Every event of the hash-chained log: CSV, or JSON signed with the organisation's key for outsiders to verify",
+        formats: &[Format::Csv, Format::Json],
         subject: None,
     },
 ];
@@ -242,6 +263,9 @@ impl App {
         progress: Progress<'_>,
     ) -> AppResult<Generated> {
         let (spec, format, subject) = self.check_report_request(member, kind, format, id).await?;
+        if spec.kind == ACTIVITY {
+            return self.activity_report(member, format).await?.collect(member).await;
+        }
         let generated_at = generation_time();
         let date = clock::format_date(clock::today());
         let file_name = format!("{}-{}-{}.{}", member.org_slug, spec.kind, date, format.as_str());
@@ -258,7 +282,8 @@ impl App {
         let issued_id = if format == Format::Json {
             None
         } else {
-            let issued = Issue { spec, format, subject: subject.as_ref(), file_name: &file_name, sha256: &sha256, source_sha256: &source_sha256 };
+            let issued =
+                Issue { spec, format, subject: subject.as_ref(), file_name: &file_name, sha256: &sha256, source_sha256: &source_sha256 };
             Some(self.record_issued(member, actor, &issued, &made_from).await?)
         };
         Ok(Generated { bytes, content_type: format.content_type(), file_name, sha256, source_sha256, issued_id, notes })
@@ -302,8 +327,13 @@ impl App {
             "file_name": issue.file_name, "sha256": issue.sha256, "source_sha256": issue.source_sha256,
             "records": made_from.len(),
         });
-        activity::append(&mut tx, &member.org_id, actor, NewEvent { action: "issue", record_type: "issued_document", record_id: &id, changes })
-            .await?;
+        activity::append(
+            &mut tx,
+            &member.org_id,
+            actor,
+            NewEvent { action: "issue", record_type: "issued_document", record_id: &id, changes },
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -324,7 +354,8 @@ impl App {
     /// One issued document with its drift (404 when unknown or another organisation's).
     pub async fn issued_document(&self, member: &Member, id: &str) -> AppResult<IssuedView> {
         require(member, Action::Read)?;
-        let document = issued::get(&self.db, &member.org_id, id).await?.ok_or_else(|| AppError::NotFound(format!("issued document {id}")))?;
+        let document =
+            issued::get(&self.db, &member.org_id, id).await?.ok_or_else(|| AppError::NotFound(format!("issued document {id}")))?;
         let mut views = self.with_drift(member, vec![document]).await?;
         views.pop().ok_or_else(|| AppError::Internal("issued document vanished".into()))
     }
@@ -373,6 +404,10 @@ impl App {
             }
             ("internal-audit", Some(audit)) => {
                 self.audit_source(member, audit, &names, &mut source).await?;
+                Orientation::Portrait
+            }
+            ("transparency", _) => {
+                self.transparency_source(member, &mut source).await?;
                 Orientation::Portrait
             }
             ("executive-summary", _) => {
@@ -505,13 +540,24 @@ impl App {
         let overdue = self.all_records(member, &ACTION, &overdue_action_filters(&today)).await?;
         let controls = self.all_records(member, &CONTROL, &[]).await?;
         let requirements = self.all_records(member, &REQUIREMENT, &[]).await?;
-        let applicable = controls.iter().filter(|c| c.data.get("applicable").and_then(Value::as_bool).unwrap_or(true)).count();
-        let implemented = controls.iter().filter(|c| text(c, "implementation_status") == "implemented").count();
+        // The figures are about Annex A: the organisation's own controls are listed in the SoA but
+        // not counted here.
+        let annex_a: Vec<&Record> = controls.iter().filter(|c| is_annex_a(c)).collect();
+        let applicable_controls: Vec<&&Record> =
+            annex_a.iter().filter(|c| c.data.get("applicable").and_then(Value::as_bool).unwrap_or(true)).collect();
+        let applicable = applicable_controls.len();
+        let implemented = applicable_controls.iter().filter(|c| text(c, "implementation_status") == "implemented").count();
+        let readiness = self.readiness(member).await?;
         let in_place = requirements.iter().filter(|r| text(r, "status") == "in_place").count();
         let partial = requirements.iter().filter(|r| text(r, "status") == "partial").count();
         source.push(Block::Facts {
             items: vec![
-                Fact::new("Annex A controls applicable", format!("{applicable} of {}", controls.len())),
+                Fact::new("Audit readiness", format!("{}%", readiness.overall)),
+                Fact::new(
+                    "Readiness gaps",
+                    format!("{} high, {} medium, {} low", readiness.gap_counts.high, readiness.gap_counts.medium, readiness.gap_counts.low),
+                ),
+                Fact::new("Annex A controls applicable", format!("{applicable} of {}", annex_a.len())),
                 Fact::new("Applicable controls implemented", format!("{implemented} of {applicable}")),
                 Fact::new("Requirements (clauses 4–10) in place", format!("{in_place} of {} ({partial} partly)", requirements.len())),
                 Fact::new("Open risks", ranked.len().to_string()),
@@ -520,6 +566,15 @@ impl App {
         });
         for record in controls.iter().chain(&requirements) {
             source.shows(&record.kind, &record.id, record.version);
+        }
+        if !readiness.stage1.is_empty() {
+            source.heading("Missing for a Stage 1 audit");
+            let rows = readiness.stage1.iter().map(|rule| vec![rule.reference.to_owned(), rule.title.to_owned()]).collect();
+            source.push(Block::Table(Table {
+                name: "Stage 1".into(),
+                columns: vec![Column::new("Reference", 1), Column::new("What is missing", 5)],
+                rows,
+            }));
         }
         source.heading("Top risks by residual level");
         let top: Vec<Record> = ranked.into_iter().take(TOP_RISKS).cloned().collect();
@@ -604,7 +659,8 @@ impl App {
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(internal)?;
-        let manifest_json = serde_json::to_vec(&manifest.files.iter().map(|f| (&f.path, &f.sha256)).collect::<Vec<_>>()).map_err(|e| internal(e.into()))?;
+        let manifest_json =
+            serde_json::to_vec(&manifest.files.iter().map(|f| (&f.path, &f.sha256)).collect::<Vec<_>>()).map_err(|e| internal(e.into()))?;
         made.sort();
         made.dedup();
         Ok((bytes, aims_reports::sha256_hex(&manifest_json), made, missing))
@@ -838,6 +894,7 @@ async fn render(document: Document, format: Format) -> AppResult<Vec<u8>> {
         Format::Xlsx => document.xlsx(),
         Format::Csv => document.csv(),
         Format::Docx => document.docx(),
+        Format::Html => document.html(),
         Format::Json => Ok(document.source_json().to_vec()),
         Format::Zip => Err(aims_reports::ReportError::NoTable("ZIP")),
     })
@@ -872,7 +929,13 @@ fn show(value: &Value, ty: Option<&FieldType>, names: &HashMap<String, String>) 
         (Value::String(s), Some(FieldType::UserId)) => name_of(names, s),
         (Value::String(s), Some(FieldType::Choice(_))) => s.replace('_', " "),
         (Value::String(s), _) => s.clone(),
-        (Value::Bool(b), _) => if *b { "Yes".into() } else { "No".into() },
+        (Value::Bool(b), _) => {
+            if *b {
+                "Yes".into()
+            } else {
+                "No".into()
+            }
+        }
         (Value::Number(n), _) => n.to_string(),
         (Value::Array(items), Some(FieldType::ChoiceList(_))) => {
             items.iter().filter_map(Value::as_str).map(|s| s.replace('_', " ")).collect::<Vec<_>>().join(", ")
@@ -925,7 +988,12 @@ fn compact_columns(spec: &KindSpec) -> Vec<&'static str> {
         .iter()
         .filter(|f| match f.ty {
             FieldType::Text { max } => max <= 300,
-            FieldType::Choice(_) | FieldType::Date | FieldType::UserId | FieldType::Integer { .. } | FieldType::Number | FieldType::Bool => true,
+            FieldType::Choice(_)
+            | FieldType::Date
+            | FieldType::UserId
+            | FieldType::Integer { .. }
+            | FieldType::Number
+            | FieldType::Bool => true,
             FieldType::Refs { .. } => true,
             _ => false,
         })
@@ -1025,7 +1093,116 @@ fn object_table(name: &str, rows: &[Value], names: &HashMap<String, String>) -> 
         .collect();
     let rows = rows
         .iter()
-        .map(|row| keys.iter().map(|k| row.get(k).map(|v| show(v, field_info(&kinds::BASE, k).1.as_ref(), names)).unwrap_or_default()).collect())
+        .map(|row| {
+            keys.iter().map(|k| row.get(k).map(|v| show(v, field_info(&kinds::BASE, k).1.as_ref(), names)).unwrap_or_default()).collect()
+        })
         .collect();
     Table { name: field_info(&kinds::BASE, name).0, columns, rows }
+}
+
+/// The activity log as a report: CSV of every event, or the signed export handed out a chunk at
+/// a time (so a caller can stream a log of millions of events).
+pub enum ActivityReport {
+    Csv(Vec<u8>),
+    Signed(crate::activity_export::ActivityExport),
+}
+
+impl ActivityReport {
+    /// The whole report in memory, for callers that write one file (tests, small logs).
+    async fn collect(self, member: &Member) -> AppResult<Generated> {
+        let date = clock::format_date(clock::today());
+        let (bytes, format) = match self {
+            ActivityReport::Csv(bytes) => (bytes, Format::Csv),
+            ActivityReport::Signed(mut export) => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = export.next_chunk().await? {
+                    bytes.extend_from_slice(&chunk);
+                }
+                (bytes, Format::Json)
+            }
+        };
+        let sha256 = aims_reports::sha256_hex(&bytes);
+        Ok(Generated {
+            file_name: format!("{}-{ACTIVITY}-{date}.{}", member.org_slug, format.as_str()),
+            content_type: format.content_type(),
+            source_sha256: sha256.clone(),
+            sha256,
+            bytes,
+            issued_id: None,
+            notes: Vec::new(),
+        })
+    }
+}
+
+impl App {
+    /// The activity log report in `format` (CSV, or the signed JSON export). Not recorded as an
+    /// issued document: it is the log itself, which verifies on its own.
+    pub async fn activity_report(&self, member: &Member, format: Format) -> AppResult<ActivityReport> {
+        match format {
+            Format::Json => Ok(ActivityReport::Signed(self.export_activity(member, Default::default()).await?)),
+            _ => {
+                let filter = aims_store::activity::ActivityFilter::default();
+                let events = self.list_activity_ordered(member, &filter, aims_store::activity::Order::Chain, 0, None).await?;
+                Ok(ActivityReport::Csv(activity_csv(&events.items)?))
+            }
+        }
+    }
+
+    /// The published disclosures, as the trust page shows them.
+    async fn transparency_source(&self, member: &Member, source: &mut Source) -> AppResult<()> {
+        let page = self.public_trust_page(&member.org_slug).await?;
+        if page.systems.is_empty() {
+            source.notice("No AI system's disclosure is published yet.");
+        }
+        for system in &page.systems {
+            source.shows(AI_SYSTEM.kind, &system.id, system.version);
+            source.heading(system.name.clone());
+            if !system.summary.is_empty() {
+                source.paragraph(system.summary.clone());
+            }
+            let oversight_mode = system.oversight_mode.as_deref().map(|mode| mode.replace('_', " ")).unwrap_or_else(|| "not stated".into());
+            source.push(Block::Facts {
+                items: vec![
+                    Fact::new("Intended use", system.intended_use.clone()),
+                    Fact::new("Limitations", system.limitations.clone()),
+                    Fact::new("Human oversight", format!("{oversight_mode}: {}", system.oversight)),
+                    Fact::new("Disclosure version", format!("{} (last changed {})", system.version, system.updated_at)),
+                    Fact::new("Raise a concern", format!("/trust/{}/concerns/new", page.org_slug)),
+                ],
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Every event as CSV, cells a spreadsheet would run as a formula neutralised.
+pub fn activity_csv(events: &[aims_store::model::ActivityEvent]) -> AppResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(["seq", "id", "at", "actor", "action", "record_type", "record_id", "changes", "prev_hash", "hash"])
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    for e in events {
+        let row = [
+            e.seq.to_string(),
+            e.id.clone(),
+            e.at.clone(),
+            e.actor.clone(),
+            e.action.clone(),
+            e.record_type.clone(),
+            e.record_id.clone(),
+            e.changes.to_string(),
+            e.prev_hash.clone(),
+            e.hash.clone(),
+        ];
+        writer
+            .write_record(row.iter().map(|cell| aims_reports::neutralise_formula(cell)))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    writer.into_inner().map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// An Annex A control of the catalogue (`A.` and a digit), not one of the organisation's own.
+fn is_annex_a(control: &Record) -> bool {
+    let reference = control.reference.as_deref().or_else(|| control.data.get("ref").and_then(Value::as_str)).unwrap_or_default();
+    reference.strip_prefix("A.").is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
 }

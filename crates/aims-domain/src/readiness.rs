@@ -69,7 +69,11 @@ pub enum Cond {
     /// The date (or timestamp) field is set and on or after the date.
     Since(&'static str, When),
     /// A live record of `from` links to this one through its field `field` and matches `with`.
-    LinkedFrom { field: &'static str, from: &'static str, with: &'static [Cond] },
+    LinkedFrom {
+        field: &'static str,
+        from: &'static str,
+        with: &'static [Cond],
+    },
     Not(&'static Cond),
     Any(&'static [Cond]),
     All(&'static [Cond]),
@@ -771,7 +775,8 @@ mod tests {
         let mut facts = passing_facts();
         let index = SIGNALS.iter().position(|s| s.clause == "8.2").unwrap_or(0);
         facts.signals[index] = 0;
-        facts.requirements = vec![(offender("q82", Some("8.2")), Some("in_place".into())), (offender("q41", Some("4.1")), Some("in_place".into()))];
+        facts.requirements =
+            vec![(offender("q82", Some("8.2")), Some("in_place".into())), (offender("q41", Some("4.1")), Some("in_place".into()))];
         let evaluation = evaluate(&facts);
         assert_eq!(evaluation.gaps.len(), 1);
         assert_eq!(evaluation.gaps[0].record_id.as_deref(), Some("q82"));

@@ -6,8 +6,8 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, Docx, Footer, Header, PageMargin, PageNum, PageOrientationType, Paragraph, Run, RunFonts, Shading,
-    ShdType, Style, StyleType, Table as DocxTable, TableCell, TableRow, WidthType,
+    AlignmentType, Docx, Footer, Header, PageMargin, PageNum, PageOrientationType, Paragraph, Run, RunFonts, Shading, ShdType, Style,
+    StyleType, Table as DocxTable, TableCell, TableRow, WidthType,
 };
 
 use crate::{Block, Document, Fact, Orientation, ReportError, ReportResult, Table};
@@ -24,21 +24,18 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
         .add_style(heading_style("Title", "Title", 40))
         .add_style(heading_style("Heading1", "Heading 1", 30).outline_lvl(0))
         .add_style(heading_style("Heading2", "Heading 2", 24).outline_lvl(1))
-        .header(Header::new().add_paragraph(small(&format!(
-            "{} — {}",
-            document.source.organisation.name, document.source.title
-        ))))
-        .footer(
-            Footer::new()
-                .add_paragraph(small(&document.footer_line()))
-                .add_paragraph(Paragraph::new().align(AlignmentType::Right).add_run(Run::new().size(16).add_text("Page ")).add_page_num(PageNum::new())),
-        )
+        .header(Header::new().add_paragraph(small(&format!("{} — {}", document.source.organisation.name, document.source.title))))
+        .footer(Footer::new().add_paragraph(small(&document.footer_line())).add_paragraph(
+            Paragraph::new().align(AlignmentType::Right).add_run(Run::new().size(16).add_text("Page ")).add_page_num(PageNum::new()),
+        ))
         .add_paragraph(Paragraph::new().style("Title").add_run(Run::new().add_text(&document.source.title)))
         .add_paragraph(text(&format!("{} · generated {}", document.source.organisation.name, document.generated_at)));
     let width = content_width(document.orientation);
     for block in &document.source.blocks {
         docx = match block {
-            Block::Heading { text: heading } => docx.add_paragraph(Paragraph::new().style("Heading1").add_run(Run::new().add_text(heading))),
+            Block::Heading { text: heading } => {
+                docx.add_paragraph(Paragraph::new().style("Heading1").add_run(Run::new().add_text(heading)))
+            }
             Block::Paragraph { text: body } => docx.add_paragraph(text(body)),
             Block::Notice { text: body } => docx.add_paragraph(Paragraph::new().add_run(Run::new().bold().add_text(body))),
             Block::Facts { items } => docx.add_table(facts_table(items, width)).add_paragraph(Paragraph::new()),
@@ -54,9 +51,7 @@ fn page_setup(docx: Docx, orientation: Orientation) -> Docx {
     let margin = PageMargin::new().top(MARGIN).bottom(MARGIN).left(MARGIN).right(MARGIN).header(500).footer(500);
     match orientation {
         Orientation::Portrait => docx.page_size(A4_SHORT, A4_LONG).page_margin(margin),
-        Orientation::Landscape => {
-            docx.page_size(A4_LONG, A4_SHORT).page_orient(PageOrientationType::Landscape).page_margin(margin)
-        }
+        Orientation::Landscape => docx.page_size(A4_LONG, A4_SHORT).page_orient(PageOrientationType::Landscape).page_margin(margin),
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod csv_out;
 mod docx_out;
+mod html_out;
 mod pack;
 #[cfg(feature = "pdf")]
 mod pdf_out;
@@ -101,11 +102,19 @@ impl Fact {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
-    Heading { text: String },
-    Paragraph { text: String },
+    Heading {
+        text: String,
+    },
+    Paragraph {
+        text: String,
+    },
     /// Something the reader must not miss (a gap, a missing item).
-    Notice { text: String },
-    Facts { items: Vec<Fact> },
+    Notice {
+        text: String,
+    },
+    Facts {
+        items: Vec<Fact>,
+    },
     Table(Table),
 }
 
@@ -196,10 +205,7 @@ impl Document {
 
     /// The line every rendering carries at its foot.
     pub fn footer_line(&self) -> String {
-        format!(
-            "{} · generated {} · SHA-256 of the source data: {}",
-            self.source.organisation.name, self.generated_at, self.sha256
-        )
+        format!("{} · generated {} · SHA-256 of the source data: {}", self.source.organisation.name, self.generated_at, self.sha256)
     }
 
     pub fn pdf(&self) -> ReportResult<Vec<u8>> {
@@ -220,6 +226,11 @@ impl Document {
     /// The report's first table as CSV, with the footer facts after a blank line.
     pub fn csv(&self) -> ReportResult<Vec<u8>> {
         csv_out::render(self)
+    }
+
+    /// A standalone, printable HTML page (inline styles, no scripts).
+    pub fn html(&self) -> ReportResult<Vec<u8>> {
+        html_out::render(self)
     }
 
     pub fn docx(&self) -> ReportResult<Vec<u8>> {

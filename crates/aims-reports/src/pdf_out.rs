@@ -38,9 +38,6 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
     };
     let mut inputs = Dict::new();
     inputs.insert("data".into(), Value::Str(serde_json::to_string(&data)?.into()));
-    let compiled: PagedDocument = engine()
-        .compile_with_input(inputs)
-        .output
-        .map_err(|error| ReportError::Pdf(format!("{error:?}")))?;
+    let compiled: PagedDocument = engine().compile_with_input(inputs).output.map_err(|error| ReportError::Pdf(format!("{error:?}")))?;
     typst_pdf::pdf(&compiled, &typst_pdf::PdfOptions::default()).map_err(|errors| ReportError::Pdf(format!("{errors:?}")))
 }

@@ -21,7 +21,11 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
         let sheet = workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name(unique_sheet_name(&table.name, &mut names))?;
         write_table(sheet, table, &header, &body)?;
-        sheet.set_header(&format!("&L{}&R{}", escape_ampersands(&document.source.organisation.name), escape_ampersands(&document.source.title)));
+        sheet.set_header(&format!(
+            "&L{}&R{}",
+            escape_ampersands(&document.source.organisation.name),
+            escape_ampersands(&document.source.title)
+        ));
         sheet.set_footer(&format!("&LSHA-256 {}&RPage &P of &N", document.sha256()));
     }
     let about = workbook.add_worksheet_with_constant_memory()?;

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use aims_reports::{Block, Column, Document, Fact, Orientation, Organisation, Source, Table};
+use aims_reports::{Block, Column, Document, Fact, Organisation, Orientation, Source, Table};
 
 fn report(rows: usize, orientation: Orientation) -> Document {
     let mut source = Source::new("risk-register", "Risk register", Organisation { slug: "acme".into(), name: "Acme Insurance Ltd".into() });
@@ -47,9 +47,11 @@ fn pdftoppm() -> bool {
 fn render(pdf: &[u8], dir: &Path, name: &str) -> Vec<Vec<u8>> {
     let path = dir.join(format!("{name}.pdf"));
     std::fs::write(&path, pdf).expect("write pdf");
-    let status = Command::new("pdftoppm").args(["-r", "40", "-png"]).arg(&path).arg(dir.join(format!("{name}-png"))).status().expect("pdftoppm");
+    let status =
+        Command::new("pdftoppm").args(["-r", "40", "-png"]).arg(&path).arg(dir.join(format!("{name}-png"))).status().expect("pdftoppm");
     assert!(status.success());
-    let status = Command::new("pdftoppm").args(["-r", "40", "-gray"]).arg(&path).arg(dir.join(format!("{name}-grey"))).status().expect("pdftoppm");
+    let status =
+        Command::new("pdftoppm").args(["-r", "40", "-gray"]).arg(&path).arg(dir.join(format!("{name}-grey"))).status().expect("pdftoppm");
     assert!(status.success());
     let mut pages: Vec<_> = std::fs::read_dir(dir)
         .expect("dir")

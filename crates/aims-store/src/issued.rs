@@ -69,16 +69,14 @@ pub async fn insert(tx: &mut WriteTx, doc: &NewIssuedDocument<'_>, made_from: &[
     .execute()
     .await?;
     for (kind, record_id, version) in made_from {
-        tx.query(
-            "INSERT INTO issued_document_records (org_id, document_id, record_id, record_kind, version) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(doc.org_id)
-        .bind(doc.id)
-        .bind(record_id)
-        .bind(kind)
-        .bind(*version)
-        .execute()
-        .await?;
+        tx.query("INSERT INTO issued_document_records (org_id, document_id, record_id, record_kind, version) VALUES ($1, $2, $3, $4, $5)")
+            .bind(doc.org_id)
+            .bind(doc.id)
+            .bind(record_id)
+            .bind(kind)
+            .bind(*version)
+            .execute()
+            .await?;
     }
     Ok(())
 }
@@ -101,7 +99,8 @@ pub async fn page(db: &Db, org_id: &str, before: Option<(&str, &str)>, limit: i6
         "{SELECT} WHERE d.org_id = $1 AND ($2 IS NULL OR d.issued_at < $2 OR (d.issued_at = $2 AND d.id < $3)) \
          ORDER BY d.issued_at DESC, d.id DESC LIMIT $4"
     );
-    let rows: Vec<Row> = on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(at).bind(id).bind(limit + 1).fetch_all(pool).await?);
+    let rows: Vec<Row> =
+        on_pool!(db, pool => sqlx::query_as(AssertSqlSafe(sql)).bind(org_id).bind(at).bind(id).bind(limit + 1).fetch_all(pool).await?);
     Ok(rows.into_iter().map(from_row).collect())
 }
 
@@ -120,14 +119,8 @@ pub async fn drifted(db: &Db, org_id: &str, document_ids: &[String]) -> StoreRes
              FROM issued_document_records i JOIN records r ON r.org_id = i.org_id AND r.id = i.record_id \
              WHERE i.org_id = $1 AND i.document_id = $2 AND r.version <> i.version ORDER BY r.seq")
             .bind(org_id).bind(document_id).fetch_all(pool).await?);
-        out.extend(rows.into_iter().map(|(document_id, record_kind, record_id, reference, issued_version, current_version, data)| Drifted {
-            document_id,
-            record_kind,
-            record_id,
-            reference,
-            issued_version,
-            current_version,
-            data,
+        out.extend(rows.into_iter().map(|(document_id, record_kind, record_id, reference, issued_version, current_version, data)| {
+            Drifted { document_id, record_kind, record_id, reference, issued_version, current_version, data }
         }));
     }
     Ok(out)

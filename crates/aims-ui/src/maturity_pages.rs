@@ -44,7 +44,9 @@ pub(crate) static PAGES: &[PageSpec] = &[PageSpec {
 struct MaturityPanel;
 
 fn scale_html() -> String {
-    let mut html = String::from(r#"<section class="card maturity-scale" aria-labelledby="scale-h"><h2 id="scale-h">The levels</h2><dl class="scale">"#);
+    let mut html = String::from(
+        r#"<section class="card maturity-scale" aria-labelledby="scale-h"><h2 id="scale-h">The levels</h2><dl class="scale">"#,
+    );
     for (level, name, meaning) in LEVELS {
         let _ = write!(html, "<dt>{level} · {}</dt><dd>{}</dd>", esc(name), esc(meaning));
     }
@@ -80,7 +82,12 @@ pub(crate) fn levels_chart(assessments: &[Record]) -> String {
     );
     for tick in 1..=5 {
         let x = LABEL_W + BAR_W * f64::from(tick) / 5.0;
-        let _ = write!(svg, r#"<line class="chart-grid" x1="{x}" x2="{x}" y1="0" y2="{}"/><text class="chart-axis" x="{x}" y="{}" text-anchor="middle">{tick}</text>"#, height - 20.0, height - 6.0);
+        let _ = write!(
+            svg,
+            r#"<line class="chart-grid" x1="{x}" x2="{x}" y1="0" y2="{}"/><text class="chart-axis" x="{x}" y="{}" text-anchor="middle">{tick}</text>"#,
+            height - 20.0,
+            height - 6.0
+        );
     }
     for (d, (prefix, label)) in DIMENSIONS.iter().enumerate() {
         let top = group_h * d as f64 + 4.0;
@@ -110,7 +117,9 @@ fn series(i: usize, n: usize) -> usize {
 
 fn levels_table(assessments: &[Record]) -> String {
     // Scrolls inside its card on a phone rather than widening the page.
-    let mut html = String::from(r#"<div class="table-scroll" tabindex="0" role="region" aria-label="Maturity levels per dimension"><table class="table maturity-table"><caption class="visually-hidden">Maturity levels per dimension</caption><thead><tr><th scope="col">Dimension</th>"#);
+    let mut html = String::from(
+        r#"<div class="table-scroll" tabindex="0" role="region" aria-label="Maturity levels per dimension"><table class="table maturity-table"><caption class="visually-hidden">Maturity levels per dimension</caption><thead><tr><th scope="col">Dimension</th>"#,
+    );
     for (i, record) in assessments.iter().enumerate() {
         let _ = write!(
             html,
@@ -133,7 +142,13 @@ fn levels_table(assessments: &[Record]) -> String {
 }
 
 impl PageHooks for MaturityPanel {
-    fn panel<'a>(&'a self, _state: &'a UiState, _ctx: &'a OrgCtx, _record: &'a Record, _refused: Option<&'a PanelRefusal>) -> PanelFuture<'a> {
+    fn panel<'a>(
+        &'a self,
+        _state: &'a UiState,
+        _ctx: &'a OrgCtx,
+        _record: &'a Record,
+        _refused: Option<&'a PanelRefusal>,
+    ) -> PanelFuture<'a> {
         Box::pin(async move { Ok(Some(scale_html())) })
     }
 

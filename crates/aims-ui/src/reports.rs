@@ -76,7 +76,10 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
     let api = format!("/api/v1/orgs/{}/reports", ctx.slug());
     let mut reports = Vec::new();
     for spec in REPORTS {
-        let formats: Vec<&'static str> = spec.formats.iter().map(|f| f.as_str()).filter(|f| *f != "json").collect();
+        // JSON is a report's source data (for checking its hash), except the activity log's,
+        // which is the signed export an outsider verifies.
+        let signed = spec.kind == aims_app::reports::ACTIVITY;
+        let formats: Vec<&'static str> = spec.formats.iter().map(|f| f.as_str()).filter(|f| signed || *f != "json").collect();
         let subjects = match spec.subject {
             Some(subject) => Some(subject_choices(&state, &ctx, subject).await?),
             None => None,
@@ -84,7 +87,13 @@ pub(crate) async fn page(State(state): State<UiState>, ctx: OrgCtx, Query(query)
         let links = if subjects.is_some() {
             Vec::new()
         } else {
-            formats.iter().map(|f| FormatLink { label: f.to_uppercase(), href: format!("{api}/{}?format={f}", spec.kind) }).collect()
+            formats
+                .iter()
+                .map(|f| FormatLink {
+                    label: if *f == "json" { "Signed JSON".into() } else { f.to_uppercase() },
+                    href: format!("{api}/{}?format={f}", spec.kind),
+                })
+                .collect()
         };
         reports.push(ReportRow {
             kind: spec.kind,

@@ -411,6 +411,10 @@ async fn serve(app: App, args: ServeArgs) -> anyhow::Result<()> {
 /// Writes the report to `--output`; a progress line on a terminal for long work.
 async fn write_report(app: &App, args: ReportArgs) -> anyhow::Result<()> {
     use std::io::IsTerminal;
+    // The signed log is streamed to the file, whatever the log's size.
+    if args.kind == aims_app::reports::ACTIVITY && args.format == "json" && args.id.is_none() {
+        return export_log(app, &args.org, &args.output, Default::default()).await;
+    }
     let reader = app.report_reader(&args.org).await?;
     let on_terminal = std::io::stderr().is_terminal();
     let progress = move |done: usize, total: usize, what: &str| {
@@ -418,8 +422,7 @@ async fn write_report(app: &App, args: ReportArgs) -> anyhow::Result<()> {
             eprint!("\r\x1b[2K[{done}/{total}] {what}");
         }
     };
-    let generated =
-        app.generate_report(&reader, &args.kind, Some(&args.format), args.id.as_deref(), &CLI_ACTOR, &progress).await?;
+    let generated = app.generate_report(&reader, &args.kind, Some(&args.format), args.id.as_deref(), &CLI_ACTOR, &progress).await?;
     if on_terminal {
         eprint!("\r\x1b[2K");
     }

@@ -154,18 +154,23 @@ async fn signed_export_verifies_and_names_what_was_tampered(backend: Backend) {
     assert_eq!(refused.status.code(), Some(1));
     assert!(text(&refused.stderr).contains("to_seq: the log ends at event"), "{}", text(&refused.stderr));
 
-    // Without a sealing key there is nothing to sign with: refused, naming why, no file left.
-    let unsigned = dir.path().join("unsigned.json");
+    // Without a key in the environment the server keeps one in `aims-secret.key` in its working
+    // folder, created on first use (mode 0600), and signs with it.
+    let unsigned = dir.path().join("own-key.json");
     let out = Command::new(env!("CARGO_BIN_EXE_aims"))
         .args(["log", "export", "--org", "demo", "--output", unsigned.to_str().expect("path")])
         .env("AIMS_DATABASE_URL", &db)
         .env_remove("AIMS_SECRET_KEY")
         .env_remove("AIMS_SECRET_KEY_FILE")
+        .current_dir(dir.path())
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("signing_key: the server has no key to sign exports with"), "{}", text(&out.stderr));
-    assert!(!unsigned.exists());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let key_file = dir.path().join("aims-secret.key");
+    assert!(key_file.exists(), "the key file is created");
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key_file).expect("meta").permissions()) & 0o777, 0o600);
+    let (code, said) = verify(&unsigned, &[]);
+    assert_eq!(code, Some(0), "{said}");
 
     openssl_verifies_the_signature(&file, &export);
 }

@@ -34,7 +34,13 @@ async fn reports_page_shows_drift(backend: Backend) {
     let editor = member_of(&ui, Role::Editor).await;
     let control = ui.app.get_record(&editor, &CONTROL, "A.6.2.4").await.expect("control");
     ui.app
-        .patch_record(&editor, &CONTROL, "A.6.2.4", control.version, &serde_json::json!({"justification": "Verified by the model validation team"}))
+        .patch_record(
+            &editor,
+            &CONTROL,
+            "A.6.2.4",
+            control.version,
+            &serde_json::json!({"justification": "Verified by the model validation team"}),
+        )
         .await
         .expect("patch");
     let drifted = ui.get("/orgs/demo/reports", Some(&viewer)).await;

@@ -138,27 +138,7 @@ async fn list(State(app): State<App>, Authed(member): Authed, QueryPairs(query):
 
 /// Every event as CSV. Cells that a spreadsheet would run as a formula are prefixed with `'`.
 fn csv_response(slug: &str, events: &[aims_store::model::ActivityEvent]) -> Result<Response, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let header_row = ["seq", "id", "at", "actor", "action", "record_type", "record_id", "changes", "prev_hash", "hash"];
-    let internal = |e: csv::Error| ApiError::App(aims_app::AppError::Internal(e.to_string()));
-    writer.write_record(header_row).map_err(internal)?;
-    for e in events {
-        let changes = e.changes.to_string();
-        let row = [
-            e.seq.to_string(),
-            e.id.clone(),
-            e.at.clone(),
-            e.actor.clone(),
-            e.action.clone(),
-            e.record_type.clone(),
-            e.record_id.clone(),
-            changes,
-            e.prev_hash.clone(),
-            e.hash.clone(),
-        ];
-        writer.write_record(row.iter().map(|cell| neutralise_formula(cell))).map_err(internal)?;
-    }
-    let bytes = writer.into_inner().map_err(|e| ApiError::App(aims_app::AppError::Internal(e.to_string())))?;
+    let bytes = aims_app::reports::activity_csv(events)?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -166,8 +146,4 @@ fn csv_response(slug: &str, events: &[aims_store::model::ActivityEvent]) -> Resu
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-fn neutralise_formula(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
 }

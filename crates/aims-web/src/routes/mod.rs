@@ -8,9 +8,9 @@ pub mod meta;
 pub mod public;
 pub mod readiness;
 pub mod records;
+pub mod reports;
 pub mod security;
 pub mod sso;
-pub mod reports;
 pub mod tokens;
 pub mod views;
 

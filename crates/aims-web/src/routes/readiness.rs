@@ -78,10 +78,7 @@ fn julian(day: &str) -> i64 {
 }
 
 fn day_of(julian: i64) -> String {
-    i32::try_from(julian)
-        .ok()
-        .and_then(|n| time::Date::from_julian_day(n).ok())
-        .map_or_else(String::new, aims_domain::clock::format_date)
+    i32::try_from(julian).ok().and_then(|n| time::Date::from_julian_day(n).ok()).map_or_else(String::new, aims_domain::clock::format_date)
 }
 
 fn object() -> ObjectBuilder {
@@ -108,7 +105,8 @@ fn required(mut builder: ObjectBuilder, names: &[&str]) -> ObjectBuilder {
 }
 
 fn gap_counts() -> Schema {
-    required(object().property("high", integer()).property("medium", integer()).property("low", integer()), &["high", "medium", "low"]).into()
+    required(object().property("high", integer()).property("medium", integer()).property("low", integer()), &["high", "medium", "low"])
+        .into()
 }
 
 fn area_schema() -> Schema {
@@ -217,5 +215,9 @@ fn history_schema() -> Schema {
             .property("taken_at", string()),
         &["day", "overall", "gap_counts", "figures", "taken_at"],
     );
-    required(object().property("items", ArrayBuilder::new().items(point)).property("next_cursor", nullable(string())), &["items", "next_cursor"]).into()
+    required(
+        object().property("items", ArrayBuilder::new().items(point)).property("next_cursor", nullable(string())),
+        &["items", "next_cursor"],
+    )
+    .into()
 }

@@ -190,7 +190,11 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
             )
             .org()
             .param("kind", "soa, ai-system-register, risk-register, management-review, internal-audit, executive-summary, stage1-pack")
-            .query_typed("format", "pdf, xlsx, csv, docx, zip or json, as the kind offers (default: its first)", string_enum(Format::ALL.map(Format::as_str)))
+            .query_typed(
+                "format",
+                "pdf, xlsx, csv, docx, zip or json, as the kind offers (default: its first)",
+                string_enum(Format::ALL.map(Format::as_str)),
+            )
             .query("id", "The record the report is about (management-review, internal-audit)")
             .ok_media(
                 200,
@@ -201,6 +205,7 @@ pub fn register(api: ApiBuilder) -> ApiBuilder {
                     ("text/csv", ObjectBuilder::new().schema_type(Type::String).into()),
                     ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", binary()),
                     ("application/zip", binary()),
+                    ("text/html", ObjectBuilder::new().schema_type(Type::String).into()),
                     (JSON, ObjectBuilder::new().schema_type(Type::Object).into()),
                 ],
             ),
@@ -223,6 +228,9 @@ async fn generate(
         }
     }
     errors.into_result()?;
+    if kind == aims_app::reports::ACTIVITY {
+        return activity(&app, &member, format, id).await;
+    }
     let generated = app.generate_report(&member, &kind, format, id, &aims_app::access::actor(&member), &|_, _, _| {}).await?;
     let mut response = generated.bytes.into_response();
     let headers = response.headers_mut();
@@ -235,6 +243,39 @@ async fn generate(
     }
     if let Some(value) = generated.issued_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
         headers.insert("x-aims-issued-document", value);
+    }
+    Ok(response)
+}
+
+/// The activity log: CSV, or the signed JSON export streamed a chunk at a time (a log of
+/// millions of events is never held in memory).
+async fn activity(app: &App, member: &aims_store::model::Member, format: Option<&str>, id: Option<&str>) -> ApiResult<Response> {
+    use aims_app::reports::ActivityReport;
+    let (spec, format, _) = app.check_report_request(member, aims_app::reports::ACTIVITY, format, id).await?;
+    let file_name =
+        format!("{}-{}-{}.{}", member.org_slug, spec.kind, aims_domain::clock::format_date(aims_domain::clock::today()), format.as_str());
+    let body = match app.activity_report(member, format).await? {
+        ActivityReport::Csv(bytes) => axum::body::Body::from(bytes),
+        ActivityReport::Signed(export) => {
+            let chunks = futures::stream::unfold(Some(export), |export| async move {
+                let mut export = export?;
+                match export.next_chunk().await {
+                    Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(export))),
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::error!(cause = %e, "signed activity export failed");
+                        Some((Err(std::io::Error::other(e.to_string())), None))
+                    }
+                }
+            });
+            axum::body::Body::from_stream(chunks)
+        }
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }

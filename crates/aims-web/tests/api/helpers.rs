@@ -887,8 +887,7 @@ impl TestApp {
             (Op::GetIssuedDocument, _) => {
                 let reader = self.app.report_reader(org).await.expect("reader");
                 let system = Actor::System("test");
-                let generated =
-                    self.app.generate_report(&reader, "soa", Some("csv"), None, &system, &|_, _, _| {}).await.expect("report");
+                let generated = self.app.generate_report(&reader, "soa", Some("csv"), None, &system, &|_, _, _| {}).await.expect("report");
                 (Method::GET, format!("{base}/reports/issued/{}", generated.issued_id.expect("issued")), None)
             }
             (op, Some(spec)) => {

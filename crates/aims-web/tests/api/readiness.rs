@@ -23,7 +23,8 @@ async fn patch(t: &TestApp, path: &str, body: Value) {
 
 async fn take(t: &TestApp, role: &str, path: &str, name: &str, body: Value) {
     let version = t.get("viewer", path).await.json()["version"].as_i64().expect("version");
-    let reply = t.call(t.token(role), Method::POST, &format!("{path}/{name}"), Some(&body), &[("if-match", &format!("\"{version}\""))]).await;
+    let reply =
+        t.call(t.token(role), Method::POST, &format!("{path}/{name}"), Some(&body), &[("if-match", &format!("\"{version}\""))]).await;
     assert!(reply.status.is_success(), "{name} {path}: {}", reply.text);
 }
 
@@ -75,7 +76,8 @@ async fn each_rule_fires_and_clears(backend: Backend) {
     fires(&t, "R-IMPACT-ASSESSMENT-MISSING", &system).await;
     let risk = create(&t, "risks", json!({"title": "Misrouted tickets", "source_category": "technical", "ai_system_ids": [system]})).await;
     clear(&t, "R-RISK-ASSESSMENT-MISSING", &system).await;
-    let assessment = create(&t, "impact-assessments", json!({"ai_system_id": system, "title": "Triage impact", "overall_level": "high"})).await;
+    let assessment =
+        create(&t, "impact-assessments", json!({"ai_system_id": system, "title": "Triage impact", "overall_level": "high"})).await;
     fires(&t, "R-IMPACT-ASSESSMENT-MISSING", &system).await;
     take(&t, "approver", &format!("{BASE}/impact-assessments/{assessment}"), "sign-off", json!({})).await;
     clear(&t, "R-IMPACT-ASSESSMENT-MISSING", &system).await;
@@ -139,7 +141,8 @@ async fn each_rule_fires_and_clears(backend: Backend) {
     clear(&t, "R-SUPPLIER-REVIEW-OVERDUE", &supplier).await;
 
     // Policies: reviewed on time, and acknowledged once published.
-    let policy = create(&t, "policies", json!({"title": "AI policy", "body": "We use AI responsibly.", "next_review_on": "2020-01-01"})).await;
+    let policy =
+        create(&t, "policies", json!({"title": "AI policy", "body": "We use AI responsibly.", "next_review_on": "2020-01-01"})).await;
     fires(&t, "R-POLICY-REVIEW-OVERDUE", &policy).await;
     patch(&t, &format!("{BASE}/policies/{policy}"), json!({"next_review_on": "2099-01-01"})).await;
     clear(&t, "R-POLICY-REVIEW-OVERDUE", &policy).await;
@@ -158,7 +161,8 @@ async fn each_rule_fires_and_clears(backend: Backend) {
     clear(&t, "R-OBJECTIVE-UNMEASURED", &objective).await;
 
     // Corrective actions on time.
-    let action = create(&t, "actions", json!({"title": "Retrain the router", "source": "corrective_action", "due_date": "2020-01-01"})).await;
+    let action =
+        create(&t, "actions", json!({"title": "Retrain the router", "source": "corrective_action", "due_date": "2020-01-01"})).await;
     fires(&t, "R-CORRECTIVE-ACTION-OVERDUE", &action).await;
     patch(&t, &format!("{BASE}/actions/{action}"), json!({"status": "done", "completed_on": "2026-01-05"})).await;
     clear(&t, "R-CORRECTIVE-ACTION-OVERDUE", &action).await;

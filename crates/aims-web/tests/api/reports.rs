@@ -58,7 +58,13 @@ async fn closed_review(t: &TestApp) -> String {
 async fn every_kind_in_every_format(backend: Backend) {
     let t = TestApp::start(backend).await;
     create(&t, "editor", "ai-systems", json!({"name": "Claims triage model", "purpose": "=cmd|' /C calc'!A0"})).await;
-    create(&t, "editor", "risks", json!({"title": "Biased triage", "source_category": "technical", "inherent_likelihood": 4, "inherent_consequence": 4})).await;
+    create(
+        &t,
+        "editor",
+        "risks",
+        json!({"title": "Biased triage", "source_category": "technical", "inherent_likelihood": 4, "inherent_consequence": 4}),
+    )
+    .await;
     let review = closed_review(&t).await;
     let audit = t.audit_led_by("acme", "auditor", true).await;
     let audit = audit.rsplit('/').next().unwrap_or_default().to_owned();
@@ -86,7 +92,11 @@ async fn every_kind_in_every_format(backend: Backend) {
         assert_eq!(got.status, 200, "{kind} {format}: {}", String::from_utf8_lossy(&got.bytes));
         assert_eq!(&got.content_type, content_type, "{kind} {format}");
         assert_eq!(got.disposition, format!("attachment; filename=\"acme-{kind}-{today}.{format}\""));
-        assert!(got.bytes.starts_with(magic), "{kind} {format} starts with {:?}", String::from_utf8_lossy(&got.bytes[..got.bytes.len().min(20)]));
+        assert!(
+            got.bytes.starts_with(magic),
+            "{kind} {format} starts with {:?}",
+            String::from_utf8_lossy(&got.bytes[..got.bytes.len().min(20)])
+        );
     }
     for (kind, id) in [("management-review", &review), ("internal-audit", &audit)] {
         let got = download(&t, "auditor", &format!("{BASE}/reports/{kind}?format=pdf&id={id}")).await;
@@ -107,6 +117,29 @@ async fn every_kind_in_every_format(backend: Backend) {
     assert!(text.contains(&csv.source_sha256), "the CSV's footer carries the hash");
     let source: Value = serde_json::from_slice(&data.bytes).expect("JSON");
     assert!(source["records"].as_array().is_some_and(|r| r.iter().any(|r| r["kind"] == "ai_system" && r["version"] == 1)));
+
+    // The transparency disclosures as one printable page, and the activity log as CSV and as
+    // the signed export (a key in the environment, so no key file is written beside the tests).
+    // SAFETY: nextest runs each test in its own process; no other thread reads the environment yet.
+    unsafe { std::env::set_var("AIMS_SECRET_KEY", "5e".repeat(32)) };
+    let disclosure = download(&t, "viewer", &format!("{BASE}/reports/transparency?format=html")).await;
+    assert_eq!((disclosure.status, disclosure.content_type.as_str()), (200, "text/html; charset=utf-8"));
+    let page = String::from_utf8(disclosure.bytes).expect("UTF-8");
+    assert!(page.starts_with("<!doctype html>") && page.contains("No AI system's disclosure is published yet."), "{page}");
+    let log = download(&t, "viewer", &format!("{BASE}/reports/activity?format=csv")).await;
+    assert_eq!((log.status, log.content_type.as_str()), (200, "text/csv; charset=utf-8"));
+    let log = String::from_utf8(log.bytes).expect("UTF-8");
+    assert!(
+        log.starts_with("seq,id,at,actor,action,record_type,record_id,changes,prev_hash,hash") && log.contains("Biased triage"),
+        "{log}"
+    );
+    let signed = download(&t, "auditor", &format!("{BASE}/reports/activity?format=json")).await;
+    assert_eq!((signed.status, signed.content_type.as_str()), (200, "application/json"));
+    let signed: Value = serde_json::from_slice(&signed.bytes).expect("JSON");
+    assert!(signed["events"].as_array().is_some_and(|events| !events.is_empty()), "{signed}");
+    assert!(signed["signature"]["value"].is_string(), "{signed}");
+    let refused = t.get("viewer", &format!("{BASE}/reports/activity?format=pdf")).await;
+    assert_eq!(refused.status, 422, "activity has no PDF");
 
     // The SoA lists the 38 Annex A controls, each with its version.
     let soa: Value = serde_json::from_slice(&download(&t, "viewer", &format!("{BASE}/reports/soa?format=json")).await.bytes).expect("JSON");

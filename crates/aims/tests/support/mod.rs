@@ -238,4 +238,3 @@ pub async fn grow_chain(pool: &Direct, to_seq: i64) {
         .await
         .expect("move head"); });
 }
-
