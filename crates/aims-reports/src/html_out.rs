@@ -27,7 +27,8 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
     }
     let _ = write!(out, "</main><footer><p>{}</p><p>Records shown: ", escape(&document.footer_line()));
     let shown: Vec<String> = source.records.iter().map(|r| format!("{} {} v{}", r.kind, r.id, r.version)).collect();
-    let _ = write!(out, "{}</p></footer></body></html>\n", escape(&shown.join(", ")));
+    let shown = if shown.is_empty() { "none".to_owned() } else { shown.join(", ") };
+    let _ = write!(out, "{}</p></footer></body></html>\n", escape(&shown));
     Ok(out.into_bytes())
 }
 

@@ -125,7 +125,7 @@ async fn every_kind_in_every_format(backend: Backend) {
     let disclosure = download(&t, "viewer", &format!("{BASE}/reports/transparency?format=html")).await;
     assert_eq!((disclosure.status, disclosure.content_type.as_str()), (200, "text/html; charset=utf-8"));
     let page = String::from_utf8(disclosure.bytes).expect("UTF-8");
-    assert!(page.starts_with("<!doctype html>") && page.contains("No AI system's disclosure is published yet."), "{page}");
+    assert!(page.starts_with("<!doctype html>") && page.contains("No AI system&#39;s disclosure is published yet."), "{page}");
     let log = download(&t, "viewer", &format!("{BASE}/reports/activity?format=csv")).await;
     assert_eq!((log.status, log.content_type.as_str()), (200, "text/csv; charset=utf-8"));
     let log = String::from_utf8(log.bytes).expect("UTF-8");
