@@ -59,8 +59,10 @@ def check_pdf(name, content, pages=None):
     assert len(rendered) == count, f"{name}: {len(rendered)} images for {count} pages"
     for image_name in rendered:
         image = Image.open(os.path.join(WORK, image_name)).convert("L")
-        dark = sum(1 for value in image.getdata() if value < 128)
-        assert dark > 200, f"{name}: page {image_name} is blank ({dark} dark pixels)"
+        # Small grey text at 40 dpi has few pixels under half brightness: count every pixel that
+        # is not near-white (a blank page has none but its rules and footer, well under 1,000).
+        dark = sum(1 for value in image.getdata() if value < 200)
+        assert dark > 1000, f"{name}: page {image_name} is blank ({dark} marked pixels)"
     print(f"ok {name}.pdf: {count} page(s) rendered, none blank")
     return count
 
@@ -132,7 +134,7 @@ review = reviews[-1]["id"]
 check_pdf("management-review", get(f"reports/management-review?format=pdf&id={review}")[0])
 check_docx("management-review", get(f"reports/management-review?format=docx&id={review}")[0], min_rows=2)
 for audit in audits:
-    check_pdf(f"internal-audit-{audit['id'][:8]}", get(f"reports/internal-audit?format=pdf&id={audit['id']}")[0])
+    check_pdf(f"internal-audit-{audit['id']}", get(f"reports/internal-audit?format=pdf&id={audit['id']}")[0])
 check_pack(get("reports/stage1-pack?format=zip")[0])
 source, headers = get("reports/soa?format=json")
 assert hashlib.sha256(source).hexdigest() == headers["X-Aims-Source-Sha256"]

@@ -479,7 +479,7 @@ impl App {
                 Column::new("Control", 3),
                 Column::new("Applicable", 1),
                 Column::new("Justification", 4),
-                Column::new("Implementation", 1),
+                Column::new("Implementation", 2),
                 Column::new("Owner", 2),
                 Column::new("Last review", 1),
                 Column::new("Version", 1),

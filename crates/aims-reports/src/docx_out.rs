@@ -26,7 +26,7 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
         .add_style(heading_style("Heading2", "Heading 2", 24).outline_lvl(1))
         .header(Header::new().add_paragraph(small(&format!("{} — {}", document.source.organisation.name, document.source.title))))
         .footer(Footer::new().add_paragraph(small(&document.footer_line())).add_paragraph(
-            Paragraph::new().align(AlignmentType::Right).add_run(Run::new().size(16).add_text("Page ")).add_page_num(PageNum::new()),
+            Paragraph::new().style("Normal").align(AlignmentType::Right).add_run(Run::new().size(16).add_text("Page ")).add_page_num(PageNum::new()),
         ))
         .add_paragraph(Paragraph::new().style("Title").add_run(Run::new().add_text(&document.source.title)))
         .add_paragraph(text(&format!("{} · generated {}", document.source.organisation.name, document.generated_at)));
@@ -37,9 +37,9 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
                 docx.add_paragraph(Paragraph::new().style("Heading1").add_run(Run::new().add_text(heading)))
             }
             Block::Paragraph { text: body } => docx.add_paragraph(text(body)),
-            Block::Notice { text: body } => docx.add_paragraph(Paragraph::new().add_run(Run::new().bold().add_text(body))),
-            Block::Facts { items } => docx.add_table(facts_table(items, width)).add_paragraph(Paragraph::new()),
-            Block::Table(table) => docx.add_table(data_table(table, width)).add_paragraph(Paragraph::new()),
+            Block::Notice { text: body } => docx.add_paragraph(Paragraph::new().style("Normal").add_run(Run::new().bold().add_text(body))),
+            Block::Facts { items } => docx.add_table(facts_table(items, width)).add_paragraph(Paragraph::new().style("Normal")),
+            Block::Table(table) => docx.add_table(data_table(table, width)).add_paragraph(Paragraph::new().style("Normal")),
         };
     }
     let mut out = Cursor::new(Vec::new());
@@ -68,11 +68,11 @@ fn heading_style(id: &str, name: &str, half_points: usize) -> Style {
 }
 
 fn text(body: &str) -> Paragraph {
-    Paragraph::new().add_run(Run::new().add_text(body))
+    Paragraph::new().style("Normal").add_run(Run::new().add_text(body))
 }
 
 fn small(body: &str) -> Paragraph {
-    Paragraph::new().add_run(Run::new().size(14).color("555555").add_text(body))
+    Paragraph::new().style("Normal").add_run(Run::new().size(14).color("555555").add_text(body))
 }
 
 fn cell(body: &str, width: usize) -> TableCell {
@@ -83,7 +83,7 @@ fn header_cell(body: &str, width: usize) -> TableCell {
     TableCell::new()
         .width(width, WidthType::Dxa)
         .shading(Shading::new().shd_type(ShdType::Clear).fill("E8ECF1"))
-        .add_paragraph(Paragraph::new().add_run(Run::new().bold().add_text(body)))
+        .add_paragraph(Paragraph::new().style("Normal").add_run(Run::new().bold().add_text(body)))
 }
 
 fn facts_table(items: &[Fact], width: usize) -> DocxTable {
