@@ -104,6 +104,21 @@ impl ActivityExport {
     pub fn file_name(&self) -> String {
         format!("activity-{}-{}-{}.json", self.org.slug, self.from_seq, self.to_seq)
     }
+    /// The export as a stream of chunks, for a response body: a failure part-way is logged and
+    /// ends the stream with an error (the receiver then holds a truncated, unverifiable file).
+    pub fn into_stream(self) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send {
+        futures::stream::unfold(Some(self), |export| async move {
+            let mut export = export?;
+            match export.next_chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(export))),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(cause = %e, "signed activity export failed");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+            }
+        })
+    }
 
     /// The next piece of the document, `None` once it is complete.
     pub async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {

@@ -25,9 +25,15 @@ pub(crate) fn render(document: &Document) -> ReportResult<Vec<u8>> {
         .add_style(heading_style("Heading1", "Heading 1", 30).outline_lvl(0))
         .add_style(heading_style("Heading2", "Heading 2", 24).outline_lvl(1))
         .header(Header::new().add_paragraph(small(&format!("{} — {}", document.source.organisation.name, document.source.title))))
-        .footer(Footer::new().add_paragraph(small(&document.footer_line())).add_paragraph(
-            Paragraph::new().style("Normal").align(AlignmentType::Right).add_run(Run::new().size(16).add_text("Page ")).add_page_num(PageNum::new()),
-        ))
+        .footer(
+            Footer::new().add_paragraph(small(&document.footer_line())).add_paragraph(
+                Paragraph::new()
+                    .style("Normal")
+                    .align(AlignmentType::Right)
+                    .add_run(Run::new().size(16).add_text("Page "))
+                    .add_page_num(PageNum::new()),
+            ),
+        )
         .add_paragraph(Paragraph::new().style("Title").add_run(Run::new().add_text(&document.source.title)))
         .add_paragraph(text(&format!("{} · generated {}", document.source.organisation.name, document.generated_at)));
     let width = content_width(document.orientation);

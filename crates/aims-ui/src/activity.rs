@@ -154,20 +154,9 @@ pub(crate) async fn signed_export(State(state): State<UiState>, ctx: OrgCtx) -> 
     }
     let export = state.app.export_activity(&ctx.member, aims_app::activity_export::ExportRange::default()).await?;
     let disposition = format!("attachment; filename=\"{}\"", export.file_name());
-    let chunks = futures::stream::unfold(Some(export), |export| async move {
-        let mut export = export?;
-        match export.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(export))),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(cause = %e, "signed activity export failed");
-                Some((Err(std::io::Error::other(e.to_string())), None))
-            }
-        }
-    });
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json".to_owned()), (axum::http::header::CONTENT_DISPOSITION, disposition)],
-        axum::body::Body::from_stream(chunks),
+        axum::body::Body::from_stream(export.into_stream()),
     )
         .into_response())
 }

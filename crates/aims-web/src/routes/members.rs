@@ -120,8 +120,9 @@ fn paged(doc: Doc, prefix: &'static str) -> Doc {
     doc.query_typed("limit", "Page size, 1–200 (default 50)", limit).query_typed("cursor", "The next_cursor of the previous page", cursor)
 }
 
-/// Reads `limit` (1–200, default 50) and `cursor`; anything else is a 422.
-fn paging(query: &[(String, String)]) -> Result<(i64, Option<String>), ValidationErrors> {
+/// Reads `limit` (1–200, default 50) and `cursor`; anything else is a 422 (the paging of the
+/// collections that are not records: members, invitations, issued documents).
+pub(crate) fn paging(query: &[(String, String)]) -> Result<(i64, Option<String>), ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let (mut limit, mut cursor) = (i64::from(aims_domain::cursor::DEFAULT_LIMIT), None);
     for (key, value) in query {

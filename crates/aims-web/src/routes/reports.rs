@@ -2,6 +2,7 @@
 //! issued, each with the records changed since: drift), `GET reports/issued/{id}` and
 //! `GET reports/{kind}?format=&id=` (the document itself, recorded as issued).
 
+use super::members::paging;
 use aims_app::App;
 use aims_app::reports::{Format, IssuedView, REPORTS};
 use aims_domain::ValidationErrors;
@@ -256,20 +257,7 @@ async fn activity(app: &App, member: &aims_store::model::Member, format: Option<
         format!("{}-{}-{}.{}", member.org_slug, spec.kind, aims_domain::clock::format_date(aims_domain::clock::today()), format.as_str());
     let body = match app.activity_report(member, format).await? {
         ActivityReport::Csv(bytes) => axum::body::Body::from(bytes),
-        ActivityReport::Signed(export) => {
-            let chunks = futures::stream::unfold(Some(export), |export| async move {
-                let mut export = export?;
-                match export.next_chunk().await {
-                    Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(export))),
-                    Ok(None) => None,
-                    Err(e) => {
-                        tracing::error!(cause = %e, "signed activity export failed");
-                        Some((Err(std::io::Error::other(e.to_string())), None))
-                    }
-                }
-            });
-            axum::body::Body::from_stream(chunks)
-        }
+        ActivityReport::Signed(export) => axum::body::Body::from_stream(export.into_stream()),
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -278,22 +266,4 @@ async fn activity(app: &App, member: &aims_store::model::Member, format: Option<
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-/// Reads `limit` (1–200, default 50) and `cursor`; anything else is a 422.
-fn paging(query: &[(String, String)]) -> Result<(i64, Option<String>), ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    let (mut limit, mut cursor) = (i64::from(aims_domain::cursor::DEFAULT_LIMIT), None);
-    for (key, value) in query {
-        match key.as_str() {
-            "limit" => match value.parse::<i64>() {
-                Ok(n) if (1..=i64::from(aims_domain::cursor::MAX_LIMIT)).contains(&n) => limit = n,
-                _ => errors.push("limit", "out_of_range", format!("a whole number from 1 to {}", aims_domain::cursor::MAX_LIMIT)),
-            },
-            "cursor" => cursor = Some(value.clone()),
-            other => errors.push(other, "unknown_parameter", format!("unknown query parameter {other}")),
-        }
-    }
-    errors.into_result()?;
-    Ok((limit, cursor))
 }
